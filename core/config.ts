@@ -1,0 +1,81 @@
+/**
+ * The one reader of process.env. Every setting is validated here (zod) and listed in the README.
+ * Names are prefixed FACECHAIN_ except the conventional ones (REDIS_URL, TELEGRAM_BOT_TOKEN, ...).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const configSchema = z.object({
+  FACECHAIN_DATA_DIR: z.string().default('data'),
+  FACECHAIN_MODELS_DIR: optionalString,
+  FACECHAIN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Threads per ONNX Runtime session (intra-op). 0 = all cores. Pinned because sharp and ffmpeg share the host. */
+  FACECHAIN_ORT_THREADS: int(0, 256).default(1),
+  /** Comma-separated execution providers in order of preference, e.g. "cuda,cpu". */
+  FACECHAIN_EXECUTION_PROVIDERS: z.string().default('cpu'),
+  FACECHAIN_MAX_IMAGE_BYTES: int(1024, 200 * 1024 * 1024).default(20 * 1024 * 1024),
+  FACECHAIN_MAX_IMAGE_PIXELS: int(1024, 268_402_689).default(40_000_000),
+  /** Cosine similarity at or above which two faces count as the same person. */
+  FACECHAIN_SAME_PERSON_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.45),
+  REDIS_URL: optionalString,
+  TELEGRAM_BOT_TOKEN: optionalString,
+  TELEGRAM_API_ROOT: optionalString,
+  TELEGRAM_WEBHOOK_URL: optionalString,
+  TELEGRAM_WEBHOOK_SECRET: optionalString,
+  DISCORD_TOKEN: optionalString,
+  DISCORD_APPLICATION_ID: optionalString,
+  DISCORD_GUILD_ID: optionalString,
+  DISCORD_API_ROOT: optionalString,
+  WEB_PORT: int(0, 65535).default(7860),
+  WEB_HOST: z.string().default('127.0.0.1'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  dataDir: string;
+  modelsDir: string;
+  executionProviders: string[];
+  cores: number;
+}
+
+/** Parse and validate settings. Pass an env object in tests; production reads process.env. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const relevant: Record<string, string | undefined> = {};
+  for (const key of Object.keys(configSchema.shape)) relevant[key] = env[key];
+  const parsed = configSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(
+      'bad_config',
+      `Invalid configuration: ${problems}. See the settings table in README.md.`,
+    );
+  }
+  const raw = parsed.data;
+  const dataDir = path.resolve(raw.FACECHAIN_DATA_DIR);
+  return {
+    ...raw,
+    dataDir,
+    modelsDir: path.resolve(raw.FACECHAIN_MODELS_DIR ?? path.join(dataDir, 'models')),
+    executionProviders: raw.FACECHAIN_EXECUTION_PROVIDERS.split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+    cores: os.availableParallelism(),
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, read once. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
