@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly (tsx), so `npx facechain` works right after `npm ci`.
+import { existsSync } from 'node:fs';
 import { register } from 'tsx/esm/api';
 
+// Settings may come from a .env file in the working folder (see .env.example); the environment wins.
+if (existsSync('.env')) process.loadEnvFile('.env');
 register();
 await import('../bot/cli/main.ts');
