@@ -26,6 +26,32 @@ export const configSchema = z.object({
   /** Cosine similarity at or above which two faces count as the same person. */
   FACECHAIN_SAME_PERSON_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.45),
   REDIS_URL: optionalString,
+  // Job system (queue/): see docs/jobs.md.
+  /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */
+  FACECHAIN_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/)
+    .default('fc'),
+  /** Queues this process works on: cpu, gpu-sd15, gpu-talk (comma-separated). */
+  FACECHAIN_WORKER_QUEUES: z.string().default('cpu'),
+  FACECHAIN_WORKER_CONCURRENCY: int(1, 64).default(1),
+  /** Worker threads that run inference off the event loop. */
+  FACECHAIN_WORKER_THREADS: int(1, 64).default(1),
+  FACECHAIN_USER_MAX_PENDING: int(1, 10_000).default(5),
+  FACECHAIN_USER_MAX_RUNNING: int(1, 1_000).default(2),
+  FACECHAIN_USER_DAILY_QUOTA: int(1, 1_000_000).default(50),
+  FACECHAIN_JOB_ATTEMPTS: int(1, 50).default(3),
+  FACECHAIN_JOB_BACKOFF_MS: int(0, 3_600_000).default(5000),
+  FACECHAIN_KEEP_COMPLETED_SECONDS: int(0, 31_536_000).default(86_400),
+  FACECHAIN_KEEP_FAILED_SECONDS: int(0, 31_536_000).default(604_800),
+  FACECHAIN_LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
+  FACECHAIN_STALLED_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  FACECHAIN_SHUTDOWN_DEADLINE_MS: int(0, 3_600_000).default(30_000),
+  /** Health and Prometheus metrics HTTP endpoint; port 0 turns it off. */
+  FACECHAIN_HEALTH_PORT: int(0, 65535).default(9464),
+  FACECHAIN_HEALTH_HOST: z.string().default('127.0.0.1'),
+  /** Artifact folder (photos, crops, results); default <data>/artifacts. */
+  FACECHAIN_ARTIFACTS_DIR: optionalString,
   TELEGRAM_BOT_TOKEN: optionalString,
   TELEGRAM_API_ROOT: optionalString,
   TELEGRAM_WEBHOOK_URL: optionalString,
@@ -43,6 +69,7 @@ export type RawConfig = z.infer<typeof configSchema>;
 export interface Config extends RawConfig {
   dataDir: string;
   modelsDir: string;
+  artifactsDir: string;
   executionProviders: string[];
   cores: number;
 }
@@ -65,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...raw,
     dataDir,
     modelsDir: path.resolve(raw.FACECHAIN_MODELS_DIR ?? path.join(dataDir, 'models')),
+    artifactsDir: path.resolve(raw.FACECHAIN_ARTIFACTS_DIR ?? path.join(dataDir, 'artifacts')),
     executionProviders: raw.FACECHAIN_EXECUTION_PROVIDERS.split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
