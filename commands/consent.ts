@@ -1,0 +1,46 @@
+/** Consent first: the versioned privacy text with accept / revoke; revoking runs forget. */
+import { z } from 'zod';
+import { button } from './buttons.ts';
+import { describeReceipt } from './forget.ts';
+import { PRIVACY_VERSION } from './privacy.ts';
+import type { CommandContext, CommandReply } from './types.ts';
+import { defineCommand } from './types.ts';
+
+export function consentPrompt(ctx: CommandContext, lead?: string): CommandReply {
+  const text = ctx.t('consent.text', { version: PRIVACY_VERSION });
+  return {
+    text: lead ? `${lead}\n\n${text}` : text,
+    buttons: [
+      [
+        button(ctx.t('consent.accept'), 'consent', 'accept', undefined, 'primary'),
+        button(ctx.t('consent.revoke'), 'consent', 'revoke', undefined, 'danger'),
+      ],
+    ],
+  };
+}
+
+export const consent = defineCommand({
+  name: 'consent',
+  description: 'cmd.consent',
+  options: z.object({ action: z.enum(['show', 'accept', 'revoke']).default('show') }),
+  needsConsent: false,
+  listed: true,
+  async run(ctx, opts) {
+    const { services, inv } = ctx;
+    if (opts.action === 'accept') {
+      await services.profiles.setConsent(inv.user, { version: PRIVACY_VERSION, at: Date.now() });
+      return { text: ctx.t('consent.accepted') };
+    }
+    if (opts.action === 'revoke') {
+      const receipt = await services.jobs.forget(inv.user);
+      await services.profiles.setConsent(inv.user, undefined);
+      return { text: ctx.t('consent.revoked', { removed: describeReceipt(ctx, receipt) }) };
+    }
+    const profile = await services.profiles.get(inv.user);
+    const reply = consentPrompt(ctx);
+    if (profile.consent?.version === PRIVACY_VERSION) {
+      reply.text = `${ctx.t('consent.already', { version: PRIVACY_VERSION })}\n\n${reply.text}`;
+    }
+    return reply;
+  },
+});

@@ -1,0 +1,106 @@
+/**
+ * The one path every invocation takes: dedupe → locale → rate limit → consent → option parsing →
+ * command → error boundary. Middleware order matters: consent is checked before a command can
+ * touch attachments, so nothing is downloaded without it.
+ */
+import { FacechainError, InputError, NotAvailableError } from '../core/errors.ts';
+import { log } from '../core/log.ts';
+import { consentPrompt } from './consent.ts';
+import { type Locale, resolveLocale, translate } from './i18n/index.ts';
+import { findCommand } from './index.ts';
+import { PRIVACY_VERSION } from './privacy.ts';
+import { RateLimiter } from './rate-limit.ts';
+import type { Services } from './services.ts';
+import type { CommandContext, CommandReply, Invocation } from './types.ts';
+
+const logger = log('commands');
+
+export interface DispatchOptions {
+  limiter?: RateLimiter;
+}
+
+const defaultLimiter = new RateLimiter(20, 30);
+
+export async function localeFor(
+  services: Services,
+  inv: Pick<Invocation, 'user' | 'platformLocale'>,
+): Promise<Locale> {
+  const profile = await services.profiles.get(inv.user);
+  return resolveLocale(profile.locale, inv.platformLocale);
+}
+
+export function translator(locale: Locale): CommandContext['t'] {
+  return (key, params) => translate(locale, key, params);
+}
+
+/** Run one invocation. Undefined means "already handled" (a re-sent update): reply nothing. */
+export async function dispatch(
+  inv: Invocation,
+  services: Services,
+  opts: DispatchOptions = {},
+): Promise<CommandReply | undefined> {
+  const started = performance.now();
+  if (!(await services.firstSeen(inv.platform, inv.id))) {
+    logger.info({ platform: inv.platform, command: inv.command }, 'duplicate update ignored');
+    return undefined;
+  }
+  const profile = await services.profiles.get(inv.user);
+  const locale = resolveLocale(profile.locale, inv.platformLocale);
+  const t = translator(locale);
+  const ctx: CommandContext = { inv, services, t, locale };
+  let outcome = 'ok';
+  try {
+    const command = findCommand(inv.command);
+    if (!command) {
+      outcome = 'unknown';
+      return { text: t('error.unknown_command', { command: inv.command }), ephemeral: true };
+    }
+    const wait = (opts.limiter ?? defaultLimiter).take(`${inv.platform}:${inv.user.id}`);
+    if (wait > 0) {
+      outcome = 'rate_limited';
+      return { text: t('error.rate_limited', { seconds: wait }), ephemeral: true };
+    }
+    if (command.needsConsent && profile.consent?.version !== PRIVACY_VERSION) {
+      outcome = 'needs_consent';
+      return consentPrompt(ctx, t('consent.required'));
+    }
+    const parsed = command.options.safeParse(inv.options);
+    if (!parsed.success) {
+      outcome = 'bad_options';
+      const problems = parsed.error.issues
+        .map((i) => `${i.path.join('.') || 'options'}: ${i.message}`)
+        .join('; ');
+      return { text: t('error.bad_options', { problems }), ephemeral: true };
+    }
+    return await command.run(ctx, parsed.data);
+  } catch (e) {
+    return errorReply(ctx, e, (o) => {
+      outcome = o;
+    });
+  } finally {
+    logger.info(
+      { platform: inv.platform, command: inv.command, outcome, ms: Math.round(performance.now() - started) },
+      'command',
+    );
+  }
+}
+
+/** The error boundary: user errors say what to do; anything else is logged and apologised for. */
+export function errorReply(
+  ctx: Pick<CommandContext, 't'>,
+  e: unknown,
+  note: (o: string) => void = () => {},
+): CommandReply {
+  if (e instanceof InputError || e instanceof NotAvailableError) {
+    note(e.code);
+    return { text: e.message, ephemeral: true };
+  }
+  if (e instanceof FacechainError) {
+    note(e.code);
+    logger.warn({ err: e, code: e.code }, 'command failed');
+    return { text: ctx.t('error.internal', { code: e.code }), ephemeral: true };
+  }
+  note('internal');
+  logger.error({ err: e }, 'command crashed');
+  return { text: ctx.t('error.internal', { code: 'internal' }), ephemeral: true };
+}

@@ -1,0 +1,33 @@
+/** Delete everything of the user, after a confirmation button, and say what was deleted. */
+import { z } from 'zod';
+import { button } from './buttons.ts';
+import type { ForgetReceipt } from './services.ts';
+import type { CommandContext } from './types.ts';
+import { defineCommand } from './types.ts';
+
+export function describeReceipt(ctx: CommandContext, r: ForgetReceipt): string {
+  const parts = Object.entries(r.removed)
+    .filter(([, n]) => n > 0)
+    .map(([what, n]) => `${n} ${what}`);
+  return parts.length ? parts.join(', ') : ctx.t('forget.nothing');
+}
+
+export const forget = defineCommand({
+  name: 'forget',
+  description: 'cmd.forget',
+  options: z.object({ action: z.enum(['ask', 'confirm']).default('ask') }),
+  needsConsent: false,
+  listed: true,
+  async run(ctx, opts) {
+    if (opts.action !== 'confirm') {
+      return {
+        text: ctx.t('forget.confirm'),
+        buttons: [[button(ctx.t('forget.yes'), 'forget', 'confirm', undefined, 'danger')]],
+        ephemeral: true,
+      };
+    }
+    const receipt = await ctx.services.jobs.forget(ctx.inv.user);
+    await ctx.services.profiles.setConsent(ctx.inv.user, undefined);
+    return { text: ctx.t('forget.done', { removed: describeReceipt(ctx, receipt) }), ephemeral: true };
+  },
+});

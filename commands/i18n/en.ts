@@ -1,0 +1,137 @@
+/** English messages. Keys are stable; {name} marks a parameter. zh-CN must have every key. */
+export const en = {
+  'cmd.start': 'What this bot does and how to begin',
+  'cmd.help': 'Guide to good photos and all commands',
+  'cmd.consent': 'Privacy text: accept or revoke',
+  'cmd.train': 'Send 1-20 photos of yourself to build your identity',
+  'cmd.portrait': 'Make portraits in a style',
+  'cmd.styles': 'Browse the installed style packs',
+  'cmd.template': 'Put your face into a template photo',
+  'cmd.tryon': 'Try on a garment from a photo',
+  'cmd.talk': 'Make a result speak (text or audio)',
+  'cmd.status': 'Your jobs: position, stage, progress',
+  'cmd.cancel': 'Cancel one of your jobs',
+  'cmd.settings': 'Language, default style, private delivery',
+  'cmd.forget': 'Delete everything the bot stores about you',
+  'cmd.group': 'Group theme, group photo, group picture',
+
+  'start.text':
+    'Hello! I make portraits of you in many styles (FaceChain).\n' +
+    '1. /consent — read and accept the privacy text (nothing is stored before).\n' +
+    '2. /train — send 1-20 clear photos of your face.\n' +
+    '3. /portrait — choose a style and get your portraits.\n' +
+    'Use /help for tips on good photos.',
+  'help.text':
+    'Good photos: one person, face clearly visible and upright, eyes open, sharp, evenly lit, ' +
+    'no sunglasses or heavy filters; different angles and expressions help.\n\n' +
+    'Commands:\n{commands}',
+  'consent.text':
+    'Privacy notice (version {version})\n' +
+    '• What is stored: the photos you send, face crops and face embeddings made from them, your ' +
+    'personal model (LoRA) if one is trained, and the results you ask for.\n' +
+    '• How long: original photos at most 24 hours after your identity is ready; personal models 30 ' +
+    'days after last use; results 7 days.\n' +
+    '• Outside services: your chat platform delivers the messages; speech synthesis (if you use ' +
+    '/talk with text) may use a configured text-to-speech service. Nothing is sold or used for training.\n' +
+    '• Deleting: /forget deletes everything at once; revoking consent does the same.\n' +
+    'Only send photos of yourself.',
+  'consent.accept': 'I accept',
+  'consent.revoke': 'Revoke and delete',
+  'consent.accepted': 'Thank you. You can now send photos with /train.',
+  'consent.revoked': 'Consent revoked. Deleted: {removed}.',
+  'consent.required': 'Please read and accept the privacy text first:',
+  'consent.already': 'You accepted version {version} of the privacy text.',
+
+  'train.need_photos': 'Send 1 to 20 photos of yourself (as photos, an album, or image files) with /train.',
+  'train.too_many': 'You sent {count} photos; the limit is 20. Send at most 20.',
+  'train.too_big':
+    '"{name}" is {size} MB; files up to {limit} MB can be downloaded here. Send a smaller image.',
+  'train.not_image': '"{name}" is not an image. Send JPEG, PNG or WebP photos.',
+  'train.queued': 'Got {count} photo(s). Checking them now — I will report on each photo.',
+  'train.progress': 'Preparing your identity',
+  'train.duplicate': 'These photos are already being processed.',
+
+  'portrait.no_identity': 'You have no identity yet. Send photos with /train first.',
+  'portrait.unknown_style': 'There is no style "{style}". See /styles for the installed ones.',
+  'portrait.no_styles': 'No style packs are installed on this deployment.',
+  'portrait.queued': 'Making {count} portrait(s) in style "{style}".',
+  'portrait.progress': 'Portraits',
+  'portrait.reroll': 'Reroll',
+  'portrait.more': 'More like this',
+  'portrait.animate': 'Animate',
+  'portrait.tryon': 'Try on',
+  'portrait.delete': 'Delete',
+
+  'styles.none': 'No style packs are installed on this deployment.',
+  'styles.page': 'Styles {from}-{to} of {total}:',
+  'styles.prev': '◀ Previous',
+  'styles.next': 'Next ▶',
+
+  'template.need_photo': 'Send the template photo with /template (one image).',
+  'template.queued': 'Putting your face into the template.',
+  'tryon.need_photo': 'Send a photo of the garment with /tryon (one image).',
+  'tryon.queued': 'Trying on the garment.',
+  'talk.need_input': 'Give a text to speak, or send a voice message or audio file with /talk.',
+  'talk.queued': 'Making the talking video.',
+
+  'status.none': 'You have no jobs.',
+  'status.line': '{name} — {state}{detail}',
+  'status.waiting': 'waiting',
+  'status.active': 'running',
+  'status.completed': 'done',
+  'status.failed': 'failed',
+  'status.cancelled': 'cancelled',
+  'status.unknown': 'unknown',
+  'status.position': ', position {position}',
+  'status.percent': ', {stage} {percent}%',
+  'status.eta': ', about {eta}s left',
+
+  'cancel.none': 'You have no running or waiting jobs.',
+  'cancel.done': 'Cancelled {count} job(s).',
+  'cancel.not_found': 'No job {id} of yours is waiting or running.',
+
+  'settings.show': 'Language: {locale}\nDefault style: {style}\nPrivate delivery: {private}',
+  'settings.saved': 'Settings saved.',
+  'settings.unset': '(none)',
+  'settings.yes': 'yes',
+  'settings.no': 'no',
+
+  'forget.confirm':
+    'This deletes your photos, identities, personal models, results and jobs. It cannot be undone.',
+  'forget.yes': 'Delete everything',
+  'forget.done': 'Deleted: {removed}. Nothing about you is kept.',
+  'forget.nothing': 'nothing was stored',
+
+  'group.only_groups': 'This command works in groups only.',
+  'group.not_admin': 'Only group administrators can change the group theme or picture.',
+  'group.theme_set': 'Group theme set to "{style}". New members will be invited to make an avatar in it.',
+  'group.theme_cleared': 'Group theme cleared.',
+  'group.theme_show': 'Group theme: {style}. Members opted in to group photos: {count}.',
+  'group.invite':
+    'Welcome, {name}! This group has the portrait theme "{style}". Make your avatar in it: start with /consent, then /train.',
+  'group.opt_in': 'You are in the next group photo.',
+  'group.opt_out': 'You are out of group photos.',
+  'group.photo_few':
+    'A group photo needs at least 2 members who opted in with "/group join" and have an identity; there are {count}.',
+  'group.photo_queued': 'Composing a group photo of {count} members.',
+  'group.picture_set': 'Setting the group picture from your latest result.',
+  'group.no_result': 'Give the id of one of your completed results.',
+
+  'progress.line': '{label}: {stage} {percent}%',
+  'progress.waiting': '{label}: waiting (position {position})',
+  'progress.done': '{label}: done',
+  'progress.failed': '{label}: {message}',
+  'progress.cancelled': '{label}: cancelled',
+
+  'error.input': '{message}',
+  'error.not_available': '{message}',
+  'error.rate_limited': 'Too many requests. Try again in {seconds} s.',
+  'error.internal': 'Something went wrong on our side ({code}). Please try again later.',
+  'error.unknown_command': 'Unknown command "{command}". See /help.',
+  'error.bad_options': 'Invalid options: {problems}',
+  'error.file_too_big':
+    'The file is {size} MB; this deployment can download files up to {limit} MB. Send a smaller file.',
+  'error.upload_too_big': 'The result is too large to upload here even after re-encoding ({size} MB).',
+} as const;
+
+export type MessageKey = keyof typeof en;

@@ -1,0 +1,128 @@
+/** 简体中文消息。键与 en.ts 完全一致（类型检查保证）。 */
+import type { MessageKey } from './en.ts';
+
+export const zhCN: Record<MessageKey, string> = {
+  'cmd.start': '介绍本机器人以及如何开始',
+  'cmd.help': '好照片指南与全部命令',
+  'cmd.consent': '隐私说明：同意或撤回',
+  'cmd.train': '发送 1-20 张本人照片以建立你的形象',
+  'cmd.portrait': '生成指定风格的写真',
+  'cmd.styles': '浏览已安装的风格包',
+  'cmd.template': '把你的脸放进一张模板照片',
+  'cmd.tryon': '根据照片试穿一件衣服',
+  'cmd.talk': '让一张结果开口说话（文字或音频）',
+  'cmd.status': '你的任务：排队位置、阶段、进度',
+  'cmd.cancel': '取消你的某个任务',
+  'cmd.settings': '语言、默认风格、私信发送',
+  'cmd.forget': '删除机器人保存的你的全部数据',
+  'cmd.group': '群组主题、合影、群头像',
+
+  'start.text':
+    '你好！我可以为你生成多种风格的写真（FaceChain）。\n' +
+    '1. /consent —— 阅读并同意隐私说明（同意前不保存任何内容）。\n' +
+    '2. /train —— 发送 1-20 张清晰的本人正脸照片。\n' +
+    '3. /portrait —— 选择风格，获取写真。\n' +
+    '使用 /help 查看拍照建议。',
+  'help.text':
+    '好照片：单人、脸部清晰端正、睁眼、对焦清楚、光线均匀，不戴墨镜、不加重滤镜；' +
+    '多角度和不同表情更好。\n\n命令：\n{commands}',
+  'consent.text':
+    '隐私说明（版本 {version}）\n' +
+    '• 保存的内容：你发送的照片、由照片生成的人脸裁剪图和人脸特征向量、训练得到的个人模型（LoRA，如有），以及你请求生成的结果。\n' +
+    '• 保存期限：原始照片在形象准备完成后最多 24 小时；个人模型在最后一次使用后 30 天；结果 7 天。\n' +
+    '• 外部服务：聊天平台负责传递消息；使用 /talk 文字转语音时可能调用已配置的语音合成服务。数据不出售，也不用于训练。\n' +
+    '• 删除：/forget 一次性删除全部数据；撤回同意也会删除。\n' +
+    '请只发送你本人的照片。',
+  'consent.accept': '我同意',
+  'consent.revoke': '撤回并删除',
+  'consent.accepted': '谢谢。现在可以用 /train 发送照片了。',
+  'consent.revoked': '已撤回同意。已删除：{removed}。',
+  'consent.required': '请先阅读并同意隐私说明：',
+  'consent.already': '你已同意隐私说明版本 {version}。',
+
+  'train.need_photos': '请用 /train 发送 1 到 20 张本人照片（照片、相册或图片文件均可）。',
+  'train.too_many': '你发送了 {count} 张照片，上限为 20 张。',
+  'train.too_big': '“{name}”大小为 {size} MB；此处最多可下载 {limit} MB 的文件。请发送更小的图片。',
+  'train.not_image': '“{name}”不是图片。请发送 JPEG、PNG 或 WebP 照片。',
+  'train.queued': '收到 {count} 张照片，正在检查——稍后会逐张告诉你结果。',
+  'train.progress': '正在准备你的形象',
+  'train.duplicate': '这些照片已在处理中。',
+
+  'portrait.no_identity': '你还没有形象。请先用 /train 发送照片。',
+  'portrait.unknown_style': '没有名为“{style}”的风格。用 /styles 查看已安装的风格。',
+  'portrait.no_styles': '此部署没有安装风格包。',
+  'portrait.queued': '正在以“{style}”风格生成 {count} 张写真。',
+  'portrait.progress': '写真',
+  'portrait.reroll': '重新生成',
+  'portrait.more': '更多类似',
+  'portrait.animate': '动起来',
+  'portrait.tryon': '试穿',
+  'portrait.delete': '删除',
+
+  'styles.none': '此部署没有安装风格包。',
+  'styles.page': '风格 {from}-{to}，共 {total} 个：',
+  'styles.prev': '◀ 上一页',
+  'styles.next': '下一页 ▶',
+
+  'template.need_photo': '请用 /template 发送一张模板照片。',
+  'template.queued': '正在把你的脸放进模板。',
+  'tryon.need_photo': '请用 /tryon 发送一张衣服的照片。',
+  'tryon.queued': '正在试穿。',
+  'talk.need_input': '请提供要说的文字，或用 /talk 发送语音消息或音频文件。',
+  'talk.queued': '正在生成说话视频。',
+
+  'status.none': '你没有任务。',
+  'status.line': '{name} —— {state}{detail}',
+  'status.waiting': '排队中',
+  'status.active': '进行中',
+  'status.completed': '已完成',
+  'status.failed': '失败',
+  'status.cancelled': '已取消',
+  'status.unknown': '未知',
+  'status.position': '，第 {position} 位',
+  'status.percent': '，{stage} {percent}%',
+  'status.eta': '，约剩 {eta} 秒',
+
+  'cancel.none': '你没有正在进行或排队的任务。',
+  'cancel.done': '已取消 {count} 个任务。',
+  'cancel.not_found': '没有找到你正在进行或排队的任务 {id}。',
+
+  'settings.show': '语言：{locale}\n默认风格：{style}\n私信发送：{private}',
+  'settings.saved': '设置已保存。',
+  'settings.unset': '（无）',
+  'settings.yes': '是',
+  'settings.no': '否',
+
+  'forget.confirm': '这将删除你的照片、形象、个人模型、结果和任务，且无法恢复。',
+  'forget.yes': '全部删除',
+  'forget.done': '已删除：{removed}。不再保留任何关于你的数据。',
+  'forget.nothing': '没有保存任何内容',
+
+  'group.only_groups': '此命令只能在群组中使用。',
+  'group.not_admin': '只有群管理员可以修改群主题或群头像。',
+  'group.theme_set': '群主题已设为“{style}”。新成员会收到用该主题制作头像的邀请。',
+  'group.theme_cleared': '群主题已清除。',
+  'group.theme_show': '群主题：{style}。已加入合影的成员：{count}。',
+  'group.invite': '欢迎 {name}！本群的写真主题是“{style}”。来制作你的头像吧：先 /consent，再 /train。',
+  'group.opt_in': '你已加入下一张合影。',
+  'group.opt_out': '你已退出合影。',
+  'group.photo_few': '合影至少需要 2 位通过“/group join”加入且已有形象的成员；目前有 {count} 位。',
+  'group.photo_queued': '正在合成 {count} 位成员的合影。',
+  'group.picture_set': '正在用你最新的结果设置群头像。',
+  'group.no_result': '请提供你的一个已完成结果的编号。',
+
+  'progress.line': '{label}：{stage} {percent}%',
+  'progress.waiting': '{label}：排队中（第 {position} 位）',
+  'progress.done': '{label}：完成',
+  'progress.failed': '{label}：{message}',
+  'progress.cancelled': '{label}：已取消',
+
+  'error.input': '{message}',
+  'error.not_available': '{message}',
+  'error.rate_limited': '请求过于频繁，请 {seconds} 秒后再试。',
+  'error.internal': '我们这边出了点问题（{code}）。请稍后再试。',
+  'error.unknown_command': '未知命令“{command}”。请看 /help。',
+  'error.bad_options': '参数无效：{problems}',
+  'error.file_too_big': '文件大小为 {size} MB；此部署最多可下载 {limit} MB。请发送更小的文件。',
+  'error.upload_too_big': '结果即使重新编码后也太大，无法在此上传（{size} MB）。',
+};

@@ -1,0 +1,95 @@
+/**
+ * What commands need from the rest of the system. Commands never run pipelines: they read and
+ * write small records, store uploads and enqueue jobs. `bot/services.ts` binds this to the job
+ * layer (queue/, core/storage/); nothing in commands/ imports Redis or BullMQ.
+ */
+import type { ChatRef, ReplyTarget, UserRef } from './types.ts';
+
+export interface ConsentRecord {
+  version: string;
+  at: number;
+}
+
+export interface UserProfile {
+  locale?: string;
+  consent?: ConsentRecord;
+  defaultStyle?: string;
+  privateDelivery?: boolean;
+}
+
+export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | 'unknown';
+
+export interface JobView {
+  id: string;
+  name: string;
+  state: JobState;
+  stage?: string;
+  percent?: number;
+  /** 1-based place in the queue while waiting. */
+  position?: number;
+  etaSeconds?: number;
+  error?: { code: string; message: string };
+}
+
+export interface IdentityView {
+  id: string;
+  status: string;
+  photos: number;
+}
+
+export interface StyleView {
+  id: string;
+  name: string;
+  /** Artifact ref or bytes of a preview image, when the pack ships one. */
+  preview?: { bytes?: Uint8Array; ref?: string };
+}
+
+export interface ForgetReceipt {
+  /** Human-readable counts of what was removed, e.g. {jobs: 3, files: 12}. */
+  removed: Record<string, number>;
+}
+
+export interface EnqueueRequest {
+  name: string;
+  data: Record<string, unknown>;
+  user: UserRef;
+  idempotencyKey: string;
+  replyTarget: ReplyTarget;
+}
+
+export interface Services {
+  profiles: {
+    get(user: UserRef): Promise<UserProfile>;
+    update(user: UserRef, patch: Partial<UserProfile>): Promise<void>;
+    setConsent(user: UserRef, consent: ConsentRecord | undefined): Promise<void>;
+  };
+  groups: {
+    get(chat: ChatRef): Promise<{ theme?: string; members: string[] }>;
+    setTheme(chat: ChatRef, theme: string | undefined): Promise<void>;
+    optIn(chat: ChatRef, user: UserRef, yes: boolean): Promise<void>;
+  };
+  uploads: {
+    /** Store a user's file; returns an artifact reference (never a URL). */
+    put(user: UserRef, name: string, bytes: Uint8Array): Promise<string>;
+    get(ref: string): Promise<Uint8Array>;
+  };
+  jobs: {
+    enqueue(req: EnqueueRequest): Promise<{ id: string; duplicate: boolean }>;
+    status(id: string): Promise<JobView | undefined>;
+    cancel(id: string, user: UserRef): Promise<boolean>;
+    list(user: UserRef): Promise<JobView[]>;
+    forget(user: UserRef): Promise<ForgetReceipt>;
+    /** Whether this deployment defines a job of that name (e.g. a group-photo pipeline). */
+    has(name: string): boolean;
+    /** Artifact refs of a completed job's images, if the job is the user's. */
+    resultImages(id: string, user: UserRef): Promise<string[]>;
+  };
+  identities: {
+    list(user: UserRef): Promise<IdentityView[]>;
+  };
+  styles: {
+    list(): Promise<StyleView[]>;
+  };
+  /** First sight of a platform update id → true; a re-sent update → false. */
+  firstSeen(platform: string, updateId: string): Promise<boolean>;
+}

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { defineCommand } from './types.ts';
+
+export const start = defineCommand({
+  name: 'start',
+  description: 'cmd.start',
+  options: z.object({}).passthrough(),
+  needsConsent: false,
+  listed: true,
+  async run(ctx) {
+    return { text: ctx.t('start.text') };
+  },
+});

@@ -1,0 +1,30 @@
+/** A portrait of the user inside a template photo they send. */
+import { z } from 'zod';
+import { InputError } from '../core/errors.ts';
+import { fetchChecked } from './attachments.ts';
+import { requireIdentity } from './portrait.ts';
+import { defineCommand } from './types.ts';
+
+export const template = defineCommand({
+  name: 'template',
+  description: 'cmd.template',
+  options: z.object({ count: z.coerce.number().int().min(1).max(6).default(2) }).passthrough(),
+  needsConsent: true,
+  listed: true,
+  async run(ctx, opts) {
+    const { inv, services } = ctx;
+    const photo = inv.attachments[0];
+    if (!photo || inv.attachments.length > 1)
+      throw new InputError('need_template', ctx.t('template.need_photo'));
+    const identity = await requireIdentity(ctx);
+    const ref = await services.uploads.put(inv.user, photo.name, await fetchChecked(ctx, photo, 'image'));
+    const job = await services.jobs.enqueue({
+      name: 'generate',
+      data: { identity, template: ref, count: opts.count },
+      user: inv.user,
+      idempotencyKey: `${inv.platform}-${inv.id}`,
+      replyTarget: inv.replyTarget,
+    });
+    return { text: ctx.t('template.queued'), track: { jobId: job.id, label: ctx.t('portrait.progress') } };
+  },
+});

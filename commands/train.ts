@@ -1,0 +1,50 @@
+/**
+ * Photos in → identity out. Stores the photos as artifacts and enqueues prepare-identity; the
+ * job layer runs LoRA training after it where a trainer is configured, else marks the identity
+ * ready for zero-shot use. The per-photo report arrives as the job's delivered reply.
+ */
+import { z } from 'zod';
+import { InputError } from '../core/errors.ts';
+import { fetchChecked } from './attachments.ts';
+import { defineCommand } from './types.ts';
+
+export const MAX_PHOTOS = 20;
+
+export const train = defineCommand({
+  name: 'train',
+  aliases: ['photos'],
+  description: 'cmd.train',
+  options: z.object({}).passthrough(),
+  needsConsent: true,
+  listed: true,
+  async run(ctx) {
+    const { inv, services } = ctx;
+    const photos = inv.attachments;
+    if (photos.length === 0) throw new InputError('no_photos', ctx.t('train.need_photos'));
+    if (photos.length > MAX_PHOTOS) {
+      throw new InputError('too_many_photos', ctx.t('train.too_many', { count: photos.length }));
+    }
+    // Validate every file before storing any, so one bad file loses nothing else and stores nothing.
+    const bytes: Uint8Array[] = [];
+    for (const p of photos) bytes.push(await fetchChecked(ctx, p, 'image'));
+    const refs: Array<{ name: string; ref: string }> = [];
+    for (let i = 0; i < photos.length; i++) {
+      refs.push({
+        name: photos[i].name,
+        ref: await services.uploads.put(inv.user, photos[i].name, bytes[i]),
+      });
+    }
+    const job = await services.jobs.enqueue({
+      name: 'prepare-identity',
+      data: { photos: refs },
+      user: inv.user,
+      idempotencyKey: `${inv.platform}-${inv.id}`,
+      replyTarget: inv.replyTarget,
+    });
+    if (job.duplicate) return { text: ctx.t('train.duplicate') };
+    return {
+      text: ctx.t('train.queued', { count: photos.length }),
+      track: { jobId: job.id, label: ctx.t('train.progress') },
+    };
+  },
+});

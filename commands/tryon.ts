@@ -1,0 +1,30 @@
+/** Virtual try-on: keep the garment from the user's photo, repaint person and background. */
+import { z } from 'zod';
+import { InputError } from '../core/errors.ts';
+import { fetchChecked } from './attachments.ts';
+import { requireIdentity } from './portrait.ts';
+import { defineCommand } from './types.ts';
+
+export const tryon = defineCommand({
+  name: 'tryon',
+  description: 'cmd.tryon',
+  options: z.object({ action: z.enum(['make', 'ask']).default('make'), arg: z.string().optional() }),
+  needsConsent: true,
+  listed: true,
+  async run(ctx, opts) {
+    const { inv, services } = ctx;
+    const photo = inv.attachments[0];
+    if (opts.action === 'ask' || !photo) return { text: ctx.t('tryon.need_photo') };
+    if (inv.attachments.length > 1) throw new InputError('need_garment', ctx.t('tryon.need_photo'));
+    const identity = await requireIdentity(ctx);
+    const ref = await services.uploads.put(inv.user, photo.name, await fetchChecked(ctx, photo, 'image'));
+    const job = await services.jobs.enqueue({
+      name: 'try-on',
+      data: { identity, garment: ref },
+      user: inv.user,
+      idempotencyKey: `${inv.platform}-${inv.id}`,
+      replyTarget: inv.replyTarget,
+    });
+    return { text: ctx.t('tryon.queued'), track: { jobId: job.id, label: ctx.t('cmd.tryon') } };
+  },
+});

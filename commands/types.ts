@@ -1,0 +1,113 @@
+/**
+ * The contract between chat front-ends and commands. An adapter turns a platform event into an
+ * `Invocation`, the dispatcher runs one command, and the adapter renders the `CommandReply`.
+ * Nothing here knows a platform SDK.
+ */
+import type { z } from 'zod';
+import type { Services } from './services.ts';
+
+export type Platform = 'telegram' | 'discord' | 'web';
+
+export interface UserRef {
+  platform: Platform;
+  /** The platform's user id (string: Discord snowflakes do not fit a double). */
+  id: string;
+}
+
+export interface ChatRef {
+  platform: Platform;
+  id: string;
+  kind: 'private' | 'group';
+}
+
+/**
+ * A file the user sent. Bytes are fetched lazily so nothing is downloaded before consent and
+ * before the command has validated sizes.
+ */
+export interface Attachment {
+  name: string;
+  mime?: string;
+  /** Size as reported by the platform, when it reports one. */
+  size?: number;
+  fetch(): Promise<Uint8Array>;
+}
+
+/** Where replies for this invocation (and later job results) go; platform-specific fields ride along. */
+export interface ReplyTarget {
+  platform: Platform;
+  chatId: string;
+  userId: string;
+  /** Deliver results by private message instead of the chat the command came from. */
+  privateDelivery?: boolean;
+  /** Platform details the adapter needs later (e.g. Discord interaction token + its expiry). */
+  extra?: Record<string, string | number>;
+}
+
+export interface Invocation {
+  /** The platform's update / interaction id: the idempotency key for anything this causes. */
+  id: string;
+  platform: Platform;
+  user: UserRef & { name?: string };
+  chat: ChatRef;
+  command: string;
+  options: Record<string, unknown>;
+  attachments: Attachment[];
+  /** The platform's locale for this user (e.g. "zh-hans", "en-US"); the user's setting wins. */
+  platformLocale?: string;
+  replyTarget: ReplyTarget;
+  /** Whether the user is an administrator of the chat, asked of the platform when needed. */
+  isChatAdmin(): Promise<boolean>;
+}
+
+export interface Button {
+  /** `command:action[:arg]`, at most 64 bytes (Telegram callback_data limit). */
+  id: string;
+  label: string;
+  style?: 'primary' | 'secondary' | 'danger';
+}
+
+export interface ReplyImage {
+  name: string;
+  /** An artifact reference (job results) or the bytes themselves (small previews). */
+  ref?: string;
+  bytes?: Uint8Array;
+  caption?: string;
+}
+
+export interface CommandReply {
+  text: string;
+  images?: ReplyImage[];
+  buttons?: Button[][];
+  /** Only the invoking user should see this (Discord ephemeral; elsewhere ignored). */
+  ephemeral?: boolean;
+  /** A job the adapter should follow with progress edits until it ends. */
+  track?: { jobId: string; label: string };
+  /** A request the adapter must perform with platform rights (e.g. set the chat picture). */
+  action?: { kind: 'set-chat-photo'; image: ReplyImage };
+}
+
+export interface CommandContext {
+  inv: Invocation;
+  services: Services;
+  /** Translate a catalog key in the user's resolved locale. */
+  t(key: string, params?: Record<string, string | number>): string;
+  locale: string;
+}
+
+export interface Command<S extends z.ZodType = z.ZodType> {
+  name: string;
+  aliases?: string[];
+  /** Catalog key of the one-line description shown in menus. */
+  description: string;
+  options: S;
+  /** Whether the user must have accepted the current privacy text first. */
+  needsConsent: boolean;
+  /** Shown in platform menus (slash commands, BotFather list). Button-only commands are hidden. */
+  listed?: boolean;
+  run(ctx: CommandContext, options: z.infer<S>): Promise<CommandReply>;
+}
+
+/** Identity function that lets TypeScript infer a command's option type from its schema. */
+export function defineCommand<S extends z.ZodType>(c: Command<S>): Command<S> {
+  return c;
+}
