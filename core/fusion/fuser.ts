@@ -1,0 +1,122 @@
+/**
+ * Face fusion without a learned model: the source face is warped onto the target face's
+ * landmarks (piecewise affine over a Delaunay mesh), its colours are matched to the target skin,
+ * and it is blended in (seamless or feathered) inside a mask built from the landmarks. Runs on
+ * any CPU. A learned fuser can be added later by implementing `FaceFuser`.
+ */
+import { throwIfAborted } from '../errors.ts';
+import { featherBlend, poissonBlend } from './blend.ts';
+import { transferColor } from './color.ts';
+import { delaunay } from './delaunay.ts';
+import {
+  applySimilarity,
+  checkLandmarks,
+  estimateSimilarity,
+  INNER,
+  LANDMARK_COUNT,
+  OUTLINE,
+} from './landmarks.ts';
+import { convexHull, erode, fillPolygon, gaussianBlur, multiplyInto } from './mask.ts';
+import type { Point, RgbImage } from './raster.ts';
+import { boundsOf, cropToFloat, pasteFloat, rgbImage } from './raster.ts';
+import { piecewiseAffineWarp } from './warp.ts';
+
+/** A face in an image: the decoded pixels and the face's 68 landmarks in pixel coordinates. */
+export interface FaceInImage {
+  image: RgbImage;
+  landmarks: readonly Point[];
+}
+
+export interface FuseOptions {
+  /** 'poisson' (seamless cloning, default) or 'feather' (alpha blend only). */
+  blend?: 'poisson' | 'feather';
+  /** Match the source face's Lab colour statistics to the target skin first (default true). */
+  colorTransfer?: boolean;
+  /**
+   * 0..1: how much of the source face's inner-feature geometry (eyes, nose, mouth, brows) to
+   * keep; the rest follows the target's. The outline always follows the target's jaw.
+   */
+  keepShape?: number;
+  /** Mask erosion as a fraction of the face size (square root of the face hull's area). */
+  erode?: number;
+  /** Gaussian feather sigma as a fraction of the face size. */
+  feather?: number;
+  signal?: AbortSignal;
+}
+
+export interface FaceFuser {
+  /** A short id for logs and results, e.g. "landmark-warp". */
+  readonly id: string;
+  /** Put the source face into the target image in place of the target face; returns a new image. */
+  fuse(source: FaceInImage, target: FaceInImage, opts?: FuseOptions): Promise<RgbImage>;
+}
+
+export const FUSE_DEFAULTS = {
+  blend: 'poisson',
+  colorTransfer: true,
+  keepShape: 0.8,
+  erode: 0.05,
+  feather: 0.04,
+} as const;
+
+/** Where the fused face's landmarks go: the target's jaw, the source's inner shape posed like the target. */
+export function fusionLandmarks(
+  source: readonly Point[],
+  target: readonly Point[],
+  keepShape: number,
+): Point[] {
+  const sim = estimateSimilarity(source, target, INNER);
+  const k = Math.min(1, Math.max(0, keepShape));
+  return target.map((t, i) => {
+    if (i < 17) return t;
+    const s = applySimilarity(sim, source[i]);
+    return [t[0] + k * (s[0] - t[0]), t[1] + k * (s[1] - t[1])] as Point;
+  });
+}
+
+/** The synchronous landmark fusion (what `LandmarkFuser.fuse` runs). */
+export function fuseByLandmarks(source: FaceInImage, target: FaceInImage, opts: FuseOptions = {}): RgbImage {
+  checkLandmarks(source.landmarks, 'The source face');
+  checkLandmarks(target.landmarks, 'The target face');
+  const o = { ...FUSE_DEFAULTS, ...opts };
+  const dst = fusionLandmarks(source.landmarks, target.landmarks, o.keepShape);
+  const hull = convexHull(OUTLINE.map((i) => dst[i]));
+  let area = 0;
+  for (let i = 0, j = hull.length - 1; i < hull.length; j = i++) {
+    area += hull[j][0] * hull[i][1] - hull[i][0] * hull[j][1];
+  }
+  const size = Math.sqrt(Math.abs(area) / 2);
+  const erodePx = o.erode * size;
+  const sigma = o.feather * size;
+  const { width, height } = target.image;
+  const rect = boundsOf(dst, 2, width, height);
+  const rw = rect.x1 - rect.x0;
+  const rh = rect.y1 - rect.y0;
+  const out = rgbImage(width, height, new Uint8Array(target.image.data));
+  if (rw < 3 || rh < 3 || size < 4) return out;
+
+  const tris = delaunay(dst);
+  const warped = piecewiseAffineWarp(source.image, source.landmarks, dst, tris, rect);
+  throwIfAborted(o.signal);
+  const hullMask = fillPolygon(hull, rw, rh, [rect.x0, rect.y0]);
+  multiplyInto(hullMask, warped.coverage);
+  const core = erode(hullMask, erodePx);
+  const base = cropToFloat(target.image, rect);
+  if (o.colorTransfer) transferColor(warped.image, base, core);
+  throwIfAborted(o.signal);
+  const inner = o.blend === 'poisson' ? poissonBlend(base, warped.image, core).image : warped.image;
+  const alpha = multiplyInto(gaussianBlur(core, sigma), hullMask);
+  pasteFloat(out, rect, featherBlend(base, inner, alpha));
+  return out;
+}
+
+export class LandmarkFuser implements FaceFuser {
+  readonly id = 'landmark-warp';
+  constructor(private readonly defaults: FuseOptions = {}) {}
+
+  async fuse(source: FaceInImage, target: FaceInImage, opts: FuseOptions = {}): Promise<RgbImage> {
+    return fuseByLandmarks(source, target, { ...this.defaults, ...opts });
+  }
+}
+
+export { LANDMARK_COUNT };
