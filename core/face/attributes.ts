@@ -1,0 +1,136 @@
+/**
+ * Per-face attributes from small models: age and gender (SSR-Net), head pose (Hopenet-style
+ * binned regression), eye state (24x24 grey eye crops), and sharpness (variance of the
+ * Laplacian, no model).
+ */
+import type { OnnxSession, Tensor } from '../../models/onnx.ts';
+import { type Affine, composeAffine, type Point, type Pyramid, warpAffine } from '../image/warp.ts';
+import { eyeCentres, squareCrop } from './landmarks.ts';
+import { greyToFloat, IMAGENET_MEAN, IMAGENET_STD, rgbToChw, softmax } from './tensor.ts';
+import type { Box, HeadPose } from './types.ts';
+
+const GREY: [number, number, number] = [127, 127, 127];
+
+/** SSR-Net's soft stagewise regression: three stages of 3 bins, refined by learnt shifts and scales. */
+export function ssrnetDecode(out: Record<string, Tensor>, range: number): number {
+  const g = (name: string, i = 0) => (out[name]!.data as Float32Array)[i]!;
+  const stages = 3;
+  const bins = 3;
+  let value = 0;
+  let denom = 1;
+  for (let s = 1; s <= stages; s++) {
+    denom *= bins * (1 + g(`stage${s}_delta_k`));
+    let acc = 0;
+    for (let i = 0; i < bins; i++) acc += (i + g(`index_offset_stage${s}`, i)) * g(`prob_stage_${s}`, i);
+    value += acc / denom;
+  }
+  return value * range;
+}
+
+/** The roll-corrected square face crop used by the age and gender models (box side x 1.4). */
+function attributeCrop(box: Box, roll: number, n: number): Affine {
+  const side = (box[3] - box[1]) * 1.4;
+  return squareCrop((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, side, roll, n);
+}
+
+export async function predictAgeGender(
+  age: OnnxSession,
+  gender: OnnxSession,
+  pyr: Pyramid,
+  frame: Affine,
+  box: Box,
+  roll: number,
+): Promise<{ age: number; maleScore: number }> {
+  const rgb = warpAffine(pyr, composeAffine(attributeCrop(box, roll, 64), frame), 64, 64, { fill: GREY });
+  const input = {
+    input: {
+      type: 'float32' as const,
+      data: rgbToChw(rgb, 64 * 64, IMAGENET_MEAN, IMAGENET_STD),
+      dims: [1, 3, 64, 64],
+    },
+  };
+  const a = ssrnetDecode(await age.run(input), 101);
+  const gv = ssrnetDecode(await gender.run(input), 1);
+  return { age: Math.max(0, Math.min(100, a)), maleScore: Math.max(0, Math.min(1, gv)) };
+}
+
+/** Head pose from the box enlarged by half (axis-aligned: the roll must stay visible). */
+export async function predictPose(
+  session: OnnxSession,
+  pyr: Pyramid,
+  frame: Affine,
+  box: Box,
+): Promise<HeadPose> {
+  const w = box[2] - box[0];
+  const h = box[3] - box[1];
+  // Scale x and y separately: the reference resizes the enlarged (non-square) box to 224x224.
+  const kx = 224 / (1.5 * w);
+  const ky = 224 / (1.5 * h);
+  const m: Affine = [kx, 0, 112 - kx * ((box[0] + box[2]) / 2), 0, ky, 112 - ky * ((box[1] + box[3]) / 2)];
+  const rgb = warpAffine(pyr, composeAffine(m, frame), 224, 224, { fill: GREY });
+  const out = await session.run({
+    input: {
+      type: 'float32',
+      data: rgbToChw(rgb, 224 * 224, IMAGENET_MEAN, IMAGENET_STD),
+      dims: [1, 3, 224, 224],
+    },
+  });
+  const angle = (name: string) => {
+    const p = softmax(out[name]!.data as Float32Array);
+    let e = 0;
+    for (let i = 0; i < p.length; i++) e += p[i]! * i;
+    return e * 3 - 99;
+  };
+  return { yaw: angle('output'), pitch: angle('617'), roll: angle('618') };
+}
+
+/**
+ * Openness per eye (image-left eye first), 0..1. Crops are square, centred on the lid points,
+ * 1.6 x the eye-corner distance, turned upright by the face roll.
+ */
+export async function predictEyes(
+  session: OnnxSession,
+  pyr: Pyramid,
+  frame: Affine,
+  lm: readonly Point[],
+  roll: number,
+): Promise<[number, number]> {
+  const centres = eyeCentres(lm);
+  const corners: [number, number][] = [
+    [36, 39],
+    [42, 45],
+  ];
+  const res: number[] = [];
+  for (let e = 0; e < 2; e++) {
+    const [a, b] = corners[e]!;
+    const width = Math.hypot(lm[b]![0] - lm[a]![0], lm[b]![1] - lm[a]![1]);
+    const crop = squareCrop(centres[e]![0], centres[e]![1], Math.max(width * 1.6, 2), roll, 24);
+    const grey = warpAffine(pyr, composeAffine(crop, frame), 24, 24, { grey: true, fill: GREY });
+    const out = await session.run({
+      input: { type: 'float32', data: greyToFloat(grey, 1 / 255), dims: [1, 1, 24, 24] },
+    });
+    res.push(softmax(out.output!.data as Float32Array)[EYE_OPEN_CLASS]!);
+  }
+  return [res[0]!, res[1]!];
+}
+
+/** Index of the "open" class in the eye model's two outputs (measured on the fixtures). */
+export const EYE_OPEN_CLASS = 1;
+
+/** Variance of the 4-neighbour Laplacian over the central part of a grey square image. */
+export function laplacianVariance(grey: Uint8Array, size: number, margin = Math.round(size / 7)): number {
+  let sum = 0;
+  let sq = 0;
+  let n = 0;
+  for (let y = Math.max(1, margin); y < size - Math.max(1, margin); y++) {
+    for (let x = Math.max(1, margin); x < size - Math.max(1, margin); x++) {
+      const i = y * size + x;
+      const l = grey[i - 1]! + grey[i + 1]! + grey[i - size]! + grey[i + size]! - 4 * grey[i]!;
+      sum += l;
+      sq += l * l;
+      n++;
+    }
+  }
+  const m = sum / n;
+  return sq / n - m * m;
+}

@@ -1,0 +1,227 @@
+/**
+ * Face detection with the slim RFB-320 detector (fixed 320x240 input, 4420 anchors whose boxes
+ * the model already decodes to normalised corners). One pass sees the whole image letterboxed;
+ * finer pyramid levels are cut into overlapping 320x240 tiles so small faces in large group
+ * photos reach the detector at a size it can see (about 14 px or more). Boxes from all passes
+ * are merged with non-maximum suppression in upright-image pixels.
+ */
+import type { OnnxSession } from '../../models/onnx.ts';
+import { type Affine, composeAffine, type Pyramid, warpAffine } from '../image/warp.ts';
+import { rgbToChw } from './tensor.ts';
+import type { Box } from './types.ts';
+
+export const DET_W = 320;
+export const DET_H = 240;
+const MEAN = [127, 127, 127] as const;
+const STD = [128, 128, 128] as const;
+/** Smallest face (detector-input pixels) the finest pass aims to present to the model. */
+const DET_MIN_FACE = 14;
+/** Tile overlap in detector pixels: twice the largest face a fine level is responsible for. */
+const TILE_OVERLAP = 64;
+
+export interface Detection {
+  box: Box;
+  score: number;
+}
+
+export interface DetectOptions {
+  /** Smallest face to look for, in upright-image pixels. Default max(40, 2% of the short side). */
+  minFaceSize?: number;
+  /** Detector confidence to keep a box (the model's reference value is 0.65). */
+  scoreThreshold?: number;
+  /** IoU above which the weaker of two boxes is dropped. */
+  nmsIou?: number;
+}
+
+export function defaultMinFaceSize(width: number, height: number): number {
+  return Math.max(40, Math.round(Math.min(width, height) * 0.02));
+}
+
+/** Affine (continuous coordinates) from decoded pixels to the image rotated clockwise by `deg`. */
+export function rotationAffine(w: number, h: number, deg: 0 | 90 | 180 | 270): Affine {
+  if (deg === 90) return [0, -1, h, 1, 0, 0];
+  if (deg === 180) return [-1, 0, w, 0, -1, h];
+  if (deg === 270) return [0, 1, 0, -1, 0, w];
+  return [1, 0, 0, 0, 1, 0];
+}
+
+interface RawRun {
+  scores: Float32Array;
+  boxes: Float32Array;
+}
+
+async function runDetector(
+  session: OnnxSession,
+  pyr: Pyramid,
+  srcToInput: Affine,
+  signal?: AbortSignal,
+): Promise<RawRun> {
+  signal?.throwIfAborted();
+  const rgb = warpAffine(pyr, srcToInput, DET_W, DET_H, { fill: [127, 127, 127] });
+  const input = rgbToChw(rgb, DET_W * DET_H, MEAN, STD);
+  const out = await session.run({ input: { type: 'float32', data: input, dims: [1, 3, DET_H, DET_W] } });
+  return { scores: out.scores!.data as Float32Array, boxes: out.boxes!.data as Float32Array };
+}
+
+/** Uniform scale s, then shift by (-tx, -ty): upright coordinates into one detector input. */
+function scaleAffine(s: number, tx: number, ty: number): Affine {
+  return [s, 0, -tx, 0, s, -ty];
+}
+
+/**
+ * How strongly the whole-image pass fires for each candidate rotation (sum of anchor scores
+ * above 0.5): upright faces light up many more anchors than sideways or upside-down ones.
+ */
+export async function orientationEvidence(
+  session: OnnxSession,
+  pyr: Pyramid,
+  signal?: AbortSignal,
+): Promise<Record<0 | 90 | 180 | 270, number>> {
+  const out = { 0: 0, 90: 0, 180: 0, 270: 0 };
+  for (const deg of [0, 90, 180, 270] as const) {
+    const rot = rotationAffine(pyr.width, pyr.height, deg);
+    const rw = deg % 180 ? pyr.height : pyr.width;
+    const rh = deg % 180 ? pyr.width : pyr.height;
+    const s = Math.min(DET_W / rw, DET_H / rh);
+    const run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal);
+    let mass = 0;
+    for (let i = 1; i < run.scores.length; i += 2) if (run.scores[i]! > 0.5) mass += run.scores[i]!;
+    out[deg] = mass;
+  }
+  return out;
+}
+
+function tileStarts(length: number, tile: number): number[] {
+  if (length <= tile) return [0];
+  const n = Math.ceil((length - TILE_OVERLAP) / (tile - TILE_OVERLAP));
+  const step = (length - tile) / (n - 1);
+  return Array.from({ length: n }, (_, i) => Math.round(i * step));
+}
+
+/** Scales of the passes: the whole image, then doublings down to the smallest face asked for. */
+export function passScales(width: number, height: number, minFace: number): number[] {
+  const s0 = Math.min(DET_W / width, DET_H / height);
+  const finest = Math.min(1, DET_MIN_FACE / minFace);
+  const scales = [s0];
+  let s = s0;
+  while (s < finest * 0.95) {
+    s = Math.min(s * 2, finest);
+    scales.push(s);
+  }
+  return scales;
+}
+
+/**
+ * Find faces in the upright frame. `frame` maps decoded pixels to upright pixels (a 90-degree
+ * rotation or identity); (width, height) is the upright size.
+ */
+export async function detectFaces(
+  session: OnnxSession,
+  pyr: Pyramid,
+  frame: Affine,
+  width: number,
+  height: number,
+  opts: DetectOptions & { signal?: AbortSignal } = {},
+): Promise<Detection[]> {
+  const minFace = opts.minFaceSize ?? defaultMinFaceSize(width, height);
+  const threshold = opts.scoreThreshold ?? 0.65;
+  const found: Detection[] = [];
+  for (const s of passScales(width, height, minFace)) {
+    const sw = width * s;
+    const sh = height * s;
+    const xs = tileStarts(sw, DET_W);
+    const ys = tileStarts(sh, DET_H);
+    for (const ty of ys) {
+      for (const tx of xs) {
+        const run = await runDetector(
+          session,
+          pyr,
+          composeAffine(scaleAffine(s, tx, ty), frame),
+          opts.signal,
+        );
+        // Edges shared with a neighbouring tile: a face cut there is seen whole in the neighbour.
+        const cutL = tx > 0;
+        const cutT = ty > 0;
+        const cutR = tx + DET_W < sw - 0.5;
+        const cutB = ty + DET_H < sh - 0.5;
+        for (let i = 0; i < run.scores.length / 2; i++) {
+          const score = run.scores[i * 2 + 1]!;
+          if (score < threshold) continue;
+          const bx1 = run.boxes[i * 4]! * DET_W;
+          const by1 = run.boxes[i * 4 + 1]! * DET_H;
+          const bx2 = run.boxes[i * 4 + 2]! * DET_W;
+          const by2 = run.boxes[i * 4 + 3]! * DET_H;
+          if (bx2 - bx1 < 2 || by2 - by1 < 2) continue;
+          if (
+            (cutL && bx1 < 2) ||
+            (cutT && by1 < 2) ||
+            (cutR && bx2 > DET_W - 2) ||
+            (cutB && by2 > DET_H - 2)
+          )
+            continue;
+          const box: Box = [
+            clamp((bx1 + tx) / s, 0, width),
+            clamp((by1 + ty) / s, 0, height),
+            clamp((bx2 + tx) / s, 0, width),
+            clamp((by2 + ty) / s, 0, height),
+          ];
+          if (box[2] - box[0] < 4 || box[3] - box[1] < 4) continue;
+          found.push({ box, score });
+        }
+      }
+    }
+  }
+  return nms(found, opts.nmsIou ?? 0.4);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(v, hi));
+}
+
+function area(b: Box): number {
+  return Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
+}
+
+export function iou(a: Box, b: Box): number {
+  const inter = intersection(a, b);
+  return inter / (area(a) + area(b) - inter);
+}
+
+function intersection(a: Box, b: Box): number {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/**
+ * Greedy NMS by score. A box mostly inside a stronger one (a face part seen at a finer pass)
+ * is dropped too. Kept boxes are averaged with the boxes they suppress (weighted by score),
+ * which steadies them across scales and tiles.
+ */
+export function nms(dets: Detection[], iouThreshold: number): Detection[] {
+  const sorted = [...dets].sort((a, b) => b.score - a.score).slice(0, 3000);
+  const used = new Uint8Array(sorted.length);
+  const out: Detection[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    if (used[i]) continue;
+    const keep = sorted[i]!;
+    const acc = [0, 0, 0, 0];
+    let wsum = 0;
+    for (let j = i; j < sorted.length; j++) {
+      if (used[j]) continue;
+      const other = sorted[j]!;
+      const inter = intersection(keep.box, other.box);
+      const overlap = inter / (area(keep.box) + area(other.box) - inter);
+      const inside = inter / Math.min(area(keep.box), area(other.box));
+      if (j === i || overlap > iouThreshold || inside > 0.8) {
+        used[j] = 1;
+        if (j === i || overlap > iouThreshold) {
+          for (let k = 0; k < 4; k++) acc[k]! += other.box[k]! * other.score;
+          wsum += other.score;
+        }
+      }
+    }
+    out.push({ box: acc.map((v) => v / wsum) as Box, score: keep.score });
+  }
+  return out;
+}
