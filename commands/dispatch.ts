@@ -47,6 +47,7 @@ export async function dispatch(
   const profile = await services.profiles.get(inv.user);
   const locale = resolveLocale(profile.locale, inv.platformLocale);
   const t = translator(locale);
+  if (profile.privateDelivery) inv.replyTarget.privateDelivery = true;
   const ctx: CommandContext = { inv, services, t, locale };
   let outcome = 'ok';
   try {

@@ -1,0 +1,314 @@
+/**
+ * The Telegram front-end (grammY). Long polling by default; webhook mode with secret_token
+ * verification when a webhook URL is configured. Every update becomes an invocation for the
+ * shared dispatcher; nothing here processes images.
+ */
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Bot, type Context, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy';
+import type { Message, Update, UserFromGetMe } from 'grammy/types';
+import { parseButtonId } from '../../commands/buttons.ts';
+import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
+import { invitationFor } from '../../commands/group.ts';
+import { parseTextCommand } from '../../commands/parse-text.ts';
+import type { Services } from '../../commands/services.ts';
+import type { CommandReply, Invocation } from '../../commands/types.ts';
+import { FacechainError, ServiceError } from '../../core/errors.ts';
+import { log } from '../../core/log.ts';
+import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
+import { type FrontEnd, fromCommandReply, fromDelivery, imageBytes } from '../adapter.ts';
+import { trackJob } from '../progress.ts';
+import { KeyedSerial } from '../serial.ts';
+import { AlbumCollector } from './album.ts';
+import {
+  attachmentsOf,
+  type FileAccess,
+  invocationFrom,
+  PUBLIC_DOWNLOAD_LIMIT,
+  tooBigError,
+} from './invocation.ts';
+import { renderTelegram } from './render.ts';
+import { EditThrottle } from './throttle.ts';
+
+const logger = log('telegram');
+
+export const DEFAULT_API_ROOT = 'https://api.telegram.org';
+const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_member', 'my_chat_member'] as const;
+
+export interface TelegramOptions {
+  token: string;
+  services: Services;
+  /** Bot API root; a self-hosted Bot API server lifts the 20 MB download limit. */
+  apiRoot?: string;
+  webhook?: { url: string; secret: string; port: number; host: string };
+  /** Minimum time between progress edits in one chat. */
+  editIntervalMs?: number;
+  /** How long to wait for more items of an album. */
+  albumWaitMs?: number;
+  /** Longest retry_after to honour before failing a call. */
+  maxRetryDelaySeconds?: number;
+  progressPollMs?: number;
+  /** Skip getMe at start (tests, benches). */
+  botInfo?: UserFromGetMe;
+}
+
+export class TelegramFrontend implements FrontEnd, Deliverer {
+  readonly name = 'telegram';
+  readonly bot: Bot;
+  private readonly throttle: EditThrottle;
+  private readonly albums: AlbumCollector<{ ctx: Context; msg: Message }>;
+  private readonly serial = new KeyedSerial();
+  private readonly aborter = new AbortController();
+  private readonly trackers = new Set<Promise<unknown>>();
+  private server?: http.Server;
+  private readonly files: FileAccess;
+
+  constructor(private readonly opts: TelegramOptions) {
+    const apiRoot = (opts.apiRoot ?? DEFAULT_API_ROOT).replace(/\/$/, '');
+    this.bot = new Bot(opts.token, {
+      client: { apiRoot },
+      ...(opts.botInfo ? { botInfo: opts.botInfo } : {}),
+    });
+    this.bot.api.config.use(
+      autoRetry({
+        maxRetryAttempts: 5,
+        maxDelaySeconds: opts.maxRetryDelaySeconds ?? 60,
+        rethrowHttpErrors: false,
+      }),
+    );
+    this.throttle = new EditThrottle(opts.editIntervalMs ?? 3000);
+    this.albums = new AlbumCollector(opts.albumWaitMs ?? 800, (groupId, items) => {
+      const first = items.find((i) => i.msg.caption?.startsWith('/')) ?? items[0];
+      const cmd = (first.msg.caption && parseTextCommand(first.msg.caption)) || {
+        command: 'train',
+        options: {},
+      };
+      const attachments = items.flatMap((i) => attachmentsOf(i.msg, this.files));
+      const inv = invocationFrom(first.ctx, `mg${groupId}`, cmd.command, cmd.options, attachments);
+      void this.serial.run(String(first.msg.chat.id), () => this.handle(first.ctx, inv));
+    });
+    const selfHosted = apiRoot !== DEFAULT_API_ROOT;
+    this.files = {
+      downloadLimit: selfHosted ? Number.POSITIVE_INFINITY : PUBLIC_DOWNLOAD_LIMIT,
+      download: async (fileId, size) => {
+        if (size !== undefined && size > this.files.downloadLimit)
+          throw tooBigError(size, this.files.downloadLimit);
+        const file = await this.bot.api.getFile(fileId);
+        if (!file.file_path) throw tooBigError(size ?? PUBLIC_DOWNLOAD_LIMIT + 1, this.files.downloadLimit);
+        // A self-hosted server in --local mode answers with a path on its own disk.
+        if (path.isAbsolute(file.file_path)) return new Uint8Array(await readFile(file.file_path));
+        const res = await fetch(`${apiRoot}/file/bot${opts.token}/${file.file_path}`);
+        if (!res.ok)
+          throw new ServiceError('telegram_download', `Telegram file download failed (${res.status}).`);
+        return new Uint8Array(await res.arrayBuffer());
+      },
+    };
+    this.install();
+  }
+
+  private install(): void {
+    const bot = this.bot;
+    bot.on('callback_query:data', async (ctx) => {
+      await ctx.answerCallbackQuery().catch(() => {});
+      const parsed = parseButtonId(ctx.callbackQuery.data);
+      if (!parsed || !ctx.chat) return;
+      const inv = invocationFrom(ctx, `cb${ctx.callbackQuery.id}`, parsed.command, parsed.options, []);
+      void this.serial.run(String(ctx.chat.id), () => this.handle(ctx, inv));
+    });
+    bot.on('message:new_chat_members', async (ctx) => {
+      for (const u of ctx.message.new_chat_members) if (!u.is_bot) await this.invite(ctx, u.id, u.first_name);
+    });
+    bot.on('chat_member', async (ctx) => {
+      const { old_chat_member: before, new_chat_member: after } = ctx.chatMember;
+      const joined =
+        ['left', 'kicked'].includes(before.status) && ['member', 'restricted'].includes(after.status);
+      if (joined && !after.user.is_bot) await this.invite(ctx, after.user.id, after.user.first_name);
+    });
+    bot.on('message', async (ctx) => {
+      const msg = ctx.message;
+      if (msg.media_group_id) {
+        this.albums.add(msg.media_group_id, { ctx, msg });
+        return;
+      }
+      const text = msg.text ?? msg.caption;
+      let cmd = text ? parseTextCommand(text) : undefined;
+      const attachments = attachmentsOf(msg, this.files);
+      if (!cmd && attachments.length && msg.chat.type === 'private') {
+        // A photo or image file sent to the bot in private means "use these photos".
+        cmd = { command: msg.voice || msg.audio ? 'talk' : 'train', options: {} };
+      }
+      if (!cmd) return;
+      const inv = invocationFrom(ctx, `u${ctx.update.update_id}`, cmd.command, cmd.options, attachments);
+      void this.serial.run(String(msg.chat.id), () => this.handle(ctx, inv));
+    });
+    bot.catch((err) => logger.error({ err: err.error }, 'telegram handler failed'));
+  }
+
+  /** Dispatch one invocation and render its reply; follows a tracked job in the background. */
+  private async handle(ctx: Context, inv: Invocation): Promise<void> {
+    let reply: CommandReply | undefined;
+    try {
+      reply = await dispatch(inv, this.opts.services);
+    } catch (e) {
+      reply = errorReply(
+        { t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) },
+        e,
+      );
+    }
+    if (!reply) return;
+    const chatId = inv.chat.id;
+    try {
+      if (reply.action?.kind === 'set-chat-photo') {
+        const bytes = await imageBytes(reply.action.image, (r) => this.opts.services.uploads.get(r));
+        await ctx.api.setChatPhoto(chatId, new InputFile(bytes, 'group.jpg')).catch((e: unknown) => {
+          throw new FacechainError(
+            'no_rights',
+            `I could not set the group picture: ${describe(e)}. Give the bot the "Change group info" right.`,
+          );
+        });
+      }
+      const replyTo = ctx.msg?.message_id;
+      const messageId = await renderTelegram(ctx.api, { chatId, replyTo }, fromCommandReply(reply), (r) =>
+        this.opts.services.uploads.get(r),
+      );
+      if (reply.track && messageId !== undefined)
+        this.follow(inv, reply.track, chatId, messageId, reply.text);
+    } catch (e) {
+      if (e instanceof FacechainError) {
+        await ctx.api.sendMessage(chatId, e.message).catch(() => {});
+        return;
+      }
+      logger.warn({ err: e, command: inv.command }, 'reply failed');
+    }
+  }
+
+  private follow(
+    inv: Invocation,
+    track: { jobId: string; label: string },
+    chatId: string,
+    messageId: number,
+    head: string,
+  ): void {
+    const task = (async () => {
+      const t = translator(await localeFor(this.opts.services, inv));
+      await trackJob(
+        this.opts.services,
+        track.jobId,
+        track.label,
+        t,
+        (line) =>
+          this.throttle.run(chatId, async () => {
+            await this.bot.api.editMessageText(chatId, messageId, `${head}\n${line}`);
+          }),
+        { intervalMs: this.opts.progressPollMs ?? 1000, signal: this.aborter.signal },
+      );
+    })().catch((err) => logger.warn({ err }, 'progress tracking stopped'));
+    this.trackers.add(task);
+    void task.finally(() => this.trackers.delete(task));
+  }
+
+  private async invite(ctx: Context, userId: number, name: string): Promise<void> {
+    if (!ctx.chat) return;
+    const chat = { platform: 'telegram' as const, id: String(ctx.chat.id), kind: 'group' as const };
+    const user = { platform: 'telegram' as const, id: String(userId) };
+    const t = translator(
+      await localeFor(this.opts.services, { user, platformLocale: ctx.from?.language_code }),
+    );
+    const reply = await invitationFor(this.opts.services, chat, user, name, t);
+    if (!reply) return;
+    // Privately where the platform allows (only after the user has started the bot); else in the group.
+    try {
+      await this.bot.api.sendMessage(userId, reply.text);
+    } catch {
+      await this.bot.api
+        .sendMessage(ctx.chat.id, reply.text)
+        .catch((err) => logger.warn({ err }, 'invite failed'));
+    }
+  }
+
+  /** Deliverer: a job's result (or failure) for a chat, sent once per delivery job. */
+  async deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void> {
+    const chatId = target.privateDelivery ? target.userId : target.chatId;
+    const replyTo = typeof target.extra?.replyTo === 'number' ? target.extra.replyTo : undefined;
+    try {
+      await renderTelegram(
+        this.bot.api,
+        { chatId, replyTo },
+        fromDelivery(reply),
+        async (r) => new Uint8Array(await ctx.artifacts.read(r)),
+      );
+    } catch (e) {
+      if (e instanceof HttpError || (e instanceof GrammyError && e.error_code >= 500)) {
+        throw new ServiceError(
+          'telegram_unavailable',
+          `Telegram did not accept the message: ${describe(e)}`,
+          { cause: e },
+        );
+      }
+      // 4xx (blocked by the user, chat gone): retrying cannot help.
+      throw new FacechainError('telegram_refused', `Telegram refused the message: ${describe(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /** Feed one update (webhook servers, benches). */
+  handleUpdate(update: Update): Promise<void> {
+    return this.bot.handleUpdate(update);
+  }
+
+  async start(): Promise<void> {
+    const hook = this.opts.webhook;
+    await this.bot.init();
+    if (!hook) {
+      void this.bot
+        .start({
+          allowed_updates: [...ALLOWED_UPDATES],
+          onStart: (me) => logger.info({ bot: me.username }, 'polling'),
+        })
+        .catch((err) => logger.error({ err }, 'polling stopped'));
+      return;
+    }
+    await this.bot.api.setWebhook(hook.url, {
+      secret_token: hook.secret,
+      allowed_updates: [...ALLOWED_UPDATES],
+    });
+    // Answer fast and let Telegram re-send on failure: updates are deduplicated by id.
+    const handler = webhookCallback(this.bot, 'http', { secretToken: hook.secret, onTimeout: 'return' });
+    this.server = http.createServer((req, res) => {
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
+      handler(req, res).catch((err) => {
+        logger.warn({ err }, 'webhook update failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(hook.port, hook.host, resolve));
+    logger.info({ port: hook.port }, 'webhook listening');
+  }
+
+  /** Wait for in-flight handlers (tests). */
+  async idle(): Promise<void> {
+    await this.serial.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.aborter.abort();
+    this.albums.stop();
+    if (this.bot.isRunning()) await this.bot.stop();
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    await this.serial.idle();
+    await Promise.allSettled([...this.trackers]);
+    await this.throttle.drain();
+    this.throttle.stop();
+  }
+}
+
+function describe(e: unknown): string {
+  if (e instanceof GrammyError) return e.description;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,100 @@
+/**
+ * Outgoing messages → Bot API calls: text with inline keyboards, one photo or an album
+ * (sendMediaGroup, 2-10 items per call), videos with sendVideo. Limits from the Bot API docs.
+ */
+import { type Api, InlineKeyboard, InputFile, InputMediaBuilder } from 'grammy';
+import type { Button } from '../../commands/types.ts';
+import { imageBytes, type Outgoing } from '../adapter.ts';
+
+export const PHOTO_LIMIT = 10 * 1024 * 1024;
+export const UPLOAD_LIMIT = 50 * 1024 * 1024;
+const CAPTION_LIMIT = 1024;
+
+export function keyboard(buttons: Button[][] | undefined): InlineKeyboard | undefined {
+  if (!buttons?.length) return undefined;
+  return new InlineKeyboard(buttons.map((row) => row.map((b) => InlineKeyboard.text(b.label, b.id))));
+}
+
+export interface RenderTarget {
+  chatId: string | number;
+  replyTo?: number;
+}
+
+/** Sends `out`; returns the id of the message carrying the text (for later progress edits). */
+export async function renderTelegram(
+  api: Api,
+  to: RenderTarget,
+  out: Outgoing,
+  read: (ref: string) => Promise<Uint8Array>,
+): Promise<number | undefined> {
+  const reply_markup = keyboard(out.buttons);
+  const replyParams = to.replyTo
+    ? { reply_parameters: { message_id: to.replyTo, allow_sending_without_reply: true } }
+    : {};
+  const captionFits = out.text.length <= CAPTION_LIMIT;
+
+  if (out.video) {
+    const bytes = await read(out.video.ref);
+    if (bytes.byteLength > UPLOAD_LIMIT) {
+      const m = await api.sendMessage(to.chatId, tooLargeText(bytes.byteLength), replyParams);
+      return m.message_id;
+    }
+    const m = await api.sendVideo(to.chatId, new InputFile(bytes, 'portrait.mp4'), {
+      ...(captionFits ? { caption: out.text } : {}),
+      ...(reply_markup ? { reply_markup } : {}),
+      supports_streaming: true,
+      ...replyParams,
+    });
+    if (captionFits) return m.message_id;
+  }
+
+  const photos: Array<{ bytes: Uint8Array; name: string; caption?: string }> = [];
+  for (const img of out.images)
+    photos.push({ bytes: await imageBytes(img, read), name: img.name, caption: img.caption });
+
+  if (photos.length === 1 && !out.video) {
+    const p = photos[0];
+    const file = new InputFile(p.bytes, p.name);
+    const caption = captionFits ? out.text : undefined;
+    const m =
+      p.bytes.byteLength > PHOTO_LIMIT
+        ? await api.sendDocument(to.chatId, file, {
+            caption,
+            ...(reply_markup ? { reply_markup } : {}),
+            ...replyParams,
+          })
+        : await api.sendPhoto(to.chatId, file, {
+            caption,
+            ...(reply_markup ? { reply_markup } : {}),
+            ...replyParams,
+          });
+    if (captionFits) return m.message_id;
+  } else if (photos.length > 1) {
+    for (let i = 0; i < photos.length; i += 10) {
+      const chunk = photos.slice(i, i + 10);
+      if (chunk.length === 1) {
+        await api.sendPhoto(to.chatId, new InputFile(chunk[0].bytes, chunk[0].name), {
+          caption: chunk[0].caption,
+        });
+        continue;
+      }
+      await api.sendMediaGroup(
+        to.chatId,
+        chunk.map((p) =>
+          InputMediaBuilder.photo(new InputFile(p.bytes, p.name), p.caption ? { caption: p.caption } : {}),
+        ),
+        i === 0 ? replyParams : {},
+      );
+    }
+  }
+  // Text (and buttons, which albums cannot carry) as their own message.
+  const m = await api.sendMessage(to.chatId, out.text.slice(0, 4096), {
+    ...(reply_markup ? { reply_markup } : {}),
+    ...(photos.length || out.video ? {} : replyParams),
+  });
+  return m.message_id;
+}
+
+function tooLargeText(size: number): string {
+  return `The result is too large for Telegram (${(size / 1048576).toFixed(1)} MB, limit 50 MB).`;
+}

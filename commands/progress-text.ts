@@ -1,0 +1,22 @@
+/** One line of progress for a job, in the user's language. */
+import type { JobView } from './services.ts';
+import type { CommandContext } from './types.ts';
+
+export function describeProgress(t: CommandContext['t'], label: string, v: JobView): string {
+  switch (v.state) {
+    case 'waiting':
+      return t('progress.waiting', { label, position: v.position ?? '?' });
+    case 'active': {
+      const line = t('progress.line', { label, stage: v.stage ?? '', percent: Math.round(v.percent ?? 0) });
+      return v.etaSeconds !== undefined ? line + t('status.eta', { eta: Math.round(v.etaSeconds) }) : line;
+    }
+    case 'completed':
+      return t('progress.done', { label });
+    case 'failed':
+      return t('progress.failed', { label, message: v.error?.message ?? t('status.failed') });
+    case 'cancelled':
+      return t('progress.cancelled', { label });
+    default:
+      return t('progress.waiting', { label, position: '?' });
+  }
+}
