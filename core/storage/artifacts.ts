@@ -1,0 +1,152 @@
+/**
+ * Artifact store: photos, crops, embeddings, LoRA files and results, addressed by content
+ * (sha256) under a per-user prefix. Job payloads carry only refs ("<user>/<sha256>.<ext>"),
+ * never bytes. The interface is all callers see, so an S3-compatible store can replace the
+ * local folder without touching them (keys map 1:1 to object keys).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InputError } from '../errors.ts';
+import { USER_ID_RE } from './ids.ts';
+
+/** "<user>/<64 hex>.<ext>": the only way a job names a stored file. */
+export type ArtifactRef = string;
+
+export const ARTIFACT_REF_RE = /^([a-z]{2,8}-[A-Za-z0-9_-]{1,64})\/([0-9a-f]{64})\.([a-z0-9]{1,8})$/;
+
+export interface ArtifactInfo {
+  ref: ArtifactRef;
+  size: number;
+}
+
+export interface ArtifactStore {
+  /** Store bytes or a stream for a user; returns the content-addressed ref (same bytes, same ref). */
+  put(user: string, content: Uint8Array | Readable, opts: { ext: string }): Promise<ArtifactInfo>;
+  /** A stream of the stored bytes. */
+  open(ref: ArtifactRef): Promise<Readable>;
+  /** All bytes at once (small files: photos, crops, embeddings). */
+  read(ref: ArtifactRef): Promise<Buffer>;
+  exists(ref: ArtifactRef): Promise<boolean>;
+  delete(ref: ArtifactRef): Promise<boolean>;
+  listUser(user: string): Promise<ArtifactInfo[]>;
+  /** Remove everything stored for a user; returns how many files were removed. */
+  deleteUser(user: string): Promise<number>;
+}
+
+export function parseRef(ref: string): { user: string; hash: string; ext: string } {
+  const m = ARTIFACT_REF_RE.exec(ref);
+  if (!m)
+    throw new InputError(
+      'bad_artifact_ref',
+      `"${ref.slice(0, 80)}" is not an artifact reference (expected <user>/<sha256>.<ext>).`,
+    );
+  return { user: m[1], hash: m[2], ext: m[3] };
+}
+
+export function checkUser(user: string): string {
+  if (!USER_ID_RE.test(user))
+    throw new InputError(
+      'bad_user',
+      `"${user.slice(0, 80)}" is not a user id (expected <platform>-<id>, e.g. tg-12345).`,
+    );
+  return user;
+}
+
+/** The local-folder store: <root>/<user>/<sha256>.<ext>, written to a temp file then renamed. */
+export class LocalArtifactStore implements ArtifactStore {
+  constructor(readonly root: string) {}
+
+  private file(ref: ArtifactRef): string {
+    const { user, hash, ext } = parseRef(ref);
+    return path.join(this.root, user, `${hash}.${ext}`);
+  }
+
+  async put(user: string, content: Uint8Array | Readable, opts: { ext: string }): Promise<ArtifactInfo> {
+    checkUser(user);
+    const ext = opts.ext.toLowerCase().replace(/^\./, '');
+    if (!/^[a-z0-9]{1,8}$/.test(ext))
+      throw new InputError(
+        'bad_artifact_ext',
+        `"${opts.ext}" is not a file extension (letters/digits, up to 8).`,
+      );
+    const dir = path.join(this.root, user);
+    await mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.tmp-${randomUUID()}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const source = content instanceof Readable ? content : Readable.from([Buffer.from(content)]);
+    try {
+      await pipeline(source, tap, createWriteStream(tmp, { mode: 0o600 }));
+      const ref = `${user}/${hash.digest('hex')}.${ext}`;
+      await rename(tmp, this.file(ref));
+      return { ref, size };
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async open(ref: ArtifactRef): Promise<Readable> {
+    const f = this.file(ref);
+    await this.mustExist(ref, f);
+    return createReadStream(f);
+  }
+
+  async read(ref: ArtifactRef): Promise<Buffer> {
+    const f = this.file(ref);
+    await this.mustExist(ref, f);
+    return readFile(f);
+  }
+
+  private async mustExist(ref: string, f: string): Promise<void> {
+    if (!(await stat(f).catch(() => null)))
+      throw new InputError(
+        'artifact_missing',
+        `The stored file ${ref} no longer exists (it may have expired or been deleted). Send it again.`,
+      );
+  }
+
+  async exists(ref: ArtifactRef): Promise<boolean> {
+    return (await stat(this.file(ref)).catch(() => null)) !== null;
+  }
+
+  async delete(ref: ArtifactRef): Promise<boolean> {
+    const f = this.file(ref);
+    const existed = await this.exists(ref);
+    await rm(f, { force: true });
+    return existed;
+  }
+
+  async listUser(user: string): Promise<ArtifactInfo[]> {
+    checkUser(user);
+    const dir = path.join(this.root, user);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const out: ArtifactInfo[] = [];
+    for (const n of names) {
+      const ref = `${user}/${n}`;
+      if (!ARTIFACT_REF_RE.test(ref)) continue;
+      const s = await stat(path.join(dir, n)).catch(() => null);
+      if (s) out.push({ ref, size: s.size });
+    }
+    return out;
+  }
+
+  async deleteUser(user: string): Promise<number> {
+    checkUser(user);
+    const dir = path.join(this.root, user);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await rm(dir, { recursive: true, force: true });
+    return names.filter((n) => !n.startsWith('.tmp-')).length;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What the job layer hands to a chat front-end: where to reply and what to say. Platform-neutral
+ * and small; images and videos are artifact refs the front-end reads from the artifact store.
+ * Platform secrets (e.g. a Discord interaction token) never ride here: the front-end keeps them
+ * in memory keyed by the ids below.
+ */
+import { z } from 'zod';
+import type { ArtifactStore } from '../core/storage/artifacts.ts';
+import { ARTIFACT_REF_RE } from '../core/storage/artifacts.ts';
+
+export const artifactRef = z
+  .string()
+  .regex(ARTIFACT_REF_RE, 'must be an artifact reference <user>/<sha256>.<ext> (store the file first)');
+
+export const replyTargetSchema = z.object({
+  platform: z.enum(['telegram', 'discord', 'web', 'cli']),
+  chatId: z.string().min(1).max(64),
+  userId: z.string().min(1).max(64),
+  /** Deliver by private message instead of to the chat the command came from. */
+  privateDelivery: z.boolean().optional(),
+  /** Small platform details (message id to answer, interaction id, thread id); no secrets. */
+  extra: z.record(z.string().max(32), z.union([z.string().max(128), z.number()])).optional(),
+});
+export type ReplyTarget = z.infer<typeof replyTargetSchema>;
+
+export const buttonSchema = z.object({
+  id: z.string().min(1).max(64),
+  label: z.string().min(1).max(80),
+  style: z.enum(['primary', 'secondary', 'danger']).optional(),
+});
+
+export const replySchema = z.object({
+  text: z.string().max(4000),
+  images: z.array(artifactRef).max(10).default([]),
+  video: artifactRef.optional(),
+  buttons: z.array(z.array(buttonSchema).max(5)).max(5).optional(),
+  /** Set when the request failed; `text` is then the user-facing message. */
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type Reply = z.infer<typeof replySchema>;
+
+export interface DeliveryContext {
+  /** The user's request (root job id): the same id for every retry of this delivery. */
+  requestId: string;
+  user: string;
+  artifacts: ArtifactStore;
+  signal: AbortSignal;
+}
+
+/**
+ * Implemented by each chat front-end. Throw a retryable error (ServiceError) on transient upload
+ * failures; the deliver job is retried on its own and never re-runs the work that produced it.
+ */
+export interface Deliverer {
+  deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void>;
+}
+
+/** Deliverers by platform; the job layer picks one per reply target. */
+export type Deliverers = Partial<Record<ReplyTarget['platform'], Deliverer>>;

@@ -1,0 +1,100 @@
+/**
+ * The settings and connections the job layer shares between producer, workers and the CLI. One
+ * object, built from config() in production and from explicit values in tests (fresh prefix per
+ * test), so nothing below reads the environment.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../core/config.ts';
+import { ServiceError } from '../core/errors.ts';
+import { type ArtifactStore, LocalArtifactStore } from '../core/storage/artifacts.ts';
+
+export interface JobSystemOptions {
+  redisUrl: string;
+  /** Prefix of every key (BullMQ queues, records, counters). */
+  prefix: string;
+  artifactsDir: string;
+  limits: { maxPending: number; maxRunning: number; dailyQuota: number };
+  attempts: number;
+  backoffMs: number;
+  keepCompletedSeconds: number;
+  keepFailedSeconds: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** How long forget() waits for a user's running jobs to stop before reporting them. */
+  forgetWaitMs: number;
+}
+
+export function jobSystemOptions(
+  cfg: Config,
+  redisUrl: string,
+  over: Partial<JobSystemOptions> = {},
+): JobSystemOptions {
+  return {
+    redisUrl,
+    prefix: cfg.FACECHAIN_QUEUE_PREFIX,
+    artifactsDir: cfg.artifactsDir,
+    limits: {
+      maxPending: cfg.FACECHAIN_USER_MAX_PENDING,
+      maxRunning: cfg.FACECHAIN_USER_MAX_RUNNING,
+      dailyQuota: cfg.FACECHAIN_USER_DAILY_QUOTA,
+    },
+    attempts: cfg.FACECHAIN_JOB_ATTEMPTS,
+    backoffMs: cfg.FACECHAIN_JOB_BACKOFF_MS,
+    keepCompletedSeconds: cfg.FACECHAIN_KEEP_COMPLETED_SECONDS,
+    keepFailedSeconds: cfg.FACECHAIN_KEEP_FAILED_SECONDS,
+    lockDurationMs: cfg.FACECHAIN_LOCK_DURATION_MS,
+    stalledIntervalMs: cfg.FACECHAIN_STALLED_INTERVAL_MS,
+    forgetWaitMs: 15_000,
+    ...over,
+  };
+}
+
+/** The artifact store the options name (local folder today; an S3 store would be chosen here). */
+export function openArtifacts(opts: Pick<JobSystemOptions, 'artifactsDir'>): ArtifactStore {
+  return new LocalArtifactStore(opts.artifactsDir);
+}
+
+/**
+ * Workers keep retrying forever while Redis is away (BullMQ requires maxRetriesPerRequest null);
+ * producers fail fast so a chat front-end can answer "busy, try again" instead of hanging.
+ */
+export function redisConnection(url: string, role: 'worker' | 'producer'): Redis {
+  const options: RedisOptions =
+    role === 'worker'
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 5000 };
+  const r = new Redis(url, { ...options, lazyConnect: false, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  r.on('error', () => {}); // reported where commands fail; an unhandled 'error' event would crash the process
+  return r;
+}
+
+export async function waitReady(r: Redis, ms = 10_000): Promise<void> {
+  if (r.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => {
+      cleanup();
+      reject(
+        new ServiceError(
+          'redis_unreachable',
+          'Redis did not answer. Start Redis or set REDIS_URL (see docs/jobs.md).',
+        ),
+      );
+    }, ms);
+    const ok = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(t);
+      r.off('ready', ok);
+    };
+    r.on('ready', ok);
+  });
+}
+
+/** Keys outside BullMQ's own, all under the prefix. User keys live in core/storage/records.ts. */
+export const keys = {
+  cancelChannel: (p: string) => `${p}:cancel`,
+  tombstone: (p: string, jobId: string) => `${p}:cancel:${jobId}`,
+  durations: (p: string, name: string) => `${p}:stats:dur:${name}`,
+};
