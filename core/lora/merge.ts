@@ -1,0 +1,35 @@
+/**
+ * Merge LoRAs into an ONNX model's weights (W += m·(α/r)·up·down for every matched layer, several
+ * LoRAs at once), producing a new model to load as its own session. The cheaper per-request path
+ * is core/lora/switcher.ts; this one suits the merged-session cache (core/lora/session-cache.ts)
+ * and offline "bake a style into the base" use.
+ */
+import type { OnnxModel } from '../../models/onnx-edit.ts';
+import { log } from '../log.ts';
+import type { LoraComponent } from './keys.ts';
+import { addLoraDelta } from './lora.ts';
+import { assertSomethingMatched, type LoraUse, type MatchReport, matchLoras } from './match.ts';
+
+/** Merge in place into `model` (an OnnxModel loaded for this purpose). Returns what matched and what did not. */
+export function mergeLorasIntoModel(
+  model: OnnxModel,
+  component: LoraComponent,
+  uses: LoraUse[],
+): MatchReport {
+  const report = matchLoras(model.weightTargets(), component, uses);
+  assertSomethingMatched(report, uses, component);
+  // Group by initializer so a weight adapted by several LoRAs is decoded and encoded once.
+  const byInit = new Map<string, typeof report.matched>();
+  for (const m of report.matched) byInit.set(m.initializer, [...(byInit.get(m.initializer) ?? []), m]);
+  for (const [init, layers] of byInit) {
+    const w = model.readFloat32(init);
+    for (const m of layers) addLoraDelta(w, m.layer, m.scale, m.transposed);
+    model.writeFloat32(init, w);
+  }
+  if (report.unmatched.length)
+    log('lora').warn(
+      { component, unmatched: report.unmatched.length, first: report.unmatched.slice(0, 5) },
+      'LoRA layers matched no weight',
+    );
+  return report;
+}
