@@ -263,7 +263,7 @@ describe('LoRA merge into ONNX weights', () => {
       const base = buildUnetFixture();
       const saved = await OnnxModel.fromBytes(base.bytes).save(dir, 64);
       const ext = OnnxModel.fromFile(saved);
-      expect(ext.proto.graph!.initializer.some((t) => t.dataLocation === 1)).toBe(true);
+      expect((ext.proto.graph?.initializer ?? []).some((t) => t.dataLocation === 1)).toBe(true);
       const f2 = makeLoraFile('kohya', base.layers, { seed: 8 });
       mergeLorasIntoModel(ext, 'unet', [{ lora: lora(f2.bytes, 'k'), multiplier: 0.6 }]);
       const out = await ext.save(path.join(dir, 'merged'), 64);
