@@ -32,8 +32,8 @@ export const consent = defineCommand({
       return { text: ctx.t('consent.accepted') };
     }
     if (opts.action === 'revoke') {
-      const receipt = await services.jobs.forget(inv.user);
       await services.profiles.setConsent(inv.user, undefined);
+      const receipt = await services.jobs.forget(inv.user);
       return { text: ctx.t('consent.revoked', { removed: describeReceipt(ctx, receipt) }) };
     }
     const profile = await services.profiles.get(inv.user);

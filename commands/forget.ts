@@ -26,8 +26,8 @@ export const forget = defineCommand({
         ephemeral: true,
       };
     }
-    const receipt = await ctx.services.jobs.forget(ctx.inv.user);
     await ctx.services.profiles.setConsent(ctx.inv.user, undefined);
+    const receipt = await ctx.services.jobs.forget(ctx.inv.user);
     return { text: ctx.t('forget.done', { removed: describeReceipt(ctx, receipt) }), ephemeral: true };
   },
 });

@@ -3,12 +3,10 @@
  * through delivery with the buttons from `resultButtons`.
  */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
-import { fetchChecked } from './attachments.ts';
+import { InputError, NotAvailableError } from '../core/errors.ts';
 import { button } from './buttons.ts';
-import type { Services } from './services.ts';
-import type { Button, CommandContext } from './types.ts';
-import { defineCommand } from './types.ts';
+import type { IdentityView, Services } from './services.ts';
+import { type Button, type CommandContext, defineCommand } from './types.ts';
 
 export function resultButtons(t: CommandContext['t'], jobId: string): Button[][] {
   return [
@@ -24,11 +22,16 @@ export function resultButtons(t: CommandContext['t'], jobId: string): Button[][]
   ];
 }
 
-export async function requireIdentity(ctx: CommandContext): Promise<string> {
+/** The user's newest usable identity: a trained one (LoRA) first, else a prepared one (zero-shot). */
+export async function requireIdentity(ctx: CommandContext): Promise<IdentityView> {
   const ids = await ctx.services.identities.list(ctx.inv.user);
-  const ready = ids.find((i) => i.status === 'ready' || i.status === 'trained') ?? ids[0];
-  if (!ready) throw new InputError('no_identity', ctx.t('portrait.no_identity'));
-  return ready.id;
+  const usable = ids.filter((i) => i.status === 'prepared' || i.status === 'trained');
+  const pick = usable.find((i) => i.status === 'trained') ?? usable[usable.length - 1];
+  if (!pick) {
+    const busy = ids.some((i) => i.status === 'preparing' || i.status === 'training');
+    throw new InputError('no_identity', ctx.t(busy ? 'portrait.identity_busy' : 'portrait.no_identity'));
+  }
+  return pick;
 }
 
 export async function resolveStyle(
@@ -45,6 +48,13 @@ export async function resolveStyle(
   return hit.id;
 }
 
+/** A stable seed derived from an earlier job id, so "more like this" stays near it. */
+function seedFrom(jobId: string): number {
+  let h = 2166136261;
+  for (const c of jobId) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return h % 2 ** 31;
+}
+
 const options = z.object({
   style: z.string().min(1).max(80).optional(),
   count: z.coerce.number().int().min(1).max(6).default(4),
@@ -52,7 +62,7 @@ const options = z.object({
     .number()
     .int()
     .min(0)
-    .max(2 ** 32 - 1)
+    .max(2 ** 31)
     .optional(),
   action: z.enum(['make', 'reroll', 'more', 'delete']).default('make'),
   /** The earlier job a button refers to. */
@@ -68,18 +78,26 @@ export const portrait = defineCommand({
   async run(ctx, opts) {
     const { inv, services } = ctx;
     if (opts.action === 'delete' && opts.arg) {
-      await services.jobs.cancel(opts.arg, inv.user);
-      return { text: ctx.t('cancel.done', { count: 1 }), ephemeral: true };
+      const ok = await services.jobs.cancel(opts.arg, inv.user).catch(() => false);
+      return { text: ok ? ctx.t('cancel.done', { count: 1 }) : ctx.t('portrait.deleted'), ephemeral: true };
+    }
+    if (inv.attachments.length > 0) {
+      throw new NotAvailableError(
+        'Pose-guided portraits',
+        'Send /portrait without an image; this deployment has no pose pipeline installed.',
+      );
     }
     const identity = await requireIdentity(ctx);
     const style = await resolveStyle(ctx, services, opts.style);
-    const data: Record<string, unknown> = { identity, style, count: opts.count };
+    const data: Record<string, unknown> = {
+      mode: identity.status === 'trained' ? 'lora' : 'zero-shot',
+      identityId: identity.id,
+      style,
+      count: opts.count,
+    };
+    // Reroll = the same request with a fresh seed; "more like this" reuses the earlier seed family.
     if (opts.seed !== undefined) data.seed = opts.seed;
-    if (opts.action !== 'make' && opts.arg) data.basedOn = opts.arg;
-    if (opts.action === 'more') data.variation = 'similar';
-    const pose = inv.attachments[0];
-    if (pose)
-      data.pose = await services.uploads.put(inv.user, pose.name, await fetchChecked(ctx, pose, 'image'));
+    else if (opts.action === 'more' && opts.arg) data.seed = seedFrom(opts.arg);
     const job = await services.jobs.enqueue({
       name: 'generate',
       data,

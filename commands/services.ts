@@ -33,8 +33,10 @@ export interface JobView {
 
 export interface IdentityView {
   id: string;
+  /** preparing, prepared, training, trained, failed (the job layer's identity states). */
   status: string;
-  photos: number;
+  /** Artifact refs of the accepted face crops. */
+  crops: string[];
 }
 
 export interface StyleView {

@@ -6,7 +6,7 @@ import { defineCommand } from './types.ts';
 
 const options = z.object({
   action: z.enum(['make', 'animate']).default('make'),
-  /** The result (job id) to animate. */
+  /** The result (job id) to animate, from a button. */
   arg: z.string().max(60).optional(),
   result: z.string().max(60).optional(),
   text: z.string().min(1).max(500).optional(),
@@ -24,7 +24,9 @@ export const talk = defineCommand({
     const result = opts.result ?? opts.arg;
     const audio = inv.attachments[0];
     if (!result || (!opts.text && !audio)) throw new InputError('need_talk_input', ctx.t('talk.need_input'));
-    const data: Record<string, unknown> = { result };
+    const [portrait] = await services.jobs.resultImages(result, inv.user);
+    if (!portrait) throw new InputError('no_result', ctx.t('talk.no_result', { id: result }));
+    const data: Record<string, unknown> = { portrait };
     if (opts.text) data.text = opts.text;
     if (opts.voice) data.voice = opts.voice;
     if (audio)

@@ -1,6 +1,6 @@
 /** A portrait of the user inside a template photo they send. */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
+import { InputError, NotAvailableError } from '../core/errors.ts';
 import { fetchChecked } from './attachments.ts';
 import { requireIdentity } from './portrait.ts';
 import { defineCommand } from './types.ts';
@@ -17,10 +17,14 @@ export const template = defineCommand({
     if (!photo || inv.attachments.length > 1)
       throw new InputError('need_template', ctx.t('template.need_photo'));
     const identity = await requireIdentity(ctx);
+    // The job layer defines no template job yet: say so instead of pretending.
+    if (!services.jobs.has('template')) {
+      throw new NotAvailableError('Template portraits', 'Use /portrait with a style instead.');
+    }
     const ref = await services.uploads.put(inv.user, photo.name, await fetchChecked(ctx, photo, 'image'));
     const job = await services.jobs.enqueue({
-      name: 'generate',
-      data: { identity, template: ref, count: opts.count },
+      name: 'template',
+      data: { identityId: identity.id, template: ref, count: opts.count },
       user: inv.user,
       idempotencyKey: `${inv.platform}-${inv.id}`,
       replyTarget: inv.replyTarget,

@@ -10,6 +10,11 @@ import { defineCommand } from './types.ts';
 
 export const MAX_PHOTOS = 20;
 
+/** One identity per photo set, named after the update that brought it (stable on re-sends). */
+export function identityIdFor(invocationId: string): string {
+  return `i-${invocationId.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
+}
+
 export const train = defineCommand({
   name: 'train',
   aliases: ['photos'],
@@ -27,16 +32,12 @@ export const train = defineCommand({
     // Validate every file before storing any, so one bad file loses nothing else and stores nothing.
     const bytes: Uint8Array[] = [];
     for (const p of photos) bytes.push(await fetchChecked(ctx, p, 'image'));
-    const refs: Array<{ name: string; ref: string }> = [];
-    for (let i = 0; i < photos.length; i++) {
-      refs.push({
-        name: photos[i].name,
-        ref: await services.uploads.put(inv.user, photos[i].name, bytes[i]),
-      });
-    }
+    const refs: string[] = [];
+    for (let i = 0; i < photos.length; i++)
+      refs.push(await services.uploads.put(inv.user, photos[i].name, bytes[i]));
     const job = await services.jobs.enqueue({
       name: 'prepare-identity',
-      data: { photos: refs },
+      data: { identityId: identityIdFor(inv.id), photos: refs },
       user: inv.user,
       idempotencyKey: `${inv.platform}-${inv.id}`,
       replyTarget: inv.replyTarget,

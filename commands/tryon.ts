@@ -17,10 +17,11 @@ export const tryon = defineCommand({
     if (opts.action === 'ask' || !photo) return { text: ctx.t('tryon.need_photo') };
     if (inv.attachments.length > 1) throw new InputError('need_garment', ctx.t('tryon.need_photo'));
     const identity = await requireIdentity(ctx);
+    if (!identity.crops[0]) throw new InputError('no_identity', ctx.t('portrait.no_identity'));
     const ref = await services.uploads.put(inv.user, photo.name, await fetchChecked(ctx, photo, 'image'));
     const job = await services.jobs.enqueue({
       name: 'try-on',
-      data: { identity, garment: ref },
+      data: { photo: identity.crops[0], garment: ref },
       user: inv.user,
       idempotencyKey: `${inv.platform}-${inv.id}`,
       replyTarget: inv.replyTarget,

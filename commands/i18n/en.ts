@@ -53,6 +53,8 @@ export const en = {
 
   'portrait.no_identity': 'You have no identity yet. Send photos with /train first.',
   'portrait.unknown_style': 'There is no style "{style}". See /styles for the installed ones.',
+  'portrait.identity_busy': 'Your photos are still being checked. Wait for the report, then try again.',
+  'portrait.deleted': 'That result is gone.',
   'portrait.no_styles': 'No style packs are installed on this deployment.',
   'portrait.queued': 'Making {count} portrait(s) in style "{style}".',
   'portrait.progress': 'Portraits',
@@ -72,6 +74,7 @@ export const en = {
   'tryon.need_photo': 'Send a photo of the garment with /tryon (one image).',
   'tryon.queued': 'Trying on the garment.',
   'talk.need_input': 'Give a text to speak, or send a voice message or audio file with /talk.',
+  'talk.no_result': 'There is no finished result {id} of yours. Use a result id from /status.',
   'talk.queued': 'Making the talking video.',
 
   'status.none': 'You have no jobs.',

@@ -50,6 +50,8 @@ export const zhCN: Record<MessageKey, string> = {
 
   'portrait.no_identity': '你还没有形象。请先用 /train 发送照片。',
   'portrait.unknown_style': '没有名为“{style}”的风格。用 /styles 查看已安装的风格。',
+  'portrait.identity_busy': '你的照片仍在检查中。请等待检查报告后再试。',
+  'portrait.deleted': '该结果已不存在。',
   'portrait.no_styles': '此部署没有安装风格包。',
   'portrait.queued': '正在以“{style}”风格生成 {count} 张写真。',
   'portrait.progress': '写真',
@@ -69,6 +71,7 @@ export const zhCN: Record<MessageKey, string> = {
   'tryon.need_photo': '请用 /tryon 发送一张衣服的照片。',
   'tryon.queued': '正在试穿。',
   'talk.need_input': '请提供要说的文字，或用 /talk 发送语音消息或音频文件。',
+  'talk.no_result': '没有找到你已完成的结果 {id}。请使用 /status 中的结果编号。',
   'talk.queued': '正在生成说话视频。',
 
   'status.none': '你没有任务。',

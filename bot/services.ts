@@ -1,0 +1,155 @@
+/**
+ * Binds the commands' `Services` port to the job layer: the Producer (BullMQ), the user records
+ * and the artifact store. The only place that maps platform users to job-layer user ids.
+ */
+import type { Redis } from 'ioredis';
+import type { ForgetReceipt, JobView, Services, StyleView, UserProfile } from '../commands/services.ts';
+import type { ChatRef, UserRef } from '../commands/types.ts';
+import { InputError } from '../core/errors.ts';
+import { userKey } from '../core/storage/records.ts';
+import { jobIdFor, userIdFor } from '../queue/ids.ts';
+import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
+import type { Producer, JobView as QueueJobView } from '../queue/producer.ts';
+
+export interface ServiceOptions {
+  /** Installed style packs (the identity/style layer); empty when none are installed. */
+  styles?: () => Promise<StyleView[]>;
+  /** How long an update id is remembered for deduplication. */
+  seenTtlSeconds?: number;
+}
+
+const uid = (u: UserRef) => userIdFor(u.platform, u.id);
+const groupKey = (prefix: string, chat: ChatRef) => `${prefix}:g:${chat.platform}:${chat.id}`;
+
+function toView(v: QueueJobView): JobView {
+  return {
+    id: v.id,
+    name: v.name,
+    state: v.state,
+    ...(v.stage !== undefined ? { stage: v.stage } : {}),
+    ...(v.percent !== undefined ? { percent: v.percent } : {}),
+    ...(v.position !== undefined ? { position: v.position } : {}),
+    ...(v.etaSeconds !== undefined ? { etaSeconds: v.etaSeconds } : {}),
+    ...(v.error ? { error: v.error } : {}),
+  };
+}
+
+function extOf(name: string): string {
+  const m = /\.([A-Za-z0-9]{1,8})$/.exec(name);
+  return m ? m[1].toLowerCase() : 'bin';
+}
+
+export function producerServices(producer: Producer, opts: ServiceOptions = {}): Services {
+  const redis: Redis = producer.redis;
+  const prefix = producer.opts.prefix;
+  const records = producer.records;
+
+  const profiles: Services['profiles'] = {
+    async get(user) {
+      const p = await records.getProfile(uid(user));
+      if (!p) return {};
+      const out: UserProfile = {};
+      if (p.locale) out.locale = p.locale;
+      if (p.consentVersion) out.consent = { version: p.consentVersion, at: p.consentAt ?? 0 };
+      if (typeof p.settings.defaultStyle === 'string') out.defaultStyle = p.settings.defaultStyle;
+      if (typeof p.settings.privateDelivery === 'boolean') out.privateDelivery = p.settings.privateDelivery;
+      return out;
+    },
+    async update(user, patch) {
+      const current = await records.getProfile(uid(user));
+      const settings = { ...(current?.settings ?? {}) };
+      if (patch.defaultStyle !== undefined) settings.defaultStyle = patch.defaultStyle;
+      if (patch.privateDelivery !== undefined) settings.privateDelivery = patch.privateDelivery;
+      await records.setProfile(uid(user), { ...(patch.locale ? { locale: patch.locale } : {}), settings });
+    },
+    async setConsent(user, consent) {
+      if (!consent && !(await records.getProfile(uid(user)))) return; // nothing to revoke; create no record
+      await records.setProfile(uid(user), { consentVersion: consent?.version, consentAt: consent?.at });
+    },
+  };
+
+  const groups: Services['groups'] = {
+    async get(chat) {
+      const [theme, members] = await Promise.all([
+        redis.hget(groupKey(prefix, chat), 'theme'),
+        redis.smembers(`${groupKey(prefix, chat)}:members`),
+      ]);
+      return { ...(theme ? { theme } : {}), members: members.sort() };
+    },
+    async setTheme(chat, theme) {
+      if (theme) await redis.hset(groupKey(prefix, chat), 'theme', theme);
+      else await redis.hdel(groupKey(prefix, chat), 'theme');
+    },
+    async optIn(chat, user, yes) {
+      // The user's side is a user key, so forget finds and removes the membership too.
+      const mine = userKey(prefix, uid(user), 'groups');
+      const member = `${groupKey(prefix, chat)}:members`;
+      if (yes) await redis.multi().sadd(member, uid(user)).sadd(mine, groupKey(prefix, chat)).exec();
+      else await redis.multi().srem(member, uid(user)).srem(mine, groupKey(prefix, chat)).exec();
+    },
+  };
+
+  const jobs: Services['jobs'] = {
+    async enqueue(req) {
+      if (!isJobName(req.name)) throw new InputError('unknown_job', `There is no job "${req.name}".`);
+      const data = { ...req.data, user: uid(req.user), target: req.replyTarget } as JobInput<JobName>;
+      const r = await producer.enqueue(req.name, data, {
+        idempotencyKey: jobIdFor(req.user.platform, req.idempotencyKey.replace(/^[a-z]+-/, '')),
+        user: uid(req.user),
+      });
+      return { id: r.id, duplicate: r.duplicate };
+    },
+    async status(id) {
+      const v = await producer.status(id);
+      return v ? toView(v) : undefined;
+    },
+    async cancel(id, user) {
+      return producer.cancel(id, uid(user));
+    },
+    async list(user) {
+      return (await producer.listUserJobs(uid(user))).map(toView);
+    },
+    async forget(user): Promise<ForgetReceipt> {
+      const u = uid(user);
+      const mine = userKey(prefix, u, 'groups');
+      for (const g of await redis.smembers(mine)) await redis.srem(`${g}:members`, u);
+      const r = await producer.forget(u);
+      return { removed: { ...r.removed } };
+    },
+    has(name) {
+      return isJobName(name);
+    },
+    async resultImages(id, user) {
+      const v = await producer.status(id).catch(() => undefined);
+      if (!v || v.user !== uid(user) || v.state !== 'completed') return [];
+      const images = (v.result as { images?: unknown } | undefined)?.images;
+      return Array.isArray(images) ? images.filter((x): x is string => typeof x === 'string') : [];
+    },
+  };
+
+  return {
+    profiles,
+    groups,
+    jobs,
+    uploads: {
+      async put(user, name, bytes) {
+        return (await producer.artifacts.put(uid(user), bytes, { ext: extOf(name) })).ref;
+      },
+      async get(ref) {
+        return new Uint8Array(await producer.artifacts.read(ref));
+      },
+    },
+    identities: {
+      async list(user) {
+        return (await records.listIdentities(uid(user)))
+          .sort((a, b) => a.updatedAt - b.updatedAt)
+          .map((i) => ({ id: i.id, status: i.status, crops: i.crops }));
+      },
+    },
+    styles: { list: opts.styles ?? (async () => []) },
+    async firstSeen(platform, updateId) {
+      const key = `${prefix}:seen:${platform}:${updateId}`;
+      return (await redis.set(key, '1', 'EX', opts.seenTtlSeconds ?? 86_400, 'NX')) === 'OK';
+    },
+  };
+}
