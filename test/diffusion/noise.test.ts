@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { gaussian, log, SeededNoise } from '../../core/diffusion/noise.ts';
+
+describe('seeded Gaussian noise', () => {
+  it('own log agrees with Math.log to the last bits over a wide range', () => {
+    for (const x of [1e-300, 1e-10, 0.001, 0.1, 0.5, 0.7, 1, 1.5, 2, 3, 10, 12345.678, 1e300]) {
+      expect(Math.abs(log(x) - Math.log(x))).toBeLessThanOrEqual(Math.abs(Math.log(x)) * 4e-16 + 1e-16);
+    }
+  });
+
+  it('xoshiro128** matches the reference implementation from state {1, 2, 3, 4}', () => {
+    // Worked by hand from Vigna's xoshiro128starstar.c: rotl(s1 * 5, 7) * 9, then the state update.
+    const g = SeededNoise.fromState([1, 2, 3, 4]);
+    expect([g.nextU32(), g.nextU32(), g.nextU32()]).toEqual([11520, 0, 5927040]);
+  });
+
+  it('xoshiro128** with splitmix32 seeding: fixed known outputs (regression pin for reproducibility)', () => {
+    // These numbers are what seed 42 must give on every machine, forever: changing them breaks
+    // every stored seed's "reroll". They were produced by this generator once and pinned.
+    const g = new SeededNoise(42);
+    const first = [g.nextU32(), g.nextU32(), g.nextU32()];
+    const again = new SeededNoise(42);
+    expect([again.nextU32(), again.nextU32(), again.nextU32()]).toEqual(first);
+    expect(first).toMatchInlineSnapshot(`
+      [
+        2837322924,
+        544945897,
+        479756282,
+      ]
+    `);
+  });
+
+  it('same seed → identical bytes; different seeds differ', () => {
+    const a = gaussian(1234, 4 * 64 * 64);
+    const b = gaussian(1234, 4 * 64 * 64);
+    const c = gaussian(1235, 4 * 64 * 64);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(c.buffer))).toBe(false);
+  });
+
+  it('is standard normal: mean ~0, variance ~1, tails as expected', () => {
+    const n = 200_000;
+    const x = gaussian(7, n);
+    let sum = 0;
+    let sq = 0;
+    let beyond2 = 0;
+    for (const v of x) {
+      sum += v;
+      sq += v * v;
+      if (Math.abs(v) > 2) beyond2++;
+    }
+    const mean = sum / n;
+    const variance = sq / n - mean * mean;
+    expect(Math.abs(mean)).toBeLessThan(0.01); // 4.5 standard errors
+    expect(Math.abs(variance - 1)).toBeLessThan(0.015);
+    expect(beyond2 / n).toBeGreaterThan(0.0435); // P(|z| > 2) = 0.0455
+    expect(beyond2 / n).toBeLessThan(0.0475);
+  });
+
+  it('refuses seeds outside 0 .. 2^32-1', () => {
+    expect(() => new SeededNoise(-1)).toThrow(/seed/);
+    expect(() => new SeededNoise(2 ** 32)).toThrow(/seed/);
+    expect(() => new SeededNoise(1.5)).toThrow(/seed/);
+  });
+});
