@@ -13,6 +13,9 @@ export interface CliCommand {
 
 const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   models: () => import('./models.ts'),
+  analyze: () => import('./analyze.ts'),
+  compare: () => import('./compare.ts'),
+  prepare: () => import('./prepare.ts'),
 };
 
 function help(): string {

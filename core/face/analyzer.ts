@@ -101,7 +101,7 @@ export class FaceAnalyzer {
     const [pose, eyes, ag] = [
       await predictPose(s['face-pose'], pyr, frame, box),
       await predictEyes(s['face-eye'], pyr, frame, landmarks, roll),
-      await predictAgeGender(s['face-age'], s['face-gender'], pyr, frame, box, roll),
+      await predictAgeGender(s['face-age'], s['face-gender'], pyr, frame, box),
     ];
     const male = ag.maleScore >= 0.5;
     const face: Face = {
