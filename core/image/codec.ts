@@ -5,8 +5,9 @@
  * - byte cap, and a pixel cap checked on the header before any pixel is decoded (bombs);
  * - failOn 'warning' so truncated or damaged files are refused instead of half-decoded;
  * - EXIF orientation applied; output carries no metadata (raw pixels, or freshly encoded files).
- * Animated images: the first frame is analysed (a GIF/WebP avatar is still a photo of someone);
- * the frame count is reported so callers can tell.
+ * Animated images (more than one frame) are refused with `animated_image` by default: a moving
+ * avatar is rarely a usable portrait and a many-frame GIF is a classic decoder bomb. Only the
+ * first frame is ever read (pages: 1); `allowAnimated` takes it instead of refusing.
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { config } from '../config.ts';
@@ -31,6 +32,8 @@ export interface DecodedImage extends RgbImage {
 export interface DecodeLimits {
   maxBytes?: number;
   maxPixels?: number;
+  /** Take the first frame of an animated GIF/WebP instead of refusing it (default false). */
+  allowAnimated?: boolean;
 }
 
 const ALLOWED = new Set(['jpeg', 'png', 'webp', 'gif', 'heif']);
@@ -81,7 +84,7 @@ function sharpError(e: unknown, format: string | undefined): InputError {
       cause: e,
     });
   }
-  if (format === 'heic' || /hevc|heif.*(compression|decod)|unsupported/i.test(msg)) {
+  if (format === 'heic' || /hevc|heif/i.test(msg)) {
     return new InputError(
       'unsupported_format',
       `This image format cannot be read here (${format ?? 'unknown'}). ${GOOD_PHOTO} (on an iPhone: Settings > Camera > Formats > Most Compatible).`,
@@ -97,7 +100,8 @@ function sharpError(e: unknown, format: string | undefined): InputError {
 
 /**
  * Decode untrusted image bytes to upright RGB. Throws InputError with codes: empty_file,
- * not_an_image, unsupported_format, image_too_large, image_too_many_pixels, corrupt_image.
+ * not_an_image, unsupported_format, image_too_large, image_too_many_pixels, animated_image,
+ * corrupt_image.
  */
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<DecodedImage> {
   const maxBytes = limits.maxBytes ?? config().FACECHAIN_MAX_IMAGE_BYTES;
@@ -135,6 +139,13 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}):
   if (!width || !height) throw sharpError(new Error('no dimensions'), sniffed);
   if (width * height > maxPixels) {
     throw tooBig('pixels', maxPixels, 'pixels', { width, height });
+  }
+  if ((meta.pages ?? 1) > 1 && !limits.allowAnimated) {
+    throw new InputError(
+      'animated_image',
+      `The image is animated (${meta.pages} frames). Send a still photo (JPEG, PNG or WebP).`,
+      { context: { pages: meta.pages } },
+    );
   }
   if (sniffed === 'heic' && meta.compression === 'hevc' && !heicSupported()) {
     throw sharpError(new Error('hevc decoding unsupported'), 'heic');
