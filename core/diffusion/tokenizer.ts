@@ -1,0 +1,225 @@
+/**
+ * CLIP's byte-level BPE tokenizer, read from a diffusers `tokenizer/` folder (vocab.json,
+ * merges.txt, special_tokens_map.json / tokenizer_config.json). Written here rather than taken
+ * from a library: @huggingface/tokenizers reads only tokenizer.json (SD exports ship the slow
+ * tokenizer's vocab.json + merges.txt), and the algorithm is short. See docs/DECISIONS.md.
+ *
+ * Same steps as transformers' CLIPTokenizer:
+ * - clean-up: HTML entities unescaped, Unicode NFC (what ftfy.fix_text normalises to), runs of
+ *   whitespace collapsed to one space, trimmed, lower-cased;
+ * - pre-tokenise with CLIP's pattern (contractions, letter runs, single digits, other symbols);
+ * - each piece's UTF-8 bytes mapped to printable characters (GPT-2's bytes_to_unicode), the last
+ *   one marked with "</w>", then merged by BPE rank;
+ * - <|startoftext|> and <|endoftext|> are whole tokens; unknown pieces map to the unk token.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ModelError } from '../errors.ts';
+
+export interface TokenizerFiles {
+  vocab: Record<string, number>;
+  /** merges.txt content (first line "#version: ..." is skipped when present). */
+  merges: string;
+  /** Parsed special_tokens_map.json / tokenizer_config.json, if any. */
+  special?: Record<string, unknown>;
+  modelMaxLength?: number;
+}
+
+/** GPT-2/CLIP byte → printable character table. */
+function bytesToUnicode(): string[] {
+  const bs: number[] = [];
+  for (let c = 33; c <= 126; c++) bs.push(c);
+  for (let c = 161; c <= 172; c++) bs.push(c);
+  for (let c = 174; c <= 255; c++) bs.push(c);
+  const cs = [...bs];
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n);
+      n++;
+    }
+  }
+  const table: string[] = new Array(256);
+  bs.forEach((b, i) => {
+    table[b] = String.fromCharCode(cs[i]);
+  });
+  return table;
+}
+
+export const BYTE_CHARS: readonly string[] = bytesToUnicode();
+
+const PATTERN =
+  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/giu;
+
+const NAMED_ENTITIES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: '\u00a0',
+};
+
+function unescapeHtml(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, body: string) => {
+    if (body[0] === '#') {
+      const code =
+        body[1] === 'x' || body[1] === 'X'
+          ? Number.parseInt(body.slice(2), 16)
+          : Number.parseInt(body.slice(1), 10);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
+    }
+    return NAMED_ENTITIES[body.toLowerCase()] ?? m;
+  });
+}
+
+/** CLIP's basic_clean + whitespace_clean + lower(). */
+export function cleanText(text: string): string {
+  // diffusers/transformers unescape twice (double-escaped web text).
+  const t = unescapeHtml(unescapeHtml(text)).normalize('NFC');
+  return t.replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
+function tokenName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string')
+    return (v as { content: string }).content;
+  return undefined;
+}
+
+export class ClipTokenizer {
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly padId: number;
+  readonly unkId: number;
+  /** Window length including BOS and EOS (77 for CLIP ViT-L/14). */
+  readonly maxLength: number;
+  private readonly ranks = new Map<string, number>();
+  private readonly cache = new Map<string, number[]>();
+
+  constructor(private readonly files: TokenizerFiles) {
+    const v = files.vocab;
+    const need = (name: string): number => {
+      const id = v[name];
+      if (id === undefined)
+        throw new ModelError('bad_tokenizer', `The tokenizer vocabulary has no "${name}" token.`);
+      return id;
+    };
+    const special = files.special ?? {};
+    this.bosId = need(tokenName(special.bos_token) ?? '<|startoftext|>');
+    this.eosId = need(tokenName(special.eos_token) ?? '<|endoftext|>');
+    this.unkId = need(tokenName(special.unk_token) ?? '<|endoftext|>');
+    this.padId = need(tokenName(special.pad_token) ?? '<|endoftext|>');
+    this.maxLength = files.modelMaxLength ?? 77;
+    const lines = files.merges.split('\n');
+    let rank = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].replace(/\r$/, '');
+      if ((i === 0 && line.startsWith('#version')) || line.trim() === '') continue;
+      const parts = line.split(' ');
+      if (parts.length !== 2)
+        throw new ModelError('bad_tokenizer', `merges.txt line ${i + 1} is not two symbols: "${line}".`);
+      this.ranks.set(line, rank++);
+    }
+  }
+
+  /** Load from a diffusers tokenizer folder; a missing file is named in the error. */
+  static fromFolder(dir: string): ClipTokenizer {
+    const read = (name: string, optional = false): string | undefined => {
+      try {
+        return readFileSync(path.join(dir, name), 'utf8');
+      } catch (e) {
+        if (optional && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new ModelError(
+          'model_missing_file',
+          `Tokenizer file ${path.join(dir, name)} is missing or unreadable.`,
+          {
+            cause: e,
+          },
+        );
+      }
+    };
+    const json = (name: string, text: string | undefined): Record<string, unknown> | undefined => {
+      if (text === undefined) return undefined;
+      try {
+        return JSON.parse(text) as Record<string, unknown>;
+      } catch (e) {
+        throw new ModelError('bad_tokenizer', `${path.join(dir, name)} is not valid JSON.`, { cause: e });
+      }
+    };
+    const vocab = json('vocab.json', read('vocab.json')) as Record<string, number>;
+    const merges = read('merges.txt')!;
+    const config = json('tokenizer_config.json', read('tokenizer_config.json', true)) ?? {};
+    const map = json('special_tokens_map.json', read('special_tokens_map.json', true)) ?? {};
+    const maxLen = config.model_max_length;
+    return new ClipTokenizer({
+      vocab,
+      merges,
+      special: { ...config, ...map },
+      modelMaxLength: typeof maxLen === 'number' && maxLen > 0 && maxLen < 100_000 ? maxLen : 77,
+    });
+  }
+
+  private bpe(piece: string): number[] {
+    const hit = this.cache.get(piece);
+    if (hit) return hit;
+    let word = [...piece];
+    word[word.length - 1] += '</w>';
+    while (word.length > 1) {
+      let best = -1;
+      let bestRank = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < word.length - 1; i++) {
+        const r = this.ranks.get(`${word[i]} ${word[i + 1]}`);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      const a = word[best];
+      const b = word[best + 1];
+      // Merge every occurrence of the pair, left to right (as the reference does).
+      const next: string[] = [];
+      for (let i = 0; i < word.length; i++) {
+        if (i < word.length - 1 && word[i] === a && word[i + 1] === b) {
+          next.push(a + b);
+          i++;
+        } else next.push(word[i]);
+      }
+      word = next;
+    }
+    const ids = word.map((w) => this.files.vocab[w] ?? this.unkId);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(piece, ids);
+    return ids;
+  }
+
+  /** Token ids of a text, without BOS/EOS and without truncation. */
+  encode(text: string): number[] {
+    const out: number[] = [];
+    const clean = cleanText(text);
+    for (const m of clean.matchAll(PATTERN)) {
+      const piece = m[0];
+      if (piece === '<|startoftext|>') out.push(this.bosId);
+      else if (piece === '<|endoftext|>') out.push(this.eosId);
+      else {
+        let mapped = '';
+        for (const b of new TextEncoder().encode(piece)) mapped += BYTE_CHARS[b];
+        out.push(...this.bpe(mapped));
+      }
+    }
+    return out;
+  }
+
+  /** One model window: BOS + up to maxLength-2 tokens + EOS, padded with the pad token. */
+  window(ids: readonly number[]): Int32Array {
+    const inner = this.maxLength - 2;
+    if (ids.length > inner) throw new RangeError(`window takes at most ${inner} tokens`);
+    const out = new Int32Array(this.maxLength).fill(this.padId);
+    out[0] = this.bosId;
+    out.set(ids, 1);
+    out[ids.length + 1] = this.eosId;
+    return out;
+  }
+}
