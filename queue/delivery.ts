@@ -1,0 +1,53 @@
+/**
+ * The `deliver` job, run in the bot process: sends a finished request's Reply through the chat
+ * front-end for its platform. It is retried on its own (a failed upload never re-runs GPU work),
+ * and a per-request "delivered" marker makes it exactly-once in effect: a retried GPU job adds
+ * the same deliver job id, and a second deliver job for the same request finds the marker.
+ * Nothing is delivered for a cancelled or forgotten request (tombstone checked just before).
+ */
+import type { Redis } from 'ioredis';
+import { CancelledError, NotAvailableError } from '../core/errors.ts';
+import { userKey } from '../core/storage/records.ts';
+import type { JobResult } from './jobs.ts';
+import type { ProcessorContext, ProcessorFn } from './processor.ts';
+import type { Deliverers } from './reply.ts';
+import { keys } from './system.ts';
+
+export const DELIVERED_TTL_SECONDS = 7 * 86_400;
+
+export function deliveryProcessor(deps: {
+  redis: Redis;
+  prefix: string;
+  deliverers: Deliverers;
+  onDelivered?: (requestId: string) => void;
+}): ProcessorFn<'deliver'> {
+  return async (ctx: ProcessorContext<'deliver'>): Promise<JobResult<'deliver'>> => {
+    const { data } = ctx;
+    const requestId = data.requestId ?? data.source.id;
+    const cancelled = async () =>
+      (await deps.redis.exists(
+        keys.tombstone(deps.prefix, data.source.id),
+        keys.tombstone(deps.prefix, requestId),
+        keys.tombstone(deps.prefix, ctx.jobId),
+      )) > 0;
+    if (await cancelled()) return { delivered: false, reason: 'cancelled' };
+    const marker = userKey(deps.prefix, data.user, 'delivered', requestId);
+    if (await deps.redis.exists(marker)) return { delivered: false, reason: 'already delivered' };
+    const deliverer = deps.deliverers[data.target.platform];
+    if (!deliverer)
+      throw new NotAvailableError(
+        `Delivery to ${data.target.platform}`,
+        'Start the bot process with that front-end configured.',
+      );
+    if (ctx.signal.aborted || (await cancelled())) throw new CancelledError();
+    await deliverer.deliver(data.target, data.reply, {
+      requestId,
+      user: data.user,
+      artifacts: ctx.artifacts,
+      signal: ctx.signal,
+    });
+    await deps.redis.set(marker, ctx.jobId, 'EX', DELIVERED_TTL_SECONDS);
+    deps.onDelivered?.(requestId);
+    return { delivered: true };
+  };
+}

@@ -1,0 +1,380 @@
+/**
+ * A worker process's job runner: one BullMQ Worker per queue it serves, a thread pool for
+ * inference, cancellation (pub/sub + tombstones → AbortSignal), per-user running limits,
+ * retries with the user-facing error kept, delivery enqueueing, metrics, and a graceful close
+ * that hands unfinished jobs back to the queue at its deadline.
+ */
+import { EventEmitter } from 'node:events';
+import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  CancelledError,
+  errorInfo,
+  FacechainError,
+  isFacechainError,
+  ModelError,
+  NotAvailableError,
+} from '../core/errors.ts';
+import { log } from '../core/log.ts';
+import type { ArtifactStore } from '../core/storage/artifacts.ts';
+import { UserRecords, userKey } from '../core/storage/records.ts';
+import { deliveryProcessor } from './delivery.ts';
+import { deliverJobId } from './ids.ts';
+import {
+  type JobData,
+  type JobName,
+  jobDef,
+  jobSchemas,
+  parseJobData,
+  QUEUES,
+  type QueueName,
+} from './jobs.ts';
+import { UserLimits } from './limits.ts';
+import { addDepthSource, jobDuration, jobsTotal, stalledTotal } from './metrics.ts';
+import type { ProcessorContext, Processors } from './processor.ts';
+import { defaultProcessors } from './processors/index.ts';
+import { encodeFailure } from './producer.ts';
+import type { Deliverers, Reply } from './reply.ts';
+import { type JobSystemOptions, keys, openArtifacts, redisConnection } from './system.ts';
+import { ThreadPool } from './thread-pool.ts';
+
+const logger = log('worker');
+
+export interface JobWorkerOptions {
+  queues: QueueName[];
+  processors?: Processors;
+  /** Required when serving the deliver queue (the bot process). */
+  deliverers?: Deliverers;
+  concurrency?: number;
+  threads?: number;
+  /** How long close() waits for running jobs before handing them back. */
+  shutdownDeadlineMs?: number;
+  /** How long a cancelled thread task may take to stop before its thread is replaced. */
+  abortGraceMs?: number;
+}
+
+const SHUTDOWN = 'shutdown';
+
+export class JobWorker extends EventEmitter {
+  readonly redis: Redis;
+  readonly artifacts: ArtifactStore;
+  private readonly records: UserRecords;
+  private readonly limits: UserLimits;
+  private readonly workers: Worker[] = [];
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly queues = new Map<string, Queue>();
+  private subscriber?: Redis;
+  private pool?: ThreadPool;
+  private poll?: NodeJS.Timeout;
+  private removeDepth?: () => void;
+  private readonly processors: Processors;
+  private closing?: Promise<{ handedBack: number }>;
+
+  constructor(
+    readonly sys: JobSystemOptions,
+    readonly o: JobWorkerOptions,
+    deps: { artifacts?: ArtifactStore } = {},
+  ) {
+    super();
+    for (const q of o.queues)
+      if (!(QUEUES as readonly string[]).includes(q))
+        throw new FacechainError('bad_queue', `Unknown queue "${q}". Queues: ${QUEUES.join(', ')}.`);
+    this.redis = redisConnection(sys.redisUrl, 'worker');
+    this.artifacts = deps.artifacts ?? openArtifacts(sys);
+    this.records = new UserRecords(this.redis, sys.prefix);
+    this.limits = new UserLimits(this.redis, sys.prefix, sys.limits, async () => true);
+    this.processors = { ...defaultProcessors(), ...o.processors };
+    if (o.queues.includes('deliver')) {
+      if (!o.deliverers)
+        throw new FacechainError('no_deliverers', 'Serving the deliver queue needs deliverers.');
+      this.processors.deliver = {
+        kind: 'inline',
+        run: deliveryProcessor({
+          redis: this.redis,
+          prefix: sys.prefix,
+          deliverers: o.deliverers,
+          onDelivered: (id) => this.emit('delivered', id),
+        }) as never,
+      };
+    }
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.redis, prefix: this.sys.prefix });
+      q.on('error', () => {});
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async start(): Promise<void> {
+    const needsThreads = this.o.queues.some((q) =>
+      Object.entries(this.processors).some(([n, p]) => p?.kind === 'thread' && jobDef(n).queue === q),
+    );
+    if (needsThreads)
+      this.pool = new ThreadPool(this.o.threads ?? 1, this.sys.artifactsDir, this.o.abortGraceMs);
+    this.subscriber = this.redis.duplicate();
+    this.subscriber.on('error', () => {});
+    this.subscriber.on('message', (_ch, id: string) => this.controllers.get(id)?.abort());
+    await this.subscriber.subscribe(keys.cancelChannel(this.sys.prefix));
+    // Backup for a cancel message missed while disconnected: look for tombstones every second.
+    this.poll = setInterval(() => void this.checkTombstones(), 1000);
+    this.poll.unref();
+    for (const q of this.o.queues) {
+      const w = new Worker(q, (job, token) => this.process(job, token), {
+        connection: this.redis,
+        prefix: this.sys.prefix,
+        concurrency: this.o.concurrency ?? 1,
+        lockDuration: this.sys.lockDurationMs,
+        stalledInterval: this.sys.stalledIntervalMs,
+        maxStalledCount: 1,
+      });
+      w.on('error', (e) => logger.warn({ err: e, queue: q }, 'worker error'));
+      w.on('stalled', (jobId) => {
+        stalledTotal.inc({ queue: q });
+        this.emit('stalled', jobId);
+      });
+      this.workers.push(w);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.removeDepth = addDepthSource(async () =>
+      Promise.all(
+        this.o.queues.map(async (q) => ({
+          queue: q,
+          counts: await this.queue(q).getJobCounts(
+            'waiting',
+            'prioritized',
+            'delayed',
+            'active',
+            'completed',
+            'failed',
+            'waiting-children',
+          ),
+        })),
+      ),
+    );
+    logger.info({ queues: this.o.queues, threads: this.pool?.size ?? 0 }, 'worker started');
+  }
+
+  get runningJobs(): number {
+    return this.controllers.size;
+  }
+
+  get isRunning(): boolean {
+    return this.workers.length > 0 && this.workers.every((w) => w.isRunning()) && !this.closing;
+  }
+
+  private async checkTombstones(): Promise<void> {
+    for (const [id, c] of this.controllers) {
+      if (c.signal.aborted) continue;
+      if ((await this.redis.exists(keys.tombstone(this.sys.prefix, id)).catch(() => 0)) > 0) c.abort();
+    }
+  }
+
+  private async tombstoned(id: string): Promise<boolean> {
+    return (await this.redis.exists(keys.tombstone(this.sys.prefix, id))) > 0;
+  }
+
+  private async isActive(entry: string): Promise<boolean> {
+    const [q, id] = entry.split('/');
+    return (await this.queue(q).getJobState(id)) === 'active';
+  }
+
+  private async process(job: Job, token?: string): Promise<unknown> {
+    const name = job.name as JobName;
+    const id = job.id as string;
+    let data: JobData<JobName>;
+    try {
+      data = parseJobData(name, job.data);
+    } catch (e) {
+      jobsTotal.inc({ queue: job.queueName, name, outcome: 'failed' });
+      throw new UnrecoverableError(encodeFailure(errorInfo(e).code, errorInfo(e).message));
+    }
+    const entry = `${job.queueName}/${id}`;
+    if (await this.tombstoned(id)) return this.cancelled(job, data);
+    const limited = name !== 'deliver';
+    if (limited && !(await this.limits.startRunning(data.user, entry, (e) => this.isActive(e)))) {
+      // The user already has their share of running jobs: try again shortly.
+      await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1000), token);
+      throw new DelayedError();
+    }
+    const controller = new AbortController();
+    this.controllers.set(id, controller);
+    const started = Date.now();
+    try {
+      const result = await this.runProcessor(job, name, data, controller.signal);
+      if (controller.signal.aborted || (await this.tombstoned(id))) throw new CancelledError();
+      const checked = jobSchemas[name].result.safeParse(result);
+      if (!checked.success)
+        throw new Error(
+          `processor for ${name} returned an invalid result: ${checked.error.issues[0]?.message}`,
+        );
+      const ms = Date.now() - started;
+      await this.redis
+        .multi()
+        .lpush(keys.durations(this.sys.prefix, name), ms)
+        .ltrim(keys.durations(this.sys.prefix, name), 0, 49)
+        .exec();
+      jobDuration.observe({ queue: job.queueName, name }, ms / 1000);
+      jobsTotal.inc({ queue: job.queueName, name, outcome: 'completed' });
+      const def = jobDef(name);
+      if (def.delivers && !job.parent)
+        await this.deliver(job, data, def.toReply(checked.data as never, data as never));
+      if (!job.parent) await this.releasePending(data, id);
+      this.emit('completed', id, name);
+      return checked.data;
+    } catch (e) {
+      if (controller.signal.reason === SHUTDOWN || (this.closing && e instanceof CancelledError)) {
+        // Hand the job back so another worker (or this one after restart) runs it.
+        await job.moveToWait(token);
+        jobsTotal.inc({ queue: job.queueName, name, outcome: 'handed-back' });
+        throw new WaitingError();
+      }
+      if (e instanceof CancelledError || controller.signal.aborted) return this.cancelled(job, data);
+      throw await this.failure(job, data, e);
+    } finally {
+      this.controllers.delete(id);
+      if (limited) await this.limits.stopRunning(data.user, entry).catch(() => {});
+    }
+  }
+
+  private async runProcessor(job: Job, name: JobName, data: JobData<JobName>, signal: AbortSignal) {
+    const spec = this.processors[name];
+    if (!spec) throw new NotAvailableError(`The "${name}" job`, 'No worker on this deployment runs it.');
+    const base = {
+      jobId: job.id as string,
+      requestId: data.requestId ?? (job.id as string),
+      name,
+      data,
+      attempt: job.attemptsMade + 1,
+      previous: await this.previous(job),
+    };
+    const progress = (stage: string, percent: number) => {
+      job.updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) }).catch(() => {});
+    };
+    if (spec.kind === 'inline')
+      return spec.run({ ...base, signal, progress, artifacts: this.artifacts } as ProcessorContext);
+    if (!this.pool) throw new FacechainError('no_pool', 'Thread pool not started.');
+    return this.pool.run(spec.module, spec.exportName, base, signal, progress);
+  }
+
+  /** Results of the flow steps this job waited for, by job name. */
+  private async previous(job: Job): Promise<Record<string, unknown>> {
+    const values = await job.getChildrenValues();
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(values)) {
+      const m = /^(.*):([^:]+):([^:]+)$/.exec(key);
+      const child = m ? await this.queue(m[2]).getJob(m[3]) : undefined;
+      if (child) out[child.name] = value;
+    }
+    return out;
+  }
+
+  private async cancelled(job: Job, data: JobData<JobName>): Promise<never> {
+    jobsTotal.inc({ queue: job.queueName, name: job.name, outcome: 'cancelled' });
+    await this.releasePending(data, job.id as string);
+    this.emit('cancelled', job.id);
+    throw new UnrecoverableError(encodeFailure('cancelled', 'The job was cancelled.'));
+  }
+
+  /** Decide retry or final failure; on final failure deliver the user-facing error once. */
+  private async failure(job: Job, data: JobData<JobName>, e: unknown): Promise<Error> {
+    const fe = isFacechainError(e) ? e : undefined;
+    const retryable = fe ? fe.retryable : true;
+    const final = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const info = errorInfo(e);
+    if (!final) {
+      jobsTotal.inc({ queue: job.queueName, name: job.name, outcome: 'retry' });
+      logger.warn({ jobId: job.id, name: job.name, code: info.code, err: e }, 'job failed, will retry');
+      return new Error(encodeFailure(info.code, info.message));
+    }
+    jobsTotal.inc({ queue: job.queueName, name: job.name, outcome: 'failed' });
+    logger.warn({ jobId: job.id, name: job.name, code: info.code, err: e }, 'job failed');
+    const shown =
+      !fe || fe.retryable
+        ? {
+            code: fe?.code ?? 'internal',
+            message: 'Something went wrong on our side. Please try again later.',
+          }
+        : fe instanceof ModelError
+          ? {
+              code: fe.code,
+              message: 'This feature is not working on the server right now. Please try again later.',
+            }
+          : info;
+    if (job.name !== 'deliver' && !(await this.tombstoned(job.id as string)))
+      await this.deliver(job, data, { text: shown.message, images: [], error: shown }).catch((err) =>
+        logger.error({ err, jobId: job.id }, 'could not enqueue the error delivery'),
+      );
+    await this.releasePending(data, job.id as string);
+    this.emit('failed', job.id, shown.code);
+    const reason = encodeFailure(shown.code, shown.message);
+    return retryable ? new Error(reason) : new UnrecoverableError(reason);
+  }
+
+  private async releasePending(data: JobData<JobName>, jobId: string): Promise<void> {
+    const requestId = data.requestId ?? jobId;
+    await this.redis
+      .srem(userKey(this.sys.prefix, data.user, 'pending'), ...QUEUES.map((q) => `${q}/${requestId}`))
+      .catch(() => {});
+  }
+
+  /** Enqueue the request's one deliver job (same id on every retry, so it is added once). */
+  private async deliver(job: Job, data: JobData<JobName>, reply: Reply): Promise<void> {
+    const requestId = data.requestId ?? (job.id as string);
+    const id = deliverJobId(requestId);
+    const payload = parseJobData('deliver', {
+      user: data.user,
+      target: data.target,
+      requestId,
+      source: { queue: job.queueName, id: job.id, name: job.name },
+      reply,
+    });
+    await this.records.indexJob(data.user, 'deliver', id);
+    await this.queue('deliver').add('deliver', payload, {
+      jobId: id,
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      removeOnComplete: { age: this.sys.keepCompletedSeconds },
+      removeOnFail: { age: this.sys.keepFailedSeconds },
+    });
+  }
+
+  /**
+   * Stop taking jobs, let running ones finish until the deadline, then hand the rest back to
+   * the queue (moved to wait, not failed) and close connections.
+   */
+  close(deadlineMs = this.o.shutdownDeadlineMs ?? 30_000): Promise<{ handedBack: number }> {
+    this.closing ??= (async () => {
+      clearInterval(this.poll);
+      this.removeDepth?.();
+      const graceful = Promise.all(this.workers.map((w) => w.close()));
+      let handedBack = 0;
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), deadlineMs).unref()),
+      ]);
+      if (timedOut) {
+        handedBack = this.controllers.size;
+        for (const c of this.controllers.values()) c.abort(SHUTDOWN);
+        const forced = await Promise.race([
+          graceful.then(() => false),
+          new Promise<boolean>((r) =>
+            setTimeout(() => r(true), (this.o.abortGraceMs ?? 5000) + 2000).unref(),
+          ),
+        ]);
+        // Still stuck: drop the locks; BullMQ's stalled check gives the jobs to another worker.
+        if (forced) await Promise.all(this.workers.map((w) => w.close(true)));
+      }
+      await this.pool?.close();
+      for (const q of this.queues.values()) await q.close().catch(() => {});
+      await this.subscriber?.quit().catch(() => {});
+      await this.redis.quit().catch(() => this.redis.disconnect());
+      logger.info({ handedBack }, 'worker closed');
+      return { handedBack };
+    })();
+    return this.closing;
+  }
+}
