@@ -94,7 +94,10 @@ export class ThreadPool {
   private onMessage(slot: Slot, m: FromThread): void {
     const t = slot.task;
     if (!t || t.id !== m.id) return;
-    if (m.type === 'progress') return t.onProgress(m.stage, m.percent);
+    if (m.type === 'progress') {
+      t.onProgress(m.stage, m.percent);
+      return;
+    }
     this.finish(slot);
     if (m.type === 'done') t.resolve(m.result);
     else t.reject(rebuildError(m.error));

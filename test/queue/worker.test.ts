@@ -367,7 +367,7 @@ describe('worker', () => {
             : type === 'stream'
               ? JSON.stringify(await producer.redis.xrange(k, '-', '+'))
               : type === 'zset'
-                ? JSON.stringify(await producer.redis.zrange(k, 0, -1))
+                ? JSON.stringify(await producer.redis.zrange(k, '0', '-1'))
                 : type === 'list'
                   ? JSON.stringify(await producer.redis.lrange(k, 0, -1))
                   : type === 'set'
