@@ -1,0 +1,50 @@
+/**
+ * The real stack for front-end tests: the job layer's Producer and JobWorker on the shared Redis
+ * under a fresh key prefix, the real command layer, and a front-end pointed at a local fake of
+ * the platform API. Only the platform is faked.
+ */
+
+import { producerServices } from '../../bot/services.ts';
+import type { StyleView } from '../../commands/services.ts';
+import { Producer } from '../../queue/producer.ts';
+import type { Deliverers } from '../../queue/reply.ts';
+import type { JobSystemOptions } from '../../queue/system.ts';
+import { JobWorker } from '../../queue/worker.ts';
+import { cleanup, testOptions } from '../queue/helpers.ts';
+
+export interface Stack {
+  sys: JobSystemOptions;
+  producer: Producer;
+  services: ReturnType<typeof producerServices>;
+  worker?: JobWorker;
+  startWorker(deliverers: Deliverers): Promise<JobWorker>;
+  close(): Promise<void>;
+}
+
+export async function startStack(opts: { styles?: () => Promise<StyleView[]> } = {}): Promise<Stack> {
+  const sys = testOptions({ attempts: 1 });
+  const producer = new Producer(sys);
+  const services = producerServices(producer, { styles: opts.styles });
+  const stack: Stack = {
+    sys,
+    producer,
+    services,
+    async startWorker(deliverers) {
+      const worker = new JobWorker(sys, {
+        queues: ['cpu', 'gpu-sd15', 'gpu-talk', 'deliver'],
+        deliverers,
+        threads: 1,
+        shutdownDeadlineMs: 2000,
+      });
+      await worker.start();
+      stack.worker = worker;
+      return worker;
+    },
+    async close() {
+      await stack.worker?.close(2000);
+      await producer.close();
+      await cleanup(sys);
+    },
+  };
+  return stack;
+}

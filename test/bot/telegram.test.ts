@@ -1,0 +1,176 @@
+/**
+ * Whole Telegram conversations through the real grammY library against a local fake Bot API,
+ * with the real command layer and job layer (Redis, worker, real face models for the report).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import { FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
+import { type Stack, startStack } from './harness.ts';
+
+const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
+
+describe('Telegram front-end', () => {
+  let fake: FakeTelegram;
+  let stack: Stack;
+  let tg: TelegramFrontend;
+  const alice: TgUser = { id: 4242, is_bot: false, first_name: 'Alice', language_code: 'en' };
+  const dm: TgChat = { id: 4242, type: 'private', first_name: 'Alice' };
+
+  beforeAll(async () => {
+    fake = await new FakeTelegram().start();
+    stack = await startStack();
+    tg = new TelegramFrontend({
+      token: TOKEN,
+      apiRoot: fake.url,
+      services: stack.services,
+      editIntervalMs: 400,
+      albumWaitMs: 150,
+      progressPollMs: 50,
+      maxRetryDelaySeconds: 5,
+    });
+    await stack.startWorker({ telegram: tg });
+    await tg.start();
+  });
+
+  afterAll(async () => {
+    await tg?.stop();
+    await stack?.close();
+    await fake?.stop();
+  });
+
+  const after = (n: number) => fake.calls.slice(n);
+  const sentText = (calls: typeof fake.calls, re: RegExp) =>
+    calls.find(
+      (c) =>
+        ['sendMessage', 'editMessageText', 'sendPhoto'].includes(c.method) &&
+        re.test(String(c.params.text ?? c.params.caption)),
+    );
+
+  it('consent → album of photos → per-photo report → portrait → progress → clear "not available" delivery', async () => {
+    let mark = fake.calls.length;
+    fake.push(
+      fake.message(alice, dm, { text: '/start', entities: [{ type: 'bot_command', offset: 0, length: 6 }] }),
+    );
+    await fake.waitFor(() => sentText(after(mark), /FaceChain/));
+
+    // A photo before consent: the consent text comes back and nothing is downloaded.
+    mark = fake.calls.length;
+    const early = fake.addFile(face('messi5.jpg'));
+    fake.push(fake.message(alice, dm, { photo: [{ ...early, width: 200, height: 200 }] }));
+    const prompt = await fake.waitFor(() => sentText(after(mark), /Privacy notice/));
+    expect(fake.callsOf('getFile')).toHaveLength(0);
+    const keyboard = JSON.stringify(prompt.params.reply_markup);
+    expect(keyboard).toContain('consent:accept');
+    expect(keyboard).toContain('consent:revoke');
+
+    mark = fake.calls.length;
+    fake.push(fake.callback(alice, dm, 'consent:accept'));
+    await fake.waitFor(() => sentText(after(mark), /Thank you/));
+    expect(fake.callsOf('answerCallbackQuery').length).toBeGreaterThan(0);
+
+    // An album of two photos (one as a compressed photo, one as an image file) → one request.
+    mark = fake.calls.length;
+    const p1 = fake.addFile(face('astronaut.png'), 'png');
+    const p2 = fake.addFile(face('sample2.jpg'));
+    fake.push(
+      fake.message(alice, dm, { media_group_id: 'alb1', photo: [{ ...p1, width: 512, height: 512 }] }),
+    );
+    fake.push(
+      fake.message(alice, dm, {
+        media_group_id: 'alb1',
+        document: { ...p2, file_name: 'group.jpg', mime_type: 'image/jpeg' },
+      }),
+    );
+    await fake.waitFor(() => sentText(after(mark), /Got 2 photo/));
+    // The per-photo report from the real prepare-identity job: one accepted, one rejected with a reason.
+    const report = await fake.waitFor(() => sentText(after(mark), /Prepared identity/), 90_000);
+    const reportText = String(report.params.text ?? report.params.caption);
+    expect(reportText).toMatch(/1 photo\(s\) accepted, 1 rejected/);
+    const jobs = await stack.services.jobs.list({ platform: 'telegram', id: '4242' });
+    expect(jobs.filter((j) => j.name === 'prepare-identity')).toHaveLength(1);
+
+    // Progress edits on the "Got 2 photos" message were throttled to one per 400 ms per chat.
+    const edits = fake.callsOf('editMessageText').filter((c) => c.at >= fake.calls[mark].at);
+    for (let i = 1; i < edits.length; i++) expect(edits[i].at - edits[i - 1].at).toBeGreaterThanOrEqual(350);
+
+    // Portrait request: no generation weights here → the user is told clearly, never a fake image.
+    mark = fake.calls.length;
+    const portraitUpdate = fake.message(alice, dm, { text: '/portrait count=2' });
+    const updateId = fake.push(portraitUpdate);
+    const outcome = await fake.waitFor(
+      () => sentText(after(mark), /not available on this deployment|No style packs are installed/),
+      30_000,
+    );
+    expect(String(outcome.params.text)).toMatch(/not available on this deployment|No style packs/);
+    expect(fake.callsOf('sendPhoto').filter((c) => c.at >= fake.calls[mark].at)).toHaveLength(0);
+
+    // The same update re-sent: no second job and no second answer.
+    const before = (await stack.services.jobs.list({ platform: 'telegram', id: '4242' })).length;
+    const sendsBefore = fake.callsOf('sendMessage').length;
+    fake.resend(updateId, portraitUpdate);
+    fake.push(fake.message(alice, dm, { text: '/help' }));
+    await fake.waitFor(() => sentText(fake.calls.slice(-3), /Good photos/));
+    expect((await stack.services.jobs.list({ platform: 'telegram', id: '4242' })).length).toBe(before);
+    expect(fake.callsOf('sendMessage').length).toBe(sendsBefore + 1);
+  }, 150_000);
+
+  it('honours 429 retry_after from the Bot API', async () => {
+    fake.failNext('sendMessage', 429, 1);
+    const mark = fake.calls.length;
+    fake.push(fake.message(alice, dm, { text: '/help' }));
+    const ok = await fake.waitFor(() => {
+      const sends = after(mark).filter((c) => c.method === 'sendMessage');
+      return sends.length >= 2 ? sends : undefined;
+    });
+    // First attempt refused with retry_after 1 s; the retry came no earlier than that.
+    expect(ok[1].at - ok[0].at).toBeGreaterThanOrEqual(950);
+    expect(String(ok[1].params.text)).toContain('Good photos');
+  });
+
+  it('a file over the 20 MB getFile limit is reported clearly and nothing is downloaded', async () => {
+    const mark = fake.calls.length;
+    const big = { file_id: 'huge', file_unique_id: 'uhuge', file_size: 25 * 1024 * 1024 };
+    fake.push(
+      fake.message(alice, dm, { document: { ...big, file_name: 'big.jpg', mime_type: 'image/jpeg' } }),
+    );
+    const msg = await fake.waitFor(() => sentText(after(mark), /MB/));
+    expect(String(msg.params.text)).toMatch(/25\.0 MB.*20\.0 MB/);
+    expect(after(mark).filter((c) => c.method === 'getFile')).toHaveLength(0);
+  });
+
+  it('group theme: a non-admin is refused, an admin sets it, a joining member is invited', async () => {
+    const group: TgChat = { id: -100777, type: 'supergroup', title: 'Friends' };
+    const bob: TgUser = { id: 5151, is_bot: false, first_name: 'Bob', language_code: 'zh-hans' };
+    let mark = fake.calls.length;
+    fake.push(fake.message(bob, group, { text: '/group style anything' }));
+    const refusal = await fake.waitFor(() => sentText(after(mark), /管理员/));
+    expect(String(refusal.params.text)).toBe('只有群管理员可以修改群主题或群头像。');
+    expect(await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).toEqual({
+      members: [],
+    });
+
+    // The admin path reaches the style check (no style packs are configured in this stack).
+    fake.admins.add(alice.id);
+    mark = fake.calls.length;
+    fake.push(fake.message(alice, group, { text: '/group style anything' }));
+    await fake.waitFor(() => sentText(after(mark), /No style packs|There is no style/));
+    expect(after(mark).some((c) => c.method === 'getChatMember')).toBe(true);
+
+    // With a theme set (as an admin would), a joining member is invited in the group when they
+    // never started the bot (private messages are refused).
+    await stack.services.groups.setTheme(
+      { platform: 'telegram', id: '-100777', kind: 'group' },
+      'watercolor',
+    );
+    const carol: TgUser = { id: 6161, is_bot: false, first_name: 'Carol' };
+    fake.unreachable.add(carol.id);
+    mark = fake.calls.length;
+    fake.push(fake.message(alice, group, { new_chat_members: [carol] }));
+    const invite = await fake.waitFor(() =>
+      after(mark).find((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === -100777),
+    );
+    expect(String(invite.params.text)).toContain('Welcome, Carol');
+    expect(String(invite.params.text)).toContain('watercolor');
+  });
+});
