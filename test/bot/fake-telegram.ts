@@ -133,6 +133,7 @@ export class FakeTelegram {
       if (v) return v;
       if (Date.now() > end) {
         const summary = this.calls
+          .filter((c) => c.method !== 'getUpdates')
           .map((c) => `${c.method} ${JSON.stringify(c.params).slice(0, 160)}`)
           .join('\n');
         throw new Error(`timed out waiting; calls so far:\n${summary}`);
