@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Producer } from '../../queue/producer.ts';
+import type { JobSystemOptions } from '../../queue/system.ts';
+import { JobWorker } from '../../queue/worker.ts';
+import { killChildren, startWorkerProcess } from './child-worker.ts';
+import { gpuDouble } from './gpu-double.ts';
+import { cleanup, target, testOptions, until } from './helpers.ts';
+import { RecordingDeliverer } from './recording-deliverer.ts';
+
+let opts: JobSystemOptions;
+let producer: Producer | undefined;
+const workers: JobWorker[] = [];
+
+afterEach(async () => {
+  killChildren();
+  for (const w of workers.splice(0)) await w.close(500);
+  await producer?.close();
+  if (opts) await cleanup(opts);
+});
+
+describe('worker crash', () => {
+  it('a SIGKILLed worker mid-job: another worker completes it within lock + stalled interval, one delivery', async () => {
+    opts = testOptions({ lockDurationMs: 2000, stalledIntervalMs: 500 });
+    producer = new Producer(opts);
+    const a = startWorkerProcess(opts, 'gpu-sd15', 100, 20);
+    await a.ready;
+    await producer.enqueue(
+      'generate',
+      { user: 'tg-1', target: target(), mode: 'lora', identityId: 'me', style: 'film' },
+      { idempotencyKey: 'tg-k1' },
+    );
+    await until(async () => ((await producer?.status('tg-k1'))?.percent ?? 0) >= 20, 20_000);
+    a.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    // The other worker (this process) serves the same queue and the bot's deliver queue.
+    const deliverer = new RecordingDeliverer();
+    const b = new JobWorker(opts, {
+      queues: ['gpu-sd15', 'deliver'],
+      deliverers: { telegram: deliverer },
+      processors: { generate: { kind: 'inline', run: gpuDouble(20, 100) } },
+    });
+    await b.start();
+    workers.push(b);
+    let stalled = 0;
+    b.on('stalled', () => stalled++);
+    let restartedAt = 0;
+    await until(async () => {
+      const s = await producer?.status('tg-k1');
+      if (!restartedAt && s?.state === 'active' && (s.percent ?? 0) < 20) restartedAt = Date.now();
+      return s?.state === 'completed';
+    }, 20_000);
+    await until(() => deliverer.deliveries.length === 1, 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    const recoveryMs = (restartedAt || Date.now()) - killedAt;
+    console.log(
+      `crash recovery: picked up ${recoveryMs} ms after SIGKILL (lock 2000 + stalled interval 500)`,
+    );
+    expect(stalled).toBe(1);
+    expect(recoveryMs).toBeLessThanOrEqual(2000 + 500 + 1500);
+    expect(deliverer.count('tg-k1')).toBe(1);
+  });
+});
