@@ -49,30 +49,32 @@ function bad(where: string, reason: string): InputError {
   );
 }
 
-/** Parse and validate a whole .safetensors buffer. `where` names the file in error messages. */
-export function parseSafetensors(buf: Uint8Array, where = 'The file'): SafetensorsFile {
-  if (buf.byteLength < 8)
-    throw bad(where, `it has ${buf.byteLength} bytes, fewer than the 8-byte header length`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = dv.getBigUint64(0, true);
+/** Check the 8-byte length prefix against the file size; returns the header length. */
+function headerLength(prefix: Uint8Array, fileSize: number, where: string): number {
+  if (fileSize < 8) throw bad(where, `it has ${fileSize} bytes, fewer than the 8-byte header length`);
+  const headerLen = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(MAX_HEADER_BYTES))
     throw bad(where, `its header claims ${headerLen} bytes (limit ${MAX_HEADER_BYTES})`);
   const n = Number(headerLen);
-  if (8 + n > buf.byteLength)
-    throw bad(
-      where,
-      `its header claims ${n} bytes but the file has only ${buf.byteLength - 8} after the length`,
-    );
+  if (8 + n > fileSize)
+    throw bad(where, `its header claims ${n} bytes but the file has only ${fileSize - 8} after the length`);
+  return n;
+}
+
+/** Validate a JSON header against the size of the data section that follows it. */
+function parseHeader(
+  headerBytes: Uint8Array,
+  dataLen: number,
+  where: string,
+): { metadata: Record<string, string>; tensors: Map<string, TensorEntry> } {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (e) {
     throw bad(where, `its header is not UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header))
     throw bad(where, 'its header is not a JSON object');
-  const dataStart = 8 + n;
-  const dataLen = buf.byteLength - dataStart;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, TensorEntry>();
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -128,6 +130,14 @@ export function parseSafetensors(buf: Uint8Array, where = 'The file'): Safetenso
   }
   if (at !== dataLen) throw bad(where, `${dataLen - at} trailing bytes follow the last tensor`);
 
+  return { metadata, tensors };
+}
+
+/** Parse and validate a whole .safetensors buffer. `where` names the file in error messages. */
+export function parseSafetensors(buf: Uint8Array, where = 'The file'): SafetensorsFile {
+  const n = headerLength(buf, buf.byteLength, where);
+  const dataStart = 8 + n;
+  const { metadata, tensors } = parseHeader(buf.subarray(8, dataStart), buf.byteLength - dataStart, where);
   return {
     metadata,
     tensors,
@@ -182,6 +192,37 @@ export async function readSafetensors(file: string, maxBytes: number): Promise<S
       got += bytesRead;
     }
     return parseSafetensors(buf.subarray(0, got), file);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Validate a file's header against its size without reading the tensor data (for start-up checks
+ * of many packs). Returns the metadata and tensor table.
+ */
+export async function readSafetensorsHeader(
+  file: string,
+  maxBytes: number,
+): Promise<{ metadata: Record<string, string>; tensors: Map<string, TensorEntry> }> {
+  const s = await stat(file).catch(() => undefined);
+  if (!s?.isFile()) throw new InputError('lora_missing', `LoRA file ${file} does not exist.`);
+  if (s.size > maxBytes)
+    throw new InputError(
+      'lora_too_large',
+      `LoRA file ${file} is ${s.size} bytes; the limit is ${maxBytes}.`,
+      {
+        context: { size: s.size, maxBytes },
+      },
+    );
+  const fh = await open(file, 'r');
+  try {
+    const prefix = new Uint8Array(8);
+    await fh.read(prefix, 0, 8, 0);
+    const n = headerLength(prefix, s.size, file);
+    const header = new Uint8Array(n);
+    await fh.read(header, 0, n, 8);
+    return parseHeader(header, s.size - 8 - n, file);
   } finally {
     await fh.close();
   }
