@@ -12,6 +12,7 @@ import {
   applySimilarity,
   checkLandmarks,
   estimateSimilarity,
+  foreheadPoints,
   INNER,
   LANDMARK_COUNT,
   OUTLINE,
@@ -28,7 +29,7 @@ export interface FaceInImage {
 }
 
 export interface FuseOptions {
-  /** 'poisson' (seamless cloning, default) or 'feather' (alpha blend only). */
+  /** 'feather' (alpha blend, default) or 'poisson' (seamless cloning). */
   blend?: 'poisson' | 'feather';
   /** Match the source face's Lab colour statistics to the target skin first (default true). */
   colorTransfer?: boolean;
@@ -37,10 +38,20 @@ export interface FuseOptions {
    * keep; the rest follows the target's. The outline always follows the target's jaw.
    */
   keepShape?: number;
-  /** Mask erosion as a fraction of the face size (square root of the face hull's area). */
+  /**
+   * Mask erosion as a fraction of the face size (square root of the face hull's area); never
+   * less than twice the feather sigma.
+   */
   erode?: number;
   /** Gaussian feather sigma as a fraction of the face size. */
   feather?: number;
+  /**
+   * How far above the brows the mask reaches, as a fraction of the chin-to-nose-bridge distance
+   * (0 = stop at the brows, FaceChain's jaw+brows hull).
+   */
+  forehead?: number;
+  /** 0..1: how much the outline (jaw, forehead) follows the source face instead of the target's. */
+  keepOutline?: number;
   signal?: AbortSignal;
 }
 
@@ -51,24 +62,38 @@ export interface FaceFuser {
   fuse(source: FaceInImage, target: FaceInImage, opts?: FuseOptions): Promise<RgbImage>;
 }
 
+/**
+ * Defaults tuned on the test photos (docs/fusion.md has the figures): most of the source's
+ * shape, a little forehead, a narrow feather, and feathered rather than Poisson blending, which
+ * smears hair colour into the face wherever the mask edge crosses hair.
+ */
 export const FUSE_DEFAULTS = {
-  blend: 'poisson',
+  blend: 'feather',
   colorTransfer: true,
-  keepShape: 0.8,
-  erode: 0.05,
-  feather: 0.04,
-} as const;
+  keepShape: 0.75,
+  keepOutline: 0.75,
+  forehead: 0.1,
+  erode: 0.03,
+  feather: 0.015,
+} as const satisfies Required<Omit<FuseOptions, 'signal'>>;
 
-/** Where the fused face's landmarks go: the target's jaw, the source's inner shape posed like the target. */
+/**
+ * Where the fused face's landmarks go: the source's shape posed like the target (least-squares
+ * similarity on the inner features), mixed with the target's own points; `keepShape` for the
+ * inner features, `keepOutline` for the jaw and any points past the 68 (forehead).
+ */
 export function fusionLandmarks(
   source: readonly Point[],
   target: readonly Point[],
   keepShape: number,
+  keepOutline = 0,
 ): Point[] {
   const sim = estimateSimilarity(source, target, INNER);
-  const k = Math.min(1, Math.max(0, keepShape));
+  const clamp = (v: number) => Math.min(1, Math.max(0, v));
+  const inner = clamp(keepShape);
+  const outline = clamp(keepOutline);
   return target.map((t, i) => {
-    if (i < 17) return t;
+    const k = i < 17 || i >= LANDMARK_COUNT ? outline : inner;
     const s = applySimilarity(sim, source[i]);
     return [t[0] + k * (s[0] - t[0]), t[1] + k * (s[1] - t[1])] as Point;
   });
@@ -79,15 +104,25 @@ export function fuseByLandmarks(source: FaceInImage, target: FaceInImage, opts: 
   checkLandmarks(source.landmarks, 'The source face');
   checkLandmarks(target.landmarks, 'The target face');
   const o = { ...FUSE_DEFAULTS, ...opts };
-  const dst = fusionLandmarks(source.landmarks, target.landmarks, o.keepShape);
-  const hull = convexHull(OUTLINE.map((i) => dst[i]));
+  const srcPts = [...source.landmarks];
+  const tgtPts = [...target.landmarks];
+  if (o.forehead > 0) {
+    srcPts.push(...foreheadPoints(srcPts, o.forehead));
+    tgtPts.push(...foreheadPoints(tgtPts, o.forehead));
+  }
+  const dst = fusionLandmarks(srcPts, tgtPts, o.keepShape, o.keepOutline);
+  const outline = [...OUTLINE];
+  for (let i = LANDMARK_COUNT; i < dst.length; i++) outline.push(i);
+  const hull = convexHull(outline.map((i) => dst[i]));
   let area = 0;
   for (let i = 0, j = hull.length - 1; i < hull.length; j = i++) {
     area += hull[j][0] * hull[i][1] - hull[i][0] * hull[j][1];
   }
   const size = Math.sqrt(Math.abs(area) / 2);
-  const erodePx = o.erode * size;
   const sigma = o.feather * size;
+  // At least 2σ, so the feather has faded before it reaches the hull edge (a clipped feather
+  // is a visible seam).
+  const erodePx = Math.max(o.erode * size, 2 * sigma);
   const { width, height } = target.image;
   const rect = boundsOf(dst, 2, width, height);
   const rw = rect.x1 - rect.x0;
@@ -96,10 +131,18 @@ export function fuseByLandmarks(source: FaceInImage, target: FaceInImage, opts: 
   if (rw < 3 || rh < 3 || size < 4) return out;
 
   const tris = delaunay(dst);
-  const warped = piecewiseAffineWarp(source.image, source.landmarks, dst, tris, rect);
+  const warped = piecewiseAffineWarp(source.image, srcPts, dst, tris, rect);
   throwIfAborted(o.signal);
   const hullMask = fillPolygon(hull, rw, rh, [rect.x0, rect.y0]);
   multiplyInto(hullMask, warped.coverage);
+  // Paint only inside the target's own face outline: a source outline that reaches further
+  // would cover the target's hair or background.
+  if (o.keepOutline > 0) {
+    multiplyInto(
+      hullMask,
+      fillPolygon(convexHull(outline.map((i) => tgtPts[i])), rw, rh, [rect.x0, rect.y0]),
+    );
+  }
   const core = erode(hullMask, erodePx);
   const base = cropToFloat(target.image, rect);
   if (o.colorTransfer) transferColor(warped.image, base, core);

@@ -96,3 +96,16 @@ export function estimateSimilarity(
 export function eyeDistance(pts: readonly Point[]): number {
   return Math.hypot(pts[45][0] - pts[36][0], pts[45][1] - pts[36][1]);
 }
+
+/**
+ * Ten forehead points above the brows (the 68-point layout stops at the brows): each brow point
+ * moved along the chin-to-nose-bridge direction by `amount` times that distance. Computed from
+ * each face's own landmarks, so source and target forehead points correspond.
+ */
+export function foreheadPoints(pts: readonly Point[], amount: number): Point[] {
+  const dx = pts[27][0] - pts[8][0];
+  const dy = pts[27][1] - pts[8][1];
+  const out: Point[] = [];
+  for (let i = 17; i < 27; i++) out.push([pts[i][0] + amount * dx, pts[i][1] + amount * dy]);
+  return out;
+}
