@@ -197,14 +197,19 @@ export class Producer {
     const entry = `${queue}/${id}`;
     try {
       const claimed = await this.redis.set(idem, `claimed-${Date.now()}`, 'EX', 7 * 86_400, 'NX');
-      if (claimed !== 'OK') {
-        const state = (await this.redis.get(idem)) ?? '';
-        const exists = (await this.queue(queue).getJob(id)) !== undefined;
-        // 'added', present, or claimed moments ago: a re-sent update or a double click. An old
-        // claim with no job: an earlier attempt died between claim and add, so finish it.
-        const claimedAt = Number(state.replace('claimed-', ''));
-        const fresh = state.startsWith('claimed-') && Date.now() - claimedAt < 30_000;
-        if (state === 'added' || exists || fresh) return { id, queue, duplicate: true };
+      const owned = claimed === 'OK';
+      if (!owned) {
+        // A re-sent update or a double click: wait for the first attempt to finish adding. If its
+        // claim is gone it failed (retry from the start); if it stays unfinished, the first
+        // attempt died between claim and add (e.g. Redis restarted), so finish it here.
+        for (let waited = 0; ; waited += 50) {
+          const state = await this.redis.get(idem);
+          if (state === null) return this.submit(user, queue, id, add);
+          if (state === 'added' || (await this.queue(queue).getJob(id)))
+            return { id, queue, duplicate: true };
+          if (waited >= 3000) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
       } else {
         try {
           await this.limits.acquire(user, entry);
@@ -217,7 +222,7 @@ export class Producer {
         await add();
       } catch (e) {
         logger.warn({ err: e, jobId: id }, 'enqueue failed');
-        await this.limits.refund(user, entry).catch(() => {});
+        if (owned) await this.limits.refund(user, entry).catch(() => {});
         await this.redis.del(idem).catch(() => {});
         throw e;
       }
