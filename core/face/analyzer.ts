@@ -40,6 +40,13 @@ export interface DetailedAnalysis {
  * photos are upright; measured: the right rotation wins by 1.45x or more on every fixture).
  */
 const ROTATION_MARGIN = 1.2;
+/**
+ * Below this evidence the whole-image pass saw no face at any rotation (faces too small to see
+ * at that scale, or none at all): keep the photo as decoded rather than follow noise.
+ */
+const ROTATION_MIN_EVIDENCE = 3;
+/** A chosen rotation must also yield a confident face, or the photo is taken as decoded. */
+const ROTATION_CONFIRM_SCORE = 0.9;
 
 export class FaceAnalyzer {
   private constructor(private readonly s: FaceSessions) {}
@@ -61,11 +68,18 @@ export class FaceAnalyzer {
     const { signal } = opts;
     throwIfAborted(signal);
     const pyramid = new Pyramid(img);
-    const rotation = opts.orientation === false ? 0 : await this.chooseRotation(pyramid, signal);
-    const frame = rotationAffine(img.width, img.height, rotation);
-    const width = rotation % 180 ? img.height : img.width;
-    const height = rotation % 180 ? img.width : img.height;
-    const dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, opts);
+    let rotation = opts.orientation === false ? 0 : await this.chooseRotation(pyramid, signal);
+    let frame = rotationAffine(img.width, img.height, rotation);
+    let width = rotation % 180 ? img.height : img.width;
+    let height = rotation % 180 ? img.width : img.height;
+    let dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, opts);
+    if (rotation !== 0 && !dets.some((d) => d.score >= ROTATION_CONFIRM_SCORE)) {
+      rotation = 0;
+      frame = rotationAffine(img.width, img.height, 0);
+      width = img.width;
+      height = img.height;
+      dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, opts);
+    }
     const faces: Face[] = [];
     for (const d of dets) {
       throwIfAborted(signal);
@@ -79,7 +93,7 @@ export class FaceAnalyzer {
     const ev = await orientationEvidence(this.s['face-detect'], pyr, signal);
     let best: 0 | 90 | 180 | 270 = 0;
     for (const r of [90, 180, 270] as const) if (ev[r] > ev[best]) best = r;
-    return best !== 0 && ev[best] > ev[0] * ROTATION_MARGIN ? best : 0;
+    return best !== 0 && ev[best] >= ROTATION_MIN_EVIDENCE && ev[best] > ev[0] * ROTATION_MARGIN ? best : 0;
   }
 
   private async describe(

@@ -143,20 +143,30 @@ export async function predictEyes(
 /** Index of the "open" class in the eye model's two outputs (measured on the fixtures). */
 export const EYE_OPEN_CLASS = 1;
 
-/** Variance of the 4-neighbour Laplacian over the central part of a grey square image. */
+/**
+ * Sharpness: variance of the 4-neighbour Laplacian over the central part of a grey square face,
+ * rescaled to a mean grey level of 128 so that exposure does not move it (a darker photo of the
+ * same face has proportionally weaker edges). Focused faces score about 60-450 on the fixtures;
+ * blurred ones (box blur radius 2, three passes) 2-16.
+ */
 export function laplacianVariance(grey: Uint8Array, size: number, margin = Math.round(size / 7)): number {
+  const m0 = Math.max(1, margin);
   let sum = 0;
   let sq = 0;
+  let gsum = 0;
   let n = 0;
-  for (let y = Math.max(1, margin); y < size - Math.max(1, margin); y++) {
-    for (let x = Math.max(1, margin); x < size - Math.max(1, margin); x++) {
+  for (let y = m0; y < size - m0; y++) {
+    for (let x = m0; x < size - m0; x++) {
       const i = y * size + x;
-      const l = grey[i - 1]! + grey[i + 1]! + grey[i - size]! + grey[i + size]! - 4 * grey[i]!;
+      const g = grey[i]!;
+      const l = grey[i - 1]! + grey[i + 1]! + grey[i - size]! + grey[i + size]! - 4 * g;
       sum += l;
       sq += l * l;
+      gsum += g;
       n++;
     }
   }
-  const m = sum / n;
-  return sq / n - m * m;
+  const lapVar = sq / n - (sum / n) ** 2;
+  const meanGrey = Math.max(gsum / n, 8);
+  return lapVar * (128 / meanGrey) ** 2;
 }
