@@ -25,6 +25,11 @@ export const configSchema = z.object({
   FACECHAIN_MAX_IMAGE_PIXELS: int(1024, 268_402_689).default(40_000_000),
   /** Cosine similarity at or above which two faces count as the same person. */
   FACECHAIN_SAME_PERSON_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.45),
+  /** Face fusion blending: feather (alpha blend in a feathered mask) or poisson (seamless cloning). */
+  FACECHAIN_FUSION_BLEND: z.enum(['feather', 'poisson']).default('feather'),
+  /** Keep generated candidates whose single face's larger box side is strictly between these (px). */
+  FACECHAIN_RANK_MIN_FACE: int(0, 10_000).default(120),
+  FACECHAIN_RANK_MAX_FACE: int(1, 10_000).default(300),
   REDIS_URL: optionalString,
   // Job system (queue/): see docs/jobs.md.
   /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */
