@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServiceError } from '../../core/errors.ts';
 import { Producer } from '../../queue/producer.ts';
-import { type RedisHandle, startRedisServer } from '../../queue/redis-embedded.ts';
+import { startRedisServer } from '../../queue/redis-embedded.ts';
 import { JobWorker } from '../../queue/worker.ts';
 import { gpuDouble } from './gpu-double.ts';
 import { target, testOptions, until } from './helpers.ts';
@@ -12,7 +12,7 @@ import { RecordingDeliverer } from './recording-deliverer.ts';
 
 // A PRIVATE redis-server on its own port and folder: the shared one is never restarted.
 let dir = '';
-let server: (RedisHandle & { port: number }) | undefined;
+let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
 const producers: Producer[] = [];
 let worker: JobWorker | undefined;
 
