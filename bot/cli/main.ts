@@ -13,6 +13,7 @@ export interface CliCommand {
 
 const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   models: () => import('./models.ts'),
+  fuse: () => import('./fuse.ts'),
   analyze: () => import('./analyze.ts'),
   compare: () => import('./compare.ts'),
   prepare: () => import('./prepare.ts'),

@@ -1,0 +1,109 @@
+/**
+ * Template mode: the user's face put into a template photo they choose.
+ * - 'fusion' works with no generation model: the chosen template face is replaced by landmark
+ *   fusion with the user's face.
+ * - 'inpaint' is FaceChain's recipe (regenerate the face region with the identity, then fuse and
+ *   blend back); it needs the generation engine, so it runs only when an inpainter is supplied
+ *   and otherwise fails with NotAvailableError rather than pretending.
+ * Faces in a group template are chosen by index, counted left to right as FaceChain-FACT does.
+ */
+import { ModelError, NotAvailableError, throwIfAborted } from '../errors.ts';
+import { type Face, type ImageAnalysis, iou } from '../face/index.ts';
+import { facesLeftToRight, fusionInput, pickFace, uprightImage } from '../fusion/faces.ts';
+import type { FaceFuser, FaceInImage, FuseOptions } from '../fusion/fuser.ts';
+import { LandmarkFuser } from '../fusion/fuser.ts';
+import type { RgbImage } from '../fusion/raster.ts';
+
+/** What template mode needs from face analysis (FaceAnalyzer satisfies it). */
+export interface TemplateAnalyzer {
+  analyzeRgb(img: RgbImage, opts?: { embedding?: boolean; signal?: AbortSignal }): Promise<ImageAnalysis>;
+}
+
+/** One face of a template, regenerated with the user's identity (the generation engine's job). */
+export interface TemplateInpaintRequest {
+  template: RgbImage;
+  face: Face;
+  signal?: AbortSignal;
+}
+
+/** The hook for FaceChain's inpainting recipe; implemented where generation models are installed. */
+export interface TemplateInpainter {
+  readonly id: string;
+  inpaintFace(req: TemplateInpaintRequest): Promise<RgbImage>;
+}
+
+export interface TemplateOptions {
+  /** Which template face to replace, 0 = leftmost (default 0). */
+  faceIndex?: number;
+  mode?: 'fusion' | 'inpaint';
+  fuse?: FuseOptions;
+  signal?: AbortSignal;
+}
+
+export interface TemplateResult {
+  image: RgbImage;
+  /** The face that was replaced (left-to-right index) and how many the template has. */
+  faceIndex: number;
+  faceCount: number;
+  /** The template face's box, in the returned image's pixels. */
+  box: Face['box'];
+  method: string;
+}
+
+export interface TemplateDeps {
+  analyzer: TemplateAnalyzer;
+  fuser?: FaceFuser;
+  inpainter?: TemplateInpainter;
+}
+
+/**
+ * Put `user` (the user's face in its own upright photo) into `template` (upright pixels).
+ * The template is analysed here; its faces are counted left to right.
+ */
+export async function templatePortrait(
+  deps: TemplateDeps,
+  user: FaceInImage,
+  template: RgbImage,
+  opts: TemplateOptions = {},
+): Promise<TemplateResult> {
+  const mode = opts.mode ?? 'fusion';
+  const faceIndex = opts.faceIndex ?? 0;
+  if (mode === 'inpaint' && !deps.inpainter) {
+    throw new NotAvailableError(
+      'Template inpainting',
+      'It needs the generation models (an SD 1.5 inpainting UNet with OpenPose and canny ControlNets); use fusion mode, which needs none.',
+    );
+  }
+  // Analysis turns sideways photos upright; fuse in the frame its coordinates refer to.
+  const analysis = await deps.analyzer.analyzeRgb(template, { signal: opts.signal });
+  template = uprightImage(template, analysis);
+  let face = pickFace(analysis, faceIndex, 'template photo');
+  throwIfAborted(opts.signal);
+  let base = template;
+  let method: string;
+  if (mode === 'inpaint' && deps.inpainter) {
+    base = await deps.inpainter.inpaintFace({ template, face, signal: opts.signal });
+    // The regenerated face has its own landmarks: find it again where the template face was.
+    const again = await deps.analyzer.analyzeRgb(base, { signal: opts.signal });
+    const match = again.faces.map((f) => ({ f, o: iou(f.box, face.box) })).sort((a, b) => b.o - a.o)[0];
+    if (!match || match.o < 0.3) {
+      throw new ModelError(
+        'inpaint_lost_face',
+        'The inpainted template no longer has a face where the chosen face was.',
+      );
+    }
+    face = match.f;
+    method = `inpaint:${deps.inpainter.id}`;
+  } else {
+    method = 'fusion';
+  }
+  const fuser = deps.fuser ?? new LandmarkFuser();
+  const image = await fuser.fuse(user, fusionInput(base, face), { ...opts.fuse, signal: opts.signal });
+  return {
+    image,
+    faceIndex,
+    faceCount: facesLeftToRight(analysis.faces).length,
+    box: face.box,
+    method: `${method}+${fuser.id}`,
+  };
+}
