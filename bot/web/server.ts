@@ -1,0 +1,335 @@
+/**
+ * The local web playground: a small node:http server for a static page plus a JSON API over the
+ * same commands and job layer as the chat bots. Each browser gets a session cookie that is its
+ * user id ("web-<session>"); results stream back over Server-Sent Events. Listens on localhost
+ * unless configured otherwise; no tokens needed.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseButtonId } from '../../commands/buttons.ts';
+import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
+import { resolveLocale } from '../../commands/i18n/index.ts';
+import { parseTextCommand } from '../../commands/parse-text.ts';
+import type { Services } from '../../commands/services.ts';
+import type { Attachment, CommandReply, Invocation } from '../../commands/types.ts';
+import { log } from '../../core/log.ts';
+import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
+import type { FrontEnd } from '../adapter.ts';
+import { trackJob } from '../progress.ts';
+
+const logger = log('web');
+const STATIC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');
+const STATIC_FILES: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/app.js': 'app.js',
+  '/style.css': 'style.css',
+};
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  mp4: 'video/mp4',
+  json: 'application/json',
+};
+const SESSION_RE = /^[a-f0-9]{32}$/;
+const MAX_BODY = 25 * 20 * 1024 * 1024;
+
+export interface WebOptions {
+  services: Services;
+  port: number;
+  host: string;
+  progressPollMs?: number;
+}
+
+/** What the page receives: a reply, later deliveries and progress lines. */
+export interface WebEvent {
+  type: 'reply' | 'delivery' | 'progress';
+  text: string;
+  images?: string[];
+  video?: string;
+  buttons?: Array<Array<{ id: string; label: string; style?: string }>>;
+  jobId?: string;
+  state?: string;
+  percent?: number;
+  error?: boolean;
+}
+
+interface Session {
+  clients: Set<http.ServerResponse>;
+  /** Recent events, replayed when the page (re)connects so nothing delivered is lost. */
+  inbox: WebEvent[];
+}
+
+export class WebFrontend implements FrontEnd, Deliverer {
+  readonly name = 'web';
+  address = '';
+  private server: http.Server;
+  private sessions = new Map<string, Session>();
+  private readonly aborter = new AbortController();
+  private readonly tasks = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: WebOptions) {
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((e) => {
+        logger.warn({ err: e }, 'web request failed');
+        if (!res.headersSent) json(res, 500, { error: 'internal' });
+        else res.end();
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, resolve);
+    });
+    const a = this.server.address() as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    this.address = `http://${host}:${a.port}/`;
+    logger.info({ url: this.address }, 'web playground listening');
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  private session(id: string): Session {
+    let s = this.sessions.get(id);
+    if (!s) {
+      s = { clients: new Set(), inbox: [] };
+      this.sessions.set(id, s);
+    }
+    return s;
+  }
+
+  private push(sessionId: string, ev: WebEvent): void {
+    const s = this.session(sessionId);
+    s.inbox.push(ev);
+    if (s.inbox.length > 100) s.inbox.shift();
+    for (const c of s.clients) c.write(`data: ${JSON.stringify(ev)}\n\n`);
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const file = STATIC_FILES[url.pathname];
+    if (req.method === 'GET' && file) {
+      const sid = this.sessionOf(req) ?? randomBytes(16).toString('hex');
+      const body = await readFile(path.join(STATIC, file));
+      res.writeHead(200, {
+        'content-type': TYPES[file.split('.').pop()!],
+        'cache-control': 'no-store',
+        'set-cookie': `fc_sid=${sid}; Path=/; HttpOnly; SameSite=Strict`,
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(body);
+      return;
+    }
+    const sid = this.sessionOf(req);
+    if (!sid) return json(res, 401, { error: 'no_session', message: 'Reload the page to start a session.' });
+    if (req.method === 'GET' && url.pathname === '/api/events') return this.events(sid, req, res);
+    if (req.method === 'GET' && url.pathname === '/api/styles') {
+      const styles = await this.opts.services.styles.list();
+      return json(res, 200, { styles: styles.map((s) => ({ id: s.id, name: s.name })) });
+    }
+    if (req.method === 'GET' && url.pathname.startsWith('/api/artifact/')) {
+      return this.artifact(sid, decodeURIComponent(url.pathname.slice('/api/artifact/'.length)), res);
+    }
+    if (req.method === 'POST' && url.pathname === '/api/command') {
+      // Same-origin only: a page elsewhere must not drive the playground with this cookie.
+      const origin = req.headers.origin;
+      if (origin && new URL(origin).host !== req.headers.host)
+        return json(res, 403, { error: 'cross_origin' });
+      return this.command(sid, req, res);
+    }
+    json(res, 404, { error: 'not_found' });
+  }
+
+  private sessionOf(req: http.IncomingMessage): string | undefined {
+    const m = /(?:^|;\s*)fc_sid=([a-f0-9]+)/.exec(req.headers.cookie ?? '');
+    return m && SESSION_RE.test(m[1]) ? m[1] : undefined;
+  }
+
+  private events(sid: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    const s = this.session(sid);
+    for (const ev of s.inbox) res.write(`data: ${JSON.stringify(ev)}\n\n`);
+    s.clients.add(res);
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(ping);
+      s.clients.delete(res);
+    });
+  }
+
+  private async artifact(sid: string, ref: string, res: http.ServerResponse): Promise<void> {
+    // A session may read only its own files.
+    if (!ref.startsWith(`web-${sid}/`)) return json(res, 404, { error: 'not_found' });
+    try {
+      const bytes = await this.opts.services.uploads.get(ref);
+      const ext = ref.split('.').pop() ?? '';
+      res.writeHead(200, {
+        'content-type': TYPES[ext] ?? 'application/octet-stream',
+        'cache-control': 'private, max-age=3600',
+      });
+      res.end(bytes);
+    } catch {
+      json(res, 404, { error: 'not_found' });
+    }
+  }
+
+  private async command(sid: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const type = req.headers['content-type'] ?? '';
+    const body = await readBody(req, MAX_BODY);
+    if (!body) return json(res, 413, { error: 'too_large', message: 'The upload is too large.' });
+    let fields: Record<string, unknown> = {};
+    const attachments: Attachment[] = [];
+    if (type.includes('multipart/form-data')) {
+      const form = await new Response(body, { headers: { 'content-type': type } }).formData();
+      for (const [k, v] of form.entries()) {
+        if (typeof v === 'string') fields[k] = v;
+        else {
+          const bytes = new Uint8Array(await v.arrayBuffer());
+          attachments.push({
+            name: v.name || 'upload',
+            mime: v.type || undefined,
+            size: v.size,
+            fetch: async () => bytes,
+          });
+        }
+      }
+      if (typeof fields.options === 'string') fields.options = JSON.parse(fields.options);
+    } else {
+      fields = body.length ? JSON.parse(body.toString('utf8')) : {};
+    }
+    const requestId = String(fields.requestId ?? '');
+    if (!/^[A-Za-z0-9_-]{8,64}$/.test(requestId)) {
+      return json(res, 400, {
+        error: 'bad_request',
+        message: 'requestId (8-64 letters, digits, - or _) is required.',
+      });
+    }
+    let command = String(fields.command ?? '');
+    let options = (fields.options ?? {}) as Record<string, unknown>;
+    if (typeof fields.button === 'string') {
+      const b = parseButtonId(fields.button);
+      if (!b) return json(res, 400, { error: 'bad_button' });
+      ({ command, options } = b);
+    } else if (typeof fields.text === 'string') {
+      const parsed = parseTextCommand(fields.text);
+      if (!parsed)
+        return json(res, 400, { error: 'bad_command', message: 'Commands start with "/", e.g. /help.' });
+      ({ command, options } = parsed);
+    }
+    const user = { platform: 'web' as const, id: sid };
+    const inv: Invocation = {
+      id: requestId,
+      platform: 'web',
+      user,
+      chat: { platform: 'web', id: sid, kind: 'private' },
+      command,
+      options,
+      attachments,
+      platformLocale: resolveLocale(req.headers['accept-language']?.split(',')[0]),
+      replyTarget: { platform: 'web', chatId: sid, userId: sid },
+      isChatAdmin: async () => false,
+    };
+    let reply: CommandReply | undefined;
+    try {
+      reply = await dispatch(inv, this.opts.services);
+    } catch (e) {
+      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv)) }, e);
+    }
+    if (!reply) return json(res, 200, { duplicate: true });
+    const ev: WebEvent = {
+      type: 'reply',
+      text: reply.text,
+      ...(reply.buttons ? { buttons: reply.buttons } : {}),
+      ...(reply.images?.length
+        ? {
+            images: reply.images.map((i) =>
+              i.bytes
+                ? `data:image/jpeg;base64,${Buffer.from(i.bytes).toString('base64')}`
+                : `/api/artifact/${encodeURIComponent(i.ref ?? '')}`,
+            ),
+          }
+        : {}),
+      ...(reply.track ? { jobId: reply.track.jobId } : {}),
+    };
+    if (reply.track) this.follow(sid, inv, reply.track);
+    json(res, 200, ev);
+  }
+
+  private follow(sid: string, inv: Invocation, track: { jobId: string; label: string }): void {
+    const task = (async () => {
+      const t = translator(await localeFor(this.opts.services, inv));
+      await trackJob(
+        this.opts.services,
+        track.jobId,
+        track.label,
+        t,
+        async (text, view) =>
+          this.push(sid, {
+            type: 'progress',
+            text,
+            jobId: track.jobId,
+            state: view.state,
+            percent: view.state === 'completed' ? 100 : (view.percent ?? 0),
+          }),
+        { intervalMs: this.opts.progressPollMs ?? 500, signal: this.aborter.signal },
+      );
+    })().catch((err) => logger.warn({ err }, 'progress tracking stopped'));
+    this.tasks.add(task);
+    void task.finally(() => this.tasks.delete(task));
+  }
+
+  /** Deliverer: results for a browser session, shown live or on the next page load. */
+  async deliver(target: ReplyTarget, reply: Reply, _ctx: DeliveryContext): Promise<void> {
+    this.push(target.chatId, {
+      type: 'delivery',
+      text: reply.text,
+      images: reply.images.map((r) => `/api/artifact/${encodeURIComponent(r)}`),
+      ...(reply.video ? { video: `/api/artifact/${encodeURIComponent(reply.video)}` } : {}),
+      ...(reply.buttons ? { buttons: reply.buttons } : {}),
+      ...(reply.error ? { error: true } : {}),
+      ...(_ctx.requestId ? { jobId: _ctx.requestId } : {}),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.aborter.abort();
+    for (const s of this.sessions.values()) for (const c of s.clients) c.end();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+    await Promise.allSettled([...this.tasks]);
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
+}
+
+async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,95 @@
+/**
+ * The web playground in a real browser (Debian's chromium via playwright-core) against the real
+ * command layer and job layer: consent, upload, per-photo report, portrait request, progress.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebFrontend } from '../../bot/web/server.ts';
+import { type Stack, startStack } from '../bot/harness.ts';
+
+const FACES = path.resolve(import.meta.dirname, '../fixtures/faces');
+const SHOTS = path.resolve(import.meta.dirname, '../../data/test-output');
+
+describe('web playground', () => {
+  let stack: Stack;
+  let web: WebFrontend;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    web = new WebFrontend({ services: stack.services, port: 0, host: '127.0.0.1', progressPollMs: 100 });
+    await web.start();
+    await stack.startWorker({ web });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1100, height: 1500 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+    await stack?.close();
+  });
+
+  it('listens on localhost only by default and refuses cross-origin commands', async () => {
+    expect(web.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const res = await fetch(`${web.address}api/command`, {
+      method: 'POST',
+      headers: {
+        cookie: `fc_sid=${'a'.repeat(32)}`,
+        origin: 'http://evil.example',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ requestId: 'abcdefgh12', command: 'help' }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('consent → upload → per-photo report → portrait → progress → clear result', async () => {
+    await page.goto(web.address);
+    await expect.poll(() => page.textContent('#consent-text')).toContain('Privacy notice');
+
+    // Uploading before consent asks for consent and stores nothing.
+    await page.setInputFiles('#files', [path.join(FACES, 'astronaut.png'), path.join(FACES, 'sample2.jpg')]);
+    await page.click('#train');
+    await expect
+      .poll(() => page.textContent('#log'))
+      .toContain('Please read and accept the privacy text first');
+
+    await page.click('#accept');
+    await expect.poll(() => page.textContent('#consent-state')).toContain('Accepted');
+
+    await page.click('#train');
+    await expect.poll(() => page.textContent('#report')).toContain('Got 2 photo(s)');
+    // The real prepare-identity job reports on each photo (one face accepted, a group photo rejected).
+    await expect
+      .poll(() => page.textContent('#report'), { timeout: 90_000 })
+      .toMatch(/1 photo\(s\) accepted, 1 rejected/);
+    await expect.poll(() => page.locator('#report img').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('.job.completed').count()).toBeGreaterThan(0);
+
+    await page.click('#portrait');
+    await expect
+      .poll(() => page.textContent('#log'), { timeout: 30_000 })
+      .toMatch(/not available on this deployment|No style packs are installed/);
+    // Never a fake portrait.
+    expect(await page.locator('#results img').count()).toBe(0);
+
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'playground.png'), fullPage: true });
+  }, 150_000);
+});
