@@ -29,7 +29,7 @@ export const jobSchemas = {
     result: z.object({ faces: z.number().int(), report: artifactRef, summary: z.string() }),
   },
   'prepare-identity': {
-    data: baseData.extend({ identityId, photos: z.array(artifactRef).min(1).max(30) }),
+    data: baseData.extend({ identityId, photos: z.array(artifactRef).min(1).max(20) }),
     result: z.object({
       identityId,
       accepted: z.array(artifactRef),

@@ -34,6 +34,7 @@ import { addDepthSource, jobDuration, jobsTotal, stalledTotal } from './metrics.
 import type { ProcessorContext, Processors } from './processor.ts';
 import { defaultProcessors } from './processors/index.ts';
 import { encodeFailure } from './producer.ts';
+import { recordResult } from './record-results.ts';
 import type { Deliverers, Reply } from './reply.ts';
 import { type JobSystemOptions, keys, openArtifacts, redisConnection } from './system.ts';
 import { ThreadPool } from './thread-pool.ts';
@@ -219,6 +220,7 @@ export class JobWorker extends EventEmitter {
         .exec();
       jobDuration.observe({ queue: job.queueName, name }, ms / 1000);
       jobsTotal.inc({ queue: job.queueName, name, outcome: 'completed' });
+      await recordResult(this.records, data.user, name, checked.data);
       const def = jobDef(name);
       if (def.delivers && !job.parent)
         await this.deliver(job, data, def.toReply(checked.data as never, data as never));

@@ -13,6 +13,11 @@ export function defaultProcessors(): Processors {
       module: new URL('./analyze.ts', import.meta.url).href,
       exportName: 'analyzeJob',
     },
+    'prepare-identity': {
+      kind: 'thread',
+      module: new URL('./prepare-identity.ts', import.meta.url).href,
+      exportName: 'prepareIdentityJob',
+    },
     'train-lora': { kind: 'inline', run: notAvailable('train-lora') },
     generate: { kind: 'inline', run: notAvailable('generate') },
     'try-on': { kind: 'inline', run: notAvailable('try-on') },

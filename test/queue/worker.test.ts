@@ -73,6 +73,33 @@ describe('worker', () => {
     expect(report.faces[0].embedding).toHaveLength(512);
   });
 
+  it('prepares an identity from real photos in a thread and records it', async () => {
+    await setup();
+    const a = await producer.artifacts.put('tg-1', FACE, { ext: 'png' });
+    const group = await producer.artifacts.put(
+      'tg-1',
+      readFileSync(new URL('../fixtures/faces/sample4.jpg', import.meta.url)),
+      {
+        ext: 'jpg',
+      },
+    );
+    await producer.enqueue(
+      'prepare-identity',
+      { user: 'tg-1', target: target(), identityId: 'me', photos: [a.ref, group.ref] },
+      { idempotencyKey: 'tg-1010' },
+    );
+    await until(() => deliverer.deliveries.length === 1, 60_000);
+    const s = await producer.status('tg-1010');
+    expect(s?.state).toBe('completed');
+    const r = s?.result as { accepted: string[]; rejected: { photo: string; code: string }[] };
+    expect(r.accepted).toHaveLength(1);
+    expect(r.rejected.map((x) => x.photo)).toEqual([group.ref]);
+    const identity = await producer.records.getIdentity('tg-1', 'me');
+    expect(identity?.status).toBe('prepared');
+    expect(identity?.crops).toEqual(r.accepted);
+    expect(deliverer.deliveries[0].reply.images).toEqual(r.accepted);
+  });
+
   it('fails bad input at once and delivers the user-facing error', async () => {
     await setup();
     const junk = await producer.artifacts.put('tg-1', Buffer.from('this is not an image'), { ext: 'jpg' });
