@@ -4,7 +4,7 @@
  * (noeviction), and stop it on exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -130,10 +130,40 @@ export async function startRedisServer(
   };
 }
 
+const urlFile = (dataDir: string) => path.join(dataDir, 'redis', 'url');
+
 /** REDIS_URL if set; else the local default if it answers; else a private server under dataDir. */
 export async function ensureRedis(o: { redisUrl?: string; dataDir: string }): Promise<RedisHandle> {
   if (o.redisUrl) return { url: o.redisUrl, embedded: false, stop: async () => {} };
   const local = 'redis://127.0.0.1:6379';
   if (await ping(local)) return { url: local, embedded: false, stop: async () => {} };
-  return startRedisServer({ dir: path.join(o.dataDir, 'redis') });
+  const server = await startRedisServer({ dir: path.join(o.dataDir, 'redis') });
+  // So `facechain jobs` and extra `facechain worker`s on this machine find the private server.
+  writeFileSync(urlFile(o.dataDir), `${server.url}\n`);
+  return {
+    ...server,
+    async stop() {
+      rmSync(urlFile(o.dataDir), { force: true });
+      await server.stop();
+    },
+  };
+}
+
+/** For commands that join a running system: REDIS_URL, else the private server, else the default. */
+export async function findRedis(o: { redisUrl?: string; dataDir: string }): Promise<string> {
+  if (o.redisUrl) return o.redisUrl;
+  let embedded: string | undefined;
+  try {
+    embedded = readFileSync(urlFile(o.dataDir), 'utf8').trim();
+  } catch {
+    embedded = undefined;
+  }
+  if (embedded && (await ping(embedded))) return embedded;
+  const local = 'redis://127.0.0.1:6379';
+  if (await ping(local)) return local;
+  throw new ServiceError(
+    'redis_unreachable',
+    'No Redis answers: set REDIS_URL, start Redis on 127.0.0.1:6379, or run "npm start" (it starts a private one).',
+    { retryable: false },
+  );
 }

@@ -13,6 +13,9 @@ export interface CliCommand {
 
 const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   models: () => import('./models.ts'),
+  start: () => import('./start.ts'),
+  worker: () => import('./worker.ts'),
+  jobs: () => import('./jobs.ts'),
   fuse: () => import('./fuse.ts'),
   analyze: () => import('./analyze.ts'),
   compare: () => import('./compare.ts'),
