@@ -70,16 +70,23 @@ function scaleAffine(s: number, tx: number, ty: number): Affine {
   return [s, 0, -tx, 0, s, -ty];
 }
 
+export interface RotationEvidence {
+  /** Sum of anchor scores above 0.5 in the whole-image pass. */
+  mass: number;
+  /** The strongest box of that pass, in the rotated frame. */
+  best?: Detection;
+}
+
 /**
- * How strongly the whole-image pass fires for each candidate rotation (sum of anchor scores
- * above 0.5): upright faces light up many more anchors than sideways or upside-down ones.
+ * The whole-image pass for each candidate rotation: how strongly it fires and its strongest
+ * box, from which the caller checks whether the landmark model locks onto a face there.
  */
 export async function orientationEvidence(
   session: OnnxSession,
   pyr: Pyramid,
   signal?: AbortSignal,
-): Promise<Record<0 | 90 | 180 | 270, number>> {
-  const out = { 0: 0, 90: 0, 180: 0, 270: 0 };
+): Promise<Record<0 | 90 | 180 | 270, RotationEvidence>> {
+  const out = {} as Record<0 | 90 | 180 | 270, RotationEvidence>;
   for (const deg of [0, 90, 180, 270] as const) {
     const rot = rotationAffine(pyr.width, pyr.height, deg);
     const rw = deg % 180 ? pyr.height : pyr.width;
@@ -87,8 +94,24 @@ export async function orientationEvidence(
     const s = Math.min(DET_W / rw, DET_H / rh);
     const run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal);
     let mass = 0;
-    for (let i = 1; i < run.scores.length; i += 2) if (run.scores[i]! > 0.5) mass += run.scores[i]!;
-    out[deg] = mass;
+    let bestI = -1;
+    for (let i = 0; i < run.scores.length / 2; i++) {
+      const v = run.scores[i * 2 + 1]!;
+      if (v > 0.5) mass += v;
+      if (bestI < 0 || v > run.scores[bestI * 2 + 1]!) bestI = i;
+    }
+    const score = run.scores[bestI * 2 + 1]!;
+    const b = run.boxes.subarray(bestI * 4, bestI * 4 + 4);
+    out[deg] = {
+      mass,
+      best:
+        score >= 0.5
+          ? {
+              score,
+              box: [(b[0]! * DET_W) / s, (b[1]! * DET_H) / s, (b[2]! * DET_W) / s, (b[3]! * DET_H) / s],
+            }
+          : undefined,
+    };
   }
   return out;
 }

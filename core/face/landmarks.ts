@@ -91,3 +91,37 @@ export async function predictLandmarks(
   }
   return pts;
 }
+
+/**
+ * How much the predicted landmarks move (relative to the face size) when the crop around them
+ * moves. On an upright face the regressor follows the image content and the points stay put;
+ * on a sideways or upside-down face it falls back towards a mean shape that travels with the
+ * crop. Used to tell which of four rotations shows the face upright.
+ */
+export async function landmarkInstability(
+  session: OnnxSession,
+  pyr: Pyramid,
+  frame: Affine,
+  box: Box,
+): Promise<number> {
+  const cx = (box[0] + box[2]) / 2;
+  const cy = (box[1] + box[3]) / 2;
+  const side = Math.max(box[3] - box[1], 4);
+  const ref = await landmarkPass(session, pyr, frame, squareCrop(cx, cy, side, 0, N));
+  const d = side * 0.12;
+  let total = 0;
+  const shifts: [number, number, number][] = [
+    [d, 0, 1],
+    [-d, 0, 1],
+    [0, d, 1],
+    [0, -d, 1],
+    [0, 0, 1.2],
+  ];
+  for (const [dx, dy, k] of shifts) {
+    const pts = await landmarkPass(session, pyr, frame, squareCrop(cx + dx, cy + dy, side * k, 0, N));
+    let sum = 0;
+    for (let i = 0; i < 68; i++) sum += Math.hypot(pts[i]![0] - ref[i]![0], pts[i]![1] - ref[i]![1]);
+    total += sum / 68 / side;
+  }
+  return total / shifts.length;
+}
