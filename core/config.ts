@@ -30,6 +30,18 @@ export const configSchema = z.object({
   /** Keep generated candidates whose single face's larger box side is strictly between these (px). */
   FACECHAIN_RANK_MIN_FACE: int(0, 10_000).default(120),
   FACECHAIN_RANK_MAX_FACE: int(1, 10_000).default(300),
+  /** Identity and style (docs/identity-and-style.md). Operator style packs, loaded after the built-in ones. */
+  FACECHAIN_STYLES_DIR: optionalString,
+  /** Largest LoRA file accepted (style packs, uploads). */
+  FACECHAIN_MAX_LORA_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+  /** Highest LoRA rank accepted (SD 1.5 style LoRAs use 4-128). */
+  FACECHAIN_MAX_LORA_RANK: int(1, 1024).default(128),
+  /** Style LoRAs one user may upload. */
+  FACECHAIN_USER_STYLES_MAX: int(0, 1000).default(5),
+  /** Memory budget of the merged-session cache (MiB of merged model weights kept loaded). */
+  FACECHAIN_LORA_CACHE_MB: int(0, 1_048_576).default(8192),
+  /** FaceChain-FACT adapter scale (face-token strength). */
+  FACECHAIN_FACT_ADAPTER_SCALE: z.coerce.number().min(0).max(2).default(0.5),
   REDIS_URL: optionalString,
   // Job system (queue/): see docs/jobs.md.
   /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */
@@ -75,6 +87,7 @@ export interface Config extends RawConfig {
   dataDir: string;
   modelsDir: string;
   artifactsDir: string;
+  stylesDir: string;
   executionProviders: string[];
   cores: number;
 }
@@ -98,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     modelsDir: path.resolve(raw.FACECHAIN_MODELS_DIR ?? path.join(dataDir, 'models')),
     artifactsDir: path.resolve(raw.FACECHAIN_ARTIFACTS_DIR ?? path.join(dataDir, 'artifacts')),
+    stylesDir: path.resolve(raw.FACECHAIN_STYLES_DIR ?? path.join(dataDir, 'styles')),
     executionProviders: raw.FACECHAIN_EXECUTION_PROVIDERS.split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
