@@ -86,7 +86,12 @@ export function checkCandidate(
 }
 
 export function validateRankOptions(opts: RankOptions): Required<RankOptions> {
-  const o = { ...RANK_DEFAULTS, ...opts };
+  // Undefined means "use the default", not "no value".
+  const o = {
+    minFace: opts.minFace ?? RANK_DEFAULTS.minFace,
+    maxFace: opts.maxFace ?? RANK_DEFAULTS.maxFace,
+    topN: opts.topN ?? RANK_DEFAULTS.topN,
+  };
   if (!(o.minFace >= 0) || !(o.maxFace > o.minFace)) {
     throw new InputError(
       'bad_face_bounds',

@@ -45,6 +45,9 @@ describe('candidate filter and ranking', () => {
     });
     expect(r.kept.map((k) => k.index)).toEqual([0, 1]);
     expect(r.rejected).toEqual([]);
+    // An option given as undefined falls back to its default.
+    const d = selectCandidates([[face(100, template)]], template, { minFace: undefined, topN: undefined });
+    expect(d.rejected[0].reason).toBe('face_too_small');
   });
 
   it('refuses nonsense options and mismatched embeddings with clear errors', () => {
