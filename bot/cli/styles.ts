@@ -1,0 +1,90 @@
+/** `facechain styles list | check | import <FaceChain style .json files or folders>` */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { config } from '../../core/config.ts';
+import { InputError } from '../../core/errors.ts';
+import {
+  convertFacechainStyle,
+  FACECHAIN_BASES,
+  writeImportedStyle,
+} from '../../core/styles/import-facechain.ts';
+import { styleCatalog } from '../../core/styles/index.ts';
+import type { CliCommand } from './main.ts';
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+async function jsonFiles(p: string): Promise<string[]> {
+  const s = await stat(p).catch(() => undefined);
+  if (!s) throw new InputError('not_found', `${p} does not exist.`);
+  if (s.isFile()) return [p];
+  const out: string[] = [];
+  for (const e of await readdir(p, { withFileTypes: true })) {
+    const q = path.join(p, e.name);
+    if (e.isDirectory()) out.push(...(await jsonFiles(q)));
+    else if (e.name.endsWith('.json')) out.push(q);
+  }
+  return out.sort();
+}
+
+export const command: CliCommand = {
+  summary: 'List and check style packs; import FaceChain style JSON files as packs.',
+  usage:
+    'facechain styles list [--locale zh] | check | import <file.json|folder>… [--base <FaceChain base folder or base id>] ' +
+    '[--out <dir, default FACECHAIN_STYLES_DIR>] [--facechain-root <FaceChain checkout, for preview images>]',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    switch (sub) {
+      case 'list':
+      case 'check': {
+        const cat = await styleCatalog();
+        if (sub === 'list')
+          for (const s of cat.list(flag(rest, '--locale') ?? 'en'))
+            process.stdout.write(
+              `${s.id.padEnd(24)} ${s.base.padEnd(14)} ${s.name}${s.preview ? '' : '  (no preview)'}\n`,
+            );
+        for (const p of cat.problems) process.stderr.write(`broken: ${p.pack} [${p.code}] ${p.message}\n`);
+        if (sub === 'check')
+          process.stdout.write(`${cat.packs.size} packs OK, ${cat.problems.length} broken\n`);
+        return cat.problems.length ? 1 : 0;
+      }
+      case 'import': {
+        const out = flag(rest, '--out') ?? config().stylesDir;
+        const root = flag(rest, '--facechain-root');
+        const baseFlag = flag(rest, '--base');
+        const inputs: string[] = [];
+        for (let i = 0; i < rest.length; i++) {
+          if (['--out', '--facechain-root', '--base'].includes(rest[i]!)) i++;
+          else if (!rest[i]!.startsWith('--')) inputs.push(rest[i]!);
+        }
+        if (!inputs.length) throw new InputError('usage', `Nothing to import. Usage: ${command.usage}`);
+        let failed = 0;
+        for (const input of inputs)
+          for (const file of await jsonFiles(input)) {
+            // FaceChain keeps styles in styles/<base folder>/<Name>.json: the folder names the base.
+            const base = baseFlag ?? path.basename(path.dirname(file));
+            try {
+              if (!baseFlag && !FACECHAIN_BASES[base])
+                throw new InputError(
+                  'bad_facechain_style',
+                  `cannot tell the base model from folder "${base}"; pass --base`,
+                );
+              const imported = convertFacechainStyle(JSON.parse(await readFile(file, 'utf8')), base, file);
+              const r = await writeImportedStyle(imported, out, root);
+              process.stdout.write(`${file} → ${r.dir}\n`);
+              for (const w of r.warnings) process.stdout.write(`  note: ${w}\n`);
+            } catch (e) {
+              failed++;
+              process.stderr.write(`${file}: ${(e as Error).message}\n`);
+            }
+          }
+        return failed ? 1 : 0;
+      }
+      default:
+        process.stderr.write(`usage: ${command.usage}\n`);
+        return 2;
+    }
+  },
+};
