@@ -227,7 +227,9 @@ describe('orientation', () => {
         expect(a.rotation, `${file} rotated ${deg}`).toBe((360 - deg) % 360);
         expect([a.width, a.height]).toEqual([img.width, img.height]);
         expect(a.faces).toHaveLength(base.faces.length);
-        expect(cosine(largest(a).embedding!, largest(base).embedding!)).toBeGreaterThan(0.9);
+        // Same identities (profile faces, |yaw| > 45, are too unstable to embed reliably).
+        for (const f of base.faces.filter((x) => Math.abs(x.pose.yaw) < 45))
+          expect(bestMatch(f, a), `${file} rotated ${deg}`).toBeGreaterThan(0.9);
         // Boxes come back in the upright frame.
         const [bx, by] = centre(largest(base));
         const [ax, ay] = centre(largest(a));
