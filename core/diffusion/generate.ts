@@ -1,0 +1,498 @@
+/**
+ * The generation pipeline the job layer calls: prompt (+ negative), size, steps, guidance,
+ * sampler, seed, count, optional init image + strength, mask (inpainting) and ControlNet images
+ * → images (RGB + PNG) and metadata (seeds, sampler, steps, timings).
+ *
+ * One SdPipeline per model folder; its ONNX sessions are created on first use and kept until
+ * close(). Model runs block the calling thread (ONNX Runtime), so the job layer runs this in a
+ * worker thread. No prompt text or image bytes are logged.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { CancelledError, InputError, NotAvailableError } from '../errors.ts';
+import { encodePng, type RgbImage, resizeRgb } from '../image/codec.ts';
+import { log } from '../log.ts';
+import { canny } from './canny.ts';
+import { type ControlInput, ControlNetRunner } from './controlnet.ts';
+import { denoise, type StepProgress } from './denoise.ts';
+import { applyGuidance } from './guidance.ts';
+import { SdModelFolder as Folder, type SdModelFolder, type SessionSettings } from './model-folder.ts';
+import { SeededNoise } from './noise.ts';
+import { createScheduler, isSamplerName, SAMPLERS, type SamplerName } from './schedulers/index.ts';
+import { PromptEncoder } from './text-encoder.ts';
+import { type Residuals, UnetRunner } from './unet.ts';
+import { rgbToPlanar, Vae } from './vae.ts';
+
+const logger = log('diffusion');
+
+export interface ControlSpec {
+  /** A ControlNet name known to the pipeline (folder "controlnet-<name>" or given at creation). */
+  model: string;
+  /** Conditioning image (any size; resized to the output size). */
+  image: RgbImage;
+  /** Conditioning scale; 1 by default. */
+  scale?: number;
+  /** "canny" computes edges from the image here; "none" uses it as given (e.g. an OpenPose image). */
+  preprocess?: 'canny' | 'none';
+}
+
+export interface GenerateOptions {
+  prompt: string;
+  negativePrompt?: string;
+  width?: number;
+  height?: number;
+  steps?: number;
+  guidanceScale?: number;
+  /** 0..1; 0 (default) disables guidance rescale. */
+  guidanceRescale?: number;
+  sampler?: string;
+  /** 0 .. 2^32-1; random when absent. Image i uses seed + i. */
+  seed?: number;
+  count?: number;
+  initImage?: RgbImage;
+  /** img2img / inpainting strength, (0, 1]; default 0.75 with an init image. */
+  strength?: number;
+  /** White = repaint. Needs initImage. A 9-channel UNet is used as such; others blend latents. */
+  mask?: RgbImage;
+  controls?: ControlSpec[];
+  /** Send a cheap latent preview every N steps (0 = never). */
+  previewEvery?: number;
+  /** Also return the final latents (for latent-space checks and latent upscaling). */
+  returnLatents?: boolean;
+}
+
+export interface GeneratedImage {
+  rgb: RgbImage;
+  png: Uint8Array;
+  seed: number;
+  /** Final scaled latents [4, height/8, width/8], when asked for. */
+  latents?: Float32Array;
+}
+
+export interface Timings {
+  totalMs: number;
+  textMs: number;
+  denoiseMs: number;
+  vaeMs: number;
+  pngMs: number;
+  /** Time inside ONNX Runtime (text encoder, UNet, ControlNets, VAE). */
+  modelMs: number;
+  /** Everything else: the project's own work. */
+  ownMs: number;
+}
+
+export interface GenerateResult {
+  images: GeneratedImage[];
+  metadata: {
+    seeds: number[];
+    sampler: SamplerName;
+    steps: number;
+    /** UNet steps actually run per image (fewer with img2img strength < 1; PNDM adds one warm-up call). */
+    stepsRun: number;
+    guidanceScale: number;
+    width: number;
+    height: number;
+    strength?: number;
+    inpainting?: 'unet' | 'blend';
+    controls: { model: string; scale: number }[];
+    timings: Timings;
+  };
+}
+
+export interface Progress extends StepProgress {
+  /** 1-based image index and image count. */
+  image: number;
+  count: number;
+}
+
+export interface GenerateHooks {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export const LIMITS = {
+  minSize: 64,
+  maxSize: 2048,
+  maxSteps: 150,
+  maxCount: 8,
+  maxGuidance: 30,
+  maxPromptChars: 4000,
+} as const;
+
+function bad(code: string, message: string): never {
+  throw new InputError(code, message);
+}
+
+function checkInt(name: string, v: number, min: number, max: number, code: string): void {
+  if (!Number.isInteger(v) || v < min || v > max)
+    bad(code, `${name} must be a whole number from ${min} to ${max} (got ${v}).`);
+}
+
+interface Resolved {
+  prompt: string;
+  negative: string;
+  width: number;
+  height: number;
+  steps: number;
+  guidance: number;
+  rescale: number;
+  sampler: SamplerName;
+  seed: number;
+  count: number;
+  strength?: number;
+}
+
+function resolve(o: GenerateOptions): Resolved {
+  if (typeof o.prompt !== 'string') bad('bad_prompt', 'A prompt is required.');
+  const negative = o.negativePrompt ?? '';
+  if (o.prompt.length > LIMITS.maxPromptChars || negative.length > LIMITS.maxPromptChars)
+    bad('prompt_too_long', `Prompts are limited to ${LIMITS.maxPromptChars} characters.`);
+  const width = o.width ?? 512;
+  const height = o.height ?? 512;
+  for (const [n, v] of [
+    ['Width', width],
+    ['Height', height],
+  ] as const) {
+    checkInt(n, v, LIMITS.minSize, LIMITS.maxSize, 'bad_size');
+    if (v % 8) bad('bad_size', `${n} must be a multiple of 8 (got ${v}); try ${Math.round(v / 8) * 8}.`);
+  }
+  const steps = o.steps ?? 30;
+  checkInt('Steps', steps, 1, LIMITS.maxSteps, 'bad_steps');
+  const guidance = o.guidanceScale ?? 7.5;
+  if (!(guidance >= 0 && guidance <= LIMITS.maxGuidance))
+    bad('bad_guidance', `Guidance scale must be from 0 to ${LIMITS.maxGuidance} (got ${guidance}).`);
+  const rescale = o.guidanceRescale ?? 0;
+  if (!(rescale >= 0 && rescale <= 1))
+    bad('bad_guidance', `Guidance rescale must be from 0 to 1 (got ${rescale}).`);
+  const sampler = o.sampler ?? 'dpm++2m-karras';
+  if (!isSamplerName(sampler))
+    bad('bad_sampler', `Unknown sampler "${sampler}". Choose one of: ${SAMPLERS.join(', ')}.`);
+  const count = o.count ?? 1;
+  checkInt('Image count', count, 1, LIMITS.maxCount, 'bad_count');
+  const seed = o.seed ?? Math.floor(Math.random() * 0x100000000);
+  checkInt('Seed', seed, 0, 0xffffffff, 'bad_seed');
+  if (o.mask && !o.initImage) bad('mask_without_image', 'A mask needs the image it applies to (initImage).');
+  let strength: number | undefined;
+  if (o.initImage) {
+    strength = o.strength ?? (o.mask ? 1 : 0.75);
+    if (!(strength > 0 && strength <= 1))
+      bad('bad_strength', `Strength must be above 0 and at most 1 (got ${strength}).`);
+  } else if (o.strength !== undefined)
+    bad('strength_without_image', 'Strength applies only with an init image.');
+  return {
+    prompt: o.prompt,
+    negative,
+    width,
+    height,
+    steps,
+    guidance,
+    rescale,
+    sampler,
+    seed,
+    count,
+    strength,
+  };
+}
+
+/** Block-average a mask image to latent resolution; 1 = repaint (luminance >= 0.5). */
+function latentMask(mask: RgbImage, h: number, w: number): Float32Array {
+  const out = new Float32Array(h * w);
+  const W = mask.width;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let dy = 0; dy < 8; dy++)
+        for (let dx = 0; dx < 8; dx++) {
+          const p = ((y * 8 + dy) * W + x * 8 + dx) * 3;
+          s += mask.data[p] + mask.data[p + 1] + mask.data[p + 2];
+        }
+      out[y * w + x] = s / (64 * 3 * 255) >= 0.5 ? 1 : 0;
+    }
+  return out;
+}
+
+export class SdPipeline {
+  private text?: PromptEncoder;
+  private unet?: UnetRunner;
+  private vae?: Vae;
+  private readonly controlRunners = new Map<string, Promise<ControlNetRunner>>();
+  private readonly loadedControls = new Set<ControlNetRunner>();
+  readonly controlNets: Map<string, string>;
+
+  constructor(
+    readonly folder: SdModelFolder,
+    controlNets: Record<string, string> = {},
+  ) {
+    this.controlNets = new Map(Object.entries(controlNets));
+    // ControlNets shipped inside the model folder: controlnet/ or controlnet-<name>/.
+    for (const e of readdirSync(folder.dir, { withFileTypes: true })) {
+      const m = /^controlnet(?:-([\w.-]+))?$/.exec(e.name);
+      const file = path.join(folder.dir, e.name, 'model.onnx');
+      if (e.isDirectory() && m && existsSync(file) && !this.controlNets.has(m[1] ?? 'controlnet'))
+        this.controlNets.set(m[1] ?? 'controlnet', file);
+    }
+  }
+
+  static open(
+    dir: string,
+    opts: SessionSettings & { controlNets?: Record<string, string> } = {},
+  ): SdPipeline {
+    return new SdPipeline(Folder.open(dir, opts), opts.controlNets);
+  }
+
+  /** Create the sessions that every generation needs (idempotent). */
+  async load(): Promise<void> {
+    this.text ??= new PromptEncoder(this.folder.tokenizer, await this.folder.session('text_encoder'));
+    this.unet ??= new UnetRunner(await this.folder.session('unet'), await this.folder.unetInChannels());
+    this.vae ??= new Vae(
+      await this.folder.session('vae_decoder'),
+      this.folder.has('vae_encoder') ? await this.folder.session('vae_encoder') : undefined,
+      this.folder.scalingFactor,
+    );
+  }
+
+  private controlRunner(name: string): Promise<ControlNetRunner> {
+    const file = this.controlNets.get(name);
+    if (!file)
+      throw new NotAvailableError(
+        `ControlNet "${name}"`,
+        `Available: ${[...this.controlNets.keys()].join(', ') || 'none'}. Export it into the model folder as controlnet-${name}/model.onnx (docs/generation.md).`,
+      );
+    let r = this.controlRunners.get(name);
+    if (!r) {
+      r = this.folder.session(`controlnet-${name}`, file).then((s) => {
+        const runner = new ControlNetRunner(s);
+        this.loadedControls.add(runner);
+        return runner;
+      });
+      this.controlRunners.set(name, r);
+    }
+    return r;
+  }
+
+  async generate(options: GenerateOptions, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+    const tStart = performance.now();
+    const o = resolve(options);
+    await this.load();
+    const text = this.text!;
+    const unet = this.unet!;
+    const vae = this.vae!;
+    const modelBefore = this.modelMs();
+    if (hooks.signal?.aborted) throw new CancelledError();
+
+    const h = o.height / 8;
+    const w = o.width / 8;
+    const hw = h * w;
+    const inpaintUnet = unet.inChannels === 9;
+    if (inpaintUnet && !options.mask)
+      bad('mask_required', 'This model is an inpainting model: give an image and a mask (white = repaint).');
+
+    // Conditioning images (resized to the output size) and ControlNet runners.
+    const controls: ControlInput[] = [];
+    for (const c of options.controls ?? []) {
+      const scale = c.scale ?? 1;
+      if (!(scale >= 0 && scale <= 2))
+        bad('bad_control_scale', `Control scale must be from 0 to 2 (got ${scale}).`);
+      const runner = await this.controlRunner(c.model);
+      let img = await resizeRgb(c.image, o.width, o.height);
+      if (c.preprocess === 'canny') img = canny(img);
+      controls.push({ runner, image: rgbToPlanar(img, 0, 1), scale });
+    }
+    if (controls.length && !unet.acceptsControl)
+      throw new NotAvailableError(
+        'ControlNet with this model',
+        'Its UNet was exported without ControlNet residual inputs; re-export it with them (docs/generation.md).',
+      );
+
+    // Text.
+    const t0 = performance.now();
+    const useCfg = o.guidance > 1;
+    const { cond, uncond } = await text.encodePair(o.prompt, o.negative);
+    const batch = useCfg ? 2 : 1;
+    const ehs = new Float32Array(batch * cond.data.length);
+    if (useCfg) {
+      ehs.set(uncond.data, 0);
+      ehs.set(cond.data, cond.data.length);
+    } else ehs.set(cond.data);
+    const textMs = performance.now() - t0;
+
+    // Init image, mask, masked-image latents.
+    let init: Float32Array | undefined;
+    let mask: Float32Array | undefined;
+    let masked: Float32Array | undefined;
+    const tVae0 = performance.now();
+    if (options.initImage) {
+      const img = await resizeRgb(options.initImage, o.width, o.height);
+      init = await vae.encode(img);
+      if (options.mask) {
+        const m = await resizeRgb(options.mask, o.width, o.height);
+        mask = latentMask(m, h, w);
+        if (inpaintUnet) {
+          // The masked image: repaint area blanked (0 in [-1, 1] terms is mid-grey; diffusers uses 0).
+          const keep = { ...img, data: new Uint8Array(img.data) };
+          for (let p = 0; p < img.width * img.height; p++) {
+            const mv = (m.data[p * 3] + m.data[p * 3 + 1] + m.data[p * 3 + 2]) / (3 * 255);
+            if (mv >= 0.5) keep.data[p * 3] = keep.data[p * 3 + 1] = keep.data[p * 3 + 2] = 128;
+          }
+          masked = await vae.encode(keep);
+        }
+      }
+    }
+    let vaeMs = performance.now() - tVae0;
+
+    const C = unet.inChannels;
+    const unetIn = new Float32Array(batch * C * hw);
+    const ctrlIn = C === 4 ? unetIn : new Float32Array(batch * 4 * hw);
+    if (inpaintUnet)
+      for (let b = 0; b < batch; b++) {
+        unetIn.set(mask!, (b * C + 4) * hw);
+        unetIn.set(masked!, (b * C + 5) * hw);
+      }
+    const eps = new Float32Array(4 * hw);
+    let residuals: Residuals | undefined;
+
+    const images: GeneratedImage[] = [];
+    const seeds: number[] = [];
+    let denoiseMs = 0;
+    let pngMs = 0;
+    let stepsRun = 0;
+    for (let n = 0; n < o.count; n++) {
+      const seed = (o.seed + n) >>> 0;
+      seeds.push(seed);
+      const noise = new SeededNoise(seed);
+      const scheduler = createScheduler(o.sampler, this.folder.scheduler);
+      scheduler.setTimesteps(o.steps);
+      const latents = new Float32Array(4 * hw);
+      noise.fill(latents);
+      const initNoise = init ? Float32Array.from(latents) : undefined;
+      if (init && o.strength !== undefined) {
+        const begin = scheduler.setStrength(o.strength);
+        scheduler.addNoise(init, latents, begin, latents);
+      } else for (let k = 0; k < latents.length; k++) latents[k] *= scheduler.initNoiseSigma;
+      stepsRun = scheduler.timesteps.length - scheduler.beginIndex;
+
+      const predict = async (input: Float32Array, i: number): Promise<Float32Array> => {
+        const t = scheduler.timesteps[i];
+        for (let b = 0; b < batch; b++) {
+          unetIn.set(input, b * C * hw);
+          if (ctrlIn !== unetIn) ctrlIn.set(input, b * 4 * hw);
+        }
+        for (let c = 0; c < controls.length; c++)
+          residuals = await controls[c].runner.run(
+            ctrlIn,
+            batch,
+            h,
+            w,
+            t,
+            ehs,
+            cond.seqLen,
+            controls[c],
+            residuals,
+            c > 0,
+          );
+        const out = await unet.predict(
+          unetIn,
+          batch,
+          h,
+          w,
+          t,
+          ehs,
+          cond.seqLen,
+          controls.length ? residuals : undefined,
+        );
+        if (!useCfg) return out;
+        return applyGuidance(out, o.guidance, o.rescale, eps);
+      };
+      // Blend inpainting for ordinary UNets: keep the init image outside the mask at the noise
+      // level of the next step (and exactly at the end).
+      const blend =
+        mask && !inpaintUnet && init && initNoise
+          ? (() => {
+              const noisy = new Float32Array(4 * hw);
+              return (i: number, lat: Float32Array): void => {
+                const last = i + 1 >= scheduler.timesteps.length;
+                if (!last) scheduler.addNoise(init, initNoise, i + 1, noisy);
+                const src = last ? init : noisy;
+                for (let c = 0; c < 4; c++)
+                  for (let p = 0; p < hw; p++) {
+                    const k = c * hw + p;
+                    const m = mask[p];
+                    lat[k] = m * lat[k] + (1 - m) * src[k];
+                  }
+              };
+            })()
+          : undefined;
+
+      const td = performance.now();
+      await denoise({
+        scheduler,
+        latents,
+        h,
+        w,
+        predict,
+        noise,
+        signal: hooks.signal,
+        previewEvery: options.previewEvery,
+        afterStep: blend,
+        onStep: hooks.onProgress
+          ? (p) => hooks.onProgress!({ ...p, image: n + 1, count: o.count })
+          : undefined,
+      });
+      denoiseMs += performance.now() - td;
+      if (hooks.signal?.aborted) throw new CancelledError();
+      const tv = performance.now();
+      const rgb = await vae.decode(latents, h, w);
+      vaeMs += performance.now() - tv;
+      const tp = performance.now();
+      const png = await encodePng(rgb);
+      pngMs += performance.now() - tp;
+      images.push({ rgb, png, seed, ...(options.returnLatents ? { latents } : {}) });
+    }
+    const totalMs = performance.now() - tStart;
+    const modelMs = this.modelMs() - modelBefore;
+    const timings: Timings = { totalMs, textMs, denoiseMs, vaeMs, pngMs, modelMs, ownMs: totalMs - modelMs };
+    logger.info(
+      {
+        sampler: o.sampler,
+        steps: o.steps,
+        count: o.count,
+        width: o.width,
+        height: o.height,
+        ms: Math.round(totalMs),
+      },
+      'generated',
+    );
+    return {
+      images,
+      metadata: {
+        seeds,
+        sampler: o.sampler,
+        steps: o.steps,
+        stepsRun,
+        guidanceScale: o.guidance,
+        width: o.width,
+        height: o.height,
+        ...(o.strength !== undefined ? { strength: o.strength } : {}),
+        ...(mask ? { inpainting: inpaintUnet ? ('unet' as const) : ('blend' as const) } : {}),
+        controls: (options.controls ?? []).map((c) => ({ model: c.model, scale: c.scale ?? 1 })),
+        timings,
+      },
+    };
+  }
+
+  /** Milliseconds spent inside ONNX Runtime so far, over all of this pipeline's models. */
+  private modelMs(): number {
+    let ms = (this.text?.modelMs ?? 0) + (this.unet?.modelMs ?? 0) + (this.vae?.modelMs ?? 0);
+    for (const r of this.loadedControls) ms += r.modelMs;
+    return ms;
+  }
+
+  async close(): Promise<void> {
+    await this.folder.close();
+    this.text = undefined;
+    this.unet = undefined;
+    this.vae = undefined;
+    this.controlRunners.clear();
+    this.loadedControls.clear();
+  }
+}

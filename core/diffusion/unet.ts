@@ -1,0 +1,144 @@
+/**
+ * The UNet call of one denoising step: feeds in the model's own dtypes (fp32/fp16 sample,
+ * float/int64 timestep of rank 0 or 1), optional ControlNet residual inputs, and returns epsilon
+ * as float32. Input buffers are reused across steps.
+ */
+
+import type { OnnxSession, Tensor } from '../../models/onnx.ts';
+import { ModelError } from '../errors.ts';
+import { FloatFeed, inputType, readFloat } from './tensors.ts';
+
+/** SD 1.x's ControlNet residuals: 12 down (levels and channels) and one mid block. */
+export const SD15_DOWN_LEVELS = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3];
+export const SD15_DOWN_CHANNELS = [320, 320, 320, 320, 640, 640, 640, 1280, 1280, 1280, 1280, 1280];
+
+export interface Residuals {
+  down: Float32Array[];
+  mid: Float32Array;
+  /** dims of each down residual, then mid. */
+  dims: number[][];
+}
+
+export class UnetRunner {
+  readonly inChannels: number;
+  readonly downInputs: string[];
+  readonly midInput?: string;
+  /** Milliseconds inside the model. */
+  modelMs = 0;
+  private readonly sampleFeed: FloatFeed;
+  private readonly ehsFeed: FloatFeed;
+  private readonly residualFeeds: FloatFeed[];
+  private readonly tType: string;
+  private readonly tRank: number;
+  private zeros?: Residuals;
+  private ehsTensor?: { src: Float32Array; t: Tensor };
+  private out = new Float32Array(0);
+
+  constructor(
+    readonly session: OnnxSession,
+    inChannels: number,
+  ) {
+    const names = session.inputs.map((i) => i.name);
+    for (const n of ['sample', 'timestep', 'encoder_hidden_states'])
+      if (!names.includes(n))
+        throw new ModelError(
+          'model_mismatch',
+          `UNet "${session.name}" has no input "${n}"; inputs are ${names.join(', ')}. Export it with diffusers or optimum (docs/generation.md).`,
+        );
+    if (!session.outputs.some((o) => o.name === 'out_sample'))
+      throw new ModelError('model_mismatch', `UNet "${session.name}" has no output "out_sample".`);
+    this.inChannels = inChannels;
+    const extra = names.filter((n) => !['sample', 'timestep', 'encoder_hidden_states'].includes(n));
+    this.midInput = extra.find((n) => n.includes('mid'));
+    this.downInputs = extra.filter((n) => n !== this.midInput);
+    this.sampleFeed = new FloatFeed(inputType(session.inputs, 'sample'));
+    this.ehsFeed = new FloatFeed(inputType(session.inputs, 'encoder_hidden_states'));
+    this.residualFeeds = extra.map((n) => new FloatFeed(inputType(session.inputs, n)));
+    const t = session.inputs.find((i) => i.name === 'timestep')!;
+    this.tType = t.type;
+    this.tRank = t.shape.length;
+  }
+
+  get acceptsControl(): boolean {
+    return this.downInputs.length > 0 && this.midInput !== undefined;
+  }
+
+  private timestep(t: number, batch: number): Tensor {
+    const dims = this.tRank === 0 ? [] : [batch];
+    const n = this.tRank === 0 ? 1 : batch;
+    if (this.tType === 'int64')
+      return { type: 'int64', data: new BigInt64Array(n).fill(BigInt(Math.round(t))), dims };
+    return new FloatFeed(this.tType as 'float32' | 'float16').tensor(new Float32Array(n).fill(t), dims);
+  }
+
+  /** Zero residuals for a control-capable UNet run without ControlNet. */
+  private zeroResiduals(batch: number, h: number, w: number): Residuals {
+    const z = this.zeros;
+    if (z && z.dims[0][0] === batch && z.dims[0][2] === h && z.dims[0][3] === w) return z;
+    const channelsOf = (name: string, fallback: number): number => {
+      const c = this.session.inputs.find((i) => i.name === name)?.shape[1];
+      return typeof c === 'number' ? c : fallback;
+    };
+    const dims = this.downInputs.map((n, i) => {
+      const level = SD15_DOWN_LEVELS[i] ?? 3;
+      return [batch, channelsOf(n, SD15_DOWN_CHANNELS[i] ?? 1280), h >> level, w >> level];
+    });
+    dims.push([batch, channelsOf(this.midInput!, 1280), h >> 3, w >> 3]);
+    const arrays = dims.map((d) => new Float32Array(d.reduce((a, b) => a * b, 1)));
+    this.zeros = { down: arrays.slice(0, -1), mid: arrays[arrays.length - 1], dims };
+    return this.zeros;
+  }
+
+  /**
+   * Epsilon for a batch of samples [batch, inChannels, h, w] at timestep t. Returns a buffer owned
+   * by the runner (valid until the next call).
+   */
+  async predict(
+    sample: Float32Array,
+    batch: number,
+    h: number,
+    w: number,
+    t: number,
+    ehs: Float32Array,
+    seqLen: number,
+    residuals?: Residuals,
+  ): Promise<Float32Array> {
+    if (!this.ehsTensor || this.ehsTensor.src !== ehs) {
+      const dim = ehs.length / (batch * seqLen);
+      // Converted once per generation, not per step.
+      const conv = new FloatFeed(this.ehsFeed.type).tensor(ehs, [batch, seqLen, dim]);
+      this.ehsTensor = { src: ehs, t: conv };
+    }
+    const feeds: Record<string, Tensor> = {
+      sample: this.sampleFeed.tensor(sample, [batch, this.inChannels, h, w]),
+      timestep: this.timestep(t, batch),
+      encoder_hidden_states: this.ehsTensor.t,
+    };
+    if (this.acceptsControl) {
+      const r = residuals ?? this.zeroResiduals(batch, h, w);
+      if (r.down.length !== this.downInputs.length)
+        throw new ModelError(
+          'model_mismatch',
+          `The ControlNet gives ${r.down.length} down-block residuals but the UNet takes ${this.downInputs.length}.`,
+        );
+      this.downInputs.forEach((n, i) => {
+        feeds[n] = this.residualFeeds[i].tensor(r.down[i], r.dims[i]);
+      });
+      feeds[this.midInput!] = this.residualFeeds[this.downInputs.length].tensor(
+        r.mid,
+        r.dims[r.dims.length - 1],
+      );
+    } else if (residuals) {
+      throw new ModelError(
+        'model_mismatch',
+        `UNet "${this.session.name}" was exported without ControlNet residual inputs; export it with them (docs/generation.md).`,
+      );
+    }
+    const t0 = performance.now();
+    const out = await this.session.run(feeds, ['out_sample']);
+    this.modelMs += performance.now() - t0;
+    const n = batch * 4 * h * w;
+    if (this.out.length !== n) this.out = new Float32Array(n);
+    return readFloat(out.out_sample, this.out);
+  }
+}

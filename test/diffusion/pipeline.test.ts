@@ -1,0 +1,412 @@
+/**
+ * The whole generation pipeline on fixture models (models/fixtures/sd.ts): diffusers folder
+ * layout, real ONNX Runtime sessions, an oracle UNet whose right answer is known.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SdPipeline } from '../../core/diffusion/generate.ts';
+import { SdModelFolder } from '../../core/diffusion/model-folder.ts';
+import { tokenizePrompt } from '../../core/diffusion/prompt.ts';
+import type { RgbImage } from '../../core/image/codec.ts';
+import {
+  CONTROL_LEVELS,
+  controlCoefficient,
+  HIDDEN,
+  oracleTargetLatents,
+  positionEmbedding,
+  SCALING,
+  TEXT_GAIN,
+  tokenEmbedding,
+  VAE_DECODE,
+  VAE_ENCODE,
+  writeFixtureControlNet,
+  writeFixtureSdModel,
+} from '../../models/fixtures/sd.ts';
+import { psnr } from './helpers.ts';
+
+const root = mkdtempSync(path.join(tmpdir(), 'fc-sd-'));
+const base = path.join(root, 'base');
+let pipe: SdPipeline;
+
+beforeAll(async () => {
+  writeFixtureSdModel(base, { controlnet: true });
+  writeFixtureControlNet(path.join(base, 'controlnet-canny'));
+  writeFixtureControlNet(path.join(base, 'controlnet-openpose'));
+  pipe = SdPipeline.open(base, { providers: ['cpu'], threads: 1 });
+  await pipe.load();
+});
+afterAll(async () => {
+  await pipe?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const W = 64;
+const H = 64;
+const h = H / 8;
+const w = W / 8;
+
+/** Mean of the fixture text encoder's hidden states for a prompt (from its defining functions). */
+function textMean(prompt: string): number {
+  const t = tokenizePrompt(pipe.folder.tokenizer, prompt);
+  let s = 0;
+  for (let k = 0; k < t.ids.length; k++) {
+    const p = k % 77;
+    for (let d = 0; d < HIDDEN; d++) s += tokenEmbedding(t.ids[k], d) + positionEmbedding(p, d);
+  }
+  return s / (t.ids.length * HIDDEN);
+}
+
+/** The oracle's target for a prompt pair under CFG scale g, plus a constant shift. */
+function expectedLatents(prompt: string, negative: string, g: number, shift = 0): Float32Array {
+  const mc = textMean(prompt);
+  const mu = textMean(negative);
+  const text = g > 1 ? mu + g * (mc - mu) : mc;
+  return oracleTargetLatents(h, w).map((v) => v + TEXT_GAIN * text + shift);
+}
+
+function solid(width: number, height: number, rgb: [number, number, number]): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) data.set(rgb, p * 3);
+  return { data, width, height };
+}
+
+const PROMPT = 'a photo of a red cat';
+const NEG = 'photo';
+
+describe('generate on the oracle fixture', () => {
+  for (const sampler of [
+    'ddim',
+    'pndm',
+    'euler',
+    'euler-a',
+    'dpm++2m',
+    'dpm++2m-karras',
+    'dpm-single',
+    'lcm',
+  ]) {
+    it(`${sampler}: text-to-image with CFG 7.5 ends at the known target`, async () => {
+      const steps = sampler === 'lcm' ? 4 : 12;
+      const r = await pipe.generate({
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps,
+        guidanceScale: sampler === 'lcm' ? 1 : 7.5,
+        sampler,
+        seed: 11,
+        returnLatents: true,
+      });
+      const want = expectedLatents(PROMPT, NEG, sampler === 'lcm' ? 1 : 7.5);
+      const p = psnr(r.images[0].latents!, want);
+      console.info(`[pipeline oracle] ${sampler} ${steps} steps: ${p.toFixed(1)} dB`);
+      expect(p).toBeGreaterThanOrEqual(sampler === 'pndm' ? 35 : 40);
+      // PNDM's warm-up calls the UNet once more than the step count (as diffusers' PLMS).
+      const stepsRun = sampler === 'pndm' ? steps + 1 : steps;
+      expect(r.metadata).toMatchObject({ sampler, steps, stepsRun, seeds: [11], width: W, height: H });
+    });
+  }
+
+  it('decodes with the VAE: the image is M · latents upsampled by 8 (known answer)', async () => {
+    const r = await pipe.generate({
+      prompt: PROMPT,
+      width: W,
+      height: H,
+      steps: 6,
+      sampler: 'euler',
+      seed: 1,
+      returnLatents: true,
+    });
+    const z = r.images[0].latents!;
+    const img = r.images[0].rgb;
+    expect([img.width, img.height]).toEqual([W, H]);
+    let maxErr = 0;
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++)
+        for (let c = 0; c < 3; c++) {
+          let v = 0;
+          for (let k = 0; k < 4; k++) v += VAE_DECODE[c][k] * z[(k * h + (y >> 3)) * w + (x >> 3)];
+          const want = Math.max(0, Math.min(255, Math.round((v / 2 + 0.5) * 255)));
+          maxErr = Math.max(maxErr, Math.abs(img.data[(y * W + x) * 3 + c] - want));
+        }
+    expect(maxErr).toBeLessThanOrEqual(1);
+    // The PNG is a real PNG of that image.
+    expect(Buffer.from(r.images[0].png.subarray(1, 4)).toString()).toBe('PNG');
+  });
+
+  it('same seed → identical bytes; different seeds → different images; image n uses seed + n', async () => {
+    const opts = {
+      prompt: PROMPT,
+      width: W,
+      height: H,
+      steps: 4,
+      sampler: 'ddim',
+      guidanceScale: 3,
+    } as const;
+    const a = await pipe.generate({ ...opts, seed: 5 });
+    const b = await pipe.generate({ ...opts, seed: 5 });
+    const c = await pipe.generate({ ...opts, seed: 6 });
+    expect(Buffer.from(a.images[0].png).equals(Buffer.from(b.images[0].png))).toBe(true);
+    // DDIM ends at sigma 0.029 (SD 1.5's final alpha), where the seed's noise still shows.
+    expect(Buffer.from(a.images[0].rgb.data).equals(Buffer.from(c.images[0].rgb.data))).toBe(false);
+    const two = await pipe.generate({ ...opts, seed: 5, count: 2 });
+    expect(two.metadata.seeds).toEqual([5, 6]);
+    expect(Buffer.from(two.images[1].png).equals(Buffer.from(c.images[0].png))).toBe(true);
+  });
+
+  it('cancellation stops within one step', async () => {
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const run = pipe.generate(
+      { prompt: PROMPT, width: W, height: H, steps: 20, sampler: 'euler', seed: 2 },
+      {
+        signal: ac.signal,
+        onProgress: (p) => {
+          seen.push(p.step);
+          if (p.step === 3) ac.abort();
+        },
+      },
+    );
+    await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('reports progress with latent previews every N steps', async () => {
+    const got: { step: number; total: number; preview?: RgbImage }[] = [];
+    await pipe.generate(
+      { prompt: PROMPT, width: W, height: H, steps: 5, sampler: 'euler', seed: 2, previewEvery: 2 },
+      { onProgress: (p) => got.push(p) },
+    );
+    expect(got.map((p) => p.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(got.map((p) => !!p.preview)).toEqual([false, true, false, true, true]);
+    expect([got[1].preview!.width, got[1].preview!.height]).toEqual([w, h]);
+  });
+
+  it('img2img at any strength ends at the target; fewer steps run', async () => {
+    const init = solid(W, H, [200, 100, 50]);
+    for (const strength of [0.2, 0.5, 0.9]) {
+      const r = await pipe.generate({
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 10,
+        sampler: 'dpm++2m',
+        seed: 4,
+        initImage: init,
+        strength,
+        returnLatents: true,
+      });
+      expect(r.metadata.stepsRun).toBe(Math.floor(10 * strength));
+      expect(psnr(r.images[0].latents!, expectedLatents(PROMPT, NEG, 7.5))).toBeGreaterThanOrEqual(40);
+    }
+  });
+
+  it('inpainting by latent blending keeps the init image outside the mask', async () => {
+    const rgb: [number, number, number] = [200, 100, 50];
+    const mask = solid(W, H, [0, 0, 0]);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W / 2; x++) mask.data.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    const r = await pipe.generate({
+      prompt: PROMPT,
+      width: W,
+      height: H,
+      steps: 8,
+      sampler: 'euler',
+      seed: 9,
+      initImage: solid(W, H, rgb),
+      mask,
+      returnLatents: true,
+    });
+    expect(r.metadata.inpainting).toBe('blend');
+    const z = r.images[0].latents!;
+    const target = expectedLatents(PROMPT, '', 7.5);
+    const px = rgb.map((v) => v / 127.5 - 1);
+    let maxIn = 0;
+    let maxOut = 0;
+    for (let c = 0; c < 4; c++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const k = (c * h + y) * w + x;
+          if (x < w / 2) maxIn = Math.max(maxIn, Math.abs(z[k] - target[k]));
+          else {
+            const initLatent =
+              SCALING * (VAE_ENCODE[c][0] * px[0] + VAE_ENCODE[c][1] * px[1] + VAE_ENCODE[c][2] * px[2]);
+            maxOut = Math.max(maxOut, Math.abs(z[k] - initLatent));
+          }
+        }
+    expect(maxIn).toBeLessThan(1e-3);
+    expect(maxOut).toBeLessThan(1e-5);
+  });
+
+  it('ControlNet residuals reach the UNet with their scales; several ControlNets add up', async () => {
+    const grey = 51; // conditioning image mean = 0.2 in [0, 1]
+    const controls = [
+      { model: 'canny', image: solid(W, H, [grey, grey, grey]), scale: 0.5, preprocess: 'none' as const },
+      { model: 'openpose', image: solid(W, H, [grey, grey, grey]), scale: 1 },
+    ];
+    const r = await pipe.generate({
+      prompt: PROMPT,
+      negativePrompt: NEG,
+      width: W,
+      height: H,
+      steps: 8,
+      sampler: 'euler',
+      seed: 3,
+      controls,
+      returnLatents: true,
+    });
+    let coef = 0;
+    for (let i = 0; i <= CONTROL_LEVELS.length; i++) coef += controlCoefficient(i);
+    const shift = (0.5 + 1) * 0.2 * coef;
+    expect(psnr(r.images[0].latents!, expectedLatents(PROMPT, NEG, 7.5, shift))).toBeGreaterThanOrEqual(40);
+    expect(r.metadata.controls).toEqual([
+      { model: 'canny', scale: 0.5 },
+      { model: 'openpose', scale: 1 },
+    ]);
+  });
+
+  it('gives clear errors for bad options and unknown ControlNets', async () => {
+    const g = (o: object) => pipe.generate({ prompt: 'x', width: W, height: H, steps: 2, ...o });
+    await expect(g({ width: 100 })).rejects.toMatchObject({
+      code: 'bad_size',
+      message: expect.stringMatching(/multiple of 8.*104/),
+    });
+    await expect(g({ steps: 0 })).rejects.toMatchObject({ code: 'bad_steps' });
+    await expect(g({ sampler: 'k_lms' })).rejects.toMatchObject({ code: 'bad_sampler' });
+    await expect(g({ seed: -1 })).rejects.toMatchObject({ code: 'bad_seed' });
+    await expect(g({ mask: solid(W, H, [255, 255, 255]) })).rejects.toMatchObject({
+      code: 'mask_without_image',
+    });
+    await expect(g({ controls: [{ model: 'depth', image: solid(W, H, [0, 0, 0]) }] })).rejects.toMatchObject({
+      code: 'not_available',
+      message: expect.stringMatching(/depth.*Available: canny, openpose/),
+    });
+  });
+
+  it('caches prompt embeddings', async () => {
+    const before = (pipe as unknown as { text: { cached: number } }).text.cached;
+    await pipe.generate({
+      prompt: 'a brand new prompt',
+      width: W,
+      height: H,
+      steps: 1,
+      sampler: 'euler',
+      seed: 1,
+    });
+    await pipe.generate({
+      prompt: 'a brand new prompt',
+      width: W,
+      height: H,
+      steps: 1,
+      sampler: 'euler',
+      seed: 2,
+    });
+    expect((pipe as unknown as { text: { cached: number } }).text.cached).toBe(before + 1);
+  });
+});
+
+describe('model folders', () => {
+  it('a wrong folder gives an error naming the missing file', () => {
+    const dir = path.join(root, 'broken');
+    writeFixtureSdModel(dir, { omit: ['unet/model.onnx'] });
+    expect(() => SdModelFolder.open(dir)).toThrow(/missing unet\/model\.onnx/);
+    expect(() => SdModelFolder.open(path.join(root, 'nowhere'))).toThrow(/does not exist/);
+    const noTok = path.join(root, 'notok');
+    writeFixtureSdModel(noTok, { omit: ['tokenizer'] });
+    expect(() => SdModelFolder.open(noTok)).toThrow(/missing tokenizer\/vocab\.json/);
+  });
+
+  it('img2img without a VAE encoder says which file is needed', async () => {
+    const dir = path.join(root, 'noenc');
+    writeFixtureSdModel(dir, { omit: ['vae_encoder/model.onnx'] });
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      await expect(
+        p.generate({ prompt: 'x', width: W, height: H, steps: 2, initImage: solid(W, H, [1, 2, 3]) }),
+      ).rejects.toThrow(/vae_encoder\/model\.onnx/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('fp16 export with int64 timestep, external UNet weights and optimum VAE encoder output', async () => {
+    const dir = path.join(root, 'fp16');
+    writeFixtureSdModel(dir, {
+      precision: 'fp16',
+      timestepType: 'int64',
+      externalData: true,
+      vaeEncoderOutput: 'latent_parameters',
+      scalingFactor: SCALING,
+    });
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      const r = await p.generate({
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 10,
+        sampler: 'dpm++2m',
+        seed: 8,
+        initImage: solid(W, H, [10, 20, 30]),
+        strength: 0.8,
+        returnLatents: true,
+      });
+      const q = psnr(r.images[0].latents!, expectedLatents(PROMPT, NEG, 7.5));
+      console.info(`[pipeline oracle] fp16 dpm++2m img2img: ${q.toFixed(1)} dB`);
+      expect(q).toBeGreaterThanOrEqual(40);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('9-channel inpainting UNet: mask region gets the target, the rest the masked image latents', async () => {
+    const dir = path.join(root, 'inpaint');
+    writeFixtureSdModel(dir, { inpaint: true });
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      const mask = solid(W, H, [0, 0, 0]);
+      for (let y = 0; y < H / 2; y++) mask.data.fill(255, y * W * 3, (y + 1) * W * 3); // top half repaints
+      const rgb: [number, number, number] = [40, 160, 220];
+      const r = await p.generate({
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 10,
+        sampler: 'euler',
+        seed: 1,
+        initImage: solid(W, H, rgb),
+        mask,
+        returnLatents: true,
+      });
+      expect(r.metadata.inpainting).toBe('unet');
+      const z = r.images[0].latents!;
+      const target = expectedLatents(PROMPT, NEG, 7.5);
+      const px = rgb.map((v) => v / 127.5 - 1);
+      let maxIn = 0;
+      let maxOut = 0;
+      for (let c = 0; c < 4; c++)
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            const k = (c * h + y) * w + x;
+            if (y < h / 2) maxIn = Math.max(maxIn, Math.abs(z[k] - target[k]));
+            else {
+              const m =
+                SCALING * (VAE_ENCODE[c][0] * px[0] + VAE_ENCODE[c][1] * px[1] + VAE_ENCODE[c][2] * px[2]);
+              maxOut = Math.max(maxOut, Math.abs(z[k] - m));
+            }
+          }
+      expect(maxIn).toBeLessThan(1e-3);
+      expect(maxOut).toBeLessThan(1e-3);
+      await expect(p.generate({ prompt: 'x', width: W, height: H, steps: 2 })).rejects.toMatchObject({
+        code: 'mask_required',
+      });
+    } finally {
+      await p.close();
+    }
+  });
+});
