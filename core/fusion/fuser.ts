@@ -72,7 +72,7 @@ export const FUSE_DEFAULTS = {
   colorTransfer: true,
   keepShape: 0.75,
   keepOutline: 0.75,
-  forehead: 0.1,
+  forehead: 0.05,
   erode: 0.03,
   feather: 0.015,
 } as const satisfies Required<Omit<FuseOptions, 'signal'>>;
