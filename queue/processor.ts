@@ -24,9 +24,13 @@ export interface ProcessorContext<N extends JobName = JobName> {
 
 export type ProcessorFn<N extends JobName = JobName> = (ctx: ProcessorContext<N>) => Promise<JobResult<N>>;
 
-export type ProcessorSpec =
+export type ProcessorSpec = (
   | { kind: 'inline'; run: ProcessorFn }
   /** `module` is a file URL; its `exportName` is a ProcessorFn, run in a worker thread. */
-  | { kind: 'thread'; module: string; exportName: string };
+  | { kind: 'thread'; module: string; exportName: string }
+) & {
+  /** Set on "not available" processors: the worker does not advertise the job as runnable. */
+  unavailable?: true;
+};
 
 export type Processors = Partial<Record<JobName, ProcessorSpec>>;

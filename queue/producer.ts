@@ -5,7 +5,7 @@
  */
 import { FlowProducer, type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { InputError, isFacechainError, ServiceError } from '../core/errors.ts';
+import { InputError, isFacechainError, NotAvailableError, ServiceError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
 import { UserRecords, userKey } from '../core/storage/records.ts';
@@ -15,6 +15,15 @@ import { UserLimits } from './limits.ts';
 import { type JobSystemOptions, keys, openArtifacts, redisConnection } from './system.ts';
 
 const logger = log('queue');
+
+const FEATURES: Partial<Record<JobName, string>> = {
+  analyze: 'Photo analysis',
+  'prepare-identity': 'Identity preparation',
+  'train-lora': 'Face-model (LoRA) training',
+  generate: 'Portrait generation',
+  'try-on': 'Virtual try-on',
+  talk: 'Talking portraits',
+};
 
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | 'unknown';
 
@@ -137,6 +146,7 @@ export class Producer {
     const parsed = parseJobData(name, { ...data, requestId: id });
     if (o.user && o.user !== parsed.user)
       throw new InputError('wrong_user', 'A job can only be enqueued for the user who asked for it.');
+    await this.requireWorkers([name]);
     return this.submit(parsed.user, def.queue, id, async () => {
       await this.records.indexJob(parsed.user, def.queue, id);
       await this.queue(def.queue).add(name, parsed, this.jobOptions(id, def.priority(parsed as never)));
@@ -163,6 +173,7 @@ export class Producer {
       const data = parseJobData(s.name, { ...s.data, ...common, requestId });
       return { def, id, data };
     });
+    await this.requireWorkers(steps.map((s) => s.name));
     const root = nodes[nodes.length - 1];
     return this.submit(common.user, root.def.queue, requestId, async () => {
       for (const n of nodes) await this.records.indexJob(common.user, n.def.queue, n.id);
@@ -184,6 +195,20 @@ export class Producer {
       }
       await this.flowProducer().add(tree);
     });
+  }
+
+  /** Answer "not available" at once when no worker has advertised the job lately. */
+  private async requireWorkers(names: JobName[]): Promise<void> {
+    if (this.opts.requireWorker === false) return;
+    for (const name of names) {
+      const seen = await this.redis.exists(keys.capability(this.opts.prefix, name)).catch(unavailable);
+      if (!seen)
+        throw new NotAvailableError(
+          FEATURES[name] ?? `The "${name}" job`,
+          'No worker that runs it is connected (see docs/jobs.md, "Workers").',
+          { job: name },
+        );
+    }
   }
 
   /** Idempotency claim, limits and quota around the actual add; undone if the add fails. */

@@ -133,9 +133,14 @@ export async function startRedisServer(
 const urlFile = (dataDir: string) => path.join(dataDir, 'redis', 'url');
 
 /** REDIS_URL if set; else the local default if it answers; else a private server under dataDir. */
-export async function ensureRedis(o: { redisUrl?: string; dataDir: string }): Promise<RedisHandle> {
+export async function ensureRedis(o: {
+  redisUrl?: string;
+  dataDir: string;
+  /** The conventional local Redis tried first. */
+  localUrl?: string;
+}): Promise<RedisHandle> {
   if (o.redisUrl) return { url: o.redisUrl, embedded: false, stop: async () => {} };
-  const local = 'redis://127.0.0.1:6379';
+  const local = o.localUrl ?? 'redis://127.0.0.1:6379';
   if (await ping(local)) return { url: local, embedded: false, stop: async () => {} };
   const server = await startRedisServer({ dir: path.join(o.dataDir, 'redis') });
   // So `facechain jobs` and extra `facechain worker`s on this machine find the private server.
@@ -150,7 +155,11 @@ export async function ensureRedis(o: { redisUrl?: string; dataDir: string }): Pr
 }
 
 /** For commands that join a running system: REDIS_URL, else the private server, else the default. */
-export async function findRedis(o: { redisUrl?: string; dataDir: string }): Promise<string> {
+export async function findRedis(o: {
+  redisUrl?: string;
+  dataDir: string;
+  localUrl?: string;
+}): Promise<string> {
   if (o.redisUrl) return o.redisUrl;
   let embedded: string | undefined;
   try {
@@ -159,7 +168,7 @@ export async function findRedis(o: { redisUrl?: string; dataDir: string }): Prom
     embedded = undefined;
   }
   if (embedded && (await ping(embedded))) return embedded;
-  const local = 'redis://127.0.0.1:6379';
+  const local = o.localUrl ?? 'redis://127.0.0.1:6379';
   if (await ping(local)) return local;
   throw new ServiceError(
     'redis_unreachable',

@@ -22,6 +22,11 @@ export interface JobSystemOptions {
   stalledIntervalMs: number;
   /** How long forget() waits for a user's running jobs to stop before reporting them. */
   forgetWaitMs: number;
+  /**
+   * Refuse a job at enqueue time when no worker has advertised it recently (default true), so
+   * a request for a feature this deployment lacks is answered at once, not left waiting.
+   */
+  requireWorker?: boolean;
 }
 
 export function jobSystemOptions(
@@ -93,8 +98,12 @@ export async function waitReady(r: Redis, ms = 10_000): Promise<void> {
 }
 
 /** Keys outside BullMQ's own, all under the prefix. User keys live in core/storage/records.ts. */
+export const CAPABILITY_TTL_SECONDS = 90;
+
 export const keys = {
   cancelChannel: (p: string) => `${p}:cancel`,
   tombstone: (p: string, jobId: string) => `${p}:cancel:${jobId}`,
   durations: (p: string, name: string) => `${p}:stats:dur:${name}`,
+  /** Heartbeat of "some worker runs this job" (expires when no worker refreshes it). */
+  capability: (p: string, name: string) => `${p}:cap:${name}`,
 };

@@ -11,6 +11,7 @@ import {
   CancelledError,
   errorInfo,
   FacechainError,
+  InputError,
   isFacechainError,
   ModelError,
   NotAvailableError,
@@ -36,7 +37,13 @@ import { defaultProcessors } from './processors/index.ts';
 import { encodeFailure } from './producer.ts';
 import { recordResult } from './record-results.ts';
 import type { Deliverers, Reply } from './reply.ts';
-import { type JobSystemOptions, keys, openArtifacts, redisConnection } from './system.ts';
+import {
+  CAPABILITY_TTL_SECONDS,
+  type JobSystemOptions,
+  keys,
+  openArtifacts,
+  redisConnection,
+} from './system.ts';
 import { ThreadPool } from './thread-pool.ts';
 
 const logger = log('worker');
@@ -120,8 +127,14 @@ export class JobWorker extends EventEmitter {
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_ch, id: string) => this.controllers.get(id)?.abort());
     await this.subscriber.subscribe(keys.cancelChannel(this.sys.prefix));
-    // Backup for a cancel message missed while disconnected: look for tombstones every second.
-    this.poll = setInterval(() => void this.checkTombstones(), 1000);
+    await this.advertise();
+    // Backup for a cancel message missed while disconnected: look for tombstones every second;
+    // and refresh the "this job has a worker" heartbeats.
+    let tick = 0;
+    this.poll = setInterval(() => {
+      void this.checkTombstones();
+      if (++tick % 20 === 0) void this.advertise().catch(() => {});
+    }, 1000);
     this.poll.unref();
     for (const q of this.o.queues) {
       const w = new Worker(q, (job, token) => this.process(job, token), {
@@ -165,6 +178,20 @@ export class JobWorker extends EventEmitter {
 
   get isRunning(): boolean {
     return this.workers.length > 0 && this.workers.every((w) => w.isRunning()) && !this.closing;
+  }
+
+  /** Jobs this worker really runs (not the "not available" answers), for the producer's check. */
+  runnableJobs(): JobName[] {
+    return (Object.entries(this.processors) as [JobName, Processors[JobName]][])
+      .filter(([n, p]) => p && !p.unavailable && this.o.queues.includes(jobDef(n).queue))
+      .map(([n]) => n);
+  }
+
+  private async advertise(): Promise<void> {
+    const m = this.redis.multi();
+    for (const n of this.runnableJobs())
+      m.set(keys.capability(this.sys.prefix, n), String(process.pid), 'EX', CAPABILITY_TTL_SECONDS);
+    await m.exec();
   }
 
   private async checkTombstones(): Promise<void> {
@@ -293,7 +320,10 @@ export class JobWorker extends EventEmitter {
       return new Error(encodeFailure(info.code, info.message));
     }
     jobsTotal.inc({ queue: job.queueName, name: job.name, outcome: 'failed' });
-    logger.warn({ jobId: job.id, name: job.name, code: info.code, err: e }, 'job failed');
+    // A user's bad input is routine; anything else is for the operator.
+    if (fe instanceof InputError || fe instanceof NotAvailableError)
+      logger.info({ jobId: job.id, name: job.name, code: info.code }, 'job refused');
+    else logger.warn({ jobId: job.id, name: job.name, code: info.code, err: e }, 'job failed');
     const shown =
       !fe || fe.retryable
         ? {

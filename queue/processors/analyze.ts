@@ -38,7 +38,7 @@ export function summarise(a: ImageAnalysis): string {
   const more = a.faces.length > 1 ? ` (${a.faces.length} faces; the largest is described)` : '';
   return (
     `Found ${a.faces.length} face(s)${more}: about ${Math.round(f.age)} years, ${f.gender}, ` +
-    `yaw ${Math.round(f.pose.yaw)}°, eyes ${f.eyesOpen ? 'open' : 'closed'}, ${f.size}px.`
+    `yaw ${Math.round(f.pose.yaw)}°, eyes ${f.eyesOpen ? 'open' : 'closed'}, face ${Math.round(f.size)} px.`
   );
 }
 

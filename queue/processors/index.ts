@@ -18,9 +18,9 @@ export function defaultProcessors(): Processors {
       module: new URL('./prepare-identity.ts', import.meta.url).href,
       exportName: 'prepareIdentityJob',
     },
-    'train-lora': { kind: 'inline', run: notAvailable('train-lora') },
-    generate: { kind: 'inline', run: notAvailable('generate') },
-    'try-on': { kind: 'inline', run: notAvailable('try-on') },
-    talk: { kind: 'inline', run: notAvailable('talk') },
+    'train-lora': { kind: 'inline', run: notAvailable('train-lora'), unavailable: true },
+    generate: { kind: 'inline', run: notAvailable('generate'), unavailable: true },
+    'try-on': { kind: 'inline', run: notAvailable('try-on'), unavailable: true },
+    talk: { kind: 'inline', run: notAvailable('talk'), unavailable: true },
   };
 }

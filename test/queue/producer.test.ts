@@ -9,7 +9,7 @@ let opts: JobSystemOptions;
 let producer: Producer;
 
 async function setup(over: Partial<JobSystemOptions> = {}) {
-  opts = testOptions(over);
+  opts = testOptions({ requireWorker: false, ...over });
   producer = new Producer(opts);
   const photo = (await producer.artifacts.put('tg-1', new Uint8Array([1, 2, 3]), { ext: 'jpg' })).ref;
   return photo;
@@ -100,6 +100,18 @@ describe('producer', () => {
     const q = await add(4).catch((e) => e);
     expect(q.code).toBe('daily_quota');
     expect(await producer.limits.quotaUsed('tg-1')).toBe(3);
+  });
+
+  it('refuses a job no worker runs with "not available"', async () => {
+    const photo = await setup();
+    const strict = new Producer({ ...opts, requireWorker: true });
+    const err = await strict
+      .enqueue('analyze', { user: 'tg-1', target: target(), photo }, { idempotencyKey: 'tg-na' })
+      .catch((e) => e);
+    await strict.close();
+    expect(err.code).toBe('not_available');
+    expect(err.message).toMatch(/Photo analysis is not available on this deployment/);
+    expect(await producer.limits.quotaUsed('tg-1')).toBe(0);
   });
 
   it('puts zero-shot generation ahead of LoRA training', async () => {

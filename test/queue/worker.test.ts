@@ -5,6 +5,7 @@ import type { ProcessorFn } from '../../queue/processor.ts';
 import { Producer } from '../../queue/producer.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker, type JobWorkerOptions } from '../../queue/worker.ts';
+import { gpuDouble } from './gpu-double.ts';
 import { cleanup, prefixKeys, target, testOptions, until } from './helpers.ts';
 import { RecordingDeliverer } from './recording-deliverer.ts';
 
@@ -120,15 +121,26 @@ describe('worker', () => {
   it('answers "not available" for a job with no pipeline here, never a fake result', async () => {
     await setup();
     const photo = await producer.artifacts.put('tg-1', FACE, { ext: 'png' });
-    await producer.enqueue(
-      'generate',
-      { user: 'tg-1', target: target(), mode: 'zero-shot', photo: photo.ref, style: 'film' },
-      { idempotencyKey: 'tg-1003' },
-    );
+    const data = {
+      user: 'tg-1',
+      target: target(),
+      mode: 'zero-shot' as const,
+      photo: photo.ref,
+      style: 'film',
+    };
+    // No worker advertises generate: refused at enqueue time, nothing waits forever.
+    const err = await producer.enqueue('generate', data, { idempotencyKey: 'tg-1003' }).catch((e) => e);
+    expect(err.code).toBe('not_available');
+    expect(err.message).toMatch(/Portrait generation is not available on this deployment/);
+    expect(await producer.status('tg-1003')).toBeUndefined();
+    // A worker serving the GPU queue without the pipeline answers the same, as the delivered error.
+    const lax = new Producer({ ...opts, requireWorker: false });
+    await lax.enqueue('generate', data, { idempotencyKey: 'tg-1013' });
+    await lax.close();
     await until(() => deliverer.deliveries.length === 1);
     expect(deliverer.deliveries[0].reply.error?.code).toBe('not_available');
     expect(deliverer.deliveries[0].reply.text).toMatch(/not available on this deployment/);
-    expect((await producer.status('tg-1003'))?.attempts).toBe(1);
+    expect((await producer.status('tg-1013'))?.attempts).toBe(1);
   });
 
   it('retries transient failures with backoff and delivers once', async () => {
@@ -269,6 +281,9 @@ describe('worker', () => {
               throw new InputError('no_usable_photos', 'None of the photos shows one clear face.');
             }) as ProcessorFn,
           },
+          // Present (so the flow is accepted) but never reached.
+          'train-lora': { kind: 'inline', run: gpuDouble(1, 1) },
+          generate: { kind: 'inline', run: gpuDouble(1, 1) },
         },
       },
     );
