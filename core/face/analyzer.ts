@@ -12,7 +12,13 @@ import { decodeImage, type RgbImage } from '../image/codec.ts';
 import { type Affine, composeAffine, Pyramid, warpAffine } from '../image/warp.ts';
 import { recognitionAffine } from './align.ts';
 import { laplacianVariance, predictAgeGender, predictEyes, predictPose } from './attributes.ts';
-import { type DetectOptions, detectFaces, orientationEvidence, rotationAffine } from './detect.ts';
+import {
+  type DetectOptions,
+  detectFaces,
+  orientationEvidence,
+  type RawRun,
+  rotationAffine,
+} from './detect.ts';
 import { embedAligned } from './embedding.ts';
 import { landmarkInstability, predictLandmarks, rollAngle } from './landmarks.ts';
 import { disposeFaceSessions, type FaceSessions, loadFaceSessions } from './models.ts';
@@ -72,17 +78,24 @@ export class FaceAnalyzer {
     const { signal } = opts;
     throwIfAborted(signal);
     const pyramid = new Pyramid(img);
-    let rotation = opts.orientation === false ? 0 : await this.chooseRotation(pyramid, signal);
+    const oriented = opts.orientation === false ? undefined : await this.chooseRotation(pyramid, signal);
+    let rotation = oriented?.rotation ?? 0;
     let frame = rotationAffine(img.width, img.height, rotation);
     let width = rotation % 180 ? img.height : img.width;
     let height = rotation % 180 ? img.width : img.height;
-    let dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, opts);
+    let dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, {
+      ...opts,
+      firstPass: oriented?.firstPass,
+    });
     if (rotation !== 0 && !dets.some((d) => d.score >= ROTATION_CONFIRM_SCORE)) {
       rotation = 0;
       frame = rotationAffine(img.width, img.height, 0);
       width = img.width;
       height = img.height;
-      dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, opts);
+      dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, {
+        ...opts,
+        firstPass: oriented?.unrotated,
+      });
     }
     const faces: Face[] = [];
     for (const d of dets) {
@@ -93,21 +106,29 @@ export class FaceAnalyzer {
     return { analysis: { width, height, rotation, faces }, pyramid, frame };
   }
 
-  private async chooseRotation(pyr: Pyramid, signal?: AbortSignal): Promise<0 | 90 | 180 | 270> {
+  private async chooseRotation(
+    pyr: Pyramid,
+    signal?: AbortSignal,
+  ): Promise<{ rotation: 0 | 90 | 180 | 270; firstPass: RawRun; unrotated: RawRun }> {
     const found = await orientationEvidence(this.s['face-detect'], pyr, signal);
+    const pick = (rotation: 0 | 90 | 180 | 270) => ({
+      rotation,
+      firstPass: found[rotation].run,
+      unrotated: found[0].run,
+    });
+    // Nothing else fires enough to compete: skip the landmark checks.
+    if (([90, 180, 270] as const).every((r) => found[r].mass < ROTATION_MIN_MASS)) return pick(0);
     const ev = { 0: 0, 90: 0, 180: 0, 270: 0 };
     for (const r of [0, 90, 180, 270] as const) {
       const { mass, best } = found[r];
-      if (!best) continue;
+      if (!best || (r !== 0 && mass < ROTATION_MIN_MASS)) continue;
       const frame = rotationAffine(pyr.width, pyr.height, r);
       const instability = await landmarkInstability(this.s['face-landmark68'], pyr, frame, best.box);
       ev[r] = mass / Math.max(instability, 0.01);
     }
     let best: 0 | 90 | 180 | 270 = 0;
     for (const r of [90, 180, 270] as const) if (ev[r] > ev[best]) best = r;
-    return best !== 0 && found[best].mass >= ROTATION_MIN_MASS && ev[best] > ev[0] * ROTATION_MARGIN
-      ? best
-      : 0;
+    return pick(best !== 0 && ev[best] > ev[0] * ROTATION_MARGIN ? best : 0);
   }
 
   private async describe(

@@ -51,7 +51,8 @@ export function rotationAffine(w: number, h: number, deg: 0 | 90 | 180 | 270): A
   return [1, 0, 0, 0, 1, 0];
 }
 
-interface RawRun {
+/** Raw detector output for one 320x240 input. */
+export interface RawRun {
   scores: Float32Array;
   boxes: Float32Array;
 }
@@ -79,6 +80,8 @@ export interface RotationEvidence {
   mass: number;
   /** The strongest box of that pass, in the rotated frame. */
   best?: Detection;
+  /** The raw output, reused as the first pass of detectFaces for the chosen rotation. */
+  run: RawRun;
 }
 
 /**
@@ -108,6 +111,7 @@ export async function orientationEvidence(
     const b = run.boxes.subarray(bestI * 4, bestI * 4 + 4);
     out[deg] = {
       mass,
+      run,
       best:
         score >= 0.5
           ? {
@@ -150,7 +154,7 @@ export async function detectFaces(
   frame: Affine,
   width: number,
   height: number,
-  opts: DetectOptions & { signal?: AbortSignal } = {},
+  opts: DetectOptions & { signal?: AbortSignal; firstPass?: RawRun } = {},
 ): Promise<Detection[]> {
   const minFace = opts.minFaceSize ?? defaultMinFaceSize(width, height);
   const threshold = opts.scoreThreshold ?? 0.7;

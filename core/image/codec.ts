@@ -299,3 +299,51 @@ export async function encodeWebp(img: RgbImage, quality = 90): Promise<Uint8Arra
   const b = await raw(img).webp({ quality }).toBuffer();
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/**
+ * The alpha channel of an image (one byte per pixel, same upright frame as decodeImage), or
+ * undefined when the file has no transparency. Validates exactly as decodeImage does first.
+ * Used by try-on, where a cut-out garment's transparency is its mask.
+ */
+export async function decodeAlpha(
+  bytes: Uint8Array,
+  limits: DecodeLimits = {},
+): Promise<{ width: number; height: number; alpha: Uint8Array | undefined }> {
+  const rgb = await decodeImage(bytes, limits);
+  const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const meta = await sharp(input, { failOn: 'warning', pages: 1 }).metadata();
+  if (!meta.hasAlpha) return { width: rgb.width, height: rgb.height, alpha: undefined };
+  try {
+    const { data, info } = await sharp(input, { failOn: 'warning', pages: 1, page: 0 })
+      .autoOrient()
+      .extractChannel('alpha')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== rgb.width || info.height !== rgb.height || info.channels !== 1) {
+      throw new Error('alpha does not match the image');
+    }
+    return {
+      width: info.width,
+      height: info.height,
+      alpha: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
+  } catch (e) {
+    throw sharpError(e, meta.format);
+  }
+}
+
+/** PNG with an alpha channel from RGB + one alpha byte per pixel (test images, cut-outs). */
+export async function encodePngRgba(img: RgbImage, alpha: Uint8Array): Promise<Uint8Array> {
+  const n = img.width * img.height;
+  const rgba = Buffer.alloc(n * 4);
+  for (let i = 0; i < n; i++) {
+    rgba[i * 4] = img.data[i * 3];
+    rgba[i * 4 + 1] = img.data[i * 3 + 1];
+    rgba[i * 4 + 2] = img.data[i * 3 + 2];
+    rgba[i * 4 + 3] = alpha[i];
+  }
+  const b = await sharp(rgba, { raw: { width: img.width, height: img.height, channels: 4 } })
+    .png()
+    .toBuffer();
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
