@@ -309,3 +309,41 @@ function readExternal(file: string): Uint8Array {
   }
   return d;
 }
+
+/**
+ * A two-node ONNX graph computing `w + scale · (up · down)` (or its transpose for [in, out]
+ * weights), so LoRA deltas are multiplied by ONNX Runtime's GEMM instead of JavaScript loops.
+ */
+export function lowRankAddModel(transposed: boolean): Uint8Array {
+  const vi = (name: string, dims: (number | string)[]) => ({
+    name,
+    type: {
+      tensorType: {
+        elemType: FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+  const nodes: onnxProto.onnx.INodeProto[] = transposed
+    ? [
+        { opType: 'Transpose', input: ['down'], output: ['downT'], name: 'downT' },
+        { opType: 'Transpose', input: ['up'], output: ['upT'], name: 'upT' },
+        { opType: 'MatMul', input: ['downT', 'upT'], output: ['prod'], name: 'prod' },
+      ]
+    : [{ opType: 'MatMul', input: ['up', 'down'], output: ['prod'], name: 'prod' }];
+  nodes.push({ opType: 'Mul', input: ['prod', 'scale'], output: ['delta'], name: 'delta' });
+  nodes.push({ opType: 'Add', input: ['w', 'delta'], output: ['out'], name: 'out' });
+  const [a, b] = transposed ? ['in', 'out'] : ['out', 'in'];
+  const m = {
+    irVersion: 8,
+    producerName: 'facechain-bot',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: transposed ? 'lowrank-add-in-out' : 'lowrank-add-out-in',
+      node: nodes,
+      input: [vi('w', [a, b]), vi('up', ['out', 'rank']), vi('down', ['rank', 'in']), vi('scale', [1])],
+      output: [vi('out', [a, b])],
+    },
+  };
+  return onnx.ModelProto.encode(onnx.ModelProto.create(m)).finish();
+}

@@ -7,23 +7,25 @@
 import type { OnnxModel } from '../../models/onnx-edit.ts';
 import { log } from '../log.ts';
 import type { LoraComponent } from './keys.ts';
-import { addLoraDelta } from './lora.ts';
+import { type DeltaAdder, defaultAdder } from './lowrank.ts';
 import { assertSomethingMatched, type LoraUse, type MatchReport, matchLoras } from './match.ts';
 
 /** Merge in place into `model` (an OnnxModel loaded for this purpose). Returns what matched and what did not. */
-export function mergeLorasIntoModel(
+export async function mergeLorasIntoModel(
   model: OnnxModel,
   component: LoraComponent,
   uses: LoraUse[],
-): MatchReport {
+  adder?: DeltaAdder,
+): Promise<MatchReport> {
+  const add = adder ?? (await defaultAdder());
   const report = matchLoras(model.weightTargets(), component, uses);
   assertSomethingMatched(report, uses, component);
   // Group by initializer so a weight adapted by several LoRAs is decoded and encoded once.
   const byInit = new Map<string, typeof report.matched>();
   for (const m of report.matched) byInit.set(m.initializer, [...(byInit.get(m.initializer) ?? []), m]);
   for (const [init, layers] of byInit) {
-    const w = model.readFloat32(init);
-    for (const m of layers) addLoraDelta(w, m.layer, m.scale, m.transposed);
+    let w = model.readFloat32(init);
+    for (const m of layers) w = await add.add(w, m.layer, m.scale, m.transposed);
     model.writeFloat32(init, w);
   }
   if (report.unmatched.length)

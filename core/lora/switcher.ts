@@ -13,7 +13,7 @@ import { copyBytes, type OnnxModel, type WeightDtype, type WeightTarget } from '
 import { InputError } from '../errors.ts';
 import { float32ToHalves, halvesToFloat32 } from './half.ts';
 import type { LoraComponent } from './keys.ts';
-import { addLoraDelta } from './lora.ts';
+import { type DeltaAdder, defaultAdder } from './lowrank.ts';
 import { assertSomethingMatched, type LoraUse, type MatchReport, matchLoras } from './match.ts';
 
 export type LiftScope = 'attention' | 'transformer' | 'all';
@@ -95,7 +95,8 @@ export class LoraSwitcher {
   }
 
   /** Put the given LoRAs in effect (whatever was applied before is reverted first). */
-  apply(uses: LoraUse[]): ApplyReport {
+  async apply(uses: LoraUse[], adder?: DeltaAdder): Promise<ApplyReport> {
+    const add = adder ?? (await defaultAdder());
     const report = matchLoras(this.allTargets, this.component, uses);
     assertSomethingMatched(report, uses, this.component);
     const notSwitchable = report.matched.filter((m) => !this.slots.has(m.initializer));
@@ -113,16 +114,19 @@ export class LoraSwitcher {
     }
     for (const [init, layers] of byInit) {
       const s = this.slots.get(init)!;
+      // Mark first: if an add fails midway, revert() still restores this weight.
+      this.touched.add(init);
       if (s.dtype === 'float32') {
-        const w = s.live as Float32Array;
-        for (const m of layers) addLoraDelta(w, m.layer, m.scale, m.transposed);
+        const live = s.live as Float32Array;
+        let w = live;
+        for (const m of layers) w = await add.add(w, m.layer, m.scale, m.transposed);
+        if (w !== live) live.set(w);
       } else {
-        const w = halvesToFloat32(s.base);
-        for (const m of layers) addLoraDelta(w, m.layer, m.scale, m.transposed);
+        let w = halvesToFloat32(s.base);
+        for (const m of layers) w = await add.add(w, m.layer, m.scale, m.transposed);
         const h = float32ToHalves(w);
         (s.live as Uint16Array).set(new Uint16Array(h.buffer, 0, h.byteLength / 2));
       }
-      this.touched.add(init);
     }
     this.applied = uses;
     return {

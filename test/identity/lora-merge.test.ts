@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Lora, loraFromSafetensors } from '../../core/lora/lora.ts';
+import { jsAdder } from '../../core/lora/lowrank.ts';
 import { mergeLorasIntoModel } from '../../core/lora/merge.ts';
 import { parseSafetensors } from '../../core/lora/safetensors.ts';
 import { LoraSwitcher } from '../../core/lora/switcher.ts';
@@ -127,7 +128,9 @@ describe('LoRA merge into ONNX weights', () => {
     const feeds = { x: { type: 'float32' as const, data: x, dims: [3, IN] } };
     const baseOut = await runBytes(bytes, feeds, 'y');
     const m = OnnxModel.fromBytes(bytes);
-    const report = mergeLorasIntoModel(m, 'unet', [{ lora: lora(file.bytes, 'style'), multiplier: 0.8 }]);
+    const report = await mergeLorasIntoModel(m, 'unet', [
+      { lora: lora(file.bytes, 'style'), multiplier: 0.8 },
+    ]);
     expect(report.matched).toHaveLength(1);
     const merged = await runBytes(m.toBytes(), feeds, 'y');
     // Independent delta: ΔW[o][i] = 0.8 · (12/3) · Σ_r up[o][r]·down[r][i]; y_delta[n][o] = Σ_i x[n][i]·ΔW[o][i].
@@ -146,13 +149,23 @@ describe('LoRA merge into ONNX weights', () => {
     expect(maxAbsDiff(merged, baseOut)).toBeGreaterThan(0.05);
   });
 
-  for (const format of ['kohya', 'peft', 'diffusers-attn'] as FixtureLoraFormat[]) {
-    it(`UNet fixture, ${format} keys: merged output equals the independently merged reference`, async () => {
+  for (const [format, adderName] of [
+    ['kohya', 'gemm'],
+    ['peft', 'gemm'],
+    ['diffusers-attn', 'gemm'],
+    ['kohya', 'js'],
+  ] as [FixtureLoraFormat, string][]) {
+    it(`UNet fixture, ${format} keys (${adderName} delta): merged output equals the independently merged reference`, async () => {
       const base = buildUnetFixture();
       const file = makeLoraFile(format, base.layers, { rank: 2, seed: 3 });
       const feeds = feedsFor(base);
       const m = OnnxModel.fromBytes(base.bytes);
-      const report = mergeLorasIntoModel(m, 'unet', [{ lora: lora(file.bytes, format), multiplier: 0.95 }]);
+      const report = await mergeLorasIntoModel(
+        m,
+        'unet',
+        [{ lora: lora(file.bytes, format), multiplier: 0.95 }],
+        adderName === 'js' ? jsAdder : undefined,
+      );
       expect(report.unmatched).toEqual([]);
       expect(report.matched).toHaveLength(file.layers.length);
       const got = await runBytes(m.toBytes(), feeds, base.output);
@@ -182,7 +195,7 @@ describe('LoRA merge into ONNX weights', () => {
     };
     const style = makeLoraFile('kohya', [...base.layers, stray], { rank: 2, seed: 9, alpha: 1 });
     const m = OnnxModel.fromBytes(base.bytes);
-    const report = mergeLorasIntoModel(m, 'unet', [
+    const report = await mergeLorasIntoModel(m, 'unet', [
       { lora: lora(face.bytes, 'face'), multiplier: 0.95 },
       { lora: lora(style.bytes, 'style'), multiplier: 0.25 },
     ]);
@@ -216,7 +229,7 @@ describe('LoRA merge into ONNX weights', () => {
       for (const [k, t] of f.tensors) tensors[k] = { dtype: 'F32', shape: t.shape, data: f.float32(k) };
     const l = loraFromSafetensors(parseSafetensors(encodeSafetensors(tensors)), 'both');
     const m = OnnxModel.fromBytes(te.bytes);
-    const report = mergeLorasIntoModel(m, 'text_encoder', [{ lora: l, multiplier: 0.5 }]);
+    const report = await mergeLorasIntoModel(m, 'text_encoder', [{ lora: l, multiplier: 0.5 }]);
     expect(report.matched).toHaveLength(2);
     expect(report.otherComponents).toBe(unetLayers.length);
     expect(report.unmatched).toEqual([]);
@@ -227,20 +240,20 @@ describe('LoRA merge into ONNX weights', () => {
     ).toBeLessThan(1e-5);
   });
 
-  it('refuses a LoRA whose layers have the wrong shape or match nothing', () => {
+  it('refuses a LoRA whose layers have the wrong shape or match nothing', async () => {
     const base = buildUnetFixture();
     const wrong = makeLoraFile('kohya', [{ ...base.layers[1]!, inFeatures: 16 }]);
-    expect(() =>
+    await expect(
       mergeLorasIntoModel(OnnxModel.fromBytes(base.bytes), 'unet', [
         { lora: lora(wrong.bytes, 'xl'), multiplier: 1 },
       ]),
-    ).toThrow(/made for a different base model/);
+    ).rejects.toThrow(/made for a different base model/);
     const elsewhere = makeLoraFile('kohya', [{ ...base.layers[1]!, module: 'input_blocks.1.1.proj_in' }]);
-    expect(() =>
+    await expect(
       mergeLorasIntoModel(OnnxModel.fromBytes(base.bytes), 'unet', [
         { lora: lora(elsewhere.bytes, 'ldm'), multiplier: 1 },
       ]),
-    ).toThrow(/None of the 1 unet layers/);
+    ).rejects.toThrow(/None of the 1 unet layers/);
   });
 
   it('merges into float16 weights and into a model with external data', async () => {
@@ -250,7 +263,7 @@ describe('LoRA merge into ONNX weights', () => {
     const half = buildUnetFixture({ dtype: 'float16' });
     const file = makeLoraFile('peft', half.layers, { seed: 2 });
     const m = OnnxModel.fromBytes(half.bytes);
-    mergeLorasIntoModel(m, 'unet', [{ lora: lora(file.bytes, 'p'), multiplier: 1 }]);
+    await mergeLorasIntoModel(m, 'unet', [{ lora: lora(file.bytes, 'p'), multiplier: 1 }]);
     const init = half.layers[0]!.initializer;
     const got = m.readFloat32(init);
     const want = referenceMerge(OnnxModel.fromBytes(half.bytes).readFloat32(init), half.layers[0]!, [
@@ -265,7 +278,7 @@ describe('LoRA merge into ONNX weights', () => {
       const ext = OnnxModel.fromFile(saved);
       expect((ext.proto.graph?.initializer ?? []).some((t) => t.dataLocation === 1)).toBe(true);
       const f2 = makeLoraFile('kohya', base.layers, { seed: 8 });
-      mergeLorasIntoModel(ext, 'unet', [{ lora: lora(f2.bytes, 'k'), multiplier: 0.6 }]);
+      await mergeLorasIntoModel(ext, 'unet', [{ lora: lora(f2.bytes, 'k'), multiplier: 0.6 }]);
       const out = await ext.save(path.join(dir, 'merged'), 64);
       const feeds = feedsFor(base);
       const s = await OnnxSession.create(out);
@@ -301,7 +314,7 @@ describe('LoRA apply/revert in place (switcher)', () => {
 
       const a = makeLoraFile('kohya', base.layers, { seed: 21 });
       const b = makeLoraFile('peft', base.layers, { seed: 22 });
-      switcher.apply([{ lora: lora(a.bytes, 'a'), multiplier: 0.95 }]);
+      await switcher.apply([{ lora: lora(a.bytes, 'a'), multiplier: 0.95 }]);
       const wantA = await runBytes(
         referenceModel(buildUnetFixture, base, [{ layers: a.layers, multiplier: 0.95 }]).bytes,
         feeds,
@@ -309,7 +322,7 @@ describe('LoRA apply/revert in place (switcher)', () => {
       );
       expect(maxAbsDiff(await run(), wantA)).toBeLessThan(1e-4);
 
-      switcher.apply([{ lora: lora(b.bytes, 'b'), multiplier: 0.3 }]); // switch: a is reverted first
+      await switcher.apply([{ lora: lora(b.bytes, 'b'), multiplier: 0.3 }]); // switch: a is reverted first
       const wantB = await runBytes(
         referenceModel(buildUnetFixture, base, [{ layers: b.layers, multiplier: 0.3 }]).bytes,
         feeds,
@@ -330,11 +343,11 @@ describe('LoRA apply/revert in place (switcher)', () => {
     }
   });
 
-  it('reports layers outside the switchable scope', () => {
+  it('reports layers outside the switchable scope', async () => {
     const base = buildUnetFixture();
     const { switcher } = LoraSwitcher.prepare(OnnxModel.fromBytes(base.bytes), 'unet', 'attention');
     const file = makeLoraFile('kohya', base.layers, { seed: 1 });
-    const r = switcher.apply([{ lora: lora(file.bytes, 'all'), multiplier: 1 }]);
+    const r = await switcher.apply([{ lora: lora(file.bytes, 'all'), multiplier: 1 }]);
     expect(r.notSwitchable.sort()).toEqual(
       [
         'all: lora_unet_down_blocks_0_attentions_0_proj_in',

@@ -16,7 +16,7 @@ describe('merged-session cache', () => {
     );
   const build = (l: Lora) => async () => {
     const m = OnnxModel.fromBytes(base.bytes);
-    mergeLorasIntoModel(m, 'unet', [{ lora: l, multiplier: 0.5 }]);
+    await mergeLorasIntoModel(m, 'unet', [{ lora: l, multiplier: 0.5 }]);
     const bytes = m.toBytes();
     return { bytes: bytes.byteLength, create: () => OnnxSession.create(bytes, { name: l.name }) };
   };
