@@ -20,24 +20,33 @@ export const modelFileSchema = z.object({
   name: z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/, 'a relative path without ..'),
   /** npm:<package>@<version>#<path in package> | https://... | file:<path> */
   source: z.string().regex(/^(npm:|https:\/\/|file:)/, 'source must start with npm:, https:// or file:'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  size: z.number().int().positive(),
+  /** Required unless the manifest is marked "verified": false (digest not yet known; see the store). */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  size: z.number().int().positive().optional(),
 });
 
-export const manifestSchema = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  task: z.string().min(1),
-  description: z.string().default(''),
-  files: z.array(modelFileSchema).min(1),
-  inputs: z.array(tensorSpec).default([]),
-  outputs: z.array(tensorSpec).default([]),
-  preprocessing: z.record(z.string(), z.unknown()).default({}),
-  licence: z.object({ spdx: z.string(), source: z.string().optional(), url: z.string().optional() }),
-  /** Optional models are not fetched by default. */
-  optional: z.boolean().default(false),
-  /** False for manifests of real weights that could not be checked on this project's machines. */
-  verified: z.boolean().default(true),
-});
+export const manifestSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    task: z.string().min(1),
+    description: z.string().default(''),
+    files: z.array(modelFileSchema).min(1),
+    inputs: z.array(tensorSpec).default([]),
+    outputs: z.array(tensorSpec).default([]),
+    preprocessing: z.record(z.string(), z.unknown()).default({}),
+    licence: z.object({ spdx: z.string(), source: z.string().optional(), url: z.string().optional() }),
+    /** Optional models are not fetched by default. */
+    optional: z.boolean().default(false),
+    /** False for manifests of real weights that could not be checked on this project's machines. */
+    verified: z.boolean().default(true),
+  })
+  .refine((m) => !m.verified || m.files.every((f) => f.sha256 !== undefined && f.size !== undefined), {
+    message: 'every file needs sha256 and size unless the manifest is marked "verified": false',
+    path: ['files'],
+  });
 
 export type ModelManifest = z.infer<typeof manifestSchema>;
 export type ModelFile = z.infer<typeof modelFileSchema>;

@@ -131,6 +131,13 @@ export class ModelStore {
     await mkdir(dir, { recursive: true });
     for (const f of m.files) {
       const dest = path.join(dir, f.name);
+      if (f.sha256 === undefined || f.size === undefined)
+        throw new ModelError(
+          'manifest_incomplete',
+          `Model "${id}" file "${f.name}" has no sha256/size in its manifest (unverified), so it cannot be fetched safely. ` +
+            "Follow the manifest's description (docs/generation.md), then add the digest and size.",
+          { context: { id, file: f.name } },
+        );
       if (!force && (await checkFile(dest, f)).state === 'ok') continue;
       await mkdir(path.dirname(dest), { recursive: true });
       const tmp = `${dest}.part-${process.pid}`;
@@ -167,6 +174,12 @@ async function checkFile(p: string, f: ModelFile): Promise<{ state: FileState; d
   } catch {
     return { state: 'missing' };
   }
+  // Unverified manifests (real weights nobody could check yet) carry no digest: never trust them.
+  if (f.sha256 === undefined || f.size === undefined)
+    return {
+      state: 'corrupt',
+      detail: 'its manifest has no sha256/size yet; add them after checking the file',
+    };
   if (size !== f.size) return { state: 'corrupt', detail: `size ${size} bytes, expected ${f.size}` };
   const digest = await sha256File(p);
   if (digest !== f.sha256)

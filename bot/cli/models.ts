@@ -18,7 +18,7 @@ export const command: CliCommand = {
           const state = states.every((s) => s.state === 'ok')
             ? 'installed'
             : states.map((s) => s.state).join(',');
-          const size = m.files.reduce((a, f) => a + f.size, 0);
+          const size = m.files.reduce((a, f) => a + (f.size ?? 0), 0);
           const flags = [m.optional ? 'optional' : '', m.verified ? '' : 'unverified']
             .filter(Boolean)
             .join(' ');
