@@ -87,7 +87,7 @@ describe('the inlined log in fill() is log()', () => {
   it('matches for values across (0, 1)', () => {
     // fill() is checked against normal() above, and normal() uses log(); this pins log() itself
     // on the values polar sampling produces.
-    for (const q of [2 ** -60, 1e-9, 0.001, 0.25, 0.5, Math.SQRT1_2, 0.70710678, 0.9999999]) {
+    for (const q of [2 ** -60, 1e-9, 0.001, 0.25, 0.5, Math.SQRT1_2, Math.SQRT1_2 - 1e-9, 0.9999999]) {
       expect(Math.abs(log(q) - Math.log(q))).toBeLessThan(Math.abs(Math.log(q)) * 1e-13);
     }
   });
