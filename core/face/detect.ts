@@ -171,12 +171,10 @@ export async function detectFaces(
     const ys = tileStarts(sh, DET_H);
     for (const ty of ys) {
       for (const tx of xs) {
-        const run = await runDetector(
-          session,
-          pyr,
-          composeAffine(scaleAffine(s, tx, ty), frame),
-          opts.signal,
-        );
+        const run =
+          k === 0 && opts.firstPass
+            ? opts.firstPass
+            : await runDetector(session, pyr, composeAffine(scaleAffine(s, tx, ty), frame), opts.signal);
         // Edges shared with a neighbouring tile: a face cut there is seen whole in the neighbour.
         const cutL = tx > 0;
         const cutT = ty > 0;

@@ -40,9 +40,8 @@ const ALLOWED = new Set(['jpeg', 'png', 'webp', 'gif', 'heif']);
 
 const GOOD_PHOTO = 'Send a JPEG, PNG or WebP photo';
 
-// libvips aborts the whole process on some malformed input unless caching/concurrency are tamed;
-// keep its cache small so a stream of photos does not grow memory.
-sharp.cache({ memory: 64, files: 0, items: 50 });
+// Every photo is decoded once: libvips' operation cache would only hold memory.
+sharp.cache(false);
 
 /** Sniff the container from magic bytes; undefined for anything that is not a known image. */
 export function sniffFormat(bytes: Uint8Array): string | undefined {
