@@ -73,8 +73,8 @@ export const FUSE_DEFAULTS = {
   keepShape: 0.75,
   keepOutline: 0.75,
   forehead: 0.05,
-  erode: 0.03,
-  feather: 0.015,
+  erode: 0.02,
+  feather: 0.01,
 } as const satisfies Required<Omit<FuseOptions, 'signal'>>;
 
 /**

@@ -1,0 +1,169 @@
+/**
+ * Virtual try-on (FaceChain v1.2+): keep a garment exactly, repaint the person and background
+ * around it with the user's identity, paste the garment back through a feathered mask, then
+ * fuse the user's face in.
+ *
+ * The repainting is the generation engine's job (core/diffusion SdPipeline with an init image
+ * and a mask); the identity comes from whatever the caller merged into that pipeline (face LoRA
+ * 0.95, style LoRA 0.05 in FaceChain). Without a generator this fails with NotAvailableError.
+ * The garment mask comes from the image's transparency; a human-parsing model is not wired
+ * (no such model is in the manifests).
+ */
+import { InputError, NotAvailableError, throwIfAborted } from '../errors.ts';
+import type { ImageAnalysis } from '../face/index.ts';
+import { fusionInput } from '../fusion/faces.ts';
+import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';
+import { LandmarkFuser } from '../fusion/fuser.ts';
+import type { Mask, RgbImage } from '../fusion/raster.ts';
+import { mask as newMask } from '../fusion/raster.ts';
+import { resizeRgb } from '../image/codec.ts';
+import { garmentMaskFromAlpha, inpaintMask, pasteGarment, TRYON_DEFAULTS } from './garment.ts';
+
+/** The subset of SdPipeline.generate that try-on uses (SdPipeline satisfies it). */
+export interface TryOnGenerator {
+  generate(
+    o: {
+      prompt: string;
+      negativePrompt?: string;
+      width: number;
+      height: number;
+      steps?: number;
+      guidanceScale?: number;
+      seed?: number;
+      count?: number;
+      initImage: RgbImage;
+      mask: RgbImage;
+      strength?: number;
+    },
+    hooks?: { signal?: AbortSignal },
+  ): Promise<{ images: { rgb: RgbImage; seed: number }[] }>;
+}
+
+export interface TryOnAnalyzer {
+  analyzeRgb(img: RgbImage, opts?: { orientation?: boolean; signal?: AbortSignal }): Promise<ImageAnalysis>;
+}
+
+export interface TryOnRequest {
+  /** The garment photo (upright RGB) and its alpha channel (one byte per pixel). */
+  garment: RgbImage;
+  alpha: Uint8Array | undefined;
+  prompt: string;
+  negativePrompt?: string;
+  /** Output width (FaceChain: 768); height follows the garment photo's aspect, at most maxHeight. */
+  width?: number;
+  maxHeight?: number;
+  steps?: number;
+  guidanceScale?: number;
+  seed?: number;
+  count?: number;
+  /** The user's face, fused into each result when given (FaceChain's last step). */
+  userFace?: FaceInImage;
+  signal?: AbortSignal;
+}
+
+export const TRYON_GENERATION = {
+  width: 768,
+  maxHeight: 1152,
+  steps: 40,
+  guidanceScale: 7,
+  strength: 1,
+} as const;
+
+export interface TryOnResult {
+  images: { image: RgbImage; seed: number; fused: boolean }[];
+  width: number;
+  height: number;
+}
+
+function maskToRgb(m: Mask): RgbImage {
+  const data = new Uint8Array(m.width * m.height * 3);
+  for (let i = 0; i < m.data.length; i++) data.fill(m.data[i] >= 0.5 ? 255 : 0, i * 3, i * 3 + 3);
+  return { width: m.width, height: m.height, data };
+}
+
+/** Output size: the requested width, the garment's aspect, both multiples of 8, height capped. */
+export function tryOnSize(
+  gw: number,
+  gh: number,
+  width: number,
+  maxHeight: number,
+): { width: number; height: number } {
+  let w = width;
+  let h = (width * gh) / gw;
+  if (h > maxHeight) {
+    w = (w * maxHeight) / h;
+    h = maxHeight;
+  }
+  const r8 = (v: number) => Math.max(8, Math.round(v / 8) * 8);
+  return { width: r8(w), height: r8(h) };
+}
+
+export async function tryOn(
+  deps: { generator?: TryOnGenerator; analyzer?: TryOnAnalyzer; fuser?: FaceFuser },
+  req: TryOnRequest,
+): Promise<TryOnResult> {
+  // The garment is checked before anything else, so a bad upload is reported even where
+  // generation is not installed.
+  const fullMask = garmentMaskFromAlpha(req.alpha, req.garment.width, req.garment.height);
+  if (!deps.generator) {
+    throw new NotAvailableError(
+      'Virtual try-on',
+      'It needs a Stable Diffusion 1.5 model folder for inpainting with the person’s identity merged in (see docs/generation.md).',
+    );
+  }
+  if (req.userFace && !deps.analyzer) {
+    throw new InputError(
+      'tryon_needs_analyzer',
+      'Fusing the user’s face into try-on results needs the face analyzer.',
+    );
+  }
+  const { width, height } = tryOnSize(
+    req.garment.width,
+    req.garment.height,
+    req.width ?? TRYON_GENERATION.width,
+    req.maxHeight ?? TRYON_GENERATION.maxHeight,
+  );
+  // Resample only when needed: at the output size the garment comes back pixel for pixel.
+  const same = width === req.garment.width && height === req.garment.height;
+  const garment = same ? req.garment : await resizeRgb(req.garment, width, height);
+  const scaledMask = same ? maskToRgb(fullMask) : await resizeRgb(maskToRgb(fullMask), width, height);
+  const garmentMask = newMask(width, height);
+  for (let i = 0; i < garmentMask.data.length; i++)
+    garmentMask.data[i] = scaledMask.data[i * 3] >= 128 ? 1 : 0;
+  // FaceChain's 15 px erosion is for 768 px wide images; scale it with the output.
+  const erodePx = (TRYON_DEFAULTS.erodePx * width) / TRYON_GENERATION.width;
+  const repaint = maskToRgb(inpaintMask(garmentMask, erodePx));
+  throwIfAborted(req.signal);
+  const gen = await deps.generator.generate(
+    {
+      prompt: req.prompt,
+      negativePrompt: req.negativePrompt,
+      width,
+      height,
+      steps: req.steps ?? TRYON_GENERATION.steps,
+      guidanceScale: req.guidanceScale ?? TRYON_GENERATION.guidanceScale,
+      seed: req.seed,
+      count: req.count ?? 1,
+      initImage: garment,
+      mask: repaint,
+      strength: TRYON_GENERATION.strength,
+    },
+    { signal: req.signal },
+  );
+  const fuser = deps.fuser ?? new LandmarkFuser();
+  const images: TryOnResult['images'] = [];
+  for (const g of gen.images) {
+    throwIfAborted(req.signal);
+    let image = pasteGarment(g.rgb, garment, garmentMask, { featherSigma: TRYON_DEFAULTS.featherSigma });
+    let fused = false;
+    if (req.userFace && deps.analyzer) {
+      const a = await deps.analyzer.analyzeRgb(image, { orientation: false, signal: req.signal });
+      if (a.faces[0]) {
+        image = await fuser.fuse(req.userFace, fusionInput(image, a.faces[0]), { signal: req.signal });
+        fused = true;
+      }
+    }
+    images.push({ image, seed: g.seed, fused });
+  }
+  return { images, width, height };
+}
