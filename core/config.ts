@@ -42,6 +42,14 @@ export const configSchema = z.object({
   FACECHAIN_LORA_CACHE_MB: int(0, 1_048_576).default(8192),
   /** FaceChain-FACT adapter scale (face-token strength). */
   FACECHAIN_FACT_ADAPTER_SCALE: z.coerce.number().min(0).max(2).default(0.5),
+  /** Diffusers ONNX export folder of the default SD 1.5 base (default: <models dir>/sd15-film). */
+  FACECHAIN_SD_MODEL_DIR: optionalString,
+  /** Default sampler for generation (FaceChain's own: dpm-single; FACT: pndm). */
+  FACECHAIN_SD_SAMPLER: z
+    .enum(['ddim', 'pndm', 'euler', 'euler-a', 'dpm++2m', 'dpm++2m-karras', 'dpm-single', 'lcm'])
+    .default('dpm-single'),
+  /** Prompt embeddings kept per loaded model (each is 77 x 768 floats per window, ~236 KB). */
+  FACECHAIN_SD_PROMPT_CACHE: int(0, 10_000).default(32),
   REDIS_URL: optionalString,
   // Job system (queue/): see docs/jobs.md.
   /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */
@@ -79,6 +87,23 @@ export const configSchema = z.object({
   DISCORD_API_ROOT: optionalString,
   WEB_PORT: int(0, 65535).default(7860),
   WEB_HOST: z.string().default('127.0.0.1'),
+  /** Front-ends (commands/, bot/): see docs/frontends.md. */
+  FACECHAIN_WEB_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Minimum time between progress edits in one Telegram chat (flood limits: ~20 edits/min per group). */
+  FACECHAIN_TELEGRAM_EDIT_INTERVAL_MS: int(500, 600_000).default(3000),
+  /** Where the Telegram webhook server listens when TELEGRAM_WEBHOOK_URL is set (behind your TLS proxy). */
+  FACECHAIN_TELEGRAM_WEBHOOK_PORT: int(1, 65535).default(8443),
+  FACECHAIN_TELEGRAM_WEBHOOK_HOST: z.string().default('127.0.0.1'),
+  /** Discord gateway WebSocket URL override (tests, proxies); default: the one the REST API announces. */
+  DISCORD_GATEWAY_URL: optionalString,
+  /** Register Discord slash commands at start-up (per guild when DISCORD_GUILD_ID is set, else global). */
+  FACECHAIN_DISCORD_REGISTER: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
