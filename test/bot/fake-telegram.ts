@@ -327,20 +327,42 @@ async function readBody(
   const type = req.headers['content-type'] ?? '';
   if (!body.length) return { params: {}, files: {} };
   if (type.includes('application/json')) return { params: JSON.parse(body.toString()), files: {} };
-  if (type.includes('multipart/form-data')) {
-    const form = await new Response(body, { headers: { 'content-type': type } }).formData();
-    const params: Record<string, unknown> = {};
-    const files: Record<string, { name: string; size: number }> = {};
-    for (const [k, v] of form.entries()) {
-      if (typeof v === 'string') {
-        try {
-          params[k] = JSON.parse(v);
-        } catch {
-          params[k] = v;
-        }
-      } else files[k] = { name: v.name, size: v.size };
-    }
-    return { params, files };
-  }
+  if (type.includes('multipart/form-data')) return parseMultipart(body, type);
   return { params: Object.fromEntries(new URLSearchParams(body.toString())), files: {} };
+}
+
+/** A small multipart/form-data reader (string fields parsed as JSON when they are JSON). */
+function parseMultipart(
+  body: Buffer,
+  type: string,
+): { params: Record<string, unknown>; files: Record<string, { name: string; size: number }> } {
+  const boundary = /boundary=("?)([^";]+)\1/.exec(type)?.[2];
+  if (!boundary) throw new Error('multipart without boundary');
+  const params: Record<string, unknown> = {};
+  const files: Record<string, { name: string; size: number }> = {};
+  const sep = Buffer.from(`--${boundary}`);
+  let pos = body.indexOf(sep);
+  while (pos >= 0) {
+    const start = pos + sep.length;
+    if (body.subarray(start, start + 2).toString() === '--') break;
+    const next = body.indexOf(sep, start);
+    if (next < 0) break;
+    const part = body.subarray(start + 2, next - 2); // skip CRLF after the boundary and before the next
+    const split = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, split).toString();
+    const content = part.subarray(split + 4);
+    const name = /[^e]name="([^"]*)"/.exec(head)?.[1] ?? '';
+    const filename = /filename="?([^";\r\n]*)"?/.exec(head)?.[1];
+    if (filename !== undefined) files[name] = { name: filename, size: content.length };
+    else {
+      const v = content.toString();
+      try {
+        params[name] = JSON.parse(v);
+      } catch {
+        params[name] = v;
+      }
+    }
+    pos = next;
+  }
+  return { params, files };
 }

@@ -5,6 +5,7 @@
  */
 
 import { producerServices } from '../../bot/services.ts';
+import { installedStyles } from '../../bot/styles.ts';
 import type { StyleView } from '../../commands/services.ts';
 import { Producer } from '../../queue/producer.ts';
 import type { Deliverers } from '../../queue/reply.ts';
@@ -24,7 +25,7 @@ export interface Stack {
 export async function startStack(opts: { styles?: () => Promise<StyleView[]> } = {}): Promise<Stack> {
   const sys = testOptions({ attempts: 1 });
   const producer = new Producer(sys);
-  const services = producerServices(producer, { styles: opts.styles });
+  const services = producerServices(producer, { styles: opts.styles ?? (await installedStyles()) });
   const stack: Stack = {
     sys,
     producer,

@@ -99,10 +99,10 @@ describe('Telegram front-end', () => {
     const portraitUpdate = fake.message(alice, dm, { text: '/portrait count=2' });
     const updateId = fake.push(portraitUpdate);
     const outcome = await fake.waitFor(
-      () => sentText(after(mark), /not available on this deployment|No style packs are installed/),
+      () => sentText(after(mark), /not available on this deployment/),
       30_000,
     );
-    expect(String(outcome.params.text)).toMatch(/not available on this deployment|No style packs/);
+    expect(String(outcome.params.text)).toMatch(/^Portrait generation is not available on this deployment\./);
     expect(fake.callsOf('sendPhoto').filter((c) => c.at >= fake.calls[mark].at)).toHaveLength(0);
 
     // The same update re-sent: no second job and no second answer.
@@ -150,19 +150,17 @@ describe('Telegram front-end', () => {
       members: [],
     });
 
-    // The admin path reaches the style check (no style packs are configured in this stack).
+    // An admin (per getChatMember) sets the theme.
     fake.admins.add(alice.id);
     mark = fake.calls.length;
-    fake.push(fake.message(alice, group, { text: '/group style anything' }));
-    await fake.waitFor(() => sentText(after(mark), /No style packs|There is no style/));
+    fake.push(fake.message(alice, group, { text: '/group style neon-night' }));
+    await fake.waitFor(() => sentText(after(mark), /Group theme set to "neon-night"/));
     expect(after(mark).some((c) => c.method === 'getChatMember')).toBe(true);
+    expect(
+      (await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).theme,
+    ).toBe('neon-night');
 
-    // With a theme set (as an admin would), a joining member is invited in the group when they
-    // never started the bot (private messages are refused).
-    await stack.services.groups.setTheme(
-      { platform: 'telegram', id: '-100777', kind: 'group' },
-      'watercolor',
-    );
+    // A joining member who never started the bot (private messages refused) is invited in the group.
     const carol: TgUser = { id: 6161, is_bot: false, first_name: 'Carol' };
     fake.unreachable.add(carol.id);
     mark = fake.calls.length;
@@ -171,6 +169,6 @@ describe('Telegram front-end', () => {
       after(mark).find((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === -100777),
     );
     expect(String(invite.params.text)).toContain('Welcome, Carol');
-    expect(String(invite.params.text)).toContain('watercolor');
+    expect(String(invite.params.text)).toContain('neon-night');
   });
 });

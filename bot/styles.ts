@@ -1,0 +1,21 @@
+/** The installed style packs (core/styles) as the commands see them: id, name, preview bytes. */
+import { readFile } from 'node:fs/promises';
+import type { StyleView } from '../commands/services.ts';
+import { log } from '../core/log.ts';
+import { BUILTIN_STYLES_DIR, loadStyleCatalog } from '../core/styles/catalog.ts';
+
+const logger = log('styles');
+
+/** Load once at start-up (broken packs are logged and left out); previews are read into memory. */
+export async function installedStyles(
+  dirs: string[] = [BUILTIN_STYLES_DIR],
+): Promise<() => Promise<StyleView[]>> {
+  const catalog = await loadStyleCatalog({ dirs, maxLoraBytes: 1024 * 1024 * 1024 });
+  for (const p of catalog.problems) logger.warn({ pack: p.pack, code: p.code }, p.message);
+  const views: StyleView[] = [];
+  for (const s of catalog.list('en')) {
+    const preview = s.preview ? { bytes: new Uint8Array(await readFile(s.preview.path)) } : undefined;
+    views.push({ id: s.id, name: s.name, ...(preview ? { preview } : {}) });
+  }
+  return async () => views;
+}
