@@ -20,9 +20,16 @@ export const FACE_FEATURE_DIM = 512;
 export const FACE_TOKENS = 16;
 export const FACE_TOKEN_DIM = 768;
 
-/** Model ids of the manifests (models/manifests/fact-*.json). */
+/**
+ * Model ids of the manifests (models/manifests/fact-*.json). The encoder is shared; FaceChain
+ * trained one adapter per base model (film, majicmix), and each adapter checkpoint carries its own
+ * projector and UNet attention weights.
+ */
 export const FACT_ENCODER_ID = 'fact-face-encoder';
-export const FACT_PROJECTOR_ID = 'fact-projector';
+export function factModelIds(base: string): { encoder: string; projector: string; unet: string } {
+  const b = base.replace(/^sd15-/, '');
+  return { encoder: FACT_ENCODER_ID, projector: `fact-projector-${b}`, unet: `fact-unet-${b}` };
+}
 
 /** Aligned 112×112 RGB (HWC, uint8) → CHW float32 in [-1, 1] ((x/255 − 0.5)/0.5). */
 export function faceInput(rgb112: Uint8Array): Float32Array {
@@ -60,11 +67,13 @@ export class FactEncoder {
       );
   }
 
-  /** Sessions from the model store (manifests fact-face-encoder and fact-projector). */
+  /** Sessions from the model store (manifests fact-face-encoder and fact-projector-<base>). */
   static async fromStore(
     store: ModelStore,
+    base: string,
     opts: { threads?: number; providers?: string[] } = {},
   ): Promise<FactEncoder> {
+    const ids = factModelIds(base);
     const open = async (id: string) => {
       const m = store.manifest(id);
       return OnnxSession.create(await store.path(id), {
@@ -74,7 +83,7 @@ export class FactEncoder {
         expectOutputs: m.outputs,
       });
     };
-    return new FactEncoder(await open(FACT_ENCODER_ID), await open(FACT_PROJECTOR_ID));
+    return new FactEncoder(await open(ids.encoder), await open(ids.projector));
   }
 
   /** Patch features [144, 512] of one aligned crop. */

@@ -83,6 +83,11 @@ export class LoraSwitcher {
     return { weights: this.slots.size, bytes };
   }
 
+  /** Names of the lifted weight inputs (a UNet runner must pass these through, not treat them as ControlNet residuals). */
+  get inputNames(): string[] {
+    return [...this.slots.keys()];
+  }
+
   /** The weight inputs for a run, always reflecting what is currently applied. */
   feeds(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
