@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fuseByLandmarks, fusionLandmarks, LandmarkFuser } from '../../core/fusion/fuser.ts';
+import { foreheadPoints } from '../../core/fusion/landmarks.ts';
+import { convexHull, fillPolygon } from '../../core/fusion/mask.ts';
 import type { Point, RgbImage } from '../../core/fusion/raster.ts';
 import { syntheticLandmarks } from './synthetic-face.ts';
 
@@ -88,6 +90,32 @@ describe('landmark fusion on synthetic faces', () => {
       const i = (y * 200 + x) * 3;
       expect(out.data[i]).toBe(target.data[i]);
     }
+  });
+
+  it('never paints outside the target face outline, even when the source outline is wider', () => {
+    const other = paint(320, 320, (x, y) => (((x >> 2) + (y >> 2)) % 2 ? 250 : 5));
+    // Same inner features as the source, but a jaw 40% wider.
+    const wide = srcPts.map((p, i) => {
+      if (i >= 17) return p;
+      const c = srcPts[30];
+      return [c[0] + 1.4 * (p[0] - c[0]), p[1]] as Point;
+    });
+    const out = fuseByLandmarks(
+      { image: other, landmarks: wide },
+      { image: target, landmarks: tgtPts },
+      { keepOutline: 1, keepShape: 1, forehead: 0.2 },
+    );
+    const hull = convexHull([...tgtPts.slice(0, 27), ...foreheadPoints(tgtPts, 0.2)]);
+    const inside = fillPolygon(hull, 200, 200);
+    let outsideChanged = 0;
+    let insideChanged = 0;
+    for (let p = 0; p < 200 * 200; p++) {
+      const d = Math.abs(out.data[p * 3] - target.data[p * 3]);
+      if (inside.data[p] === 0 && d > 0) outsideChanged++;
+      if (inside.data[p] === 1 && d > 30) insideChanged++;
+    }
+    expect(outsideChanged).toBe(0);
+    expect(insideChanged).toBeGreaterThan(1000);
   });
 
   it('refuses landmark sets that are not 68 finite points', () => {
