@@ -26,6 +26,44 @@ export interface PoissonOptions {
   /** Stop when no value changes by more than this (0..255 scale) in one sweep. */
   tolerance?: number;
   maxIterations?: number;
+  /** Solve a half-size problem first for the starting guess when the region is larger than this. */
+  coarseAbove?: number;
+}
+
+/** 2×2 box average (odd last row/column dropped). */
+function halveRgb(img: FloatRgb): FloatRgb {
+  const w = img.width >> 1;
+  const h = img.height >> 1;
+  const out = floatRgb(w, h);
+  const s = img.data;
+  const W = img.width;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const a = (2 * y * W + 2 * x) * 3;
+      const b = a + W * 3;
+      const o = (y * w + x) * 3;
+      for (let c = 0; c < 3; c++)
+        out.data[o + c] = 0.25 * (s[a + c] + s[a + 3 + c] + s[b + c] + s[b + 3 + c]);
+    }
+  }
+  return out;
+}
+
+/** A coarse pixel is in the region when all four of its fine pixels are. */
+function halveRegion(m: Mask): Mask {
+  const w = m.width >> 1;
+  const h = m.height >> 1;
+  const out = { width: w, height: h, data: new Float32Array(w * h) };
+  const W = m.width;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const a = 2 * y * W + 2 * x;
+      const all =
+        m.data[a] >= 0.5 && m.data[a + 1] >= 0.5 && m.data[a + W] >= 0.5 && m.data[a + W + 1] >= 0.5;
+      out.data[y * w + x] = all ? 1 : 0;
+    }
+  }
+  return out;
 }
 
 export interface PoissonResult {
@@ -50,6 +88,7 @@ export function poissonBlend(
   const { width: w, height: h } = base;
   const tolerance = opts.tolerance ?? 0.05;
   const maxIterations = opts.maxIterations ?? 2000;
+  const coarseAbove = opts.coarseAbove ?? 2500;
   const inside = new Int32Array(w * h).fill(-1);
   const px: number[] = [];
   for (let y = 1; y < h - 1; y++) {
@@ -104,6 +143,25 @@ export function poissonBlend(
     c[k * 3] = bsum0 / bcount;
     c[k * 3 + 1] = bsum1 / bcount;
     c[k * 3 + 2] = bsum2 / bcount;
+  }
+  // The correction is smooth (harmonic), so a half-size solve gives a starting guess that is
+  // already right at low frequencies, which SOR is slowest to fix. Applied recursively.
+  if (n > coarseAbove && w >= 8 && h >= 8) {
+    const cb = halveRgb(base);
+    const cs = halveRgb(src);
+    const coarse = poissonBlend(cb, cs, halveRegion(region), opts).image;
+    const cw = cb.width;
+    const ch = cb.height;
+    for (let k = 0; k < n; k++) {
+      const p = px[k];
+      const x = Math.min(cw - 1, (p % w) >> 1);
+      const y = Math.min(ch - 1, ((p - (p % w)) / w) >> 1);
+      const q = (y * cw + x) * 3;
+      // Outside the coarse region the coarse "solution" is the base: its correction still holds.
+      c[k * 3] = coarse.data[q] - cs.data[q];
+      c[k * 3 + 1] = coarse.data[q + 1] - cs.data[q + 1];
+      c[k * 3 + 2] = coarse.data[q + 2] - cs.data[q + 2];
+    }
   }
   // Over-relaxation factor for a region about sqrt(n) pixels across.
   const side = Math.max(2, Math.sqrt(n));
