@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { config } from '../config.ts';
 import { CancelledError, InputError, NotAvailableError } from '../errors.ts';
 import { encodePng, type RgbImage, resizeRgb } from '../image/codec.ts';
 import { log } from '../log.ts';
@@ -45,6 +46,7 @@ export interface GenerateOptions {
   guidanceScale?: number;
   /** 0..1; 0 (default) disables guidance rescale. */
   guidanceRescale?: number;
+  /** Default FACECHAIN_SD_SAMPLER (dpm-single, FaceChain's sampler). */
   sampler?: string;
   /** 0 .. 2^32-1; random when absent. Image i uses seed + i. */
   seed?: number;
@@ -164,7 +166,7 @@ function resolve(o: GenerateOptions): Resolved {
   const rescale = o.guidanceRescale ?? 0;
   if (!(rescale >= 0 && rescale <= 1))
     bad('bad_guidance', `Guidance rescale must be from 0 to 1 (got ${rescale}).`);
-  const sampler = o.sampler ?? 'dpm++2m-karras';
+  const sampler = o.sampler ?? config().FACECHAIN_SD_SAMPLER;
   if (!isSamplerName(sampler))
     bad('bad_sampler', `Unknown sampler "${sampler}". Choose one of: ${SAMPLERS.join(', ')}.`);
   const count = o.count ?? 1;
@@ -242,7 +244,11 @@ export class SdPipeline {
 
   /** Create the sessions that every generation needs (idempotent). */
   async load(): Promise<void> {
-    this.text ??= new PromptEncoder(this.folder.tokenizer, await this.folder.session('text_encoder'));
+    this.text ??= new PromptEncoder(
+      this.folder.tokenizer,
+      await this.folder.session('text_encoder'),
+      config().FACECHAIN_SD_PROMPT_CACHE,
+    );
     this.unet ??= new UnetRunner(await this.folder.session('unet'), await this.folder.unetInChannels());
     this.vae ??= new Vae(
       await this.folder.session('vae_decoder'),
@@ -271,9 +277,9 @@ export class SdPipeline {
   }
 
   async generate(options: GenerateOptions, hooks: GenerateHooks = {}): Promise<GenerateResult> {
-    const tStart = performance.now();
     const o = resolve(options);
-    await this.load();
+    await this.load(); // sessions are created once; their load time is not part of the timings
+    const tStart = performance.now();
     const text = this.text!;
     const unet = this.unet!;
     const vae = this.vae!;

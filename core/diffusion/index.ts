@@ -1,0 +1,36 @@
+/**
+ * The generation engine's public surface for the job layer and front-ends:
+ *
+ *   const pipe = openPipeline();                 // FACECHAIN_SD_MODEL_DIR or <models>/sd15-film
+ *   const r = await pipe.generate({ prompt, negativePrompt, steps: 40, guidanceScale: 7, seed },
+ *                                 { signal, onProgress });
+ *   r.images[0].png; r.metadata.timings;
+ *   await pipe.close();                          // on shutdown: releases the ONNX sessions
+ */
+import path from 'node:path';
+import { config } from '../config.ts';
+import { SdPipeline } from './generate.ts';
+
+export { canny } from './canny.ts';
+export type {
+  ControlSpec,
+  GeneratedImage,
+  GenerateHooks,
+  GenerateOptions,
+  GenerateResult,
+  Progress,
+  Timings,
+} from './generate.ts';
+export { LIMITS, SdPipeline } from './generate.ts';
+export { SAMPLERS, type SamplerName } from './schedulers/index.ts';
+
+/** The configured model folder. */
+export function defaultModelDir(): string {
+  const c = config();
+  return path.resolve(c.FACECHAIN_SD_MODEL_DIR ?? path.join(c.modelsDir, 'sd15-film'));
+}
+
+/** Open a model folder (default: the configured one) with the configured execution providers. */
+export function openPipeline(dir = defaultModelDir(), controlNets: Record<string, string> = {}): SdPipeline {
+  return SdPipeline.open(dir, { controlNets });
+}
