@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   analyze: () => import('./analyze.ts'),
   compare: () => import('./compare.ts'),
   prepare: () => import('./prepare.ts'),
+  generate: () => import('./generate.ts'),
 };
 
 function help(): string {
