@@ -42,7 +42,7 @@ export class LoraLibrary {
       this.entries.delete(key);
       throw e;
     }
-    for (const [k, e] of this.entries) {
+    for (const k of this.entries.keys()) {
       if (this.usedBytes <= this.budgetBytes || k === key) break;
       this.entries.delete(k);
     }
