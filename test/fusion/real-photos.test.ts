@@ -6,12 +6,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.ts';
-import { InputError, NotAvailableError } from '../../core/errors.ts';
+import { CancelledError, InputError, NotAvailableError } from '../../core/errors.ts';
 import { cosine, type Face, FaceAnalyzer, type ImageAnalysis } from '../../core/face/index.ts';
 import { fusionInput, pickFace, uprightImage } from '../../core/fusion/faces.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';
 import type { RgbImage } from '../../core/fusion/raster.ts';
-import { decodeImage, encodePng, extractRgb, resizeRgb } from '../../core/image/codec.ts';
+import { decodeImage, encodePng, extractRgb, resizeRgb, rotateRgb } from '../../core/image/codec.ts';
 import { likenessAt } from '../../core/rank/likeness.ts';
 import { postProcess } from '../../core/rank/postprocess.ts';
 import { templatePortrait } from '../../core/template/template.ts';
@@ -139,6 +139,38 @@ describe('face fusion on real photos', () => {
     ).catch((e) => e);
     expect(err).toBeInstanceOf(NotAvailableError);
     expect(err.message).toMatch(/use fusion mode/);
+  });
+
+  it('template mode on a sideways template: analysis turns it upright and the fusion happens there', async () => {
+    const src = face('sample4.jpg', 1);
+    const sideways = rotateRgb(photos['sample2.jpg'].image, 270);
+    const result = await templatePortrait(
+      { analyzer },
+      fusionInput(photos['sample4.jpg'].image, src),
+      sideways,
+      {
+        faceIndex: 2,
+      },
+    );
+    expect([result.image.width, result.image.height]).toEqual([1920, 1367]);
+    const like = await likenessAt(analyzer, result.image, result.box, src.embedding!);
+    expect(like.score).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('a cancelled fusion stops with CancelledError', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const src = face('astronaut.png', 0);
+    const err = await new LandmarkFuser()
+      .fuse(
+        fusionInput(photos['astronaut.png'].image, src),
+        fusionInput(photos['sample4.jpg'].image, face('sample4.jpg', 3)),
+        {
+          signal: ac.signal,
+        },
+      )
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(CancelledError);
   });
 
   it('template faces are counted left to right', () => {
