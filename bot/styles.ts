@@ -1,6 +1,7 @@
 /** The installed style packs (core/styles) as the commands see them: id, name, preview bytes. */
 import { readFile } from 'node:fs/promises';
 import type { StyleView } from '../commands/services.ts';
+import { config } from '../core/config.ts';
 import { log } from '../core/log.ts';
 import { BUILTIN_STYLES_DIR, loadStyleCatalog } from '../core/styles/catalog.ts';
 
@@ -10,7 +11,7 @@ const logger = log('styles');
 export async function installedStyles(
   dirs: string[] = [BUILTIN_STYLES_DIR],
 ): Promise<() => Promise<StyleView[]>> {
-  const catalog = await loadStyleCatalog({ dirs, maxLoraBytes: 1024 * 1024 * 1024 });
+  const catalog = await loadStyleCatalog({ dirs, maxLoraBytes: config().FACECHAIN_MAX_LORA_BYTES });
   for (const p of catalog.problems) logger.warn({ pack: p.pack, code: p.code }, p.message);
   const views: StyleView[] = [];
   for (const s of catalog.list('en')) {

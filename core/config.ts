@@ -97,8 +97,6 @@ export const configSchema = z.object({
   /** Where the Telegram webhook server listens when TELEGRAM_WEBHOOK_URL is set (behind your TLS proxy). */
   FACECHAIN_TELEGRAM_WEBHOOK_PORT: int(1, 65535).default(8443),
   FACECHAIN_TELEGRAM_WEBHOOK_HOST: z.string().default('127.0.0.1'),
-  /** Discord gateway WebSocket URL override (tests, proxies); default: the one the REST API announces. */
-  DISCORD_GATEWAY_URL: optionalString,
   /** Register Discord slash commands at start-up (per guild when DISCORD_GUILD_ID is set, else global). */
   FACECHAIN_DISCORD_REGISTER: z
     .enum(['true', 'false', '1', '0'])

@@ -30,7 +30,7 @@ import {
   tooBigError,
 } from './invocation.ts';
 import { renderTelegram } from './render.ts';
-import { EditThrottle } from './throttle.ts';
+import { EditThrottle } from '../throttle.ts';
 
 const logger = log('telegram');
 

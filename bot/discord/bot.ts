@@ -1,0 +1,288 @@
+/**
+ * The Discord front-end (discord.js). Every interaction is acknowledged at once (deferReply,
+ * well inside Discord's 3 s), then dispatched; replies are edits of the deferred message,
+ * progress edits are throttled, and results arrive by follow-up while the 15-minute interaction
+ * token lives, else as a normal channel message (or DM for private delivery).
+ */
+import {
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  type GuildMember,
+  MessageFlags,
+  PermissionFlagsBits,
+  Routes,
+} from 'discord.js';
+import { parseButtonId } from '../../commands/buttons.ts';
+import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
+import { invitationFor } from '../../commands/group.ts';
+import type { Services } from '../../commands/services.ts';
+import type { CommandReply, Invocation } from '../../commands/types.ts';
+import { FacechainError, ServiceError } from '../../core/errors.ts';
+import { log } from '../../core/log.ts';
+import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
+import { type FrontEnd, fromCommandReply, fromDelivery, imageBytes, type Outgoing } from '../adapter.ts';
+import { trackJob } from '../progress.ts';
+import { EditThrottle } from '../throttle.ts';
+import { commandDefinitions } from './definitions.ts';
+import { DEFAULT_UPLOAD_LIMIT } from './fit.ts';
+import { attachmentsOf, invocationFrom, optionsOf } from './invocation.ts';
+import { type DiscordPayload, toPayload } from './render.ts';
+
+const logger = log('discord');
+
+/** Interaction tokens last 15 minutes; stop using one a little before. */
+const TOKEN_LIFETIME_MS = 14 * 60_000;
+/** Replies only the invoking user should see. */
+const EPHEMERAL = new Set(['consent', 'status', 'cancel', 'settings', 'forget']);
+
+export interface DiscordOptions {
+  token: string;
+  applicationId: string;
+  services: Services;
+  /** Register commands in this guild (instant) instead of globally. */
+  guildId?: string;
+  /** REST API root (e.g. a proxy); the gateway URL is the one this API announces. */
+  apiRoot?: string;
+  register?: boolean;
+  editIntervalMs?: number;
+  progressPollMs?: number;
+}
+
+export class DiscordFrontend implements FrontEnd, Deliverer {
+  readonly name = 'discord';
+  readonly client: Client;
+  private readonly throttle: EditThrottle;
+  /** Interaction tokens by interaction id: kept in memory only, never in job payloads. */
+  private readonly tokens = new Map<string, { token: string; expires: number; limit: number }>();
+  private readonly aborter = new AbortController();
+  private readonly tasks = new Set<Promise<unknown>>();
+  /** Acknowledgement latency per interaction (ms from receipt to the defer call returning). */
+  readonly ackMs: number[] = [];
+
+  constructor(private readonly opts: DiscordOptions) {
+    this.client = new Client({
+      // GuildMembers (privileged: enable "Server Members Intent" in the developer portal) drives
+      // the member-join invitation; nothing else needs more than Guilds.
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMembers],
+      rest: opts.apiRoot ? { api: opts.apiRoot.replace(/\/$/, '') } : {},
+    });
+    this.throttle = new EditThrottle(opts.editIntervalMs ?? 2000);
+    this.client.on(Events.InteractionCreate, (i) => {
+      const task = this.onInteraction(i as never).catch((err) => logger.warn({ err }, 'interaction failed'));
+      this.track(task);
+    });
+    this.client.on(Events.GuildMemberAdd, (m) => {
+      this.track(this.onMemberJoin(m).catch((err) => logger.warn({ err }, 'invite failed')));
+    });
+    this.client.on(Events.Error, (err) => logger.warn({ err }, 'discord client error'));
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.tasks.add(p);
+    void p.finally(() => this.tasks.delete(p));
+  }
+
+  async start(): Promise<void> {
+    this.client.rest.setToken(this.opts.token);
+    if (this.opts.register !== false) {
+      const route = this.opts.guildId
+        ? Routes.applicationGuildCommands(this.opts.applicationId, this.opts.guildId)
+        : Routes.applicationCommands(this.opts.applicationId);
+      await this.client.rest.put(route, { body: commandDefinitions() });
+    }
+    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
+    await this.client.login(this.opts.token);
+    await ready;
+    logger.info({ user: this.client.user?.username }, 'discord ready');
+  }
+
+  private async onInteraction(
+    i: ChatInputCommandInteraction | ButtonInteraction | AutocompleteInteraction,
+  ): Promise<void> {
+    if (i.isAutocomplete()) return this.autocomplete(i);
+    if (!i.isChatInputCommand() && !i.isButton()) return;
+    const received = performance.now();
+    let command: string;
+    let options: Record<string, unknown>;
+    if (i.isChatInputCommand()) {
+      command = i.commandName;
+      options = optionsOf(i);
+    } else {
+      const parsed = parseButtonId(i.customId);
+      if (!parsed) return;
+      ({ command, options } = parsed);
+    }
+    // Acknowledge first: Discord drops interactions not answered within 3 s.
+    await i.deferReply(EPHEMERAL.has(command) ? { flags: MessageFlags.Ephemeral } : {});
+    this.ackMs.push(performance.now() - received);
+    if (this.ackMs.length > 10_000) this.ackMs.splice(0, 5000);
+    this.tokens.set(i.id, {
+      token: i.token,
+      expires: i.createdTimestamp + TOKEN_LIFETIME_MS,
+      limit: i.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
+    });
+    this.pruneTokens();
+    const inv = invocationFrom(i, command, options, i.isChatInputCommand() ? attachmentsOf(i) : []);
+    let reply: CommandReply | undefined;
+    try {
+      reply = await dispatch(inv, this.opts.services);
+    } catch (e) {
+      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv)) }, e);
+    }
+    if (!reply) {
+      await i.deleteReply().catch(() => {});
+      return;
+    }
+    if (reply.action?.kind === 'set-chat-photo') reply = await this.setGuildIcon(i, reply);
+    const read = (r: string) => this.opts.services.uploads.get(r);
+    const payload = await toPayload(fromCommandReply(reply), read, this.tokens.get(i.id)?.limit);
+    await i.editReply(payload);
+    if (reply.track) this.follow(i, inv, reply.track, reply.text);
+  }
+
+  private async setGuildIcon(
+    i: ChatInputCommandInteraction | ButtonInteraction,
+    reply: CommandReply,
+  ): Promise<CommandReply> {
+    if (!i.inCachedGuild() || !reply.action) return { text: 'Group pictures can be set in servers only.' };
+    if (!i.appPermissions.has(PermissionFlagsBits.ManageGuild)) {
+      return { text: 'I need the "Manage Server" permission to change the server icon.' };
+    }
+    const bytes = await imageBytes(reply.action.image, (r) => this.opts.services.uploads.get(r));
+    await i.guild.setIcon(Buffer.from(bytes));
+    return reply;
+  }
+
+  private follow(
+    i: ChatInputCommandInteraction | ButtonInteraction,
+    inv: Invocation,
+    track: { jobId: string; label: string },
+    head: string,
+  ): void {
+    const entry = this.tokens.get(i.id);
+    const task = (async () => {
+      const t = translator(await localeFor(this.opts.services, inv));
+      await trackJob(
+        this.opts.services,
+        track.jobId,
+        track.label,
+        t,
+        (line) =>
+          this.throttle.run(i.id, async () => {
+            if (!entry || Date.now() > entry.expires) return; // token expired: the result still arrives by message
+            await i.editReply({ content: `${head}\n${line}`.slice(0, 2000) });
+          }),
+        {
+          intervalMs: this.opts.progressPollMs ?? 1000,
+          signal: this.aborter.signal,
+          maxMs: TOKEN_LIFETIME_MS,
+        },
+      );
+    })().catch((err) => logger.warn({ err }, 'progress tracking stopped'));
+    this.track(task);
+  }
+
+  private async autocomplete(i: AutocompleteInteraction): Promise<void> {
+    const focused = i.options.getFocused(true);
+    if (focused.name !== 'style' && !(i.commandName === 'group' && focused.name === 'arg'))
+      return i.respond([]);
+    const q = String(focused.value).toLowerCase();
+    const styles = await this.opts.services.styles.list();
+    await i.respond(
+      styles
+        .filter((s) => s.id.includes(q) || s.name.toLowerCase().includes(q))
+        .slice(0, 25)
+        .map((s) => ({ name: s.name.slice(0, 100), value: s.id })),
+    );
+  }
+
+  private async onMemberJoin(member: GuildMember): Promise<void> {
+    if (member.user.bot) return;
+    const chat = { platform: 'discord' as const, id: member.guild.id, kind: 'group' as const };
+    const user = { platform: 'discord' as const, id: member.id };
+    const t = translator(
+      await localeFor(this.opts.services, { user, platformLocale: member.guild.preferredLocale }),
+    );
+    const reply = await invitationFor(this.opts.services, chat, user, member.displayName, t);
+    if (!reply) return;
+    try {
+      await member.send(reply.text); // privately first
+    } catch {
+      await member.guild.systemChannel?.send(`<@${member.id}> ${reply.text}`);
+    }
+  }
+
+  private pruneTokens(): void {
+    if (this.tokens.size < 1000) return;
+    const now = Date.now();
+    for (const [k, v] of this.tokens) if (v.expires < now) this.tokens.delete(k);
+  }
+
+  /** Deliverer: follow-up while the interaction token lives, else a channel message or DM. */
+  async deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void> {
+    const interaction = typeof target.extra?.interaction === 'string' ? target.extra.interaction : undefined;
+    const entry = interaction ? this.tokens.get(interaction) : undefined;
+    const live = entry && Date.now() < entry.expires ? entry : undefined;
+    const out: Outgoing = fromDelivery(reply);
+    const payload = await toPayload(
+      out,
+      async (r) => new Uint8Array(await ctx.artifacts.read(r)),
+      live?.limit,
+    );
+    const body = encode(payload);
+    try {
+      if (target.privateDelivery) {
+        const dm = (await this.client.rest.post(Routes.userChannels(), {
+          body: { recipient_id: target.userId },
+        })) as { id: string };
+        await this.client.rest.post(Routes.channelMessages(dm.id), body);
+      } else if (live) {
+        await this.client.rest.post(Routes.webhook(this.opts.applicationId, live.token), {
+          ...body,
+          auth: false,
+        });
+      } else {
+        await this.client.rest.post(Routes.channelMessages(target.chatId), body);
+      }
+    } catch (e) {
+      if (e instanceof DiscordAPIError && e.status < 500) {
+        // Missing access, unknown channel, too large: retrying cannot help.
+        throw new FacechainError('discord_refused', `Discord refused the message: ${e.message}`, {
+          cause: e,
+        });
+      }
+      throw new ServiceError(
+        'discord_unavailable',
+        `Discord did not accept the message: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.aborter.abort();
+    await Promise.allSettled([...this.tasks]);
+    await this.throttle.drain();
+    this.throttle.stop();
+    await this.client.destroy();
+  }
+}
+
+function encode(p: DiscordPayload): {
+  body: Record<string, unknown>;
+  files: Array<{ name: string; data: Buffer }>;
+} {
+  return {
+    body: {
+      content: p.content,
+      components: p.components.map((c) => c.toJSON()),
+      attachments: p.files.map((f, id) => ({ id, filename: f.name })),
+    },
+    files: p.files.map((f) => ({ name: f.name, data: f.attachment })),
+  };
+}
