@@ -24,15 +24,21 @@ export function deliveryProcessor(deps: {
   return async (ctx: ProcessorContext<'deliver'>): Promise<JobResult<'deliver'>> => {
     const { data } = ctx;
     const requestId = data.requestId ?? data.source.id;
-    const cancelled = async () =>
-      (await deps.redis.exists(
-        keys.tombstone(deps.prefix, data.source.id),
-        keys.tombstone(deps.prefix, requestId),
-        keys.tombstone(deps.prefix, ctx.jobId),
-      )) > 0;
-    if (await cancelled()) return { delivered: false, reason: 'cancelled' };
+    const tombstones = [
+      keys.tombstone(deps.prefix, data.source.id),
+      keys.tombstone(deps.prefix, requestId),
+      keys.tombstone(deps.prefix, ctx.jobId),
+    ];
+    const cancelled = async () => (await deps.redis.exists(...tombstones)) > 0;
     const marker = userKey(deps.prefix, data.user, 'delivered', requestId);
-    if (await deps.redis.exists(marker)) return { delivered: false, reason: 'already delivered' };
+    // One round trip for both checks.
+    const [[, dead], [, done]] = (await deps.redis
+      .multi()
+      .exists(...tombstones)
+      .exists(marker)
+      .exec()) as [[unknown, number], [unknown, number]];
+    if (dead > 0) return { delivered: false, reason: 'cancelled' };
+    if (done > 0) return { delivered: false, reason: 'already delivered' };
     const deliverer = deps.deliverers[data.target.platform];
     if (!deliverer)
       throw new NotAvailableError(

@@ -21,6 +21,8 @@ export const baseData = z.object({
   target: replyTargetSchema,
   /** The user's request (root job id); filled by the producer. */
   requestId: z.string().max(120).optional(),
+  /** Set by the producer on the steps of a flow (they read earlier steps' results). */
+  flow: z.boolean().optional(),
 });
 
 export const jobSchemas = {

@@ -4,15 +4,61 @@
  * The pending set holds "<queue>/<jobId>" of each unfinished request; entries whose job has
  * finished (a crashed worker never removed them) are swept when the cap is hit.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InputError } from '../core/errors.ts';
 import { userKey } from '../core/storage/records.ts';
 
-const ACQUIRE = `
-if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[2])
+/**
+ * One round trip for everything checked before an enqueue: idempotency claim, "a worker runs
+ * this job", the pending cap, the daily quota, and the job index. Nothing changes unless all
+ * checks pass. KEYS: idem, pending, quota, index, capability keys...; ARGV: claim value, claim
+ * TTL, pending entry, max pending, daily quota, index score, index members...
+ */
+const ADMIT = `
+local cur = redis.call('GET', KEYS[1])
+if cur then return {'dup', cur} end
+for i = 5, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then return {'nocap', KEYS[i]} end
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 and redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+  return {'pending', ''}
+end
+local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+if used >= tonumber(ARGV[5]) then return {'quota', ''} end
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], 172800)
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+for i = 7, #ARGV do redis.call('ZADD', KEYS[4], ARGV[6], ARGV[i]) end
+return {'ok', ''}`;
+
+/** Running slot for a starting job, unless the job has a tombstone (-1). KEYS: tombstone, running. */
+const START = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SADD', KEYS[2], ARGV[2])
 return 1`;
+
+export type AdmitResult = { kind: 'ok' } | { kind: 'dup'; state: string } | { kind: 'nocap'; key: string };
+
+const shas = new Map<string, string>();
+
+/** EVALSHA (the script body is sent once per Redis, not on every call), EVAL on NOSCRIPT. */
+export async function runScript(redis: Redis, lua: string, numKeys: number, ...args: (string | number)[]) {
+  let sha = shas.get(lua);
+  if (!sha) {
+    sha = createHash('sha1').update(lua).digest('hex');
+    shas.set(lua, sha);
+  }
+  try {
+    return await redis.evalsha(sha, numKeys, ...args);
+  } catch (e) {
+    if (!String((e as Error).message).includes('NOSCRIPT')) throw e;
+    return redis.eval(lua, numKeys, ...args);
+  }
+}
 
 export const dayStamp = (at = Date.now()): string =>
   new Date(at).toISOString().slice(0, 10).replaceAll('-', '');
@@ -30,32 +76,80 @@ export class UserLimits {
   private runningKey = (user: string) => userKey(this.prefix, user, 'running');
   private quotaKey = (user: string, at?: number) => userKey(this.prefix, user, 'quota', dayStamp(at));
 
-  /** Take a pending slot and one unit of today's quota, or throw an InputError saying why not. */
-  async acquire(user: string, entry: string): Promise<void> {
-    const max = this.limits.maxPending;
-    let ok = (await this.redis.eval(ACQUIRE, 1, this.pendingKey(user), max, entry)) === 1;
-    if (!ok) {
-      await this.sweep(user);
-      ok = (await this.redis.eval(ACQUIRE, 1, this.pendingKey(user), max, entry)) === 1;
+  /**
+   * Claim an idempotency key and admit a request (see ADMIT). Throws the user-facing InputError
+   * for the pending cap and the quota; sweeps stale pending entries once before refusing.
+   */
+  async admit(a: {
+    user: string;
+    idemKey: string;
+    claimValue: string;
+    claimTtl: number;
+    entry: string;
+    capabilityKeys: string[];
+    indexMembers: string[];
+  }): Promise<AdmitResult> {
+    const run = async () =>
+      (await runScript(
+        this.redis,
+        ADMIT,
+        4 + a.capabilityKeys.length,
+        a.idemKey,
+        this.pendingKey(a.user),
+        this.quotaKey(a.user),
+        userKey(this.prefix, a.user, 'jobs'),
+        ...a.capabilityKeys,
+        a.claimValue,
+        a.claimTtl,
+        a.entry,
+        this.limits.maxPending,
+        this.limits.dailyQuota,
+        Date.now(),
+        ...a.indexMembers,
+      )) as [string, string];
+    let [kind, detail] = await run();
+    if (kind === 'pending') {
+      await this.sweep(a.user);
+      [kind, detail] = await run();
     }
-    if (!ok)
+    if (kind === 'pending')
       throw new InputError(
         'too_many_pending',
-        `You already have ${max} request(s) in progress. Wait for one to finish, or cancel one with /cancel.`,
-        { context: { limit: max } },
+        `You already have ${this.limits.maxPending} request(s) in progress. Wait for one to finish, or cancel one with /cancel.`,
+        { context: { limit: this.limits.maxPending } },
       );
-    const qk = this.quotaKey(user);
-    const used = await this.redis.incr(qk);
-    if (used === 1) await this.redis.expire(qk, 2 * 86_400);
-    if (used > this.limits.dailyQuota) {
-      await this.redis.decr(qk);
-      await this.release(user, entry);
+    if (kind === 'quota')
       throw new InputError(
         'daily_quota',
         `You have used today's ${this.limits.dailyQuota} request(s). The quota resets at 00:00 UTC.`,
         { context: { limit: this.limits.dailyQuota } },
       );
-    }
+    if (kind === 'dup') return { kind, state: detail };
+    if (kind === 'nocap') return { kind, key: detail };
+    return { kind: 'ok' };
+  }
+
+  /** Take a running slot unless the job was cancelled: 1 ok, 0 over the limit, -1 cancelled. */
+  async start(
+    user: string,
+    entry: string,
+    tombstoneKey: string,
+    isActive: (e: string) => Promise<boolean>,
+  ): Promise<number> {
+    const key = this.runningKey(user);
+    const max = this.limits.maxRunning;
+    const r = Number(await runScript(this.redis, START, 2, tombstoneKey, key, max, entry));
+    if (r !== 0) return r;
+    for (const e of await this.redis.smembers(key)) if (!(await isActive(e))) await this.redis.srem(key, e);
+    return Number(await runScript(this.redis, START, 2, tombstoneKey, key, max, entry));
+  }
+
+  runningKeyOf(user: string): string {
+    return this.runningKey(user);
+  }
+
+  pendingKeyOf(user: string): string {
+    return this.pendingKey(user);
   }
 
   /** Undo acquire() when the enqueue itself failed. */
@@ -80,22 +174,6 @@ export class UserLimits {
     for (const entry of await this.pending(user)) {
       if (!(await this.isUnfinished(entry))) await this.release(user, entry);
     }
-  }
-
-  /**
-   * Running slots, taken by a worker when a job starts. Entries are "<queue>/<jobId>"; stale
-   * ones (a worker was killed) are swept with the same check as pending entries.
-   */
-  async startRunning(
-    user: string,
-    entry: string,
-    isActive: (e: string) => Promise<boolean>,
-  ): Promise<boolean> {
-    const key = this.runningKey(user);
-    const max = this.limits.maxRunning;
-    if ((await this.redis.eval(ACQUIRE, 1, key, max, entry)) === 1) return true;
-    for (const e of await this.redis.smembers(key)) if (!(await isActive(e))) await this.redis.srem(key, e);
-    return (await this.redis.eval(ACQUIRE, 1, key, max, entry)) === 1;
   }
 
   async stopRunning(user: string, entry: string): Promise<void> {

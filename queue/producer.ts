@@ -61,10 +61,10 @@ export interface EnqueueResult {
   duplicate: boolean;
 }
 
-export interface FlowStep<N extends JobName = JobName> {
-  name: N;
-  data: Omit<JobInput<N>, 'user' | 'target' | 'requestId'>;
-}
+/** One step of a flow: a job name and its own data (user, target and ids come from the flow). */
+export type FlowStep = {
+  [N in JobName]: { name: N; data: Omit<JobInput<N>, 'user' | 'target' | 'requestId' | 'flow'> };
+}[JobName];
 
 export interface ForgetReceipt {
   user: string;
@@ -146,9 +146,7 @@ export class Producer {
     const parsed = parseJobData(name, { ...data, requestId: id });
     if (o.user && o.user !== parsed.user)
       throw new InputError('wrong_user', 'A job can only be enqueued for the user who asked for it.');
-    await this.requireWorkers([name]);
-    return this.submit(parsed.user, def.queue, id, async () => {
-      await this.records.indexJob(parsed.user, def.queue, id);
+    return this.submit(parsed.user, def.queue, id, [name], [`${def.queue}/${id}`], async () => {
       await this.queue(def.queue).add(name, parsed, this.jobOptions(id, def.priority(parsed as never)));
     });
   }
@@ -170,13 +168,13 @@ export class Producer {
     const nodes = steps.map((s, i) => {
       const def = jobDef(s.name);
       const id = i === steps.length - 1 ? requestId : childJobId(requestId, `${i}${s.name}`);
-      const data = parseJobData(s.name, { ...s.data, ...common, requestId });
+      const data = parseJobData(s.name, { ...s.data, ...common, requestId, flow: true });
       return { def, id, data };
     });
-    await this.requireWorkers(steps.map((s) => s.name));
     const root = nodes[nodes.length - 1];
-    return this.submit(common.user, root.def.queue, requestId, async () => {
-      for (const n of nodes) await this.records.indexJob(common.user, n.def.queue, n.id);
+    const names = steps.map((s) => s.name);
+    const members = nodes.map((n) => `${n.def.queue}/${n.id}`);
+    return this.submit(common.user, root.def.queue, requestId, names, members, async () => {
       // Build the tree from the first step (deepest child) up to the root.
       // biome-ignore lint/suspicious/noExplicitAny: BullMQ's FlowJob tree type is recursive
       let tree: any;
@@ -197,50 +195,53 @@ export class Producer {
     });
   }
 
-  /** Answer "not available" at once when no worker has advertised the job lately. */
-  private async requireWorkers(names: JobName[]): Promise<void> {
-    if (this.opts.requireWorker === false) return;
-    for (const name of names) {
-      const seen = await this.redis.exists(keys.capability(this.opts.prefix, name)).catch(unavailable);
-      if (!seen)
-        throw new NotAvailableError(
-          FEATURES[name] ?? `The "${name}" job`,
-          'No worker that runs it is connected (see docs/jobs.md, "Workers").',
-          { job: name },
-        );
-    }
-  }
-
-  /** Idempotency claim, limits and quota around the actual add; undone if the add fails. */
+  /**
+   * Idempotency claim, "a worker runs it", limits, quota and job index in one round trip
+   * (UserLimits.admit), then the add; the claim and quota are undone if the add fails.
+   */
   private async submit(
     user: string,
     queue: QueueName,
     id: string,
+    names: JobName[],
+    indexMembers: string[],
     add: () => Promise<void>,
   ): Promise<EnqueueResult> {
     const idem = userKey(this.opts.prefix, user, 'idem', id);
     const entry = `${queue}/${id}`;
     try {
-      const claimed = await this.redis.set(idem, `claimed-${Date.now()}`, 'EX', 7 * 86_400, 'NX');
-      const owned = claimed === 'OK';
+      const admitted = await this.limits.admit({
+        user,
+        idemKey: idem,
+        claimValue: `claimed-${Date.now()}`,
+        claimTtl: 7 * 86_400,
+        entry,
+        capabilityKeys:
+          this.opts.requireWorker === false
+            ? []
+            : [...new Set(names)].map((n) => keys.capability(this.opts.prefix, n)),
+        indexMembers,
+      });
+      if (admitted.kind === 'nocap') {
+        const name = admitted.key.split(':').pop() as JobName;
+        throw new NotAvailableError(
+          FEATURES[name] ?? `The "${name}" job`,
+          'No worker that runs it is connected (see docs/jobs.md, "Workers").',
+          { job: name },
+        );
+      }
+      const owned = admitted.kind === 'ok';
       if (!owned) {
         // A re-sent update or a double click: wait for the first attempt to finish adding. If its
         // claim is gone it failed (retry from the start); if it stays unfinished, the first
         // attempt died between claim and add (e.g. Redis restarted), so finish it here.
         for (let waited = 0; ; waited += 50) {
           const state = await this.redis.get(idem);
-          if (state === null) return this.submit(user, queue, id, add);
+          if (state === null) return this.submit(user, queue, id, names, indexMembers, add);
           if (state === 'added' || (await this.queue(queue).getJob(id)))
             return { id, queue, duplicate: true };
           if (waited >= 3000) break;
           await new Promise((r) => setTimeout(r, 50));
-        }
-      } else {
-        try {
-          await this.limits.acquire(user, entry);
-        } catch (e) {
-          await this.redis.del(idem);
-          throw e;
         }
       }
       try {

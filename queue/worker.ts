@@ -221,37 +221,63 @@ export class JobWorker extends EventEmitter {
       throw new UnrecoverableError(encodeFailure(errorInfo(e).code, errorInfo(e).message));
     }
     const entry = `${job.queueName}/${id}`;
-    if (await this.tombstoned(id)) return this.cancelled(job, data);
-    const limited = name !== 'deliver';
-    if (limited && !(await this.limits.startRunning(data.user, entry, (e) => this.isActive(e)))) {
-      // The user already has their share of running jobs: try again shortly.
-      await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1000), token);
-      throw new DelayedError();
+    const limited = name !== 'deliver'; // the deliver processor checks tombstones itself
+    if (limited) {
+      const started = await this.limits.start(data.user, entry, keys.tombstone(this.sys.prefix, id), (e) =>
+        this.isActive(e),
+      );
+      if (started === -1) return this.cancelled(job, data);
+      if (started === 0) {
+        // The user already has their share of running jobs: try again shortly.
+        await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1000), token);
+        throw new DelayedError();
+      }
     }
+    let runningReleased = !limited;
     const controller = new AbortController();
     this.controllers.set(id, controller);
     const started = Date.now();
     try {
       const result = await this.runProcessor(job, name, data, controller.signal);
-      if (controller.signal.aborted || (await this.tombstoned(id))) throw new CancelledError();
+      if (controller.signal.aborted) throw new CancelledError();
       const checked = jobSchemas[name].result.safeParse(result);
       if (!checked.success)
         throw new Error(
           `processor for ${name} returned an invalid result: ${checked.error.issues[0]?.message}`,
         );
       const ms = Date.now() - started;
-      await this.redis
-        .multi()
-        .lpush(keys.durations(this.sys.prefix, name), ms)
-        .ltrim(keys.durations(this.sys.prefix, name), 0, 49)
-        .exec();
+      const def = jobDef(name);
+      const requestId = data.requestId ?? id;
+      const delivers = def.delivers && !job.parent;
+      // Bookkeeping and the delivery go out together (one round trip). A cancel that lands after
+      // this point is still honoured: the deliver job checks the tombstones before sending.
+      const bookkeeping = async () => {
+        if (name === 'deliver') return; // its source job already freed the request's slots
+        const m = this.redis
+          .multi()
+          .lpush(keys.durations(this.sys.prefix, name), ms)
+          .ltrim(keys.durations(this.sys.prefix, name), 0, 49);
+        if (delivers)
+          m.zadd(
+            userKey(this.sys.prefix, data.user, 'jobs'),
+            Date.now(),
+            `deliver/${deliverJobId(requestId)}`,
+          );
+        if (limited) m.srem(this.limits.runningKeyOf(data.user), entry);
+        if (!job.parent)
+          m.srem(this.limits.pendingKeyOf(data.user), ...QUEUES.map((q) => `${q}/${requestId}`));
+        await m.exec();
+      };
+      await recordResult(this.records, data.user, name, checked.data);
+      await Promise.all([
+        bookkeeping(),
+        delivers
+          ? this.deliver(job, data, def.toReply(checked.data as never, data as never), false)
+          : undefined,
+      ]);
+      runningReleased = true;
       jobDuration.observe({ queue: job.queueName, name }, ms / 1000);
       jobsTotal.inc({ queue: job.queueName, name, outcome: 'completed' });
-      await recordResult(this.records, data.user, name, checked.data);
-      const def = jobDef(name);
-      if (def.delivers && !job.parent)
-        await this.deliver(job, data, def.toReply(checked.data as never, data as never));
-      if (!job.parent) await this.releasePending(data, id);
       this.emit('completed', id, name);
       return checked.data;
     } catch (e) {
@@ -265,7 +291,7 @@ export class JobWorker extends EventEmitter {
       throw await this.failure(job, data, e);
     } finally {
       this.controllers.delete(id);
-      if (limited) await this.limits.stopRunning(data.user, entry).catch(() => {});
+      if (!runningReleased) await this.limits.stopRunning(data.user, entry).catch(() => {});
     }
   }
 
@@ -278,7 +304,7 @@ export class JobWorker extends EventEmitter {
       name,
       data,
       attempt: job.attemptsMade + 1,
-      previous: await this.previous(job),
+      previous: data.flow ? await this.previous(job) : {},
     };
     const progress = (stage: string, percent: number) => {
       job.updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) }).catch(() => {});
@@ -354,7 +380,7 @@ export class JobWorker extends EventEmitter {
   }
 
   /** Enqueue the request's one deliver job (same id on every retry, so it is added once). */
-  private async deliver(job: Job, data: JobData<JobName>, reply: Reply): Promise<void> {
+  private async deliver(job: Job, data: JobData<JobName>, reply: Reply, index = true): Promise<void> {
     const requestId = data.requestId ?? (job.id as string);
     const id = deliverJobId(requestId);
     const payload = parseJobData('deliver', {
@@ -364,7 +390,7 @@ export class JobWorker extends EventEmitter {
       source: { queue: job.queueName, id: job.id, name: job.name },
       reply,
     });
-    await this.records.indexJob(data.user, 'deliver', id);
+    if (index) await this.records.indexJob(data.user, 'deliver', id);
     await this.queue('deliver').add('deliver', payload, {
       jobId: id,
       attempts: 8,
