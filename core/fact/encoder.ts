@@ -26,8 +26,17 @@ export const FACE_TOKEN_DIM = 768;
  * projector and UNet attention weights.
  */
 export const FACT_ENCODER_ID = 'fact-face-encoder';
+const FACT_ADAPTERS: Record<string, string> = {
+  'sd15-film': 'film',
+  'sd15-majicmix-realistic-v6': 'majicmix',
+};
 export function factModelIds(base: string): { encoder: string; projector: string; unet: string } {
-  const b = base.replace(/^sd15-/, '');
+  const b = FACT_ADAPTERS[base];
+  if (!b)
+    throw new InputError(
+      'fact_base',
+      `FACT has adapters for ${Object.keys(FACT_ADAPTERS).join(' and ')} only, not "${base}". Choose a style on one of those bases.`,
+    );
   return { encoder: FACT_ENCODER_ID, projector: `fact-projector-${b}`, unet: `fact-unet-${b}` };
 }
 

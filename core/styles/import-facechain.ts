@@ -32,7 +32,7 @@ const facechainStyleSchema = z.object({
 /** FaceChain's base folders → this project's base model ids. */
 export const FACECHAIN_BASES: Record<string, string> = {
   leosamsMoonfilm_filmGrain20: 'sd15-film',
-  MajicmixRealistic_v6: 'sd15-majicmix',
+  MajicmixRealistic_v6: 'sd15-majicmix-realistic-v6',
 };
 
 /** "中文(English name)" → {zh, en}; a name without brackets is used for both. */

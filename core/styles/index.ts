@@ -11,12 +11,15 @@ export { type BuiltPrompt, buildPrompt, frequentTags, type PromptIdentity } from
 let loading: Promise<StyleCatalog> | undefined;
 
 /** Load once per process (at start-up, so broken packs are reported before any request). */
-export function styleCatalog(opts: { knownBases?: ReadonlySet<string> } = {}): Promise<StyleCatalog> {
+export function styleCatalog(): Promise<StyleCatalog> {
+  const manifests = loadManifests();
   loading ??= loadStyleCatalog({
     dirs: [BUILTIN_STYLES_DIR, config().stylesDir],
     maxLoraBytes: config().FACECHAIN_MAX_LORA_BYTES,
-    knownModels: new Set(loadManifests().keys()),
-    ...(opts.knownBases ? { knownBases: opts.knownBases } : {}),
+    knownModels: new Set(manifests.keys()),
+    // Base models are the text-to-image manifests (installed or not: a pack for an uninstalled base
+    // is valid; generation reports the missing model).
+    knownBases: new Set([...manifests.values()].filter((m) => m.task === 'text-to-image').map((m) => m.id)),
   });
   return loading;
 }

@@ -5,6 +5,7 @@ import {
   FACE_TOKENS_INPUT,
   FactEncoder,
   faceInput,
+  factModelIds,
   factUnetFeeds,
 } from '../../core/fact/encoder.ts';
 import {
@@ -62,6 +63,18 @@ describe('FACT wiring', () => {
         [ADAPTER_SCALE_INPUT]: f32(new Float32Array([scale]), [1]),
       })
     ).out_sample!.data as Float32Array;
+
+  it('picks the FACT adapter models of the style base and refuses bases without one', () => {
+    expect(factModelIds('sd15-film')).toEqual({
+      encoder: 'fact-face-encoder',
+      projector: 'fact-projector-film',
+      unet: 'fact-unet-film',
+    });
+    expect(factModelIds('sd15-majicmix-realistic-v6').unet).toBe('fact-unet-majicmix');
+    expect(() => factModelIds('sdxl-base')).toThrow(
+      /FACT has adapters for sd15-film and sd15-majicmix-realistic-v6 only/,
+    );
+  });
 
   it('normalises the aligned crop to [-1, 1] in CHW order and refuses other sizes', () => {
     const rgb = new Uint8Array(112 * 112 * 3);

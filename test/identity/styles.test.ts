@@ -102,7 +102,7 @@ describe('style packs', () => {
     await pack(other, 'ok', good('ok'));
     const cat = await loadStyleCatalog({
       dirs: [root, other],
-      knownBases: new Set(['sd15-film', 'sd15-majicmix']),
+      knownBases: new Set(['sd15-film', 'sd15-majicmix-realistic-v6']),
       maxLoraBytes: MAX,
     });
     expect([...cat.packs.keys()]).toEqual(['ok']);
@@ -158,7 +158,7 @@ describe('style packs', () => {
     expect(a.pack).toMatchObject({
       id: 'polaroid-style',
       name: { en: 'Polaroid style', zh: '拍立得风' },
-      base: 'sd15-majicmix',
+      base: 'sd15-majicmix-realistic-v6',
       loras: [{ file: 'InstantPhotoX3.safetensors', multiplier: 0.4 }],
       humanMultiplier: 0.95,
       prompt: '1girl, close-up, polaroid, instant photo',
