@@ -363,6 +363,27 @@ describe('model folders', () => {
     }
   });
 
+  it('UNet with a scalar (rank-0) timestep input', async () => {
+    const dir = path.join(root, 'scalar-t');
+    writeFixtureSdModel(dir, { scalarTimestep: true });
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      const r = await p.generate({
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 6,
+        sampler: 'euler',
+        seed: 2,
+        returnLatents: true,
+      });
+      expect(psnr(r.images[0].latents!, expectedLatents(PROMPT, NEG, 7.5))).toBeGreaterThanOrEqual(40);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('9-channel inpainting UNet: mask region gets the target, the rest the masked image latents', async () => {
     const dir = path.join(root, 'inpaint');
     writeFixtureSdModel(dir, { inpaint: true });
