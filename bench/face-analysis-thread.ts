@@ -1,18 +1,37 @@
-/** Worker-thread side of bench/face-analysis.ts: one FaceAnalyzer (1 ORT thread) per thread. */
+/**
+ * Worker-thread side of bench/face-analysis.ts: one FaceAnalyzer (1 ONNX thread) per thread,
+ * and, once asked, the floor: decode plus the same model runs on prebuilt tensors.
+ */
 import { parentPort } from 'node:worker_threads';
 import { config } from '../core/config.ts';
 import { FaceAnalyzer } from '../core/face/analyzer.ts';
 import { ModelStore } from '../models/store.ts';
+import { FloorRunner } from './face-analysis-floor.ts';
 
-const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir), { threads: 1 });
-parentPort!.on('message', async (msg: { id: number; bytes: Uint8Array } | 'stop') => {
-  if (msg === 'stop') {
+const store = new ModelStore(config().modelsDir);
+const analyzer = await FaceAnalyzer.load(store, { threads: 1 });
+let floor: FloorRunner | undefined;
+
+type Msg =
+  | { kind: 'pipeline'; id: number; bytes: Uint8Array }
+  | { kind: 'floor'; id: number; bytes: Uint8Array; runs: [string, number][] }
+  | { kind: 'stop' };
+
+parentPort!.on('message', async (msg: Msg) => {
+  if (msg.kind === 'stop') {
     await analyzer.dispose();
+    await floor?.dispose();
     parentPort!.close();
     return;
   }
   const t0 = performance.now();
-  const a = await analyzer.analyze(msg.bytes, { embedding: true });
-  parentPort!.postMessage({ id: msg.id, ms: performance.now() - t0, faces: a.faces.length });
+  let faces = 1;
+  if (msg.kind === 'pipeline') {
+    faces = (await analyzer.analyze(msg.bytes, { embedding: true })).faces.length;
+  } else {
+    floor ??= await FloorRunner.load(store);
+    await floor.run(msg.bytes, new Map(msg.runs));
+  }
+  parentPort!.postMessage({ id: msg.id, ms: performance.now() - t0, faces });
 });
 parentPort!.postMessage('ready');

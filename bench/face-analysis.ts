@@ -1,14 +1,15 @@
 /**
  * Face analysis throughput on 1920x1280 single-face JPEGs made from the fixture photos.
  * Prints photos/s, p50/p95 latency, peak RSS and, in the same run, the floor: JPEG decode plus
- * the raw model inference the pipeline performs (same number of runs per model, on prebuilt
- * tensors), so the pipeline's own overhead is visible.
+ * the raw model inference the pipeline performs (the same runs per model, on prebuilt tensors;
+ * bench/face-analysis-floor.ts), so the pipeline's own overhead is visible. Pipeline and floor
+ * alternate in rounds so that load from other processes hits both alike.
  *
  * Targets (issue 2): >= 25 photos/s on 2 cores, <= 1.3x the floor, peak RSS < 500 MB.
  * Throughput uses one FaceAnalyzer per worker thread (1 ONNX thread each), as the job layer
  * runs them. Other work sharing the machine depresses the figures.
  *
- *   node bin/run-ts.js bench/face-analysis.ts [photos=120]
+ *   node bin/run-ts.js bench/face-analysis.ts [photos per round = 60] [rounds = 2]
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,14 +18,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { config } from '../core/config.ts';
 import { FaceAnalyzer } from '../core/face/analyzer.ts';
-import { FACE_MODEL_IDS } from '../core/face/models.ts';
 import { decodeImage, encodeJpeg, extractRgb, flipRgb, resizeRgb } from '../core/image/codec.ts';
 import { OnnxSession } from '../models/onnx.ts';
 import { ModelStore } from '../models/store.ts';
+import { FloorRunner } from './face-analysis-floor.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '..', 'test', 'fixtures', 'faces');
-const total = Number(process.argv[2] ?? 120);
+const perRound = Number(process.argv[2] ?? 60);
+const rounds = Number(process.argv[3] ?? 2);
 const cores = os.availableParallelism();
 
 function pct(values: number[], p: number): number {
@@ -46,7 +48,13 @@ const store = new ModelStore(config().modelsDir);
 const photos = await makePhotos();
 console.log(`face-analysis bench: ${cores} cores (os.availableParallelism), node ${process.version}`);
 console.log(
-  `photos: ${photos.length} distinct 1920x1280 JPEGs (q90, ${photos.map((p) => (p.length / 1024).toFixed(0)).join('/')} KB), ${total} analyses per run`,
+  `photos: ${photos.length} distinct 1920x1280 single-face JPEGs (q90, ${photos.map((p) => (p.length / 1024).toFixed(0)).join('/')} KB); ${rounds} rounds of ${perRound} pipeline + ${perRound} floor analyses`,
+);
+console.log(
+  `load average at start ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
 );
 
 // --- Throughput: one analyzer per worker thread, photos handed out as threads free up.
@@ -63,109 +71,114 @@ const workers = await Promise.all(
     return w;
   }),
 );
-const threadLat: number[] = [];
-let next = 0;
-let done = 0;
-const t2 = performance.now();
-await new Promise<void>((resolve, reject) => {
-  for (const w of workers) {
-    const feed = () => {
-      if (next >= total) return;
-      const id = next++;
-      const bytes = photos[id % photos.length]!;
-      w.postMessage({ id, bytes });
-    };
-    w.on('message', (m: { ms: number; faces: number }) => {
-      threadLat.push(m.ms);
-      if (m.faces !== 1) reject(new Error('wrong face count in thread'));
-      if (++done === total) resolve();
-      else feed();
-    });
-    w.on('error', reject);
-    feed();
+
+// Model runs per photo, counted once on this thread (the floor repeats exactly these).
+const runsByPhoto: Map<string, number>[] = [];
+{
+  const analyzer = await FaceAnalyzer.load(store, { threads: 1 });
+  const origRun = OnnxSession.prototype.run;
+  let runs = new Map<string, number>();
+  OnnxSession.prototype.run = function (this: OnnxSession, ...args: Parameters<typeof origRun>) {
+    runs.set(this.name, (runs.get(this.name) ?? 0) + 1);
+    return origRun.apply(this, args);
+  };
+  for (const p of photos) {
+    runs = new Map();
+    const a = await analyzer.analyze(p, { embedding: true });
+    if (a.faces.length !== 1) throw new Error(`bench photo has ${a.faces.length} faces, expected 1`);
+    runsByPhoto.push(runs);
   }
-});
-const wall = performance.now() - t2;
-for (const w of workers) w.postMessage('stop');
-const throughputRss = process.resourceUsage().maxRSS / 1024;
+  OnnxSession.prototype.run = origRun;
+  await analyzer.dispose();
+}
 
-// --- One analyzer on this thread: latency, and how many model runs one photo costs.
+async function throughput(kind: 'pipeline' | 'floor', n: number): Promise<{ rate: number; lat: number[] }> {
+  const lat: number[] = [];
+  let next = 0;
+  let done = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    for (const w of workers) {
+      const feed = () => {
+        if (next >= n) return;
+        const id = next++;
+        const i = id % photos.length;
+        w.postMessage({ kind, id, bytes: photos[i], runs: [...runsByPhoto[i]!] });
+      };
+      const onMessage = (m: { ms: number; faces: number }) => {
+        lat.push(m.ms);
+        if (m.faces !== 1) reject(new Error('wrong face count in a thread'));
+        if (++done === n) {
+          for (const x of workers) x.removeAllListeners('message');
+          resolve();
+        } else feed();
+      };
+      w.on('message', onMessage);
+      w.once('error', reject);
+      feed();
+    }
+  });
+  return { rate: (n * 1000) / (performance.now() - t0), lat };
+}
+
+const tp = { pipeline: [] as number[], floor: [] as number[], pLat: [] as number[], fLat: [] as number[] };
+let pipelineRss = 0;
+for (let r = 0; r < rounds; r++) {
+  const p = await throughput('pipeline', perRound);
+  if (r === 0) pipelineRss = process.resourceUsage().maxRSS / 1024;
+  const f = await throughput('floor', perRound);
+  tp.pipeline.push(p.rate);
+  tp.floor.push(f.rate);
+  tp.pLat.push(...p.lat);
+  tp.fLat.push(...f.lat);
+}
+for (const w of workers) w.postMessage({ kind: 'stop' });
+await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
+
+// --- One analyzer on this thread: latency against the floor, alternating photo by photo.
 const analyzer = await FaceAnalyzer.load(store, { threads: 1 });
-const runs = new Map<string, number>();
-const origRun = OnnxSession.prototype.run;
-OnnxSession.prototype.run = function (this: OnnxSession, ...args: Parameters<typeof origRun>) {
-  runs.set(this.name, (runs.get(this.name) ?? 0) + 1);
-  return origRun.apply(this, args);
-};
-for (const p of photos) {
-  const a = await analyzer.analyze(p, { embedding: true });
-  if (a.faces.length !== 1) throw new Error(`bench photo has ${a.faces.length} faces, expected 1`);
+const floor = await FloorRunner.load(store);
+const lat: number[] = [];
+const floorLat: number[] = [];
+for (let i = 0; i < perRound; i++) {
+  const k = i % photos.length;
+  let t = performance.now();
+  await analyzer.analyze(photos[k]!, { embedding: true });
+  lat.push(performance.now() - t);
+  t = performance.now();
+  await floor.run(photos[k]!, runsByPhoto[k]!);
+  floorLat.push(performance.now() - t);
 }
-OnnxSession.prototype.run = origRun;
-const runsPerPhoto = new Map([...runs].map(([k, v]) => [k, v / photos.length]));
-
-const latencies: number[] = [];
-const t1 = performance.now();
-for (let i = 0; i < Math.min(total, 60); i++) {
-  const t = performance.now();
-  await analyzer.analyze(photos[i % photos.length]!, { embedding: true });
-  latencies.push(performance.now() - t);
-}
-const oneThreadRate = (latencies.length * 1000) / (performance.now() - t1);
 await analyzer.dispose();
+await floor.dispose();
 
-// --- The floor: decode alone, plus each model run on a prebuilt tensor as often as the pipeline runs it.
-const decodeMs: number[] = [];
-for (let i = 0; i < 40; i++) {
-  const t = performance.now();
-  await decodeImage(photos[i % photos.length]!);
-  decodeMs.push(performance.now() - t);
-}
-let modelMs = 0;
-const perModel: string[] = [];
-for (const id of FACE_MODEL_IDS) {
-  const m = store.manifest(id);
-  const s = await OnnxSession.create(await store.path(id), { threads: 1, name: id });
-  const spec = m.inputs[0]!;
-  const dims = spec.shape.map((d) => (typeof d === 'number' ? d : 1));
-  const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).map(() => Math.random() * 2 - 1);
-  const feed = { [spec.name]: { type: 'float32' as const, data, dims } };
-  await s.run(feed);
-  const n = 50;
-  const t = performance.now();
-  for (let i = 0; i < n; i++) await s.run(feed);
-  const each = (performance.now() - t) / n;
-  const count = runsPerPhoto.get(id) ?? 0;
-  modelMs += each * count;
-  perModel.push(`${id} ${count.toFixed(1)}x${each.toFixed(2)}ms`);
-  await s.dispose();
-}
-const floorMs = pct(decodeMs, 50) + modelMs;
-
-console.log('\nsingle thread (1 analyzer, 1 ONNX thread):');
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+const runsText = [...runsByPhoto[0]!].map(([id, n]) => `${id} ${n}`).join(', ');
+console.log(`\nmodel runs per photo (first photo): ${runsText}`);
+console.log('\nsingle thread (1 analyzer, 1 ONNX thread), pipeline and floor alternating per photo:');
+console.log(`  pipeline latency p50 ${pct(lat, 50).toFixed(1)} ms, p95 ${pct(lat, 95).toFixed(1)} ms`);
 console.log(
-  `  latency p50 ${pct(latencies, 50).toFixed(1)} ms, p95 ${pct(latencies, 95).toFixed(1)} ms, ${oneThreadRate.toFixed(1)} photos/s`,
+  `  floor    latency p50 ${pct(floorLat, 50).toFixed(1)} ms, p95 ${pct(floorLat, 95).toFixed(1)} ms`,
+);
+console.log(`  pipeline / floor (p50) = ${(pct(lat, 50) / pct(floorLat, 50)).toFixed(2)}x (target <= 1.3x)`);
+console.log(
+  `\n${threads} worker threads (1 analyzer + 1 ONNX thread each), rounds alternating pipeline / floor:`,
 );
 console.log(
-  `  floor ${floorMs.toFixed(1)} ms = decode p50 ${pct(decodeMs, 50).toFixed(1)} ms + models ${modelMs.toFixed(1)} ms (${perModel.join(', ')})`,
-);
-console.log(`  pipeline / floor = ${(pct(latencies, 50) / floorMs).toFixed(2)}x (target <= 1.3x)`);
-
-const rate = (total * 1000) / wall;
-const rssMb = process.resourceUsage().maxRSS / 1024;
-const floorRate = (threads * 1000) / floorMs;
-console.log(`\n${threads} worker threads (1 analyzer + 1 ONNX thread each):`);
-console.log(
-  `  ${rate.toFixed(1)} photos/s (target >= 25 on 2 cores), latency p50 ${pct(threadLat, 50).toFixed(1)} ms, p95 ${pct(threadLat, 95).toFixed(1)} ms`,
+  `  pipeline ${mean(tp.pipeline).toFixed(1)} photos/s (rounds: ${tp.pipeline.map((v) => v.toFixed(1)).join(', ')}), latency p50 ${pct(tp.pLat, 50).toFixed(1)} ms, p95 ${pct(tp.pLat, 95).toFixed(1)} ms  (target >= 25 on 2 cores)`,
 );
 console.log(
-  `  floor throughput ${floorRate.toFixed(1)} photos/s (${threads} x 1000 / floor): floor / pipeline = ${(floorRate / rate).toFixed(2)}x`,
+  `  floor    ${mean(tp.floor).toFixed(1)} photos/s (rounds: ${tp.floor.map((v) => v.toFixed(1)).join(', ')}), latency p50 ${pct(tp.fLat, 50).toFixed(1)} ms`,
 );
 console.log(
-  `peak RSS ${throughputRss.toFixed(0)} MB after the ${threads}-thread run (main thread + ${threads} analyzers); ${rssMb.toFixed(0)} MB at the end of the bench (target < 500 MB)`,
+  `  floor / pipeline throughput = ${(mean(tp.floor) / mean(tp.pipeline)).toFixed(2)}x (target <= 1.3x)`,
 );
 console.log(
-  `load average ${os
+  `peak RSS ${pipelineRss.toFixed(0)} MB after the first ${threads}-thread pipeline round (main thread + ${threads} analyzers; target < 500 MB), ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB at the end (floor sessions added)`,
+);
+console.log(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '(unset)'}`);
+console.log(
+  `load average at end ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')} (other work on this machine lowers these figures)`,

@@ -4,7 +4,14 @@
  * Laplacian, no model).
  */
 import type { OnnxSession, Tensor } from '../../models/onnx.ts';
-import { type Affine, composeAffine, type Point, type Pyramid, warpAffine } from '../image/warp.ts';
+import {
+  type Affine,
+  composeAffine,
+  type Point,
+  type Pyramid,
+  warpAffine,
+  warpToPlanar,
+} from '../image/warp.ts';
 import { eyeCentres, squareCrop } from './landmarks.ts';
 import { greyToFloat, IMAGENET_MEAN, IMAGENET_STD, rgbToChw, softmax } from './tensor.ts';
 import type { Box, HeadPose } from './types.ts';
@@ -93,14 +100,12 @@ export async function predictPose(
   const kx = 224 / (1.5 * w);
   const ky = 224 / (1.5 * h);
   const m: Affine = [kx, 0, 112 - kx * ((box[0] + box[2]) / 2), 0, ky, 112 - ky * ((box[1] + box[3]) / 2)];
-  const rgb = warpAffine(pyr, composeAffine(m, frame), 224, 224, { fill: GREY });
-  const out = await session.run({
-    input: {
-      type: 'float32',
-      data: rgbToChw(rgb, 224 * 224, IMAGENET_MEAN, IMAGENET_STD),
-      dims: [1, 3, 224, 224],
-    },
+  const input = warpToPlanar(pyr, composeAffine(m, frame), 224, 224, {
+    fill: GREY,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
   });
+  const out = await session.run({ input: { type: 'float32', data: input, dims: [1, 3, 224, 224] } });
   const angle = (name: string) => {
     const p = softmax(out[name]!.data as Float32Array);
     let e = 0;

@@ -6,8 +6,7 @@
  * are merged with non-maximum suppression in upright-image pixels.
  */
 import type { OnnxSession } from '../../models/onnx.ts';
-import { type Affine, composeAffine, type Pyramid, warpAffine } from '../image/warp.ts';
-import { rgbToChw } from './tensor.ts';
+import { type Affine, composeAffine, type Pyramid, warpToPlanar } from '../image/warp.ts';
 import type { Box } from './types.ts';
 
 export const DET_W = 320;
@@ -64,8 +63,7 @@ async function runDetector(
   signal?: AbortSignal,
 ): Promise<RawRun> {
   signal?.throwIfAborted();
-  const rgb = warpAffine(pyr, srcToInput, DET_W, DET_H, { fill: [127, 127, 127] });
-  const input = rgbToChw(rgb, DET_W * DET_H, MEAN, STD);
+  const input = warpToPlanar(pyr, srcToInput, DET_W, DET_H, { fill: [127, 127, 127], mean: MEAN, std: STD });
   const out = await session.run({ input: { type: 'float32', data: input, dims: [1, 3, DET_H, DET_W] } });
   return { scores: out.scores!.data as Float32Array, boxes: out.boxes!.data as Float32Array };
 }

@@ -156,6 +156,51 @@ export function warpAffine(
   outH: number,
   opts: WarpOptions = {},
 ): Uint8Array {
+  const { img, inv } = samplingSource(src, m);
+  const grey = opts.grey ?? false;
+  const out = new Uint8Array(outW * outH * (grey ? 1 : 3));
+  sampleBilinear(img, inv, outW, outH, opts.fill ?? [0, 0, 0], grey ? GREY8 : RGB8, out, EMPTY_F32, NO_NORM);
+  return out;
+}
+
+export interface PlanarOptions {
+  fill?: Fill;
+  /** Per-channel (value - mean) / std, in 0..255 units, in output channel order (B first if bgr). */
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  /** Write channels as B, G, R instead of R, G, B. */
+  bgr?: boolean;
+}
+
+/**
+ * Warp straight into a normalised planar (CHW) float tensor, as the models take it: one pass
+ * instead of warp + convert, which matters for the detector's eight 320x240 inputs per photo.
+ */
+export function warpToPlanar(
+  src: RgbImage | Pyramid,
+  m: Affine,
+  outW: number,
+  outH: number,
+  opts: PlanarOptions,
+): Float32Array {
+  const { img, inv } = samplingSource(src, m);
+  const out = new Float32Array(outW * outH * 3);
+  const [m0, m1, m2] = opts.mean;
+  const [s0, s1, s2] = opts.std;
+  const norm = [m0, 1 / s0, m1, 1 / s1, m2, 1 / s2, opts.bgr ? 1 : 0];
+  sampleBilinear(img, inv, outW, outH, opts.fill ?? [0, 0, 0], PLANAR, EMPTY_U8, out, norm);
+  return out;
+}
+
+const RGB8 = 0;
+const GREY8 = 1;
+const PLANAR = 2;
+const EMPTY_U8 = new Uint8Array(0);
+const EMPTY_F32 = new Float32Array(0);
+const NO_NORM: number[] = [0, 1, 0, 1, 0, 1, 0];
+
+/** The pyramid level to read and the output-index -> source-index affine for it. */
+function samplingSource(src: RgbImage | Pyramid, m: Affine): { img: RgbImage; inv: Affine } {
   const pyr = src instanceof Pyramid ? src : undefined;
   let img = pyr ? pyr.base : (src as RgbImage);
   // Continuous coordinates: pixel (i, j) covers [i, i+1) x [j, j+1); its centre is (i+0.5, j+0.5).
@@ -169,12 +214,7 @@ export function warpAffine(
     inv = composeAffine([k, 0, 0, 0, k, 0], inv);
     img = lvl;
   }
-  inv = composeAffine([1, 0, -0.5, 0, 1, -0.5], inv);
-  const fill = opts.fill ?? [0, 0, 0];
-  const grey = opts.grey ?? false;
-  const out = new Uint8Array(outW * outH * (grey ? 1 : 3));
-  sampleBilinear(img, inv, outW, outH, fill, grey, out);
-  return out;
+  return { img, inv: composeAffine([1, 0, -0.5, 0, 1, -0.5], inv) };
 }
 
 /**
@@ -188,10 +228,22 @@ function sampleBilinear(
   outW: number,
   outH: number,
   fill: Fill,
-  grey: boolean,
+  mode: number,
   out: Uint8Array,
+  outF: Float32Array,
+  norm: readonly number[],
 ): void {
   const { data, width: w, height: h } = img;
+  const plane = outW * outH;
+  const [nm0, nk0, nm1, nk1, nm2, nk2, swap] = norm as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const [a, b, c, d, e, f] = inv;
   const f0 = fill[0];
   const f1 = fill[1];
@@ -202,8 +254,9 @@ function sampleBilinear(
     let sx = b * v + c;
     let sy = e * v + f;
     for (let u = 0; u < outW; u++, sx += a, sy += d) {
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
+      // Truncation is floor for the non-negative coordinates that dominate; floor otherwise.
+      const x0 = sx >= 0 ? sx | 0 : Math.floor(sx);
+      const y0 = sy >= 0 ? sy | 0 : Math.floor(sy);
       const tx = sx - x0;
       const ty = sy - y0;
       let r: number;
@@ -244,7 +297,15 @@ function sampleBilinear(
         g = f1;
         bl = f2;
       }
-      if (grey) {
+      if (mode === PLANAR) {
+        // norm is already in output channel order; swap picks B,G,R.
+        const c0 = swap ? bl : r;
+        const c2 = swap ? r : bl;
+        outF[o] = (c0 - nm0) * nk0;
+        outF[o + plane] = (g - nm1) * nk1;
+        outF[o + 2 * plane] = (c2 - nm2) * nk2;
+        o++;
+      } else if (mode === GREY8) {
         out[o++] = 0.299 * r + 0.587 * g + 0.114 * bl + 0.5;
       } else {
         // Uint8Array stores truncate; +0.5 rounds (values are within 0..255).
