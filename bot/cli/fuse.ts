@@ -26,7 +26,7 @@ function option(argv: string[], name: string): string | undefined {
 
 export const command: CliCommand = {
   summary:
-    "Put the largest face of <source> into <target> by landmark fusion (no generation model). --face picks the target face, 0 = leftmost. Prints the fused face's likeness to the source.",
+    "Put the largest face of <source> into <target> by landmark fusion (no generation model). --face N picks target face N counted from the left (0 = leftmost); default: the largest. Prints the fused face's likeness to the source.",
   usage: USAGE,
   async run(argv) {
     const known = new Set(['--face', '--blend', '--out']);
@@ -43,9 +43,9 @@ export const command: CliCommand = {
       process.stderr.write(`usage: ${USAGE}\n`);
       return 2;
     }
-    const faceArg = option(argv, '--face') ?? '0';
-    const faceIndex = Number(faceArg);
-    if (!/^\d+$/.test(faceArg)) {
+    const faceArg = option(argv, '--face');
+    const faceIndex = faceArg === undefined ? undefined : Number(faceArg);
+    if (faceArg !== undefined && !/^\d+$/.test(faceArg)) {
       throw new InputError(
         'bad_face_index',
         `--face must be a whole number (0 = leftmost face), got "${faceArg}".`,

@@ -27,9 +27,15 @@ export function facesLeftToRight(faces: readonly Face[]): Face[] {
   return [...faces].sort((a, b) => a.box[0] + a.box[2] - (b.box[0] + b.box[2]));
 }
 
-/** The face at `index` (0 = leftmost), with an error that says how many there are. */
-export function pickFace(analysis: ImageAnalysis, index: number, what: string): Face {
-  const faces = facesLeftToRight(analysis.faces);
+/**
+ * The face at `index` (0 = leftmost), with an error that says how many there are. With
+ * `largest`, only the N largest faces count (FaceChain-FACT keeps the N largest template faces,
+ * then orders them left to right), so small faces in the background do not shift the index.
+ */
+export function pickFace(analysis: ImageAnalysis, index: number, what: string, largest?: number): Face {
+  // analysis.faces is largest first.
+  const pool = largest === undefined ? analysis.faces : analysis.faces.slice(0, Math.max(1, largest));
+  const faces = facesLeftToRight(pool);
   if (faces.length === 0) {
     throw new InputError(
       'no_face',

@@ -9,7 +9,7 @@
  */
 import { ModelError, NotAvailableError, throwIfAborted } from '../errors.ts';
 import { type Face, type ImageAnalysis, iou } from '../face/index.ts';
-import { facesLeftToRight, fusionInput, pickFace, uprightImage } from '../fusion/faces.ts';
+import { facesLeftToRight, fusionInput, largestFace, pickFace, uprightImage } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage, FuseOptions } from '../fusion/fuser.ts';
 import { LandmarkFuser } from '../fusion/fuser.ts';
 import type { RgbImage } from '../fusion/raster.ts';
@@ -33,8 +33,13 @@ export interface TemplateInpainter {
 }
 
 export interface TemplateOptions {
-  /** Which template face to replace, 0 = leftmost (default 0). */
+  /**
+   * Which template face to replace, counted left to right from 0. Default: the largest face
+   * (a single-person template, possibly with small faces in the background).
+   */
   faceIndex?: number;
+  /** Count only the N largest faces (FaceChain-FACT's rule for group templates). */
+  largest?: number;
   mode?: 'fusion' | 'inpaint';
   fuse?: FuseOptions;
   signal?: AbortSignal;
@@ -42,7 +47,7 @@ export interface TemplateOptions {
 
 export interface TemplateResult {
   image: RgbImage;
-  /** The face that was replaced (left-to-right index) and how many the template has. */
+  /** The face that was replaced (left-to-right index among the faces that count) and how many count. */
   faceIndex: number;
   faceCount: number;
   /** The template face's box, in the returned image's pixels. */
@@ -67,7 +72,6 @@ export async function templatePortrait(
   opts: TemplateOptions = {},
 ): Promise<TemplateResult> {
   const mode = opts.mode ?? 'fusion';
-  const faceIndex = opts.faceIndex ?? 0;
   if (mode === 'inpaint' && !deps.inpainter) {
     throw new NotAvailableError(
       'Template inpainting',
@@ -77,7 +81,13 @@ export async function templatePortrait(
   // Analysis turns sideways photos upright; fuse in the frame its coordinates refer to.
   const analysis = await deps.analyzer.analyzeRgb(template, { signal: opts.signal });
   template = uprightImage(template, analysis);
-  let face = pickFace(analysis, faceIndex, 'template photo');
+  const counted =
+    opts.largest === undefined ? analysis.faces : analysis.faces.slice(0, Math.max(1, opts.largest));
+  let face =
+    opts.faceIndex === undefined
+      ? largestFace(analysis, 'template photo')
+      : pickFace(analysis, opts.faceIndex, 'template photo', opts.largest);
+  const faceIndex = facesLeftToRight(counted).indexOf(face);
   throwIfAborted(opts.signal);
   let base = template;
   let method: string;
@@ -102,7 +112,7 @@ export async function templatePortrait(
   return {
     image,
     faceIndex,
-    faceCount: facesLeftToRight(analysis.faces).length,
+    faceCount: counted.length,
     box: face.box,
     method: `${method}+${fuser.id}`,
   };

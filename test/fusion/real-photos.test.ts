@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.ts';
 import { CancelledError, InputError, NotAvailableError } from '../../core/errors.ts';
 import { cosine, type Face, FaceAnalyzer, type ImageAnalysis } from '../../core/face/index.ts';
-import { fusionInput, pickFace, uprightImage } from '../../core/fusion/faces.ts';
+import { facesLeftToRight, fusionInput, pickFace, uprightImage } from '../../core/fusion/faces.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';
 import type { RgbImage } from '../../core/fusion/raster.ts';
 import { decodeImage, encodePng, extractRgb, resizeRgb, rotateRgb } from '../../core/image/codec.ts';
@@ -171,6 +171,23 @@ describe('face fusion on real photos', () => {
       )
       .catch((e) => e);
     expect(err).toBeInstanceOf(CancelledError);
+  });
+
+  it('group templates: default is the largest face; `largest` counts only the N largest, left to right', async () => {
+    const a = photos['sample4.jpg'].analysis;
+    const bySize = a.faces; // largest first
+    const two = [bySize[0], bySize[1]].sort((p, q) => p.box[0] - q.box[0]);
+    expect(pickFace(a, 0, 'template', 2)).toBe(two[0]);
+    expect(pickFace(a, 1, 'template', 2)).toBe(two[1]);
+    expect(() => pickFace(a, 2, 'template', 2)).toThrow(/2 faces; choose 0 to 1/);
+    const src = face('astronaut.png', 0);
+    const r = await templatePortrait(
+      { analyzer },
+      fusionInput(photos['astronaut.png'].image, src),
+      photos['sample4.jpg'].image,
+    );
+    expect(r.box).toEqual(bySize[0].box);
+    expect(r.faceIndex).toBe(facesLeftToRight(bySize).indexOf(bySize[0]));
   });
 
   it('template faces are counted left to right', () => {
