@@ -147,6 +147,42 @@ try {
         `(text ${t.textMs.toFixed(1)}, denoise ${t.denoiseMs.toFixed(0)}, vae ${t.vaeMs.toFixed(0)}, png ${t.pngMs.toFixed(0)} ms)`,
     );
   }
+  // Memory over a long run with the real UNet session: 200 steps at 512x512 with CFG through
+  // UnetRunner + guidance + scheduler + denoise (the pipeline caps user requests at 150 steps).
+  {
+    const { UnetRunner } = await import('../core/diffusion/unet.ts');
+    const unet = new UnetRunner(await pipe.folder.session('unet'), 4);
+    const s = createScheduler('euler', SD15_SCHEDULER);
+    s.setTimesteps(200);
+    const noise = new SeededNoise(4);
+    const latents = new Float32Array(n);
+    noise.fill(latents);
+    const ehs = new Float32Array(2 * 77 * 768);
+    const batchIn = new Float32Array(2 * n);
+    const eps = new Float32Array(n);
+    const mem: string[] = [];
+    await denoise({
+      scheduler: s,
+      latents,
+      h,
+      w,
+      noise,
+      predict: async (input, i) => {
+        batchIn.set(input, 0);
+        batchIn.set(input, n);
+        const out = await unet.predict(batchIn, 2, h, w, s.timesteps[i], ehs, 77);
+        return applyGuidance(out, 7.5, 0, eps);
+      },
+      onStep: (p) => {
+        if (p.step === 1 || p.step % 50 === 0) {
+          gc?.();
+          const m = process.memoryUsage();
+          mem.push(`${p.step}: heap ${mb(m.heapUsed)}, rss ${mb(m.rss)}`);
+        }
+      },
+    });
+    console.log(`  200 UNet steps with ONNX Runtime (euler, CFG): ${mem.join(' | ')}`);
+  }
   await pipe.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

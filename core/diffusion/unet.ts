@@ -63,12 +63,23 @@ export class UnetRunner {
     return this.downInputs.length > 0 && this.midInput !== undefined;
   }
 
+  private tBuf = new Float32Array(0);
+  private tBuf64 = new BigInt64Array(0);
+  private tFeed?: FloatFeed;
+
+  /** The timestep tensor in the model's dtype and rank, in reused buffers. */
   private timestep(t: number, batch: number): Tensor {
     const dims = this.tRank === 0 ? [] : [batch];
     const n = this.tRank === 0 ? 1 : batch;
-    if (this.tType === 'int64')
-      return { type: 'int64', data: new BigInt64Array(n).fill(BigInt(Math.round(t))), dims };
-    return new FloatFeed(this.tType as 'float32' | 'float16').tensor(new Float32Array(n).fill(t), dims);
+    if (this.tType === 'int64') {
+      if (this.tBuf64.length !== n) this.tBuf64 = new BigInt64Array(n);
+      this.tBuf64.fill(BigInt(Math.round(t)));
+      return { type: 'int64', data: this.tBuf64, dims };
+    }
+    this.tFeed ??= new FloatFeed(this.tType === 'float16' ? 'float16' : 'float32');
+    if (this.tBuf.length !== n) this.tBuf = new Float32Array(n);
+    this.tBuf.fill(t);
+    return this.tFeed.tensor(this.tBuf, dims);
   }
 
   /** Zero residuals for a control-capable UNet run without ControlNet. */
@@ -81,9 +92,11 @@ export class UnetRunner {
     };
     const dims = this.downInputs.map((n, i) => {
       const level = SD15_DOWN_LEVELS[i] ?? 3;
-      return [batch, channelsOf(n, SD15_DOWN_CHANNELS[i] ?? 1280), h >> level, w >> level];
+      // Stride-2 convolutions with padding 1 round up.
+      const f = 2 ** level;
+      return [batch, channelsOf(n, SD15_DOWN_CHANNELS[i] ?? 1280), Math.ceil(h / f), Math.ceil(w / f)];
     });
-    dims.push([batch, channelsOf(this.midInput!, 1280), h >> 3, w >> 3]);
+    dims.push([batch, channelsOf(this.midInput!, 1280), Math.ceil(h / 8), Math.ceil(w / 8)]);
     const arrays = dims.map((d) => new Float32Array(d.reduce((a, b) => a * b, 1)));
     this.zeros = { down: arrays.slice(0, -1), mid: arrays[arrays.length - 1], dims };
     return this.zeros;
