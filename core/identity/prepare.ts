@@ -43,7 +43,7 @@ export function defaultThresholds(): PrepareThresholds {
   return {
     dominance: 4,
     minFaceSize: 96,
-    minSharpness: 25,
+    minSharpness: 30,
     minEyeOpen: 0.3,
     maxYaw: 45,
     maxPitch: 40,
