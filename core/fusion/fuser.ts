@@ -4,7 +4,7 @@
  * and it is blended in (seamless or feathered) inside a mask built from the landmarks. Runs on
  * any CPU. A learned fuser can be added later by implementing `FaceFuser`.
  */
-import { throwIfAborted } from '../errors.ts';
+import { InputError, throwIfAborted } from '../errors.ts';
 import { featherBlend, poissonBlend } from './blend.ts';
 import { transferColor } from './color.ts';
 import { delaunay } from './delaunay.ts';
@@ -99,11 +99,43 @@ export function fusionLandmarks(
   });
 }
 
+/** Options merged over the defaults (an option given as undefined keeps its default) and checked. */
+export function resolveFuseOptions(opts: FuseOptions): Required<Omit<FuseOptions, 'signal'>> & FuseOptions {
+  const o: Record<string, unknown> = { ...FUSE_DEFAULTS };
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined) o[k] = v;
+  const r = o as unknown as Required<Omit<FuseOptions, 'signal'>> & FuseOptions;
+  if (r.blend !== 'feather' && r.blend !== 'poisson') {
+    throw new InputError(
+      'bad_fuse_option',
+      `blend must be "feather" or "poisson" (got "${String(r.blend)}").`,
+    );
+  }
+  for (const k of ['keepShape', 'keepOutline', 'forehead', 'erode', 'feather'] as const) {
+    const v = r[k];
+    const max = k === 'keepShape' || k === 'keepOutline' ? 1 : 0.5;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
+      throw new InputError('bad_fuse_option', `${k} must be a number from 0 to ${max} (got ${String(v)}).`);
+    }
+  }
+  return r;
+}
+
+function checkImage(img: RgbImage, what: string): void {
+  if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
+    throw new InputError(
+      'bad_image_buffer',
+      `${what} is not an RGB image of its stated size (${img.width}×${img.height}, ${img.data.length} bytes).`,
+    );
+  }
+}
+
 /** The synchronous landmark fusion (what `LandmarkFuser.fuse` runs). */
 export function fuseByLandmarks(source: FaceInImage, target: FaceInImage, opts: FuseOptions = {}): RgbImage {
+  checkImage(source.image, 'The source image');
+  checkImage(target.image, 'The target image');
   checkLandmarks(source.landmarks, 'The source face');
   checkLandmarks(target.landmarks, 'The target face');
-  const o = { ...FUSE_DEFAULTS, ...opts };
+  const o = resolveFuseOptions(opts);
   const srcPts = [...source.landmarks];
   const tgtPts = [...target.landmarks];
   if (o.forehead > 0) {
@@ -161,5 +193,3 @@ export class LandmarkFuser implements FaceFuser {
     return fuseByLandmarks(source, target, { ...this.defaults, ...opts });
   }
 }
-
-export { LANDMARK_COUNT };

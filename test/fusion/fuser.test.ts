@@ -118,6 +118,21 @@ describe('landmark fusion on synthetic faces', () => {
     expect(insideChanged).toBeGreaterThan(1000);
   });
 
+  it('refuses bad options and buffers, and treats undefined options as defaults', () => {
+    const src = { image: source, landmarks: srcPts };
+    const tgt = { image: target, landmarks: tgtPts };
+    expect(() => fuseByLandmarks(src, tgt, { blend: 'soft' as 'feather' })).toThrow(/blend must be/);
+    expect(() => fuseByLandmarks(src, tgt, { keepShape: 2 })).toThrow(
+      /keepShape must be a number from 0 to 1/,
+    );
+    expect(() => fuseByLandmarks(src, tgt, { feather: Number.NaN })).toThrow(/feather must be/);
+    const short = { ...target, data: target.data.subarray(0, 10) };
+    expect(() => fuseByLandmarks(src, { image: short, landmarks: tgtPts })).toThrow(/not an RGB image/);
+    const a = fuseByLandmarks(src, tgt, { keepShape: undefined, blend: undefined });
+    const b = fuseByLandmarks(src, tgt);
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+  });
+
   it('refuses landmark sets that are not 68 finite points', () => {
     expect(() =>
       fuseByLandmarks({ image: source, landmarks: srcPts.slice(0, 5) }, { image: target, landmarks: tgtPts }),
