@@ -111,6 +111,19 @@ export class MergedSessionCache {
       );
   }
 
+  /** Drop entries whose key matches (e.g. every merge containing a user's face LoRA, on erasure). */
+  async dropWhere(match: (key: string) => boolean): Promise<number> {
+    let n = 0;
+    for (const e of [...this.entries.values()])
+      if (match(e.key)) {
+        this.entries.delete(e.key);
+        e.evicted = true;
+        if (e.users === 0) await dispose(e);
+        n++;
+      }
+    return n;
+  }
+
   /** Dispose every idle session (busy ones are disposed when released). */
   async clear(): Promise<void> {
     for (const e of [...this.entries.values()]) {

@@ -49,6 +49,9 @@ describe('merged-session cache', () => {
     await new Promise((r) => setTimeout(r, 10));
     await expect(ha2.session.run(feeds)).rejects.toThrow();
     expect(cache.usedBytes).toBeLessThanOrEqual(cache.budgetBytes);
+    // Erasure: every merge containing a given LoRA goes.
+    expect(await cache.dropWhere((k) => k.includes('style-3@'))).toBe(1);
+    expect(cache.size).toBe(1);
     await cache.clear();
     expect(cache.size).toBe(0);
   });
