@@ -40,6 +40,8 @@ export const configSchema = z.object({
   FACECHAIN_USER_STYLES_MAX: int(0, 1000).default(5),
   /** Memory budget of the merged-session cache (MiB of merged model weights kept loaded). */
   FACECHAIN_LORA_CACHE_MB: int(0, 1_048_576).default(8192),
+  /** Disk budget for merged model folders (base + LoRAs merged, under <data dir>/merged). */
+  FACECHAIN_MERGED_MODELS_MB: int(0, 100_000_000).default(20_480),
   /** FaceChain-FACT adapter scale (face-token strength). */
   FACECHAIN_FACT_ADAPTER_SCALE: z.coerce.number().min(0).max(2).default(0.5),
   /** Diffusers ONNX export folder of the default SD 1.5 base (default: <models dir>/sd15-film). */
@@ -111,6 +113,7 @@ export interface Config extends RawConfig {
   modelsDir: string;
   artifactsDir: string;
   stylesDir: string;
+  mergedModelsDir: string;
   executionProviders: string[];
   cores: number;
 }
@@ -135,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelsDir: path.resolve(raw.FACECHAIN_MODELS_DIR ?? path.join(dataDir, 'models')),
     artifactsDir: path.resolve(raw.FACECHAIN_ARTIFACTS_DIR ?? path.join(dataDir, 'artifacts')),
     stylesDir: path.resolve(raw.FACECHAIN_STYLES_DIR ?? path.join(dataDir, 'styles')),
+    mergedModelsDir: path.join(dataDir, 'merged'),
     executionProviders: raw.FACECHAIN_EXECUTION_PROVIDERS.split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
