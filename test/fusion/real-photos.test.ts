@@ -190,6 +190,31 @@ describe('face fusion on real photos', () => {
     expect(r.faceIndex).toBe(facesLeftToRight(bySize).indexOf(bySize[0]));
   });
 
+  it('copes with a face cut by the image edge and with a tiny face', async () => {
+    const src = face('sample2.jpg', 2);
+    const user = fusionInput(photos['sample2.jpg'].image, src);
+    const astro = photos['astronaut.png'].image;
+    // Cut through the middle of the astronaut's face: the left half of it is outside the image.
+    const cut = extractRgb(astro, 222, 0, 290, 512);
+    const a = await analyzer.analyzeRgb(cut, { orientation: false });
+    expect(a.faces).toHaveLength(1);
+    expect(Math.min(...a.faces[0].landmarks.map((p) => p[0]))).toBeLessThan(0);
+    const half = await new LandmarkFuser().fuse(user, fusionInput(cut, a.faces[0]));
+    expect([half.width, half.height]).toEqual([290, 512]);
+    let edge = 0;
+    for (let y = 80; y < 160; y++)
+      if (half.data[y * 290 * 3 + 8 * 3] !== cut.data[y * 290 * 3 + 8 * 3]) edge++;
+    expect(edge).toBeGreaterThan(20); // painted out to the image edge
+    const messi = await decodeImage(readFileSync(`${FACES}/messi5.jpg`));
+    const m = await analyzer.analyzeRgb(messi, { orientation: false });
+    expect(m.faces[0].size).toBeLessThan(60);
+    const out = await new LandmarkFuser().fuse(user, fusionInput(messi, m.faces[0]));
+    let changed = 0;
+    for (let i = 0; i < out.data.length; i++) if (out.data[i] !== messi.data[i]) changed++;
+    expect(changed).toBeGreaterThan(100);
+    expect(changed).toBeLessThan(out.data.length * 0.05);
+  });
+
   it('template faces are counted left to right', () => {
     const xs = [0, 1, 2, 3].map((i) => face('sample4.jpg', i).box[0]);
     expect([...xs].sort((a, b) => a - b)).toEqual(xs);
