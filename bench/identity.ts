@@ -14,11 +14,14 @@
  * (rank 32 by default, all layers in scope, multiplier 0.25).
  * Figures depend on the machine; other work sharing the cores depresses them.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { type Lora, loraFromSafetensors } from '../core/lora/lora.ts';
 import { jsAdder } from '../core/lora/lowrank.ts';
 import { mergeLorasIntoModel } from '../core/lora/merge.ts';
+import { MergedFolderCache } from '../core/lora/merged-folder.ts';
 import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../core/lora/safetensors.ts';
 import { sd15UnetLayers } from '../core/lora/sd15.ts';
 import { LoraSwitcher } from '../core/lora/switcher.ts';
@@ -196,7 +199,23 @@ async function main(): Promise<void> {
   const ms = await timed('create merged session', () => OnnxSession.create(merged, { name: 'merged' }));
   await timed('run merged', () => ms.run(feeds));
   await ms.dispose();
-  console.log('\ncache hit: 0 ms (the merged session is reused); memory per cached combination ≈ model size');
+  console.log('cache hit: 0 ms (the merged session is reused); memory per cached combination ≈ model size');
+
+  // --- merged folder on disk (what the generation pipeline can open as a model folder)
+  console.log('\nmerged model folder on disk');
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'fc-bench-identity-'));
+  try {
+    await writeFile(path.join(tmp, 'model_index.json'), '{}');
+    await OnnxModel.fromBytes(bytes).save(path.join(tmp, 'base', 'unet'), 1024 * 1024);
+    await writeFile(path.join(tmp, 'base', 'model_index.json'), '{}');
+    const folders = new MergedFolderCache(path.join(tmp, 'merged'), 1e12);
+    await timed('merged folder, cache miss (read, merge, write)', () =>
+      folders.get(path.join(tmp, 'base'), uses),
+    );
+    await timed('merged folder, cache hit', () => folders.get(path.join(tmp, 'base'), uses));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 await main();
