@@ -13,7 +13,7 @@ import type { CliCommand } from './main.ts';
 const USAGE =
   'facechain generate --prompt <text> [--negative <text>] [--model <dir>] [--size 512x512] [--steps N] [--cfg X] ' +
   '[--sampler name] [--seed N] [--count N] [--init <image> [--strength X]] [--mask <image>] ' +
-  '[--control name=<image>[,scale=X][,canny]] --out <folder>\n       facechain generate --write-fixture <dir>';
+  '[--control name=<image>[,scale=X][,canny]] [--variation <seed>:<strength>] --out <folder>\n       facechain generate --write-fixture <dir>';
 
 const VALUED = new Set([
   '--prompt',
@@ -31,6 +31,7 @@ const VALUED = new Set([
   '--control',
   '--out',
   '--write-fixture',
+  '--variation',
 ]);
 
 function parse(argv: string[]): Map<string, string[]> {
@@ -100,6 +101,13 @@ export const command: CliCommand = {
       }
       controls.push(c);
     }
+    let variation: { seed: number; strength: number } | undefined;
+    const v = one('--variation');
+    if (v !== undefined) {
+      const vm = /^(\d+):([\d.]+)$/.exec(v);
+      if (!vm) throw new InputError('bad_variation', `--variation must look like 1234:0.3 (got "${v}").`);
+      variation = { seed: Number(vm[1]), strength: Number(vm[2]) };
+    }
     const init = one('--init');
     const mask = one('--mask');
     const pipe = SdPipeline.open(one('--model') ?? defaultModelDir());
@@ -120,6 +128,7 @@ export const command: CliCommand = {
           strength: num(one('--strength'), '--strength'),
           mask: mask ? await image(mask) : undefined,
           controls,
+          variation,
         },
         {
           onProgress: (p) => {

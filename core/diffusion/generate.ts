@@ -61,6 +61,11 @@ export interface GenerateOptions {
   previewEvery?: number;
   /** Also return the final latents (for latent-space checks and latent upscaling). */
   returnLatents?: boolean;
+  /**
+   * "More like this": mix each image's starting noise with the noise of `seed` (strength 0 = the
+   * original image, 1 = the variation seed's image). Image n uses variation seed + n as well.
+   */
+  variation?: { seed: number; strength: number };
 }
 
 export interface GeneratedImage {
@@ -95,6 +100,7 @@ export interface GenerateResult {
     width: number;
     height: number;
     strength?: number;
+    variation?: { seed: number; strength: number };
     inpainting?: 'unet' | 'blend';
     controls: { model: string; scale: number }[];
     timings: Timings;
@@ -142,6 +148,7 @@ interface Resolved {
   seed: number;
   count: number;
   strength?: number;
+  variation?: { seed: number; strength: number };
 }
 
 function resolve(o: GenerateOptions): Resolved {
@@ -175,6 +182,12 @@ function resolve(o: GenerateOptions): Resolved {
   checkInt('Seed', seed, 0, 0xffffffff, 'bad_seed');
   if (o.mask && !o.initImage) bad('mask_without_image', 'A mask needs the image it applies to (initImage).');
   let strength: number | undefined;
+  const variation = o.variation;
+  if (variation) {
+    checkInt('Variation seed', variation.seed, 0, 0xffffffff, 'bad_seed');
+    if (!(variation.strength >= 0 && variation.strength <= 1))
+      bad('bad_variation', `Variation strength must be from 0 to 1 (got ${variation.strength}).`);
+  }
   if (o.initImage) {
     strength = o.strength ?? (o.mask ? 1 : 0.75);
     if (!(strength > 0 && strength <= 1))
@@ -193,7 +206,21 @@ function resolve(o: GenerateOptions): Resolved {
     seed,
     count,
     strength,
+    variation,
   };
+}
+
+/**
+ * Blend Gaussian noise with the noise of another seed, keeping unit variance:
+ * (1 - v) a + v b, divided by sqrt((1 - v)^2 + v^2) (independent Gaussians add in variance). Only
+ * exactly-rounded operations, so the result is as reproducible as the seeds themselves.
+ */
+export function mixNoise(latents: Float32Array, seed: number, v: number): void {
+  if (v === 0) return;
+  const other = new Float32Array(latents.length);
+  new SeededNoise(seed).fill(other);
+  const norm = Math.sqrt((1 - v) * (1 - v) + v * v);
+  for (let k = 0; k < latents.length; k++) latents[k] = ((1 - v) * latents[k] + v * other[k]) / norm;
 }
 
 /** Block-average a mask image to latent resolution; 1 = repaint (luminance >= 0.5). */
@@ -370,6 +397,7 @@ export class SdPipeline {
       scheduler.setTimesteps(o.steps);
       const latents = new Float32Array(4 * hw);
       noise.fill(latents);
+      if (o.variation) mixNoise(latents, (o.variation.seed + n) >>> 0, o.variation.strength);
       const initNoise = init ? Float32Array.from(latents) : undefined;
       if (init && o.strength !== undefined) {
         const begin = scheduler.setStrength(o.strength);
@@ -479,6 +507,7 @@ export class SdPipeline {
         width: o.width,
         height: o.height,
         ...(o.strength !== undefined ? { strength: o.strength } : {}),
+        ...(o.variation ? { variation: o.variation } : {}),
         ...(mask ? { inpainting: inpaintUnet ? ('unet' as const) : ('blend' as const) } : {}),
         controls: (options.controls ?? []).map((c) => ({ model: c.model, scale: c.scale ?? 1 })),
         timings,

@@ -156,6 +156,35 @@ describe('generate on the oracle fixture', () => {
     expect(Buffer.from(two.images[1].png).equals(Buffer.from(c.images[0].png))).toBe(true);
   });
 
+  it('variations ("more like this") blend the starting noise of a second seed', async () => {
+    // DDIM keeps sigma 0.029 of the starting noise's direction, so the blend is visible in latents.
+    const opts = {
+      prompt: PROMPT,
+      width: W,
+      height: H,
+      steps: 4,
+      sampler: 'ddim',
+      seed: 5,
+      returnLatents: true,
+    } as const;
+    const base = (await pipe.generate(opts)).images[0].latents!;
+    const other = (await pipe.generate({ ...opts, seed: 77 })).images[0].latents!;
+    const v0 = (await pipe.generate({ ...opts, variation: { seed: 77, strength: 0 } })).images[0].latents!;
+    const v1 = await pipe.generate({ ...opts, variation: { seed: 77, strength: 1 } });
+    const half = (await pipe.generate({ ...opts, variation: { seed: 77, strength: 0.5 } })).images[0]
+      .latents!;
+    expect(Array.from(v0)).toEqual(Array.from(base));
+    expect(Array.from(v1.images[0].latents!)).toEqual(Array.from(other));
+    expect(v1.metadata.variation).toEqual({ seed: 77, strength: 1 });
+    const dist = (a: Float32Array, b: Float32Array) => a.reduce((s, x, k) => s + (x - b[k]) ** 2, 0);
+    expect(dist(half, base)).toBeGreaterThan(0);
+    expect(dist(half, other)).toBeGreaterThan(0);
+    expect(dist(half, base)).toBeLessThan(dist(other, base));
+    await expect(pipe.generate({ ...opts, variation: { seed: 1, strength: 2 } })).rejects.toMatchObject({
+      code: 'bad_variation',
+    });
+  });
+
   it('cancellation stops within one step', async () => {
     const ac = new AbortController();
     const seen: number[] = [];
