@@ -49,14 +49,51 @@ function dottedComponent(path: string): { component: LoraComponent; rest: string
   return { component: p.startsWith('text_model.') ? 'text_encoder' : 'unet', rest: p };
 }
 
+/**
+ * Original-SD (CompVis/LDM) block names → diffusers, for the attention blocks of SD 1.5: some
+ * LoRAs spell layers `input_blocks_4_1_transformer_blocks_0_attn1_to_q` instead of
+ * `down_blocks_1_attentions_0_…`. Other LDM layers (resnets) are left as they are and end up
+ * reported as unmatched.
+ */
+const LDM_INPUT: Record<string, string> = {
+  '1': 'down_blocks_0_attentions_0',
+  '2': 'down_blocks_0_attentions_1',
+  '4': 'down_blocks_1_attentions_0',
+  '5': 'down_blocks_1_attentions_1',
+  '7': 'down_blocks_2_attentions_0',
+  '8': 'down_blocks_2_attentions_1',
+};
+const LDM_OUTPUT: Record<string, string> = {
+  '3': 'up_blocks_1_attentions_0',
+  '4': 'up_blocks_1_attentions_1',
+  '5': 'up_blocks_1_attentions_2',
+  '6': 'up_blocks_2_attentions_0',
+  '7': 'up_blocks_2_attentions_1',
+  '8': 'up_blocks_2_attentions_2',
+  '9': 'up_blocks_3_attentions_0',
+  '10': 'up_blocks_3_attentions_1',
+  '11': 'up_blocks_3_attentions_2',
+};
+
+export function ldmToDiffusersFlat(flat: string): string {
+  let m = /^input_blocks_(\d+)_1_(.+)$/.exec(flat);
+  if (m && LDM_INPUT[m[1]!]) return `${LDM_INPUT[m[1]!]}_${m[2]}`;
+  m = /^output_blocks_(\d+)_1_(.+)$/.exec(flat);
+  if (m && LDM_OUTPUT[m[1]!]) return `${LDM_OUTPUT[m[1]!]}_${m[2]}`;
+  m = /^middle_block_1_(.+)$/.exec(flat);
+  if (m) return `mid_block_attentions_0_${m[1]}`;
+  return flat;
+}
+
 /** Parse one tensor key; undefined when it is not a LoRA down/up/alpha key this project merges. */
 export function parseLoraKey(key: string): ParsedKey | undefined {
   let m = /^lora_(unet|te|te1|te2)_(.+)\.(lora_down\.weight|lora_up\.weight|alpha)$/.exec(key);
   if (m) {
     const part: LoraPart = m[3] === 'alpha' ? 'alpha' : m[3]!.startsWith('lora_down') ? 'down' : 'up';
+    const component = KOHYA_COMPONENT[m[1]!]!;
     return {
-      component: KOHYA_COMPONENT[m[1]!]!,
-      flat: m[2]!,
+      component,
+      flat: component === 'unet' ? ldmToDiffusersFlat(m[2]!) : m[2]!,
       module: `lora_${m[1]}_${m[2]}`,
       part,
       format: 'kohya',

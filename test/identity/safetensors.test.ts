@@ -146,6 +146,21 @@ describe('LoRA keys', () => {
     for (const [key, component, f, part] of cases) {
       expect(parseLoraKey(key), key).toMatchObject({ component, flat: f, part });
     }
+    // Original-SD (LDM) block names map to the same diffusers layers.
+    expect(
+      parseLoraKey('lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k.lora_up.weight'),
+    ).toMatchObject({
+      flat: 'down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k',
+    });
+    expect(parseLoraKey('lora_unet_output_blocks_11_1_proj_out.lora_down.weight')).toMatchObject({
+      flat: 'up_blocks_3_attentions_2_proj_out',
+    });
+    expect(parseLoraKey('lora_unet_middle_block_1_transformer_blocks_0_ff_net_2.alpha')).toMatchObject({
+      flat: 'mid_block_attentions_0_transformer_blocks_0_ff_net_2',
+    });
+    expect(parseLoraKey('lora_unet_input_blocks_1_0_in_layers_2.lora_up.weight')).toMatchObject({
+      flat: 'input_blocks_1_0_in_layers_2',
+    });
     expect(parseLoraKey('lora_unet_x.hada_w1_a')).toBeUndefined();
     expect(parseLoraKey('model.diffusion_model.input_blocks.0.0.weight')).toBeUndefined();
   });
