@@ -248,7 +248,7 @@ describe('LoRA merge into ONNX weights', () => {
         { lora: lora(wrong.bytes, 'xl'), multiplier: 1 },
       ]),
     ).rejects.toThrow(/made for a different base model/);
-    const elsewhere = makeLoraFile('kohya', [{ ...base.layers[1]!, module: 'input_blocks.1.1.proj_in' }]);
+    const elsewhere = makeLoraFile('kohya', [{ ...base.layers[1]!, module: 'input_blocks.1.0.in_layers.2' }]);
     await expect(
       mergeLorasIntoModel(OnnxModel.fromBytes(base.bytes), 'unet', [
         { lora: lora(elsewhere.bytes, 'ldm'), multiplier: 1 },

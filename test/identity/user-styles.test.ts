@@ -101,7 +101,7 @@ describe('user style LoRA uploads', () => {
     });
     expect(v(te2)).toThrow(/made for SDXL/);
     const ldm = kohya([
-      { module: 'input_blocks.1.1.proj_in', inFeatures: 320, outFeatures: 320, op: 'MatMul' },
+      { module: 'input_blocks.1.0.in_layers.2', inFeatures: 320, outFeatures: 320, op: 'MatMul' },
     ]);
     expect(v(ldm)).toThrow(/None of the 1 layers of this LoRA is an SD 1.5 layer/);
     expect(v(kohya(sd15UnetLayers('attention').slice(0, 2), 128))).toThrow(/rank 128, above the limit 64/);
