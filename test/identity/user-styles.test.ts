@@ -58,7 +58,7 @@ describe('user style LoRA uploads', () => {
     expect((await store.list('telegram:42')).map((x) => x.name).sort()).toEqual(['Ink', 'Watercolour']);
     const got = await store.get('telegram:42', s.id);
     expect(got.file.startsWith(root)).toBe(true);
-    expect(got.file).not.toContain('42');
+    expect(got.file).not.toContain('telegram'); // the user key never appears in a path
     // Another user sees nothing, with the same answer as for a missing id.
     await expect(store.get('discord:42', s.id)).rejects.toMatchObject({ code: 'unknown_user_style' });
     await expect(store.get('telegram:42', 'u-000000000000')).rejects.toMatchObject({
