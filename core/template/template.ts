@@ -7,7 +7,7 @@
  *   and otherwise fails with NotAvailableError rather than pretending.
  * Faces in a group template are chosen by index, counted left to right as FaceChain-FACT does.
  */
-import { ModelError, NotAvailableError, throwIfAborted } from '../errors.ts';
+import { NotAvailableError, throwIfAborted } from '../errors.ts';
 import { type Face, type ImageAnalysis, iou } from '../face/index.ts';
 import { facesLeftToRight, fusionInput, largestFace, pickFace, uprightImage } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage, FuseOptions } from '../fusion/fuser.ts';
@@ -94,15 +94,11 @@ export async function templatePortrait(
   if (mode === 'inpaint' && deps.inpainter) {
     base = await deps.inpainter.inpaintFace({ template, face, signal: opts.signal });
     // The regenerated face has its own landmarks: find it again where the template face was.
+    // If the detector misses it, the original landmarks still describe the region (inpainting
+    // keeps the composition), so fusion goes ahead with them.
     const again = await deps.analyzer.analyzeRgb(base, { signal: opts.signal });
     const match = again.faces.map((f) => ({ f, o: iou(f.box, face.box) })).sort((a, b) => b.o - a.o)[0];
-    if (!match || match.o < 0.3) {
-      throw new ModelError(
-        'inpaint_lost_face',
-        'The inpainted template no longer has a face where the chosen face was.',
-      );
-    }
-    face = match.f;
+    if (match && match.o >= 0.3) face = match.f;
     method = `inpaint:${deps.inpainter.id}`;
   } else {
     method = 'fusion';
