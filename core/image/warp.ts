@@ -195,6 +195,8 @@ export function warpToPlanar(
 const RGB8 = 0;
 const GREY8 = 1;
 const PLANAR = 2;
+/** One pixel, unrounded RGB floats (used by the separable fast path at borders). */
+const PLANAR_RAW = 3;
 const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_F32 = new Float32Array(0);
 const NO_NORM: number[] = [0, 1, 0, 1, 0, 1, 0];
@@ -245,6 +247,10 @@ function sampleBilinear(
     number,
   ];
   const [a, b, c, d, e, f] = inv;
+  if (mode === PLANAR && w > 1 && h > 1 && ((b === 0 && d === 0) || (a === 0 && e === 0))) {
+    samplePlanarSeparable(img, inv, outW, outH, fill, outF, norm);
+    return;
+  }
   const f0 = fill[0];
   const f1 = fill[1];
   const f2 = fill[2];
@@ -297,7 +303,11 @@ function sampleBilinear(
         g = f1;
         bl = f2;
       }
-      if (mode === PLANAR) {
+      if (mode === PLANAR_RAW) {
+        outF[0] = r;
+        outF[1] = g;
+        outF[2] = bl;
+      } else if (mode === PLANAR) {
         // norm is already in output channel order; swap picks B,G,R.
         const c0 = swap ? bl : r;
         const c2 = swap ? r : bl;
@@ -313,6 +323,99 @@ function sampleBilinear(
         out[o++] = g + 0.5;
         out[o++] = bl + 0.5;
       }
+    }
+  }
+}
+
+/**
+ * Fast path for scale-and-shift warps and their 90-degree turns (every detector input): the
+ * source column depends on one output axis and the source row on the other, so taps and
+ * weights are computed once per output column and row instead of once per pixel. Pixels whose
+ * taps leave the image fall back to the general loop's border rule via a one-pixel call.
+ */
+function samplePlanarSeparable(
+  img: RgbImage,
+  inv: Affine,
+  outW: number,
+  outH: number,
+  fill: Fill,
+  outF: Float32Array,
+  norm: readonly number[],
+): void {
+  const { data, width: w, height: h } = img;
+  const [a, b, c, d, e, f] = inv;
+  const straight = b === 0 && d === 0;
+  const stride = w * 3;
+  // Source x as a function of u (straight) or v (turned); source y of the other axis.
+  const nx = straight ? outW : outH;
+  const ny = straight ? outH : outW;
+  const xOff = new Int32Array(nx);
+  const xT = new Float64Array(nx);
+  const yOff = new Int32Array(ny);
+  const yT = new Float64Array(ny);
+  for (let i = 0; i < nx; i++) {
+    const sx = (straight ? a : b) * i + c;
+    const x0 = Math.floor(sx);
+    // -2: both taps outside (fill); -1: one tap outside (blend with fill).
+    xOff[i] = x0 >= 0 && x0 < w - 1 ? x0 * 3 : x0 === -1 || x0 === w - 1 ? -1 : -2;
+    xT[i] = sx - x0;
+  }
+  for (let i = 0; i < ny; i++) {
+    const sy = (straight ? e : d) * i + f;
+    const y0 = Math.floor(sy);
+    yOff[i] = y0 >= 0 && y0 < h - 1 ? y0 * stride : y0 === -1 || y0 === h - 1 ? -1 : -2;
+    yT[i] = sy - y0;
+  }
+  const plane = outW * outH;
+  const [nm0, nk0, nm1, nk1, nm2, nk2, swap] = norm as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const one = new Float32Array(3);
+  let o = 0;
+  for (let v = 0; v < outH; v++) {
+    for (let u = 0; u < outW; u++, o++) {
+      const xi = straight ? u : v;
+      const yi = straight ? v : u;
+      const xo = xOff[xi]!;
+      const yo = yOff[yi]!;
+      let r: number;
+      let g: number;
+      let bl: number;
+      if (xo >= 0 && yo >= 0) {
+        const tx = xT[xi]!;
+        const ty = yT[yi]!;
+        const i00 = yo + xo;
+        const i01 = i00 + stride;
+        const w00 = (1 - tx) * (1 - ty);
+        const w10 = tx * (1 - ty);
+        const w01 = (1 - tx) * ty;
+        const w11 = tx * ty;
+        r = data[i00]! * w00 + data[i00 + 3]! * w10 + data[i01]! * w01 + data[i01 + 3]! * w11;
+        g = data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11;
+        bl = data[i00 + 2]! * w00 + data[i00 + 5]! * w10 + data[i01 + 2]! * w01 + data[i01 + 5]! * w11;
+      } else if (xo === -2 || yo === -2) {
+        r = fill[0];
+        g = fill[1];
+        bl = fill[2];
+      } else {
+        // The one-pixel border ring: sample it with the general loop (raw RGB, no norm).
+        const sub: Affine = [a, b, a * u + b * v + c, d, e, d * u + e * v + f];
+        sampleBilinear(img, sub, 1, 1, fill, PLANAR_RAW, EMPTY_U8, one, NO_NORM);
+        r = one[0]!;
+        g = one[1]!;
+        bl = one[2]!;
+      }
+      const c0 = swap ? bl : r;
+      const c2 = swap ? r : bl;
+      outF[o] = (c0 - nm0) * nk0;
+      outF[o + plane] = (g - nm1) * nk1;
+      outF[o + 2 * plane] = (c2 - nm2) * nk2;
     }
   }
 }
