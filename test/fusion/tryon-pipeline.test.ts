@@ -3,16 +3,20 @@
  * models (models/fixtures/sd.ts: an oracle inpainting UNet whose output is known): the garment
  * comes back pixel-exact, everything around it is repainted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../core/config.ts';
 import { SdPipeline } from '../../core/diffusion/generate.ts';
 import { InputError, NotAvailableError } from '../../core/errors.ts';
+import { cosine, FaceAnalyzer } from '../../core/face/index.ts';
+import { fusionInput, largestFace } from '../../core/fusion/faces.ts';
 import type { RgbImage } from '../../core/fusion/raster.ts';
 import { decodeAlpha, decodeImage, encodeJpeg, encodePngRgba } from '../../core/image/codec.ts';
 import { tryOn, tryOnSize } from '../../core/tryon/tryon.ts';
 import { writeFixtureSdModel } from '../../models/fixtures/sd.ts';
+import { ModelStore } from '../../models/store.ts';
 
 const W = 64;
 const H = 96;
@@ -90,6 +94,38 @@ describe('try-on with the generation pipeline', () => {
     }
     expect(repainted).toBeGreaterThan(24 * W * 0.9);
     expect(r.images[0].fused).toBe(false);
+  });
+
+  it("fuses the user's face into the result when a face is in it", async () => {
+    const astro = await decodeImage(readFileSync('test/fixtures/faces/astronaut.png'));
+    // The "garment" is the whole upper body including the face, so the result keeps a face.
+    const alpha = new Uint8Array(512 * 512);
+    for (let y = 40; y < 512; y++) for (let x = 100; x < 420; x++) alpha[y * 512 + x] = 255;
+    const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir));
+    try {
+      const user = await decodeImage(readFileSync('test/fixtures/faces/sample2.jpg'));
+      const ua = await analyzer.analyzeRgb(user, { embedding: true });
+      const userFace = largestFace(ua, 'user');
+      const r = await tryOn(
+        { generator: pipe, analyzer },
+        {
+          garment: astro,
+          alpha,
+          prompt: 'photo',
+          width: 256,
+          maxHeight: 256,
+          steps: 3,
+          seed: 1,
+          userFace: fusionInput(user, userFace),
+        },
+      );
+      expect(r.images[0].fused).toBe(true);
+      const out = r.images[0].image;
+      const found = await analyzer.analyzeRgb(out, { embedding: true, orientation: false });
+      expect(cosine(found.faces[0].embedding!, userFace.embedding!)).toBeGreaterThan(0.45);
+    } finally {
+      await analyzer.dispose();
+    }
   });
 
   it('refuses a garment without transparency before anything else, and says when generation is missing', async () => {
