@@ -14,6 +14,7 @@ export interface CliCommand {
 const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   models: () => import('./models.ts'),
   styles: () => import('./styles.ts'),
+  lora: () => import('./lora.ts'),
   start: () => import('./start.ts'),
   worker: () => import('./worker.ts'),
   jobs: () => import('./jobs.ts'),
