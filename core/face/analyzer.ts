@@ -15,6 +15,7 @@ import { laplacianVariance, predictAgeGender, predictEyes, predictPose } from '.
 import {
   type DetectOptions,
   detectFaces,
+  detectorScratch,
   orientationEvidence,
   type RawRun,
   rotationAffine,
@@ -78,7 +79,9 @@ export class FaceAnalyzer {
     const { signal } = opts;
     throwIfAborted(signal);
     const pyramid = new Pyramid(img);
-    const oriented = opts.orientation === false ? undefined : await this.chooseRotation(pyramid, signal);
+    const scratch = detectorScratch();
+    const oriented =
+      opts.orientation === false ? undefined : await this.chooseRotation(pyramid, scratch, signal);
     let rotation = oriented?.rotation ?? 0;
     let frame = rotationAffine(img.width, img.height, rotation);
     let width = rotation % 180 ? img.height : img.width;
@@ -86,6 +89,7 @@ export class FaceAnalyzer {
     let dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, {
       ...opts,
       firstPass: oriented?.firstPass,
+      scratch,
     });
     if (rotation !== 0 && !dets.some((d) => d.score >= ROTATION_CONFIRM_SCORE)) {
       rotation = 0;
@@ -95,6 +99,7 @@ export class FaceAnalyzer {
       dets = await detectFaces(this.s['face-detect'], pyramid, frame, width, height, {
         ...opts,
         firstPass: oriented?.unrotated,
+        scratch,
       });
     }
     const faces: Face[] = [];
@@ -108,9 +113,10 @@ export class FaceAnalyzer {
 
   private async chooseRotation(
     pyr: Pyramid,
+    scratch: Float32Array,
     signal?: AbortSignal,
   ): Promise<{ rotation: 0 | 90 | 180 | 270; firstPass: RawRun; unrotated: RawRun }> {
-    const found = await orientationEvidence(this.s['face-detect'], pyr, signal);
+    const found = await orientationEvidence(this.s['face-detect'], pyr, signal, scratch);
     const pick = (rotation: 0 | 90 | 180 | 270) => ({
       rotation,
       firstPass: found[rotation].run,

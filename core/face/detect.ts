@@ -56,14 +56,25 @@ export interface RawRun {
   boxes: Float32Array;
 }
 
+/** A detector input buffer, reused by the passes of one analysis (each run completes first). */
+export function detectorScratch(): Float32Array {
+  return new Float32Array(3 * DET_W * DET_H);
+}
+
 async function runDetector(
   session: OnnxSession,
   pyr: Pyramid,
   srcToInput: Affine,
   signal?: AbortSignal,
+  scratch?: Float32Array,
 ): Promise<RawRun> {
   signal?.throwIfAborted();
-  const input = warpToPlanar(pyr, srcToInput, DET_W, DET_H, { fill: [127, 127, 127], mean: MEAN, std: STD });
+  const input = warpToPlanar(pyr, srcToInput, DET_W, DET_H, {
+    fill: [127, 127, 127],
+    mean: MEAN,
+    std: STD,
+    out: scratch,
+  });
   const out = await session.run({ input: { type: 'float32', data: input, dims: [1, 3, DET_H, DET_W] } });
   return { scores: out.scores!.data as Float32Array, boxes: out.boxes!.data as Float32Array };
 }
@@ -90,6 +101,7 @@ export async function orientationEvidence(
   session: OnnxSession,
   pyr: Pyramid,
   signal?: AbortSignal,
+  scratch?: Float32Array,
 ): Promise<Record<0 | 90 | 180 | 270, RotationEvidence>> {
   const out = {} as Record<0 | 90 | 180 | 270, RotationEvidence>;
   for (const deg of [0, 90, 180, 270] as const) {
@@ -97,7 +109,7 @@ export async function orientationEvidence(
     const rw = deg % 180 ? pyr.height : pyr.width;
     const rh = deg % 180 ? pyr.width : pyr.height;
     const s = Math.min(DET_W / rw, DET_H / rh);
-    const run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal);
+    const run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal, scratch);
     let mass = 0;
     let bestI = -1;
     for (let i = 0; i < run.scores.length / 2; i++) {
@@ -152,7 +164,7 @@ export async function detectFaces(
   frame: Affine,
   width: number,
   height: number,
-  opts: DetectOptions & { signal?: AbortSignal; firstPass?: RawRun } = {},
+  opts: DetectOptions & { signal?: AbortSignal; firstPass?: RawRun; scratch?: Float32Array } = {},
 ): Promise<Detection[]> {
   const minFace = opts.minFaceSize ?? defaultMinFaceSize(width, height);
   const threshold = opts.scoreThreshold ?? 0.7;
@@ -172,7 +184,13 @@ export async function detectFaces(
         const run =
           k === 0 && opts.firstPass
             ? opts.firstPass
-            : await runDetector(session, pyr, composeAffine(scaleAffine(s, tx, ty), frame), opts.signal);
+            : await runDetector(
+                session,
+                pyr,
+                composeAffine(scaleAffine(s, tx, ty), frame),
+                opts.signal,
+                opts.scratch,
+              );
         // Edges shared with a neighbouring tile: a face cut there is seen whole in the neighbour.
         const cutL = tx > 0;
         const cutT = ty > 0;

@@ -170,6 +170,8 @@ export interface PlanarOptions {
   std: readonly [number, number, number];
   /** Write channels as B, G, R instead of R, G, B. */
   bgr?: boolean;
+  /** Reuse this buffer (length 3 x outW x outH) instead of allocating one. */
+  out?: Float32Array;
 }
 
 /**
@@ -184,7 +186,7 @@ export function warpToPlanar(
   opts: PlanarOptions,
 ): Float32Array {
   const { img, inv } = samplingSource(src, m);
-  const out = new Float32Array(outW * outH * 3);
+  const out = opts.out?.length === outW * outH * 3 ? opts.out : new Float32Array(outW * outH * 3);
   const [m0, m1, m2] = opts.mean;
   const [s0, s1, s2] = opts.std;
   const norm = [m0, 1 / s0, m1, 1 / s1, m2, 1 / s2, opts.bgr ? 1 : 0];
