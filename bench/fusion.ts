@@ -59,6 +59,21 @@ for (const blend of ['feather', 'poisson'] as const) {
   }
   console.log(`  fuse (${blend}): ${stats(ms)}  (single thread)`);
 }
+// A large group template (1920×1448): the work is bounded by the face's rectangle, plus one
+// copy of the whole image.
+{
+  const tf = fusionInput(group.image, pickFace(group.analysis, 3, 'group'));
+  for (let i = 0; i < 2; i++) fuseByLandmarks(source, tf);
+  const ms: number[] = [];
+  for (let i = 0; i < Math.max(5, Math.round(rounds / 3)); i++) {
+    const t0 = performance.now();
+    fuseByLandmarks(source, tf);
+    ms.push(performance.now() - t0);
+  }
+  console.log(
+    `  fuse (feather) into a ${group.image.width}x${group.image.height} template, ${Math.round(pickFace(group.analysis, 3, 'group').size)} px face: ${stats(ms)}`,
+  );
+}
 const pp: number[] = [];
 const ppRounds = Math.max(3, Math.round(rounds / 5));
 for (let i = 0; i < ppRounds; i++) {
