@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import type { OnnxSession, Tensor } from '../../models/onnx.ts';
 import { config } from '../config.ts';
 import { CancelledError, InputError, NotAvailableError } from '../errors.ts';
 import { encodePng, type RgbImage, resizeRgb } from '../image/codec.ts';
@@ -116,6 +117,12 @@ export interface Progress extends StepProgress {
 export interface GenerateHooks {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /**
+   * Values for the UNet's extra inputs (FACT's face tokens and adapter scale, a LoRA switcher's
+   * lifted weights), asked for once per generation. `batch` is 2 with CFG, rows ordered
+   * [unconditional, conditional], else 1 (conditional only).
+   */
+  unetInputs?: (info: { batch: number }) => Record<string, Tensor>;
 }
 
 export const LIMITS = {
@@ -262,12 +269,21 @@ export class SdPipeline {
     }
   }
 
+  /**
+   * Open a model folder. `unet` replaces the folder's UNet: a model file (loaded and disposed with
+   * the folder's sessions; e.g. FACT's UNet) or a session someone else owns (e.g. a LoRA switcher's
+   * lifted session; not disposed here).
+   */
   static open(
     dir: string,
-    opts: SessionSettings & { controlNets?: Record<string, string> } = {},
+    opts: SessionSettings & { controlNets?: Record<string, string>; unet?: string | OnnxSession } = {},
   ): SdPipeline {
-    return new SdPipeline(Folder.open(dir, opts), opts.controlNets);
+    const p = new SdPipeline(Folder.open(dir, opts), opts.controlNets);
+    p.unetSource = opts.unet;
+    return p;
   }
+
+  private unetSource?: string | OnnxSession;
 
   /** Create the sessions that every generation needs (idempotent). */
   async load(): Promise<void> {
@@ -276,7 +292,16 @@ export class SdPipeline {
       await this.folder.session('text_encoder'),
       config().FACECHAIN_SD_PROMPT_CACHE,
     );
-    this.unet ??= new UnetRunner(await this.folder.session('unet'), await this.folder.unetInChannels());
+    if (!this.unet) {
+      const src = this.unetSource;
+      const session =
+        src === undefined
+          ? await this.folder.session('unet')
+          : typeof src === 'string'
+            ? await this.folder.session('unet', src)
+            : src;
+      this.unet = new UnetRunner(session, await this.folder.unetInChannels(session));
+    }
     this.vae ??= new Vae(
       await this.folder.session('vae_decoder'),
       this.folder.has('vae_encoder') ? await this.folder.session('vae_encoder') : undefined,
@@ -383,6 +408,7 @@ export class SdPipeline {
       }
     const eps = new Float32Array(4 * hw);
     let residuals: Residuals | undefined;
+    const extraFeeds = unet.otherInputs.length ? hooks.unetInputs?.({ batch }) : undefined;
 
     const images: GeneratedImage[] = [];
     const seeds: number[] = [];
@@ -433,6 +459,7 @@ export class SdPipeline {
           ehs,
           cond.seqLen,
           controls.length ? residuals : undefined,
+          extraFeeds,
         );
         if (!useCfg) return out;
         return applyGuidance(out, o.guidance, o.rescale, eps);

@@ -121,8 +121,8 @@ export class SdModelFolder {
   }
 
   /** Whether the UNet is a 9-channel inpainting UNet (from its input shape or the pipeline class). */
-  async unetInChannels(): Promise<number> {
-    const unet = await this.session('unet');
+  async unetInChannels(session?: OnnxSession): Promise<number> {
+    const unet = session ?? (await this.session('unet'));
     const sample = unet.inputs.find((i) => i.name === 'sample');
     const c = sample?.shape[1];
     if (typeof c === 'number' && c > 0) return c;

@@ -19,10 +19,18 @@ export interface Residuals {
   dims: number[][];
 }
 
+/** ControlNet residual inputs are recognised by name: every exporter's names contain "residual". */
+export const RESIDUAL_INPUT = /residual/i;
+
 export class UnetRunner {
   readonly inChannels: number;
   readonly downInputs: string[];
   readonly midInput?: string;
+  /**
+   * Inputs that are neither the standard three nor ControlNet residuals (FACT's face tokens and
+   * adapter scale, a LoRA switcher's lifted weights): the caller must feed them.
+   */
+  readonly otherInputs: string[];
   /** Milliseconds inside the model. */
   modelMs = 0;
   private readonly sampleFeed: FloatFeed;
@@ -48,7 +56,9 @@ export class UnetRunner {
     if (!session.outputs.some((o) => o.name === 'out_sample'))
       throw new ModelError('model_mismatch', `UNet "${session.name}" has no output "out_sample".`);
     this.inChannels = inChannels;
-    const extra = names.filter((n) => !['sample', 'timestep', 'encoder_hidden_states'].includes(n));
+    const rest = names.filter((n) => !['sample', 'timestep', 'encoder_hidden_states'].includes(n));
+    const extra = rest.filter((n) => RESIDUAL_INPUT.test(n));
+    this.otherInputs = rest.filter((n) => !RESIDUAL_INPUT.test(n));
     this.midInput = extra.find((n) => n.includes('mid'));
     this.downInputs = extra.filter((n) => n !== this.midInput);
     this.sampleFeed = new FloatFeed(inputType(session.inputs, 'sample'));
@@ -115,6 +125,7 @@ export class UnetRunner {
     ehs: Float32Array,
     seqLen: number,
     residuals?: Residuals,
+    extraFeeds?: Record<string, Tensor>,
   ): Promise<Float32Array> {
     if (!this.ehsTensor || this.ehsTensor.src !== ehs) {
       const dim = ehs.length / (batch * seqLen);
@@ -127,6 +138,15 @@ export class UnetRunner {
       timestep: this.timestep(t, batch),
       encoder_hidden_states: this.ehsTensor.t,
     };
+    for (const n of this.otherInputs) {
+      const t = extraFeeds?.[n];
+      if (!t)
+        throw new ModelError(
+          'model_input',
+          `UNet "${this.session.name}" has an extra input "${n}" that nobody feeds (FACT face tokens or LoRA switcher weights come from their own modules).`,
+        );
+      feeds[n] = t;
+    }
     if (this.acceptsControl) {
       const r = residuals ?? this.zeroResiduals(batch, h, w);
       if (r.down.length !== this.downInputs.length)

@@ -413,6 +413,82 @@ describe('model folders', () => {
     }
   });
 
+  it('feeds extra UNet inputs (FACT-style face tokens, adapter scale) from the caller, per CFG row', async () => {
+    const dir = path.join(root, 'extra');
+    writeFixtureSdModel(dir, {
+      extraInputs: [
+        { name: 'face_tokens', shape: ['batch', 16, HIDDEN] },
+        { name: 'adapter_scale', shape: [] },
+      ],
+    });
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      const opts = {
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 6,
+        sampler: 'euler',
+        seed: 2,
+        returnLatents: true,
+      };
+      await expect(p.generate(opts)).rejects.toMatchObject({
+        code: 'model_input',
+        message: expect.stringMatching(/face_tokens/),
+      });
+      const seen: number[] = [];
+      const r = await p.generate(opts, {
+        unetInputs: ({ batch }) => {
+          seen.push(batch);
+          const tokens = new Float32Array(batch * 16 * HIDDEN);
+          tokens.fill(0.1, (batch - 1) * 16 * HIDDEN); // conditional row 0.1, unconditional row 0
+          return {
+            face_tokens: { type: 'float32', data: tokens, dims: [batch, 16, HIDDEN] },
+            adapter_scale: { type: 'float32', data: new Float32Array([0.5]), dims: [] },
+          };
+        },
+      });
+      expect(seen).toEqual([2]);
+      // Guided face-token term: 0 + 7.5 * (0.1 - 0); the scale adds 0.5 to both rows.
+      expect(
+        psnr(r.images[0].latents!, expectedLatents(PROMPT, NEG, 7.5, 7.5 * 0.1 + 0.5)),
+      ).toBeGreaterThanOrEqual(40);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("uses a UNet given as a separate file instead of the folder's", async () => {
+    const dir = path.join(root, 'override');
+    writeFixtureSdModel(dir, { omit: [] });
+    const other = path.join(root, 'override-unet');
+    writeFixtureSdModel(other, { extraInputs: [{ name: 'adapter_scale', shape: [] }] });
+    const p = SdPipeline.open(dir, { providers: ['cpu'], unet: path.join(other, 'unet/model.onnx') });
+    try {
+      const r = await p.generate(
+        {
+          prompt: PROMPT,
+          width: W,
+          height: H,
+          steps: 4,
+          sampler: 'euler',
+          seed: 2,
+          guidanceScale: 1,
+          returnLatents: true,
+        },
+        {
+          unetInputs: () => ({
+            adapter_scale: { type: 'float32', data: new Float32Array([0.25]), dims: [] },
+          }),
+        },
+      );
+      expect(psnr(r.images[0].latents!, expectedLatents(PROMPT, '', 1, 0.25))).toBeGreaterThanOrEqual(40);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('9-channel inpainting UNet: mask region gets the target, the rest the masked image latents', async () => {
     const dir = path.join(root, 'inpaint');
     writeFixtureSdModel(dir, { inpaint: true });
