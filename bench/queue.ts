@@ -4,7 +4,7 @@
  * delivery job) next to raw BullMQ (Queue.add + Worker) measured in the same run on the same
  * Redis. Targets: at least half the raw throughput, p50 latency within 2x of raw.
  *
- *   node bin/run-ts.js bench/queue.ts [jobs=2000] [latency samples=200]
+ *   node bin/run-ts.js bench/queue.ts [jobs=2000] [latency samples=200] [producers=8]
  * Uses REDIS_URL or 127.0.0.1:6379 with a fresh key prefix, and deletes its keys afterwards.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,7 +22,7 @@ import { JobWorker } from '../queue/worker.ts';
 const N = Number(process.argv[2] ?? 2000);
 const SAMPLES = Number(process.argv[3] ?? 200);
 const CONCURRENCY = 8;
-const PRODUCERS = 8;
+const PRODUCERS = Number(process.argv[4] ?? 8);
 const url = config().REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const pct = (xs: number[], p: number) => {

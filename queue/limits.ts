@@ -33,9 +33,14 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 for i = 7, #ARGV do redis.call('ZADD', KEYS[4], ARGV[6], ARGV[i]) end
 return {'ok', ''}`;
 
-/** Running slot for a starting job, unless the job has a tombstone (-1). KEYS: tombstone, running. */
+/**
+ * Running slot for a starting job, unless the job has a tombstone (-1). Also confirms the
+ * request's idempotency claim as 'added' (the producer's own confirmation may have been lost).
+ * KEYS: tombstone, running, idem.
+ */
 const START = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+redis.call('SET', KEYS[3], 'added', 'XX', 'KEEPTTL')
 if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then return 1 end
 if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('SADD', KEYS[2], ARGV[2])
@@ -134,14 +139,16 @@ export class UserLimits {
     user: string,
     entry: string,
     tombstoneKey: string,
+    requestId: string,
     isActive: (e: string) => Promise<boolean>,
   ): Promise<number> {
     const key = this.runningKey(user);
     const max = this.limits.maxRunning;
-    const r = Number(await runScript(this.redis, START, 2, tombstoneKey, key, max, entry));
+    const idem = userKey(this.prefix, user, 'idem', requestId);
+    const r = Number(await runScript(this.redis, START, 3, tombstoneKey, key, idem, max, entry));
     if (r !== 0) return r;
     for (const e of await this.redis.smembers(key)) if (!(await isActive(e))) await this.redis.srem(key, e);
-    return Number(await runScript(this.redis, START, 2, tombstoneKey, key, max, entry));
+    return Number(await runScript(this.redis, START, 3, tombstoneKey, key, idem, max, entry));
   }
 
   runningKeyOf(user: string): string {

@@ -252,7 +252,8 @@ export class Producer {
         await this.redis.del(idem).catch(() => {});
         throw e;
       }
-      await this.redis.set(idem, 'added', 'KEEPTTL');
+      // Not awaited: the worker confirms the claim too when the job starts (limits.ts START).
+      this.redis.set(idem, 'added', 'KEEPTTL', 'XX').catch(() => {});
       return { id, queue, duplicate: false };
     } catch (e) {
       return unavailable(e);

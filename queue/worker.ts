@@ -223,8 +223,12 @@ export class JobWorker extends EventEmitter {
     const entry = `${job.queueName}/${id}`;
     const limited = name !== 'deliver'; // the deliver processor checks tombstones itself
     if (limited) {
-      const started = await this.limits.start(data.user, entry, keys.tombstone(this.sys.prefix, id), (e) =>
-        this.isActive(e),
+      const started = await this.limits.start(
+        data.user,
+        entry,
+        keys.tombstone(this.sys.prefix, id),
+        data.requestId ?? id,
+        (e) => this.isActive(e),
       );
       if (started === -1) return this.cancelled(job, data);
       if (started === 0) {
