@@ -358,3 +358,28 @@ describe('LoRA apply/revert in place (switcher)', () => {
     expect(r.matched).toHaveLength(8);
   });
 });
+
+describe('LoRA switcher on float16 weights', () => {
+  it('applies within half-precision rounding and reverts bit for bit', async () => {
+    const half = buildUnetFixture({ dtype: 'float16' });
+    const { switcher } = LoraSwitcher.prepare(OnnxModel.fromBytes(half.bytes), 'unet', 'transformer');
+    const before = Object.fromEntries(
+      Object.entries(switcher.feeds()).map(([k, t]) => [k, Uint16Array.from(t.data as Uint16Array)]),
+    );
+    expect(Object.values(switcher.feeds())[0]!.type).toBe('float16');
+    const file = makeLoraFile('kohya', half.layers, { seed: 13 });
+    await switcher.apply([{ lora: lora(file.bytes, 'h'), multiplier: 0.8 }]);
+    const l = half.layers[0]!;
+    const { halvesToFloat32 } = await import('../../core/lora/half.ts');
+    const live = switcher.feeds()[l.initializer]!.data as Uint16Array;
+    const got = halvesToFloat32(new Uint8Array(live.buffer, live.byteOffset, live.byteLength));
+    const base = halvesToFloat32(new Uint8Array(before[l.initializer]!.buffer));
+    const want = referenceMerge(base, l, [
+      { l: file.layers.find((x) => x.module === l.module)!, multiplier: 0.8 },
+    ]);
+    expect(maxAbsDiff(got, want)).toBeLessThan(2e-3);
+    expect(maxAbsDiff(got, base)).toBeGreaterThan(1e-2);
+    switcher.revert();
+    for (const [k, t] of Object.entries(switcher.feeds())) expect(t.data).toEqual(before[k]);
+  });
+});

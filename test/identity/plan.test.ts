@@ -94,3 +94,33 @@ describe('generation plan from identity + style pack', () => {
     ).rejects.toThrow(/Adapter scale 3 is out of range/);
   });
 });
+
+describe('decoded LoRA library', () => {
+  it('keeps decoded LoRAs within its byte budget, least recently used out first, and re-reads replaced files', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fc-lib-'));
+    try {
+      const layers = buildUnetFixture().layers;
+      const files = [1, 2, 3].map((i) => path.join(dir, `${i}.safetensors`));
+      for (const [i, f] of files.entries())
+        await writeFile(f, makeLoraFile('kohya', layers, { seed: i + 1 }).bytes);
+      const one = makeLoraFile('kohya', layers, { seed: 1 });
+      const perLora = one.layers.reduce((a, l) => a + (l.down.byteLength + l.up.byteLength), 0);
+      const lib = new LoraLibrary(perLora * 2, { maxBytes: 1 << 20 });
+      const a = await lib.get(files[0]!);
+      await lib.get(files[1]!);
+      expect(await lib.get(files[0]!)).toBe(a); // hit, and now most recent
+      await lib.get(files[2]!); // evicts files[1]
+      expect(lib.usedBytes).toBeLessThanOrEqual(perLora * 2);
+      expect(await lib.get(files[0]!)).toBe(a);
+      await writeFile(files[0]!, makeLoraFile('kohya', layers, { seed: 9 }).bytes);
+      const { utimes } = await import('node:fs/promises');
+      await utimes(files[0]!, new Date(), new Date(Date.now() + 5000));
+      expect(await lib.get(files[0]!)).not.toBe(a);
+      await expect(lib.get(path.join(dir, 'missing.safetensors'))).rejects.toMatchObject({
+        code: 'lora_missing',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
