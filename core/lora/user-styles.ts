@@ -153,3 +153,14 @@ export class UserStyleStore {
     return n;
   }
 }
+
+/** The deployment's store: <data dir>/user-styles, limits from the configuration. The erasure flow must call forget(). */
+export async function userStyleStore(): Promise<UserStyleStore> {
+  const { config } = await import('../config.ts');
+  const c = config();
+  return new UserStyleStore(path.join(c.dataDir, 'user-styles'), {
+    maxBytes: c.FACECHAIN_MAX_LORA_BYTES,
+    maxPerUser: c.FACECHAIN_USER_STYLES_MAX,
+    maxRank: c.FACECHAIN_MAX_LORA_RANK,
+  });
+}
