@@ -255,7 +255,7 @@ export class FakeDiscord {
       if (v) return v;
       if (Date.now() > end) {
         throw new Error(
-          `timed out; REST calls:\n${this.calls.map((c) => `${c.method} ${c.path} ${JSON.stringify(c.body).slice(0, 200)}`).join('\n')}`,
+          `timed out; REST calls:\n${this.calls.map((c) => `${c.method} ${c.path} ${String(JSON.stringify(c.body) ?? '').slice(0, 200)}`).join('\n')}`,
         );
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -362,7 +362,7 @@ export class FakeDiscord {
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
       return;
     }
-    const path = url.pathname.replace(/^\/api\/v\d+/, '');
+    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v\d+/, '');
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
