@@ -3,7 +3,16 @@
  * and FaceChain's 512x512 training crop (face width 0.35/1.15 of the side, face centre at
  * 0.5/1.15 of the height, white padding, roll removed).
  */
-import { type Affine, applyAffine, fitSimilarity, invertAffine, type Point } from '../image/warp.ts';
+import type { RgbImage } from '../image/codec.ts';
+import {
+  type Affine,
+  applyAffine,
+  fitSimilarity,
+  invertAffine,
+  type Point,
+  type Pyramid,
+  warpRgb,
+} from '../image/warp.ts';
 import { fivePoints, rollAngle, squareCrop } from './landmarks.ts';
 
 /** ArcFace reference points for a 112x112 crop (eyes, nose, mouth corners). */
@@ -60,4 +69,17 @@ export function facechainCropAffine(landmarks: readonly Point[], size = 512): Af
   const ccx = fcx - Math.sin(roll) * drop;
   const ccy = fcy + Math.cos(roll) * drop;
   return squareCrop(ccx, ccy, side, roll, size);
+}
+
+/**
+ * The aligned size x size recognition crop of a face. `img` must be the upright image the
+ * landmarks refer to (rotateRgb(decoded, analysis.rotation) when the analysis turned it).
+ */
+export function alignFace(img: RgbImage | Pyramid, landmarks: readonly Point[], size = 112): RgbImage {
+  return warpRgb(img, recognitionAffine(landmarks, size), size, size);
+}
+
+/** FaceChain's size x size training crop of a face (white padding), from the upright image. */
+export function facechainCrop(img: RgbImage | Pyramid, landmarks: readonly Point[], size = 512): RgbImage {
+  return warpRgb(img, facechainCropAffine(landmarks, size), size, size, [255, 255, 255]);
 }

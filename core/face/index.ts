@@ -1,7 +1,9 @@
 /** Face analysis: the public surface other modules code against. */
 export {
+  alignFace,
   FACECHAIN_FACE_CENTRE_Y,
   FACECHAIN_FACE_WIDTH,
+  facechainCrop,
   facechainCropAffine,
   REFERENCE_5,
   recognitionAffine,

@@ -1,7 +1,9 @@
 /** FaceAnalyzer on the real models and real photos (test/fixtures/faces). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alignFace, REFERENCE_5 } from '../../core/face/align.ts';
 import type { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { cosine } from '../../core/face/embedding.ts';
+import { fivePoints } from '../../core/face/landmarks.ts';
 import type { Face, ImageAnalysis } from '../../core/face/types.ts';
 import {
   decodeImage,
@@ -161,6 +163,23 @@ describe('attributes', () => {
     const e = largest(await analyzer.analyze(bytes, { embedding: true })).embedding!;
     expect(e).toHaveLength(512);
     expect(Math.hypot(...e)).toBeCloseTo(1, 4);
+  });
+
+  it('alignFace puts the eyes on the reference points, also for a photo it had to turn', async () => {
+    const img = await fixtureRgb('astronaut.png');
+    for (const deg of [0, 90] as const) {
+      const turned = rotateRgb(img, deg);
+      const a = await analyzer.analyzeRgb(turned);
+      const upright = rotateRgb(turned, a.rotation);
+      const crop = alignFace(upright, largest(a).landmarks, 224);
+      expect([crop.width, crop.height]).toEqual([224, 224]);
+      const again = largest(
+        await analyzer.analyzeRgb(await resizeRgb(crop, 448, 448), { orientation: false }),
+      );
+      const [le, re] = fivePoints(again.landmarks);
+      expect(Math.hypot(le[0] - REFERENCE_5[0]![0] * 4, le[1] - REFERENCE_5[0]![1] * 4)).toBeLessThan(16);
+      expect(Math.hypot(re[0] - REFERENCE_5[1]![0] * 4, re[1] - REFERENCE_5[1]![1] * 4)).toBeLessThan(16);
+    }
   });
 
   it('stops when the signal is aborted', async () => {
