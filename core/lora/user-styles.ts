@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { loraFromSafetensors } from './lora.ts';
 import { matchLoras } from './match.ts';
@@ -155,8 +156,7 @@ export class UserStyleStore {
 }
 
 /** The deployment's store: <data dir>/user-styles, limits from the configuration. The erasure flow must call forget(). */
-export async function userStyleStore(): Promise<UserStyleStore> {
-  const { config } = await import('../config.ts');
+export function userStyleStore(): UserStyleStore {
   const c = config();
   return new UserStyleStore(path.join(c.dataDir, 'user-styles'), {
     maxBytes: c.FACECHAIN_MAX_LORA_BYTES,
