@@ -30,7 +30,12 @@ export async function mergeLorasIntoModel(
   }
   if (report.unmatched.length)
     log('lora').warn(
-      { component, unmatched: report.unmatched.length, first: report.unmatched.slice(0, 5) },
+      // Layer names only: LoRA names can hold a user's file path.
+      {
+        component,
+        unmatched: report.unmatched.length,
+        first: report.unmatched.slice(0, 5).map((u) => u.slice(u.lastIndexOf(': ') + 2)),
+      },
       'LoRA layers matched no weight',
     );
   return report;
