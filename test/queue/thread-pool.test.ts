@@ -46,9 +46,9 @@ describe('thread pool', () => {
 
   it('fails the task of a crashed thread as retryable and keeps serving', async () => {
     pool = new ThreadPool(1, '/tmp');
-    const err: ServiceError = await pool
+    const err = (await pool
       .run(MOD, 'crash', ctx({}), new AbortController().signal, () => {})
-      .catch((e) => e);
+      .catch((e: unknown) => e)) as ServiceError;
     expect(err).toBeInstanceOf(ServiceError);
     expect(err.retryable).toBe(true);
     expect(await pool.run(MOD, 'echo', ctx(2), new AbortController().signal, () => {})).toEqual({
