@@ -9,6 +9,7 @@ import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import { type FaceFuser, type FaceInImage, type FuseOptions, LandmarkFuser } from '../fusion/fuser.ts';
 import type { RgbImage } from '../fusion/raster.ts';
+import { log } from '../log.ts';
 import type { LikenessAnalyzer } from './likeness.ts';
 import {
   type Kept,
@@ -17,6 +18,8 @@ import {
   selectCandidates,
   validateRankOptions,
 } from './select.ts';
+
+const logger = log('rank');
 
 export interface PostProcessOptions extends RankOptions {
   /** Fuse the template face into each candidate first (FaceChain's default: on). */
@@ -52,6 +55,7 @@ export async function postProcess(
     topN: opts.topN,
   });
   const fuser = (opts.fuse ?? true) ? (deps.fuser ?? new LandmarkFuser()) : undefined;
+  const t0 = performance.now();
   const images: RgbImage[] = [];
   const analyses: ImageAnalysis[] = [];
   for (const candidate of candidates) {
@@ -75,6 +79,17 @@ export async function postProcess(
     analyses.map((a) => a.faces),
     templateEmbedding,
     o,
+  );
+  // Counts, reasons and scores only: never images or embeddings.
+  logger.debug(
+    {
+      candidates: candidates.length,
+      kept: ranking.kept.map((k) => Math.round(k.score * 1000) / 1000),
+      rejected: ranking.rejected.map((r) => r.reason),
+      fused: Boolean(fuser),
+      ms: Math.round(performance.now() - t0),
+    },
+    'post-processed candidates',
   );
   return {
     results: ranking.kept.map((k) => ({ ...k, image: images[k.index] })),

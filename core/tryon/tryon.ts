@@ -9,7 +9,7 @@
  * The garment mask comes from the image's transparency; a human-parsing model is not wired
  * (no such model is in the manifests).
  */
-import { InputError, NotAvailableError, throwIfAborted } from '../errors.ts';
+import { NotAvailableError, throwIfAborted } from '../errors.ts';
 import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';
@@ -112,9 +112,9 @@ export async function tryOn(
     );
   }
   if (req.userFace && !deps.analyzer) {
-    throw new InputError(
-      'tryon_needs_analyzer',
-      'Fusing the user’s face into try-on results needs the face analyzer.',
+    throw new NotAvailableError(
+      'Face fusion in try-on',
+      'It needs the face analysis models (npx facechain models fetch).',
     );
   }
   const { width, height } = tryOnSize(
