@@ -42,6 +42,8 @@ export class FakeDiscord {
   url = '';
   /** Time each interaction was dispatched, by interaction id (for acknowledgement latency). */
   readonly dispatchedAt = new Map<string, number>();
+  /** Time each interaction's first callback (the acknowledgement) arrived, by interaction id. */
+  readonly ackedAt = new Map<string, number>();
   /** Resolves when a client finished IDENTIFY and got READY. */
   ready: Promise<void>;
   private markReady!: () => void;
@@ -431,7 +433,10 @@ export class FakeDiscord {
         })),
       );
     }
-    if (/^POST \/interactions\/\d+\/[^/]+\/callback$/.test(key)) return reply(204);
+    if ((m = /^POST \/interactions\/(\d+)\/[^/]+\/callback$/.exec(key))) {
+      if (!this.ackedAt.has(m[1])) this.ackedAt.set(m[1], performance.now());
+      return reply(204);
+    }
     if ((m = /^(POST|PATCH) \/webhooks\/\d+\/[^/]+(?:\/messages\/@original)?$/.exec(key)))
       return reply(200, message(CHANNEL_ID));
     if ((m = /^POST \/channels\/(\d+)\/messages$/.exec(key))) return reply(200, message(m[1]));
