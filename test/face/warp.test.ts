@@ -41,9 +41,9 @@ describe('affine geometry', () => {
       src,
       src.map((p) => applyAffine(m, p)),
     );
-    fit.forEach((v, i) => expect(v).toBeCloseTo(m[i]!, 9));
+    for (const [i, v] of fit.entries()) expect(v).toBeCloseTo(m[i]!, 9);
     const round = composeAffine(invertAffine(m), m);
-    [1, 0, 0, 0, 1, 0].forEach((v, i) => expect(round[i]).toBeCloseTo(v, 12));
+    for (const [i, v] of [1, 0, 0, 0, 1, 0].entries()) expect(round[i]).toBeCloseTo(v, 12);
   });
 
   it('halves with a 2x2 box filter', () => {
