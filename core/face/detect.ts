@@ -6,6 +6,7 @@
  * are merged with non-maximum suppression in upright-image pixels.
  */
 import type { OnnxSession } from '../../models/onnx.ts';
+import { throwIfAborted } from '../errors.ts';
 import { type Affine, composeAffine, type Pyramid, warpToPlanar } from '../image/warp.ts';
 import type { Box } from './types.ts';
 
@@ -68,7 +69,7 @@ async function runDetector(
   signal?: AbortSignal,
   scratch?: Float32Array,
 ): Promise<RawRun> {
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
   const input = warpToPlanar(pyr, srcToInput, DET_W, DET_H, {
     fill: [127, 127, 127],
     mean: MEAN,

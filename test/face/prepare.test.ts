@@ -144,6 +144,21 @@ describe('prepareIdentity', () => {
     expect(err.message).toMatch(/A good photo shows one person/);
   });
 
+  it('stops with a cancelled error when the signal fires mid-way', async () => {
+    const ac = new AbortController();
+    const photos = [0, 1, 2].map((i) => ({ name: `${i}.png`, bytes: fixtureBytes('astronaut.png') }));
+    const seen: number[] = [];
+    const err = await prepareIdentity(analyzer, photos, path.join(tmp, 'cancel'), {
+      signal: ac.signal,
+      onProgress: (done) => {
+        seen.push(done);
+        ac.abort();
+      },
+    }).catch((e) => e);
+    expect(err.code).toBe('cancelled');
+    expect(seen).toEqual([1]);
+  });
+
   it('accepts 1-20 photos only', async () => {
     await expect(prepareIdentity(analyzer, [], path.join(tmp, 'x'))).rejects.toMatchObject({
       code: 'no_photos',
