@@ -21,6 +21,7 @@ import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue
 import { type FrontEnd, fromCommandReply, fromDelivery, imageBytes } from '../adapter.ts';
 import { trackJob } from '../progress.ts';
 import { KeyedSerial } from '../serial.ts';
+import { EditThrottle } from '../throttle.ts';
 import { AlbumCollector } from './album.ts';
 import {
   attachmentsOf,
@@ -30,7 +31,6 @@ import {
   tooBigError,
 } from './invocation.ts';
 import { renderTelegram } from './render.ts';
-import { EditThrottle } from '../throttle.ts';
 
 const logger = log('telegram');
 
@@ -289,6 +289,12 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     });
     await new Promise<void>((resolve) => this.server!.listen(hook.port, hook.host, resolve));
     logger.info({ port: hook.port }, 'webhook listening');
+  }
+
+  /** The webhook server's port (when listening). */
+  get webhookPort(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
   }
 
   /** Wait for in-flight handlers (tests). */

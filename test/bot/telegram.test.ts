@@ -172,3 +172,54 @@ describe('Telegram front-end', () => {
     expect(String(invite.params.text)).toContain('neon-night');
   });
 });
+
+describe('Telegram webhook mode', () => {
+  it('registers the webhook with a secret and refuses updates without it', async () => {
+    const fake = await new FakeTelegram().start();
+    const stack = await startStack();
+    const tg = new TelegramFrontend({
+      token: TOKEN,
+      apiRoot: fake.url,
+      services: stack.services,
+      webhook: { url: 'https://bot.example.org/tg', secret: 'hook-secret-123', port: 0, host: '127.0.0.1' },
+    });
+    try {
+      await tg.start();
+      const set = fake.callsOf('setWebhook')[0];
+      expect(set.params).toMatchObject({
+        url: 'https://bot.example.org/tg',
+        secret_token: 'hook-secret-123',
+      });
+      const hook = `http://127.0.0.1:${tg.webhookPort}/`;
+      const update = {
+        update_id: 1,
+        ...fake.message(
+          { id: 99, is_bot: false, first_name: 'W' },
+          { id: 99, type: 'private' },
+          { text: '/help' },
+        ),
+      };
+      const bad = await fetch(hook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'wrong' },
+        body: JSON.stringify(update),
+      });
+      expect(bad.status).toBe(401);
+      const ok = await fetch(hook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'hook-secret-123' },
+        body: JSON.stringify(update),
+      });
+      expect(ok.status).toBe(200);
+      await fake.waitFor(() =>
+        fake.callsOf('sendMessage').find((c) => String(c.params.text).includes('Good photos')),
+      );
+      expect(fake.callsOf('sendMessage')).toHaveLength(1);
+      expect(fake.callsOf('getUpdates')).toHaveLength(0);
+    } finally {
+      await tg.stop();
+      await stack.close();
+      await fake.stop();
+    }
+  });
+});

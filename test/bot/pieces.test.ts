@@ -1,0 +1,125 @@
+/** The small parts of the front-ends: text parsing, buttons, catalogs, throttling, albums, limits. */
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { commandDefinitions } from '../../bot/discord/definitions.ts';
+import { fitImage } from '../../bot/discord/fit.ts';
+import { AlbumCollector } from '../../bot/telegram/album.ts';
+import { EditThrottle } from '../../bot/throttle.ts';
+import { buttonId, parseButtonId } from '../../commands/buttons.ts';
+import { en } from '../../commands/i18n/en.ts';
+import { resolveLocale, translate } from '../../commands/i18n/index.ts';
+import { zhCN } from '../../commands/i18n/zh-CN.ts';
+import { COMMANDS, findCommand } from '../../commands/index.ts';
+import { parseTextCommand } from '../../commands/parse-text.ts';
+import { RateLimiter } from '../../commands/rate-limit.ts';
+import { decodeImage } from '../../core/image/codec.ts';
+
+describe('text commands', () => {
+  it('parses positional and key=value options, bot mentions and the rest of a line', () => {
+    expect(parseTextCommand('/portrait@facechain_bot neon-night 3 seed=7')).toEqual({
+      command: 'portrait',
+      options: { style: 'neon-night', count: '3', seed: '7' },
+    });
+    expect(parseTextCommand('/talk job-1 hello there, world')).toEqual({
+      command: 'talk',
+      options: { result: 'job-1', text: 'hello there, world' },
+    });
+    expect(parseTextCommand('hello')).toBeUndefined();
+  });
+});
+
+describe('buttons', () => {
+  it("round-trips ids and refuses ids over Telegram's 64 bytes", () => {
+    expect(parseButtonId(buttonId('portrait', 'reroll', 'tg-123'))).toEqual({
+      command: 'portrait',
+      options: { action: 'reroll', arg: 'tg-123' },
+    });
+    expect(() => buttonId('portrait', 'reroll', 'x'.repeat(60))).toThrow(/too long/);
+  });
+});
+
+describe('catalogs', () => {
+  it('zh-CN has every key with the same parameters as English', () => {
+    const params = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const k of Object.keys(en) as Array<keyof typeof en>)
+      expect(params(zhCN[k]), k).toEqual(params(en[k]));
+  });
+  it('resolves platform locales and interpolates', () => {
+    expect(resolveLocale(undefined, 'zh-hans')).toBe('zh-CN');
+    expect(resolveLocale('en', 'zh-CN')).toBe('en');
+    expect(resolveLocale('fr')).toBe('en');
+    expect(translate('zh-CN', 'train.too_many', { count: 25 })).toBe('你发送了 25 张照片，上限为 20 张。');
+  });
+  it('every command has a description and is found by name and alias', () => {
+    for (const c of COMMANDS) expect(translate('en', c.description)).not.toBe('');
+    expect(findCommand('photos')?.name).toBe('train');
+  });
+  it('Discord definitions respect Discord limits (25 options, 100-char descriptions)', () => {
+    for (const d of commandDefinitions()) {
+      expect((d.options as unknown[]).length).toBeLessThanOrEqual(25);
+      expect(String(d.description).length).toBeLessThanOrEqual(100);
+      expect(d.name).toMatch(/^[a-z]{1,32}$/);
+    }
+  });
+});
+
+describe('edit throttle', () => {
+  it('sends at most one edit per interval per chat and always sends the latest', async () => {
+    const th = new EditThrottle(200);
+    const sent: Array<{ text: string; at: number }> = [];
+    const edit = (text: string) => () => {
+      sent.push({ text, at: Date.now() });
+      return Promise.resolve();
+    };
+    for (let i = 0; i < 10; i++) {
+      await th.run('c1', edit(`p${i}`));
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await th.drain();
+    expect(sent[0].text).toBe('p0');
+    expect(sent[sent.length - 1].text).toBe('p9');
+    expect(sent.length).toBeLessThanOrEqual(3);
+    for (let i = 1; i < sent.length; i++) expect(sent[i].at - sent[i - 1].at).toBeGreaterThanOrEqual(190);
+  });
+});
+
+describe('album collector', () => {
+  it('hands over a media group once no item arrived for the quiet time', async () => {
+    const got: Array<[string, number[]]> = [];
+    const c = new AlbumCollector<number>(80, (g, items) => got.push([g, items]));
+    c.add('a', 1);
+    c.add('b', 9);
+    await new Promise((r) => setTimeout(r, 40));
+    c.add('a', 2);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(got).toEqual([
+      ['b', [9]],
+      ['a', [1, 2]],
+    ]);
+  });
+});
+
+describe('rate limiter', () => {
+  it('allows a burst, then asks to wait, then refills', () => {
+    let now = 0;
+    const rl = new RateLimiter(2, 60, () => now);
+    expect(rl.take('u')).toBe(0);
+    expect(rl.take('u')).toBe(0);
+    expect(rl.take('u')).toBe(1);
+    expect(rl.take('other')).toBe(0);
+    now += 1000;
+    expect(rl.take('u')).toBe(0);
+  });
+});
+
+describe('upload fitting', () => {
+  it('re-encodes and shrinks an image until it fits the limit', async () => {
+    const png = new Uint8Array(readFileSync(new URL('../fixtures/faces/astronaut.png', import.meta.url)));
+    const fitted = await fitImage(png, 60_000);
+    expect(fitted).toBeDefined();
+    expect(fitted!.byteLength).toBeLessThanOrEqual(60_000);
+    expect((await decodeImage(fitted!)).format).toBe('jpeg');
+    expect(await fitImage(png, png.byteLength)).toBe(png);
+  });
+});
