@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     `  switchable weights ${sw.footprint.weights}, extra memory ${mb(sw.footprint.bytes)} (base copy + live copy)`,
   );
   const session = await timed('create switchable session (once)', () =>
-    OnnxSession.create(prepared.bytes, { name: 'switchable' }),
+    OnnxSession.create(prepared.toBytes(), { name: 'switchable' }),
   );
   const uses = [
     { lora: face.lora, multiplier: 0.95 },

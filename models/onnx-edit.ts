@@ -263,7 +263,16 @@ export class OnnxModel {
     const saved = g.initializer;
     g.initializer = saved.map((t) => {
       const raw = t.name ? this.rawBytes(t.name) : new Uint8Array(0);
-      if (raw.length < externalMinBytes || raw.length === 0) return t;
+      if (raw.length < externalMinBytes || raw.length === 0) {
+        // Small tensors are embedded, including ones that were external in the source model.
+        if (t.dataLocation !== EXTERNAL) return t;
+        return onnx.TensorProto.create({
+          ...t,
+          rawData: copyBytes(raw),
+          dataLocation: onnx.TensorProto.DataLocation.DEFAULT,
+          externalData: [],
+        });
+      }
       const pad = (4096 - (offset % 4096)) % 4096;
       if (pad) chunks.push(new Uint8Array(pad));
       offset += pad;

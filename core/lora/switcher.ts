@@ -51,14 +51,15 @@ export class LoraSwitcher {
   ) {}
 
   /**
-   * Lift the weights in `scope` to inputs. Returns the edited model bytes (create the session from
-   * them) and the switcher that feeds those inputs. `model` is modified.
+   * Lift the weights in `scope` to inputs. Returns the switcher that feeds those inputs and the
+   * edited model to create the session from: `toBytes()` for models under protobuf's 2 GB limit
+   * (fp16 SD 1.5 UNet), `save(dir)` (external weights.pb) for larger ones. `model` is modified.
    */
   static prepare(
     model: OnnxModel,
     component: LoraComponent,
     scope: LiftScope = 'transformer',
-  ): { bytes: Uint8Array; switcher: LoraSwitcher } {
+  ): { switcher: LoraSwitcher; toBytes: () => Uint8Array; save: (dir: string) => Promise<string> } {
     const targets = model.weightTargets();
     const chosen = targets.filter((t) => inScope(t, scope));
     const lifted = model.liftToInputs(chosen.map((t) => t.initializer));
@@ -73,7 +74,11 @@ export class LoraSwitcher {
           : new Float32Array(liveBytes.buffer, 0, liveBytes.byteLength / 4);
       slots.set(t.initializer, { target: t, dtype: l.dtype, dims: l.dims, base, live });
     }
-    return { bytes: model.toBytes(), switcher: new LoraSwitcher(component, slots, targets) };
+    return {
+      switcher: new LoraSwitcher(component, slots, targets),
+      toBytes: () => model.toBytes(),
+      save: (dir) => model.save(dir, 1024 * 1024),
+    };
   }
 
   /** Number of switchable weights and their total bytes (the extra memory this mode keeps). */

@@ -295,7 +295,9 @@ describe('LoRA merge into ONNX weights', () => {
 describe('LoRA apply/revert in place (switcher)', () => {
   it('applies, switches and reverts; revert restores the base bit for bit', async () => {
     const base = buildUnetFixture();
-    const { bytes, switcher } = LoraSwitcher.prepare(OnnxModel.fromBytes(base.bytes), 'unet', 'transformer');
+    const prepared = LoraSwitcher.prepare(OnnxModel.fromBytes(base.bytes), 'unet', 'transformer');
+    const { switcher } = prepared;
+    const bytes = prepared.toBytes();
     expect(switcher.footprint.weights).toBe(base.layers.length);
     const session = await OnnxSession.create(bytes, { name: 'switchable' });
     const feeds = feedsFor(base);
@@ -381,5 +383,32 @@ describe('LoRA switcher on float16 weights', () => {
     expect(maxAbsDiff(got, base)).toBeGreaterThan(1e-2);
     switcher.revert();
     for (const [k, t] of Object.entries(switcher.feeds())) expect(t.data).toEqual(before[k]);
+  });
+});
+
+describe('LoRA switcher on a model with external weights', () => {
+  it('saves the switchable model with weights.pb and runs it by path', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fc-switch-ext-'));
+    try {
+      const base = buildUnetFixture();
+      const ext = OnnxModel.fromFile(await OnnxModel.fromBytes(base.bytes).save(path.join(dir, 'base'), 64));
+      const prepared = LoraSwitcher.prepare(ext, 'unet', 'attention');
+      const file = await prepared.save(path.join(dir, 'switchable'));
+      const session = await OnnxSession.create(file);
+      const file2 = makeLoraFile('kohya', base.layers, { seed: 5 });
+      await prepared.switcher.apply([{ lora: lora(file2.bytes, 'k'), multiplier: 0.5 }]);
+      const feeds = feedsFor(base);
+      const got = (await session.run({ ...feeds, ...prepared.switcher.feeds() }))[base.output]!
+        .data as Float32Array;
+      await session.dispose();
+      const attn = file2.layers.filter((l) => /attn\d\.to_/.test(l.module));
+      const want = referenceModel(buildUnetFixture, base, [{ layers: attn, multiplier: 0.5 }]);
+      expect(maxAbsDiff(got, await runBytes(want.bytes, feeds, base.output))).toBeLessThan(1e-4);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
