@@ -12,7 +12,7 @@ import type { CliCommand } from './main.ts';
 
 const USAGE =
   'facechain generate --prompt <text> [--negative <text>] [--model <dir>] [--size 512x512] [--steps N] [--cfg X] ' +
-  '[--sampler name] [--seed N] [--count N] [--init <image> [--strength X]] [--mask <image>] ' +
+  '[--sampler name] [--seed N] [--count N] [--batch N] [--init <image> [--strength X]] [--mask <image>] ' +
   '[--control name=<image>[,scale=X][,canny]] [--variation <seed>:<strength>] --out <folder>\n       facechain generate --write-fixture <dir>';
 
 const VALUED = new Set([
@@ -32,6 +32,7 @@ const VALUED = new Set([
   '--out',
   '--write-fixture',
   '--variation',
+  '--batch',
 ]);
 
 function parse(argv: string[]): Map<string, string[]> {
@@ -124,6 +125,7 @@ export const command: CliCommand = {
           sampler: one('--sampler'),
           seed: num(one('--seed'), '--seed'),
           count: num(one('--count'), '--count'),
+          batchSize: num(one('--batch'), '--batch'),
           initImage: init ? await image(init) : undefined,
           strength: num(one('--strength'), '--strength'),
           mask: mask ? await image(mask) : undefined,

@@ -32,22 +32,62 @@ export interface DenoiseOptions {
   afterStep?: (i: number, latents: Float32Array) => void;
 }
 
+/** One image of a batch denoised together: its own scheduler state, latents and noise. */
+export interface DenoiseItem {
+  scheduler: Scheduler;
+  latents: Float32Array;
+  noise: NoiseSource;
+  afterStep?: (i: number, latents: Float32Array) => void;
+}
+
+export interface DenoiseManyOptions {
+  /** Images that share one model call per step; their schedulers must have the same timesteps. */
+  items: DenoiseItem[];
+  h: number;
+  w: number;
+  /** Guided epsilon for every item's scaled input at step i, in item order. */
+  predict: (inputs: Float32Array[], i: number) => Promise<Float32Array[]>;
+  signal?: AbortSignal;
+  /** Progress per step; the preview shows the first item. */
+  onStep?: (p: StepProgress) => void;
+  previewEvery?: number;
+}
+
 export async function denoise(o: DenoiseOptions): Promise<void> {
-  const s = o.scheduler;
-  const input = new Float32Array(o.latents.length);
+  await denoiseMany({
+    items: [{ scheduler: o.scheduler, latents: o.latents, noise: o.noise, afterStep: o.afterStep }],
+    h: o.h,
+    w: o.w,
+    predict: async (inputs, i) => [await o.predict(inputs[0], i)],
+    signal: o.signal,
+    onStep: o.onStep,
+    previewEvery: o.previewEvery,
+  });
+}
+
+export async function denoiseMany(o: DenoiseManyOptions): Promise<void> {
+  const first = o.items[0];
+  const s = first.scheduler;
+  const inputs = o.items.map((it) => new Float32Array(it.latents.length));
   const begin = s.beginIndex;
   const total = s.timesteps.length - begin;
   for (let i = begin; i < s.timesteps.length; i++) {
     throwIfAborted(o.signal);
-    s.scaleModelInput(o.latents, i, input);
-    const eps = await o.predict(input, i);
-    s.step(eps, i, o.latents, o.noise);
-    o.afterStep?.(i, o.latents);
+    o.items.forEach((it, j) => {
+      it.scheduler.scaleModelInput(it.latents, i, inputs[j]);
+    });
+    const eps = await o.predict(inputs, i);
+    o.items.forEach((it, j) => {
+      it.scheduler.step(eps[j], i, it.latents, it.noise);
+      it.afterStep?.(i, it.latents);
+    });
     if (o.onStep) {
       const step = i - begin + 1;
       const every = o.previewEvery ?? 0;
       const preview =
-        every > 0 && (step % every === 0 || step === total) ? latentPreview(o.latents, o.h, o.w) : undefined;
+        every > 0 && (step % every === 0 || step === total)
+          ? latentPreview(first.latents, o.h, o.w)
+          : undefined;
       o.onStep({ step, total, preview });
     }
   }

@@ -16,7 +16,7 @@ import { encodePng, type RgbImage, resizeRgb } from '../image/codec.ts';
 import { log } from '../log.ts';
 import { canny } from './canny.ts';
 import { type ControlInput, ControlNetRunner } from './controlnet.ts';
-import { denoise, type StepProgress } from './denoise.ts';
+import { denoiseMany, type StepProgress } from './denoise.ts';
 import { applyGuidance } from './guidance.ts';
 import { SdModelFolder as Folder, type SdModelFolder, type SessionSettings } from './model-folder.ts';
 import { SeededNoise } from './noise.ts';
@@ -52,6 +52,8 @@ export interface GenerateOptions {
   /** 0 .. 2^32-1; random when absent. Image i uses seed + i. */
   seed?: number;
   count?: number;
+  /** Images denoised together in one model call per step (1..8, default 1; FaceChain uses 5). */
+  batchSize?: number;
   initImage?: RgbImage;
   /** img2img / inpainting strength, (0, 1]; default 0.75 with an init image. */
   strength?: number;
@@ -109,8 +111,9 @@ export interface GenerateResult {
 }
 
 export interface Progress extends StepProgress {
-  /** 1-based image index and image count. */
+  /** 1-based index of the first image being denoised, how many are denoised together, and the total. */
   image: number;
+  images: number;
   count: number;
 }
 
@@ -119,10 +122,10 @@ export interface GenerateHooks {
   onProgress?: (p: Progress) => void;
   /**
    * Values for the UNet's extra inputs (FACT's face tokens and adapter scale, a LoRA switcher's
-   * lifted weights), asked for once per generation. `batch` is 2 with CFG, rows ordered
-   * [unconditional, conditional], else 1 (conditional only).
+   * lifted weights), asked for once per batch size. With CFG `batch` = 2 x `images`, rows ordered
+   * [unconditional x images, conditional x images]; without CFG `batch` = `images`.
    */
-  unetInputs?: (info: { batch: number }) => Record<string, Tensor>;
+  unetInputs?: (info: { batch: number; images: number }) => Record<string, Tensor>;
 }
 
 export const LIMITS = {
@@ -154,6 +157,7 @@ interface Resolved {
   sampler: SamplerName;
   seed: number;
   count: number;
+  batchSize: number;
   strength?: number;
   variation?: { seed: number; strength: number };
 }
@@ -185,6 +189,8 @@ function resolve(o: GenerateOptions): Resolved {
     bad('bad_sampler', `Unknown sampler "${sampler}". Choose one of: ${SAMPLERS.join(', ')}.`);
   const count = o.count ?? 1;
   checkInt('Image count', count, 1, LIMITS.maxCount, 'bad_count');
+  const batchSize = o.batchSize ?? 1;
+  checkInt('Batch size', batchSize, 1, LIMITS.maxCount, 'bad_count');
   const seed = o.seed ?? Math.floor(Math.random() * 0x100000000);
   checkInt('Seed', seed, 0, 0xffffffff, 'bad_seed');
   if (o.mask && !o.initImage) bad('mask_without_image', 'A mask needs the image it applies to (initImage).');
@@ -212,6 +218,7 @@ function resolve(o: GenerateOptions): Resolved {
     sampler,
     seed,
     count,
+    batchSize,
     strength,
     variation,
   };
@@ -399,115 +406,147 @@ export class SdPipeline {
     let vaeMs = performance.now() - tVae0;
 
     const C = unet.inChannels;
-    const unetIn = new Float32Array(batch * C * hw);
-    const ctrlIn = C === 4 ? unetIn : new Float32Array(batch * 4 * hw);
-    if (inpaintUnet)
-      for (let b = 0; b < batch; b++) {
-        unetIn.set(mask!, (b * C + 4) * hw);
-        unetIn.set(masked!, (b * C + 5) * hw);
-      }
-    const eps = new Float32Array(4 * hw);
-    let residuals: Residuals | undefined;
-    const extraFeeds = unet.otherInputs.length ? hooks.unetInputs?.({ batch }) : undefined;
+    const n4 = 4 * hw;
+    const group = Math.min(o.batchSize, o.count);
+    // Model-call buffers per group size (the last group may be smaller): rows are
+    // [uncond x g, cond x g] with CFG (diffusers' order), [cond x g] without.
+    interface GroupBuffers {
+      rows: number;
+      ehs: Float32Array;
+      unetIn: Float32Array;
+      ctrlIn: Float32Array;
+      extra?: Record<string, Tensor>;
+      residuals?: Residuals;
+      eps: Float32Array[];
+    }
+    const perSize = new Map<number, GroupBuffers>();
+    const buffersFor = (g: number): GroupBuffers => {
+      const hit = perSize.get(g);
+      if (hit) return hit;
+      const rows = useCfg ? 2 * g : g;
+      const L = cond.data.length;
+      const ehsG = new Float32Array(rows * L);
+      for (let r = 0; r < rows; r++) ehsG.set(useCfg && r < g ? uncond.data : cond.data, r * L);
+      const unetIn = new Float32Array(rows * C * hw);
+      const ctrlIn = C === 4 ? unetIn : new Float32Array(rows * n4);
+      if (inpaintUnet)
+        for (let r = 0; r < rows; r++) {
+          unetIn.set(mask!, (r * C + 4) * hw);
+          unetIn.set(masked!, (r * C + 5) * hw);
+        }
+      const extra = unet.otherInputs.length ? hooks.unetInputs?.({ batch: rows, images: g }) : undefined;
+      const eps = Array.from({ length: g }, () => new Float32Array(n4));
+      const b: GroupBuffers = { rows, ehs: ehsG, unetIn, ctrlIn, extra, eps };
+      perSize.set(g, b);
+      return b;
+    };
 
     const images: GeneratedImage[] = [];
     const seeds: number[] = [];
     let denoiseMs = 0;
     let pngMs = 0;
     let stepsRun = 0;
-    for (let n = 0; n < o.count; n++) {
-      const seed = (o.seed + n) >>> 0;
-      seeds.push(seed);
-      const noise = new SeededNoise(seed);
-      const scheduler = createScheduler(o.sampler, this.folder.scheduler);
-      scheduler.setTimesteps(o.steps);
-      const latents = new Float32Array(4 * hw);
-      noise.fill(latents);
-      if (o.variation) mixNoise(latents, (o.variation.seed + n) >>> 0, o.variation.strength);
-      const initNoise = init ? Float32Array.from(latents) : undefined;
-      if (init && o.strength !== undefined) {
-        const begin = scheduler.setStrength(o.strength);
-        scheduler.addNoise(init, latents, begin, latents);
-      } else for (let k = 0; k < latents.length; k++) latents[k] *= scheduler.initNoiseSigma;
-      stepsRun = scheduler.timesteps.length - scheduler.beginIndex;
+    for (let start = 0; start < o.count; start += group) {
+      const g = Math.min(group, o.count - start);
+      const buf = buffersFor(g);
+      const items = Array.from({ length: g }, (_, j) => {
+        const n = start + j;
+        const seed = (o.seed + n) >>> 0;
+        seeds.push(seed);
+        const noise = new SeededNoise(seed);
+        const scheduler = createScheduler(o.sampler, this.folder.scheduler);
+        scheduler.setTimesteps(o.steps);
+        const latents = new Float32Array(n4);
+        noise.fill(latents);
+        if (o.variation) mixNoise(latents, (o.variation.seed + n) >>> 0, o.variation.strength);
+        const initNoise = init ? Float32Array.from(latents) : undefined;
+        if (init && o.strength !== undefined) {
+          const begin = scheduler.setStrength(o.strength);
+          scheduler.addNoise(init, latents, begin, latents);
+        } else for (let k = 0; k < latents.length; k++) latents[k] *= scheduler.initNoiseSigma;
+        // Blend inpainting for ordinary UNets: keep the init image outside the mask at the noise
+        // level of the next step (and exactly at the end).
+        let afterStep: ((i: number, lat: Float32Array) => void) | undefined;
+        if (mask && !inpaintUnet && init && initNoise) {
+          const noisy = new Float32Array(n4);
+          afterStep = (i, lat) => {
+            const last = i + 1 >= scheduler.timesteps.length;
+            if (!last) scheduler.addNoise(init, initNoise, i + 1, noisy);
+            const src = last ? init : noisy;
+            for (let c = 0; c < 4; c++)
+              for (let p = 0; p < hw; p++) {
+                const k = c * hw + p;
+                const m = mask[p];
+                lat[k] = m * lat[k] + (1 - m) * src[k];
+              }
+          };
+        }
+        return { seed, noise, scheduler, latents, afterStep };
+      });
+      const sched0 = items[0].scheduler;
+      stepsRun = sched0.timesteps.length - sched0.beginIndex;
 
-      const predict = async (input: Float32Array, i: number): Promise<Float32Array> => {
-        const t = scheduler.timesteps[i];
-        for (let b = 0; b < batch; b++) {
-          unetIn.set(input, b * C * hw);
-          if (ctrlIn !== unetIn) ctrlIn.set(input, b * 4 * hw);
+      const predict = async (inputs: Float32Array[], i: number): Promise<Float32Array[]> => {
+        const t = sched0.timesteps[i];
+        for (let r = 0; r < buf.rows; r++) {
+          const input = inputs[r % g];
+          buf.unetIn.set(input, r * C * hw);
+          if (buf.ctrlIn !== buf.unetIn) buf.ctrlIn.set(input, r * n4);
         }
         for (let c = 0; c < controls.length; c++)
-          residuals = await controls[c].runner.run(
-            ctrlIn,
-            batch,
+          buf.residuals = await controls[c].runner.run(
+            buf.ctrlIn,
+            buf.rows,
             h,
             w,
             t,
-            ehs,
+            buf.ehs,
             cond.seqLen,
             controls[c],
-            residuals,
+            buf.residuals,
             c > 0,
           );
         const out = await unet.predict(
-          unetIn,
-          batch,
+          buf.unetIn,
+          buf.rows,
           h,
           w,
           t,
-          ehs,
+          buf.ehs,
           cond.seqLen,
-          controls.length ? residuals : undefined,
-          extraFeeds,
+          controls.length ? buf.residuals : undefined,
+          buf.extra,
         );
-        if (!useCfg) return out;
-        return applyGuidance(out, o.guidance, o.rescale, eps);
+        for (let j = 0; j < g; j++) {
+          if (useCfg) applyGuidance(out, o.guidance, o.rescale, buf.eps[j], j * n4, (g + j) * n4);
+          else buf.eps[j].set(out.subarray(j * n4, (j + 1) * n4));
+        }
+        return buf.eps;
       };
-      // Blend inpainting for ordinary UNets: keep the init image outside the mask at the noise
-      // level of the next step (and exactly at the end).
-      const blend =
-        mask && !inpaintUnet && init && initNoise
-          ? (() => {
-              const noisy = new Float32Array(4 * hw);
-              return (i: number, lat: Float32Array): void => {
-                const last = i + 1 >= scheduler.timesteps.length;
-                if (!last) scheduler.addNoise(init, initNoise, i + 1, noisy);
-                const src = last ? init : noisy;
-                for (let c = 0; c < 4; c++)
-                  for (let p = 0; p < hw; p++) {
-                    const k = c * hw + p;
-                    const m = mask[p];
-                    lat[k] = m * lat[k] + (1 - m) * src[k];
-                  }
-              };
-            })()
-          : undefined;
 
       const td = performance.now();
-      await denoise({
-        scheduler,
-        latents,
+      await denoiseMany({
+        items,
         h,
         w,
         predict,
-        noise,
         signal: hooks.signal,
         previewEvery: options.previewEvery,
-        afterStep: blend,
         onStep: hooks.onProgress
-          ? (p) => hooks.onProgress!({ ...p, image: n + 1, count: o.count })
+          ? (p) => hooks.onProgress!({ ...p, image: start + 1, images: g, count: o.count })
           : undefined,
       });
       denoiseMs += performance.now() - td;
       if (hooks.signal?.aborted) throw new CancelledError();
-      const tv = performance.now();
-      const rgb = await vae.decode(latents, h, w);
-      vaeMs += performance.now() - tv;
-      const tp = performance.now();
-      const png = await encodePng(rgb);
-      pngMs += performance.now() - tp;
-      images.push({ rgb, png, seed, ...(options.returnLatents ? { latents } : {}) });
+      for (const it of items) {
+        const tv = performance.now();
+        const rgb = await vae.decode(it.latents, h, w);
+        vaeMs += performance.now() - tv;
+        const tp = performance.now();
+        const png = await encodePng(rgb);
+        pngMs += performance.now() - tp;
+        images.push({ rgb, png, seed: it.seed, ...(options.returnLatents ? { latents: it.latents } : {}) });
+      }
     }
     const totalMs = performance.now() - tStart;
     const modelMs = this.modelMs() - modelBefore;

@@ -10,14 +10,17 @@ export function applyGuidance(
   scale: number,
   rescale: number,
   dst: Float32Array,
+  /** Where this image's unconditional and conditional rows start (several images per batch). */
+  uncondAt = 0,
+  condAt = dst.length,
 ): Float32Array {
   const n = dst.length;
   for (let k = 0; k < n; k++) {
-    const u = batched[k];
-    dst[k] = u + scale * (batched[n + k] - u);
+    const u = batched[uncondAt + k];
+    dst[k] = u + scale * (batched[condAt + k] - u);
   }
   if (rescale > 0) {
-    const stdC = std(batched, n, n);
+    const stdC = std(batched, condAt, n);
     const stdG = std(dst, 0, n);
     if (stdG > 0) {
       const f = rescale * (stdC / stdG) + (1 - rescale);
