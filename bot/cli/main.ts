@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   worker: () => import('./worker.ts'),
   jobs: () => import('./jobs.ts'),
   fuse: () => import('./fuse.ts'),
+  rank: () => import('./rank.ts'),
   analyze: () => import('./analyze.ts'),
   compare: () => import('./compare.ts'),
   prepare: () => import('./prepare.ts'),
