@@ -335,8 +335,26 @@ export class SdPipeline {
     return r;
   }
 
-  async generate(options: GenerateOptions, hooks: GenerateHooks = {}): Promise<GenerateResult> {
-    const o = resolve(options);
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Generate images. Calls on one pipeline run one after another: the model runners reuse their
+   * input buffers, which ONNX Runtime may still be reading while another call would refill them.
+   */
+  generate(options: GenerateOptions, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+    let o: Resolved;
+    try {
+      o = resolve(options); // bad input is reported at once, not after the queue
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = this.queue.then(() => this.run(o, options, hooks));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(o: Resolved, options: GenerateOptions, hooks: GenerateHooks): Promise<GenerateResult> {
+    if (hooks.signal?.aborted) throw new CancelledError();
     await this.load(); // sessions are created once; their load time is not part of the timings
     const tStart = performance.now();
     const text = this.text!;

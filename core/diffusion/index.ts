@@ -6,6 +6,9 @@
  *                                 { signal, onProgress });
  *   r.images[0].png; r.metadata.timings;
  *   await pipe.close();                          // on shutdown: releases the ONNX sessions
+ *
+ * Long-running processes use sharedPipeline(dir): one pipeline (one set of sessions) per folder,
+ * closed together by closeSharedPipelines() at shutdown.
  */
 import path from 'node:path';
 import { config } from '../config.ts';
@@ -33,4 +36,24 @@ export function defaultModelDir(): string {
 /** Open a model folder (default: the configured one) with the configured execution providers. */
 export function openPipeline(dir = defaultModelDir(), controlNets: Record<string, string> = {}): SdPipeline {
   return SdPipeline.open(dir, { controlNets });
+}
+
+const shared = new Map<string, SdPipeline>();
+
+/** The process-wide pipeline of a model folder (created on first use, sessions kept). */
+export function sharedPipeline(dir = defaultModelDir()): SdPipeline {
+  const key = path.resolve(dir);
+  let p = shared.get(key);
+  if (!p) {
+    p = openPipeline(key);
+    shared.set(key, p);
+  }
+  return p;
+}
+
+/** Close every shared pipeline (call on shutdown; later sharedPipeline() calls open new ones). */
+export async function closeSharedPipelines(): Promise<void> {
+  const all = [...shared.values()];
+  shared.clear();
+  for (const p of all) await p.close();
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SdPipeline } from '../../core/diffusion/generate.ts';
+import { closeSharedPipelines, sharedPipeline } from '../../core/diffusion/index.ts';
 import { SdModelFolder } from '../../core/diffusion/model-folder.ts';
 import { tokenizePrompt } from '../../core/diffusion/prompt.ts';
 import type { RgbImage } from '../../core/image/codec.ts';
@@ -231,6 +232,25 @@ describe('generate on the oracle fixture', () => {
       expect(psnr(img.latents!, expectedLatents(PROMPT, NEG, 7.5, 0.2 * coef))).toBeGreaterThanOrEqual(40);
   });
 
+  it('runs concurrent calls one after another with the same results as sequential ones', async () => {
+    const opts = { prompt: PROMPT, width: W, height: H, steps: 4, sampler: 'euler-a' } as const;
+    const [a, b] = await Promise.all([
+      pipe.generate({ ...opts, seed: 1 }),
+      pipe.generate({ ...opts, seed: 2 }),
+    ]);
+    const a1 = await pipe.generate({ ...opts, seed: 1 });
+    const b1 = await pipe.generate({ ...opts, seed: 2 });
+    expect(Buffer.from(a.images[0].png).equals(Buffer.from(a1.images[0].png))).toBe(true);
+    expect(Buffer.from(b.images[0].png).equals(Buffer.from(b1.images[0].png))).toBe(true);
+    // A queued call cancelled before its turn never starts.
+    const ac = new AbortController();
+    const first = pipe.generate({ ...opts, seed: 3 });
+    const queued = pipe.generate({ ...opts, seed: 4 }, { signal: ac.signal });
+    ac.abort();
+    await first;
+    await expect(queued).rejects.toMatchObject({ code: 'cancelled' });
+  });
+
   it('cancellation stops within one step', async () => {
     const ac = new AbortController();
     const seen: number[] = [];
@@ -384,6 +404,16 @@ describe('generate on the oracle fixture', () => {
 });
 
 describe('model folders', () => {
+  it('shares one pipeline per folder until closeSharedPipelines()', async () => {
+    const a = sharedPipeline(base);
+    expect(sharedPipeline(`${base}/`)).toBe(a);
+    await a.generate({ prompt: 'x', width: W, height: H, steps: 1, sampler: 'euler', seed: 1 });
+    await closeSharedPipelines();
+    const b = sharedPipeline(base);
+    expect(b).not.toBe(a);
+    await closeSharedPipelines();
+  });
+
   it('a wrong folder gives an error naming the missing file', () => {
     const dir = path.join(root, 'broken');
     writeFixtureSdModel(dir, { omit: ['unet/model.onnx'] });
