@@ -391,12 +391,6 @@ export class SdPipeline {
     const t0 = performance.now();
     const useCfg = o.guidance > 1;
     const { cond, uncond } = await text.encodePair(o.prompt, o.negative);
-    const batch = useCfg ? 2 : 1;
-    const ehs = new Float32Array(batch * cond.data.length);
-    if (useCfg) {
-      ehs.set(uncond.data, 0);
-      ehs.set(cond.data, cond.data.length);
-    } else ehs.set(cond.data);
     const textMs = performance.now() - t0;
 
     // Init image, mask, masked-image latents.
