@@ -4,7 +4,12 @@
  * delivery job) next to raw BullMQ (Queue.add + Worker) measured in the same run on the same
  * Redis. Targets: at least half the raw throughput, p50 latency within 2x of raw.
  *
- *   node bin/run-ts.js bench/queue.ts [jobs=2000] [latency samples=200] [producers=8]
+ * Each round first enqueues N requests with the workers stopped (enqueue rate), then starts the
+ * workers on the full queue (processing rate; for the layer, until every delivery is done). The
+ * machine may be shared, so the systems alternate rounds (median reported) and latency samples
+ * are interleaved (raw, layer, raw, layer, ...).
+ *
+ *   node bin/run-ts.js bench/queue.ts [jobs per round=1000] [latency samples=200] [producers=8] [rounds=3]
  * Uses REDIS_URL or 127.0.0.1:6379 with a fresh key prefix, and deletes its keys afterwards.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,121 +24,114 @@ import { Producer } from '../queue/producer.ts';
 import type { JobSystemOptions } from '../queue/system.ts';
 import { JobWorker } from '../queue/worker.ts';
 
-const N = Number(process.argv[2] ?? 2000);
+const N = Number(process.argv[2] ?? 1000);
 const SAMPLES = Number(process.argv[3] ?? 200);
-const CONCURRENCY = 8;
 const PRODUCERS = Number(process.argv[4] ?? 8);
+const ROUNDS = Number(process.argv[5] ?? 3);
+const CONCURRENCY = 8;
 const url = config().REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `bench${randomUUID().slice(0, 8)}`;
+const artifactsDir = mkdtempSync(path.join(os.tmpdir(), 'fc-bench-'));
+const jobOpts = { removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-/** Run `n` adds from `PRODUCERS` concurrent loops; resolve when `done()` reports all finished. */
-async function drive(
-  n: number,
-  add: (i: number) => Promise<unknown>,
-  finished: () => number,
-): Promise<number> {
-  const t0 = performance.now();
-  let next = 0;
+interface System {
+  /** Add request i (unique across the run). */
+  add(i: number): Promise<unknown>;
+  /** Requests fully done (for the layer: delivered). */
+  done(): number;
+  /** When the processor for request i started, if it has. */
+  started(i: number): number | undefined;
+  startWorkers(): Promise<void>;
+  stopWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * One round: `n` adds from PRODUCERS concurrent loops with the workers stopped (enqueue rate),
+ * then the workers start on the full queue (processing rate, until all are done or delivered).
+ */
+async function round(sys: System, from: number, n: number): Promise<{ enqueue: number; process: number }> {
+  const base = sys.done();
+  let t0 = performance.now();
+  let next = from;
   await Promise.all(
     Array.from({ length: PRODUCERS }, async () => {
-      while (next < n) await add(next++);
+      while (next < from + n) await sys.add(next++);
     }),
   );
-  while (finished() < n) await new Promise((r) => setTimeout(r, 2));
-  return (n / (performance.now() - t0)) * 1000;
+  const enqueue = (n / (performance.now() - t0)) * 1000;
+  t0 = performance.now();
+  await sys.startWorkers();
+  while (sys.done() - base < n) await sleep(1);
+  const processed = (n / (performance.now() - t0)) * 1000;
+  await sys.stopWorkers();
+  return { enqueue, process: processed };
 }
 
-async function latency(
-  add: (i: number) => Promise<unknown>,
-  started: Map<string, number>,
-  id: (i: number) => string,
-  /** Wait until the previous sample's work (e.g. its delivery) is done. */
-  idle?: (i: number) => Promise<void>,
-) {
-  const out: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    if (idle) await idle(i);
-    // An idle moment before each sample, so both runs measure an idle worker picking up a job.
-    await new Promise((r) => setTimeout(r, 2));
-    const t = performance.now();
-    await add(i);
-    while (!started.has(id(i))) await new Promise((r) => setImmediate(r));
-    out.push((started.get(id(i)) as number) - t);
-  }
-  return out;
+/** Enqueue-to-start of one request on an idle system. */
+async function latencySample(sys: System, i: number): Promise<number> {
+  const base = sys.done();
+  await sleep(2);
+  const t = performance.now();
+  await sys.add(i);
+  while (sys.started(i) === undefined) await new Promise((r) => setImmediate(r));
+  const ms = (sys.started(i) as number) - t;
+  while (sys.done() <= base) await sleep(1); // let its delivery finish before the next sample
+  return ms;
 }
 
-/** Raw BullMQ doing what the layer does per request: a job, then a follow-up delivery job. */
-async function rawWithDelivery(prefix: string) {
+async function rawSystem(withDelivery: boolean): Promise<System> {
   const conn = new Redis(url, { maxRetriesPerRequest: null });
-  const queue = new Queue('raw2', { connection: conn, prefix });
-  const dq = new Queue('raw2d', { connection: conn, prefix });
-  const opts = { removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } };
-  let delivered = 0;
-  const w1 = new Worker(
-    'raw2',
-    async (job) => {
-      await dq.add('deliver', { text: 'done' }, { jobId: `d-${job.id}`, ...opts });
-      return { ok: true };
-    },
-    { connection: conn, prefix, concurrency: CONCURRENCY },
-  );
-  const w2 = new Worker('raw2d', async () => void delivered++, {
-    connection: conn,
-    prefix,
-    concurrency: CONCURRENCY,
-  });
-  await Promise.all([w1.waitUntilReady(), w2.waitUntilReady()]);
-  const tput = await drive(
-    N,
-    (i) => queue.add('noop', { user: `tg-${i % 50}` }, { jobId: `r2-${i}`, ...opts }),
-    () => delivered,
-  );
-  await w1.close();
-  await w2.close();
-  await queue.close();
-  await dq.close();
-  conn.disconnect();
-  return tput;
-}
-
-async function raw(prefix: string) {
-  const conn = new Redis(url, { maxRetriesPerRequest: null });
-  const queue = new Queue('raw', { connection: conn, prefix });
+  const name = withDelivery ? 'raw2' : 'raw';
+  const queue = new Queue(name, { connection: conn, prefix });
+  const dq = new Queue(`${name}d`, { connection: conn, prefix });
+  const started = new Map<number, number>();
   let done = 0;
-  const started = new Map<string, number>();
-  const worker = new Worker(
-    'raw',
-    async (job) => {
-      started.set(job.id as string, performance.now());
-      return { ok: true };
+  let workers: Worker[] = [];
+  return {
+    add: (i) => queue.add('noop', { user: `tg-${i % 50}`, i }, { jobId: `r-${i}`, ...jobOpts }),
+    done: () => done,
+    started: (i) => started.get(i),
+    async startWorkers() {
+      const w1 = new Worker(
+        name,
+        async (job) => {
+          started.set(job.data.i, performance.now());
+          if (withDelivery) await dq.add('deliver', { text: 'done' }, { jobId: `d-${job.id}`, ...jobOpts });
+          return { ok: true };
+        },
+        { connection: conn, prefix, concurrency: CONCURRENCY },
+      );
+      if (!withDelivery) w1.on('completed', () => done++);
+      workers = [w1];
+      if (withDelivery)
+        workers.push(
+          new Worker(`${name}d`, async () => void done++, {
+            connection: conn,
+            prefix,
+            concurrency: CONCURRENCY,
+          }),
+        );
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
     },
-    { connection: conn, prefix, concurrency: CONCURRENCY },
-  );
-  worker.on('completed', () => done++);
-  await worker.waitUntilReady();
-  const opts = { removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } };
-  const tput = await drive(
-    N,
-    (i) => queue.add('noop', { user: `tg-${i % 50}` }, { jobId: `r-${i}`, ...opts }),
-    () => done,
-  );
-  const lat = await latency(
-    (i) => queue.add('noop', { user: 'tg-1' }, { jobId: `rl-${i}`, ...opts }),
-    started,
-    (i) => `rl-${i}`,
-  );
-  await worker.close();
-  await queue.close();
-  conn.disconnect();
-  return { tput, lat };
+    async stopWorkers() {
+      for (const w of workers) await w.close();
+    },
+    async close() {
+      await queue.close();
+      await dq.close();
+      conn.disconnect();
+    },
+  };
 }
 
-async function layer(prefix: string, artifactsDir: string) {
+async function layerSystem(): Promise<System> {
   const sys: JobSystemOptions = {
     redisUrl: url,
     prefix,
@@ -147,88 +145,103 @@ async function layer(prefix: string, artifactsDir: string) {
     stalledIntervalMs: 30_000,
     forgetWaitMs: 1000,
   };
-  const started = new Map<string, number>();
+  const started = new Map<number, number>();
   const noop: ProcessorFn = (async (ctx) => {
-    started.set(ctx.jobId, performance.now());
+    started.set(Number(ctx.jobId.slice(4)), performance.now());
     return { images: [], scores: [] };
   }) as ProcessorFn;
   let delivered = 0;
-  const worker = new JobWorker(sys, {
-    queues: ['gpu-sd15', 'deliver'],
-    concurrency: CONCURRENCY,
-    processors: { generate: { kind: 'inline', run: noop } },
-    deliverers: {
-      telegram: {
-        async deliver() {
-          delivered++;
+  let worker: JobWorker | undefined;
+  // The bench's workers come and go between phases, so do not require one at enqueue time.
+  const producer = new Producer({ ...sys, requireWorker: false });
+  return {
+    add(i) {
+      const user = `tg-${i % 50}`;
+      const target = { platform: 'telegram' as const, chatId: user, userId: user };
+      return producer.enqueue(
+        'generate',
+        { user, target, mode: 'zero-shot', identityId: 'me', style: 'film' },
+        { idempotencyKey: `tg-b${i}` },
+      );
+    },
+    done: () => delivered,
+    started: (i) => started.get(i),
+    async startWorkers() {
+      worker = new JobWorker(sys, {
+        queues: ['gpu-sd15', 'deliver'],
+        concurrency: CONCURRENCY,
+        processors: { generate: { kind: 'inline', run: noop } },
+        deliverers: {
+          telegram: {
+            async deliver() {
+              delivered++;
+            },
+          },
         },
-      },
+      });
+      await worker.start();
     },
-  });
-  await worker.start();
-  const producer = new Producer(sys);
-  const data = (i: number) => {
-    const user = `tg-${i % 50}`;
-    return {
-      user,
-      target: { platform: 'telegram' as const, chatId: user, userId: user },
-      mode: 'zero-shot' as const,
-      identityId: 'me',
-      style: 'film',
-    };
+    async stopWorkers() {
+      await worker?.close(1000);
+    },
+    async close() {
+      await producer.close();
+    },
   };
-  let completed = 0;
-  worker.on('completed', (_id, name) => name === 'generate' && completed++);
-  const tput = await drive(
-    N,
-    (i) => producer.enqueue('generate', data(i), { idempotencyKey: `tg-b${i}` }),
-    () => completed,
-  );
-  const lat = await latency(
-    (i) => producer.enqueue('generate', data(1), { idempotencyKey: `tg-l${i}` }),
-    started,
-    (i) => `tg-l${i}`,
-    async (i) => {
-      while (delivered < N + i) await new Promise((r) => setTimeout(r, 1));
-    },
-  );
-  const t0 = performance.now();
-  while (delivered < N + SAMPLES && performance.now() - t0 < 60_000)
-    await new Promise((r) => setTimeout(r, 5));
-  await worker.close(1000);
-  await producer.close();
-  return { tput, lat, delivered };
 }
 
-const prefix = `bench${randomUUID().slice(0, 8)}`;
-const artifactsDir = mkdtempSync(path.join(os.tmpdir(), 'fc-bench-'));
 try {
   console.log(
-    `queue bench: ${N} no-op jobs, ${PRODUCERS} concurrent producers, worker concurrency ${CONCURRENCY}, ` +
-      `${SAMPLES} latency samples; ${os.availableParallelism()} cores (shared with other work: figures may be depressed)`,
+    `queue bench: ${ROUNDS} rounds of ${N} no-op jobs, ${PRODUCERS} concurrent producers, worker concurrency ` +
+      `${CONCURRENCY}, ${SAMPLES} interleaved latency samples; ${os.availableParallelism()} cores ` +
+      `(load average ${os.loadavg()[0].toFixed(1)}: shared with other work, figures may be depressed)`,
   );
-  const r = await raw(prefix);
-  const r2 = await rawWithDelivery(prefix);
-  const l = await layer(prefix, artifactsDir);
-  const row = (name: string, x: { tput: number; lat: number[] }) =>
-    `${name.padEnd(22)} ${x.tput.toFixed(0).padStart(7)} jobs/s   p50 ${pct(x.lat, 50).toFixed(2).padStart(6)} ms   p99 ${pct(x.lat, 99).toFixed(2).padStart(6)} ms`;
-  console.log(row('raw BullMQ', r));
+  const raw = await rawSystem(false);
+  const raw2 = await rawSystem(true);
+  const layer = await layerSystem();
+  type Rounds = Array<{ enqueue: number; process: number }>;
+  const res: { raw: Rounds; raw2: Rounds; layer: Rounds } = { raw: [], raw2: [], layer: [] };
+  let i = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    res.raw.push(await round(raw, i, N));
+    res.raw2.push(await round(raw2, i, N));
+    res.layer.push(await round(layer, i, N));
+    i += N;
+  }
+  await raw.startWorkers();
+  await layer.startWorkers();
+  const lat = { raw: [] as number[], layer: [] as number[] };
+  for (let s = 0; s < SAMPLES; s++, i++) {
+    lat.raw.push(await latencySample(raw, i));
+    lat.layer.push(await latencySample(layer, i));
+  }
+  await raw.stopWorkers();
+  await layer.stopWorkers();
+  await raw.close();
+  await raw2.close();
+  await layer.close();
+  const med = (xs: number[]) => pct(xs, 50);
+  const enq = (k: keyof typeof res) => med(res[k].map((r) => r.enqueue));
+  const proc = (k: keyof typeof res) => med(res[k].map((r) => r.process));
+  const row = (name: string, k: keyof typeof res, l?: number[]) =>
+    `${name.padEnd(26)} enqueue ${enq(k).toFixed(0).padStart(5)}/s  process ${proc(k).toFixed(0).padStart(5)}/s` +
+    (l ? `  enqueue-to-start p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms` : '');
+  console.log(row('raw BullMQ', 'raw', lat.raw));
+  console.log(row('raw BullMQ + delivery job', 'raw2'));
+  console.log(row('facechain job layer', 'layer', lat.layer));
+  const latRatio = pct(lat.layer, 50) / pct(lat.raw, 50);
+  const p = proc('layer') / proc('raw');
   console.log(
-    `${'raw BullMQ + delivery'.padEnd(22)} ${r2.toFixed(0).padStart(7)} jobs/s   (a job, then a delivery job, as the layer does)`,
-  );
-  console.log(row('facechain job layer', l));
-  const ratio = l.tput / r.tput;
-  const latRatio = pct(l.lat, 50) / pct(r.lat, 50);
-  console.log(
-    `throughput ratio ${ratio.toFixed(2)} (target >= 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'}); ` +
-      `p50 latency ratio ${latRatio.toFixed(2)} (target <= 2: ${latRatio <= 2 ? 'met' : 'NOT met'}); ` +
-      `vs raw + delivery ${(l.tput / r2).toFixed(2)}; deliveries ${l.delivered}/${N + SAMPLES}`,
+    `processing throughput layer/raw ${p.toFixed(2)} (target >= 0.5: ${p >= 0.5 ? 'met' : 'NOT met'}; ` +
+      `layer/(raw + delivery) ${(proc('layer') / proc('raw2')).toFixed(2)}); ` +
+      `enqueue rate layer/raw ${(enq('layer') / enq('raw')).toFixed(2)}; ` +
+      `p50 latency layer/raw ${latRatio.toFixed(2)} (target <= 2: ${latRatio <= 2 ? 'met' : 'NOT met'})`,
   );
 } finally {
   const c = new Redis(url);
   const keys: string[] = [];
   for await (const b of c.scanStream({ match: `${prefix}:*`, count: 1000 })) keys.push(...(b as string[]));
-  for (let i = 0; i < keys.length; i += 500) await c.del(...keys.slice(i, i + 500));
+  for (let k = 0; k < keys.length; k += 500) await c.del(...keys.slice(k, k + 500));
   c.disconnect();
   rmSync(artifactsDir, { recursive: true, force: true });
 }

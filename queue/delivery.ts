@@ -33,7 +33,7 @@ export function deliveryProcessor(deps: {
     const marker = userKey(deps.prefix, data.user, 'delivered', requestId);
     // One round trip for both checks.
     const [[, dead], [, done]] = (await deps.redis
-      .multi()
+      .pipeline()
       .exists(...tombstones)
       .exists(marker)
       .exec()) as [[unknown, number], [unknown, number]];

@@ -258,7 +258,7 @@ export class JobWorker extends EventEmitter {
       const bookkeeping = async () => {
         if (name === 'deliver') return; // its source job already freed the request's slots
         const m = this.redis
-          .multi()
+          .pipeline()
           .lpush(keys.durations(this.sys.prefix, name), ms)
           .ltrim(keys.durations(this.sys.prefix, name), 0, 49);
         if (delivers)
