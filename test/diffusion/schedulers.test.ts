@@ -201,3 +201,75 @@ describe('oracle denoiser: every sampler returns the known target', () => {
     });
   }
 });
+
+/**
+ * The oracle above cannot see higher-order terms: its x0 prediction is the same at every step, so
+ * multistep corrections vanish. Here the data are Gaussian, x0 ~ N(0, s^2), whose ideal denoiser
+ * is known, eps(x_vp, t) = sqrt(1 - ab) x_vp / (ab s^2 + 1 - ab), and whose probability-flow ODE
+ * has the exact solution x_ve(sigma) = x_ve(sigma0) sqrt((s^2 + sigma^2) / (s^2 + sigma0^2)).
+ * Doubling the step count must divide the error by about 2 for first-order samplers (DDIM,
+ * Euler) and about 4 for second-order ones (DPM-Solver++ 2M, single-step); PLMS (PNDM) is
+ * higher order. Errors are taken at the middle of the schedule (after step N/2, a completed
+ * second-order step for the single-step solver), where the steps shrink with N.
+ */
+describe('convergence order on Gaussian data (exact ODE solution)', () => {
+  const s2 = 0.25;
+  const { logSigmas } = noiseTables(cfg);
+  const sigmaOf = (t: number): number => {
+    const lo = Math.floor(t);
+    const hi = Math.min(lo + 1, 999);
+    return Math.exp((1 - (t - lo)) * logSigmas[lo] + (t - lo) * logSigmas[hi]);
+  };
+  function midError(name: string, steps: number): number {
+    const s = createScheduler(name, cfg);
+    s.setTimesteps(steps);
+    const n = 64;
+    const x = new Float32Array(n);
+    new SeededNoise(3).fill(x);
+    const start = Float64Array.from(x, (v) => v * s.initNoiseSigma);
+    x.set(start);
+    const inp = new Float32Array(n);
+    const eps = new Float32Array(n);
+    const stop = s.timesteps.length - steps / 2; // run steps 0 .. stop-1
+    for (let i = 0; i < stop; i++) {
+      s.scaleModelInput(x, i, inp);
+      const sig = sigmaOf(s.timesteps[i]);
+      const ab = 1 / (1 + sig * sig);
+      for (let k = 0; k < n; k++) eps[k] = (Math.sqrt(1 - ab) * inp[k]) / (ab * s2 + 1 - ab);
+      s.step(eps, i, x);
+    }
+    const sigmas = (s as unknown as { sigmas?: number[] }).sigmas;
+    const sig0 = sigmas ? sigmas[0] : sigmaOf(s.timesteps[0]);
+    const sigEnd = sigmas ? sigmas[stop] : sigmaOf(s.timesteps[stop]);
+    const ve = name.startsWith('euler'); // Euler's sample is x_ve; the others are variance preserving
+    let err = 0;
+    for (let k = 0; k < n; k++) {
+      const x0ve = ve ? start[k] : start[k] * Math.sqrt(1 + sig0 * sig0);
+      const exact = x0ve * Math.sqrt((s2 + sigEnd * sigEnd) / (s2 + sig0 * sig0));
+      const got = ve ? x[k] : x[k] * Math.sqrt(1 + sigEnd * sigEnd);
+      err = Math.max(err, Math.abs(got - exact));
+    }
+    return err;
+  }
+  const ratios = (name: string): number[] => {
+    const e = [24, 48, 96].map((n) => midError(name, n));
+    return [e[0] / e[1], e[1] / e[2]];
+  };
+
+  it('DDIM and Euler are first order', () => {
+    for (const name of ['ddim', 'euler'])
+      for (const r of ratios(name)) {
+        expect(r, name).toBeGreaterThan(1.8);
+        expect(r, name).toBeLessThan(2.3);
+      }
+  });
+
+  it('DPM-Solver++ 2M and single-step DPM-Solver++ are second order', () => {
+    for (const name of ['dpm++2m', 'dpm-single'])
+      for (const r of ratios(name)) expect(r, name).toBeGreaterThan(3.5);
+  });
+
+  it('PNDM (PLMS) is of higher order than Euler', () => {
+    for (const r of ratios('pndm')) expect(r).toBeGreaterThan(3);
+  });
+});
