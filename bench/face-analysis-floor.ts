@@ -13,13 +13,13 @@ export class FloorRunner {
     private readonly models: { id: string; session: OnnxSession; feed: Record<string, Tensor> }[],
   ) {}
 
-  static async load(store: ModelStore): Promise<FloorRunner> {
+  static async load(store: ModelStore, threads = 1): Promise<FloorRunner> {
     const models = [];
     for (const id of FACE_MODEL_IDS) {
       const spec = store.manifest(id).inputs[0]!;
       const dims = spec.shape.map((d) => (typeof d === 'number' ? d : 1));
       const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).map(() => Math.random() * 2 - 1);
-      const session = await OnnxSession.create(await store.path(id), { threads: 1, name: id });
+      const session = await OnnxSession.create(await store.path(id), { threads, name: id });
       const feed = { [spec.name]: { type: 'float32' as const, data, dims } };
       await session.run(feed);
       models.push({ id, session, feed });

@@ -2,14 +2,14 @@
  * Worker-thread side of bench/face-analysis.ts: one FaceAnalyzer (1 ONNX thread) per thread,
  * and, once asked, the floor: decode plus the same model runs on prebuilt tensors.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { config } from '../core/config.ts';
 import { FaceAnalyzer } from '../core/face/analyzer.ts';
 import { ModelStore } from '../models/store.ts';
 import { FloorRunner } from './face-analysis-floor.ts';
 
 const store = new ModelStore(config().modelsDir);
-const analyzer = await FaceAnalyzer.load(store, { threads: 1 });
+const analyzer = await FaceAnalyzer.load(store, { threads: workerData.ortThreads ?? 1 });
 let floor: FloorRunner | undefined;
 
 type Msg =
@@ -29,7 +29,7 @@ parentPort!.on('message', async (msg: Msg) => {
   if (msg.kind === 'pipeline') {
     faces = (await analyzer.analyze(msg.bytes, { embedding: true })).faces.length;
   } else {
-    floor ??= await FloorRunner.load(store);
+    floor ??= await FloorRunner.load(store, workerData.ortThreads ?? 1);
     await floor.run(msg.bytes, new Map(msg.runs));
   }
   parentPort!.postMessage({ id: msg.id, ms: performance.now() - t0, faces });
