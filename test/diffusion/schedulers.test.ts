@@ -273,3 +273,48 @@ describe('convergence order on Gaussian data (exact ODE solution)', () => {
     for (const r of ratios('pndm')) expect(r).toBeGreaterThan(3);
   });
 });
+
+describe('ancestral sampling keeps the data distribution (Gaussian data)', () => {
+  const s2 = 0.25;
+  const { logSigmas } = noiseTables(cfg);
+  function run(steps: number): { variance: number; corr: number } {
+    const s = createScheduler('euler-a', cfg);
+    s.setTimesteps(steps);
+    const n = 20_000;
+    const x = new Float32Array(n);
+    const noise = new SeededNoise(21);
+    noise.fill(x);
+    const start = Float32Array.from(x);
+    for (let k = 0; k < n; k++) x[k] *= s.initNoiseSigma;
+    const inp = new Float32Array(n);
+    const eps = new Float32Array(n);
+    for (let i = 0; i < s.timesteps.length; i++) {
+      s.scaleModelInput(x, i, inp);
+      const sig = Math.exp(logSigmas[Math.round(s.timesteps[i])]);
+      const ab = 1 / (1 + sig * sig);
+      for (let k = 0; k < n; k++) eps[k] = (Math.sqrt(1 - ab) * inp[k]) / (ab * s2 + 1 - ab);
+      s.step(eps, i, x, noise);
+    }
+    let v = 0;
+    let c = 0;
+    let vs = 0;
+    for (let k = 0; k < n; k++) {
+      v += x[k] * x[k];
+      c += x[k] * start[k];
+      vs += start[k] * start[k];
+    }
+    return { variance: v / n, corr: c / Math.sqrt(v * vs) };
+  }
+
+  it('euler-a converges to the data variance and forgets its starting noise', () => {
+    // Euler-ancestral's variance bias is first order in the step size: it must shrink with more
+    // steps and end near the data variance s^2; a deterministic sampler would keep correlation 1.
+    const a = run(100);
+    const b = run(400);
+    const errA = Math.abs(a.variance / s2 - 1);
+    const errB = Math.abs(b.variance / s2 - 1);
+    expect(errB).toBeLessThan(0.04);
+    expect(errB).toBeLessThan(errA / 2.5);
+    expect(Math.abs(b.corr)).toBeLessThan(0.5);
+  });
+});
