@@ -5,8 +5,8 @@
  * tokenizer's vocab.json + merges.txt), and the algorithm is short. See docs/DECISIONS.md.
  *
  * Same steps as transformers' CLIPTokenizer:
- * - clean-up: HTML entities unescaped, Unicode NFC (what ftfy.fix_text normalises to), runs of
- *   whitespace collapsed to one space, trimmed, lower-cased;
+ * - clean-up: ftfy.fix_text's common fixes (quotes, ligatures, full-width, control characters,
+ *   NFC), HTML entities unescaped, runs of whitespace collapsed to one space, lower-cased;
  * - pre-tokenise with CLIP's pattern (contractions, letter runs, single digits, other symbols);
  * - each piece's UTF-8 bytes mapped to printable characters (GPT-2's bytes_to_unicode), the last
  *   one marked with "</w>", then merged by BPE rank;
@@ -74,10 +74,36 @@ function unescapeHtml(s: string): string {
   });
 }
 
-/** CLIP's basic_clean + whitespace_clean + lower(). */
+const LIGATURES: Record<string, string> = {
+  '\ufb00': 'ff',
+  '\ufb01': 'fi',
+  '\ufb02': 'fl',
+  '\ufb03': 'ffi',
+  '\ufb04': 'ffl',
+  '\ufb05': 'st',
+  '\ufb06': 'st',
+};
+
+/**
+ * The parts of ftfy.fix_text (default settings) that change prompts in practice: curly quotes
+ * straightened, Latin ligatures split, full-width ASCII made half-width, control characters
+ * dropped, then NFC.
+ */
+function fixText(t: string): string {
+  return t
+    .replace(/[\u2018\u2019\u201a\u201b\u2032]/g, "'")
+    .replace(/[\u201c\u201d\u201e\u201f\u2033]/g, '"')
+    .replace(/[\ufb00-\ufb06]/g, (c) => LIGATURES[c] ?? c)
+    .replace(/[\uff01-\uff5e]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(/\u3000/g, ' ')
+    .replace(/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/g, '')
+    .normalize('NFC');
+}
+
+/** CLIP's basic_clean (ftfy + HTML unescape) + whitespace_clean + lower(). */
 export function cleanText(text: string): string {
-  // diffusers/transformers unescape twice (double-escaped web text).
-  const t = unescapeHtml(unescapeHtml(text)).normalize('NFC');
+  // transformers unescapes twice (double-escaped web text).
+  const t = unescapeHtml(unescapeHtml(fixText(text)));
   return t.replace(/\s+/g, ' ').trim().toLowerCase();
 }
 

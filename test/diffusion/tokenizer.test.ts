@@ -20,6 +20,8 @@ const id = (s: string): number => {
 describe('CLIP tokenizer on a test vocabulary', () => {
   it('cleans text like CLIP: HTML entities, NFC, whitespace, lower case', () => {
     expect(cleanText('  A   PHOTO\n\tOf &amp;amp; Cafe\u0301 ')).toBe('a photo of & café');
+    // ftfy's default fixes: curly quotes, ligatures, full-width letters, control characters.
+    expect(cleanText('\u201cit\u2019s a \ufb01ne ＰＨＯＴＯ\u0007\u201d')).toBe('"it\'s a fine photo"');
   });
 
   it('applies merges by rank and marks word ends', () => {
