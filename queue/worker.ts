@@ -5,7 +5,7 @@
  * that hands unfinished jobs back to the queue at its deadline.
  */
 import { EventEmitter } from 'node:events';
-import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CancelledError,
@@ -71,6 +71,8 @@ export class JobWorker extends EventEmitter {
   private readonly workers: Worker[] = [];
   private readonly controllers = new Map<string, AbortController>();
   private readonly queues = new Map<string, Queue>();
+  private readonly events: QueueEvents[] = [];
+  private readonly eventConnections: Redis[] = [];
   private subscriber?: Redis;
   private pool?: ThreadPool;
   private poll?: NodeJS.Timeout;
@@ -153,6 +155,7 @@ export class JobWorker extends EventEmitter {
       this.workers.push(w);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    if (this.o.queues.includes('deliver')) await this.watchStallFailures();
     this.removeDepth = addDepthSource(async () =>
       Promise.all(
         this.o.queues.map(async (q) => ({
@@ -170,6 +173,51 @@ export class JobWorker extends EventEmitter {
       ),
     );
     logger.info({ queues: this.o.queues, threads: this.pool?.size ?? 0 }, 'worker started');
+  }
+
+  /**
+   * A job that stalls more than BullMQ allows is failed by BullMQ's stalled check, without our
+   * processor wrapper running, so nobody would tell the user. The bot process (which serves
+   * the deliver queue) watches the work queues' events for that and sends the error reply; the
+   * delivery job id dedupes this against any other reply for the request.
+   */
+  private async watchStallFailures(): Promise<void> {
+    for (const q of QUEUES) {
+      if (q === 'deliver') continue;
+      const conn = this.redis.duplicate();
+      conn.on('error', () => {});
+      this.eventConnections.push(conn);
+      const ev = new QueueEvents(q, { connection: conn, prefix: this.sys.prefix });
+      ev.on('error', () => {});
+      ev.on('failed', ({ jobId, failedReason }) => {
+        if (/(stalled|started) more than allowable limit/.test(failedReason ?? ''))
+          void this.deliverStallFailure(q, jobId).catch((err) =>
+            logger.error({ err, jobId }, 'could not deliver a stall failure'),
+          );
+      });
+      this.events.push(ev);
+    }
+    await Promise.all(this.events.map((e) => e.waitUntilReady()));
+  }
+
+  private async deliverStallFailure(queue: string, jobId: string): Promise<void> {
+    const job = await this.queue(queue).getJob(jobId);
+    if (!job || (await this.tombstoned(jobId))) return;
+    let data: JobData<JobName>;
+    try {
+      data = parseJobData(job.name as JobName, job.data);
+    } catch {
+      return;
+    }
+    jobsTotal.inc({ queue, name: job.name, outcome: 'failed' });
+    logger.warn({ jobId, name: job.name }, 'job failed after stalling too often');
+    const shown = {
+      code: 'stalled',
+      message: 'Something went wrong on our side (the worker stopped twice). Please try again.',
+    };
+    await this.deliver(job, data, { text: shown.message, images: [], error: shown });
+    await this.releasePending(data, jobId);
+    this.emit('failed', jobId, shown.code);
   }
 
   get runningJobs(): number {
@@ -431,6 +479,8 @@ export class JobWorker extends EventEmitter {
         if (forced) await Promise.all(this.workers.map((w) => w.close(true)));
       }
       await this.pool?.close();
+      for (const e of this.events) await e.close().catch(() => {});
+      for (const c of this.eventConnections) c.disconnect();
       for (const q of this.queues.values()) await q.close().catch(() => {});
       await this.subscriber?.quit().catch(() => {});
       await this.redis.quit().catch(() => this.redis.disconnect());

@@ -60,3 +60,44 @@ describe('worker crash', () => {
     expect(deliverer.count('tg-k1')).toBe(1);
   });
 });
+
+describe('stalled too often', () => {
+  it('a job whose workers die twice is failed by BullMQ, and the user still gets one error reply', async () => {
+    opts = testOptions({ lockDurationMs: 1500, stalledIntervalMs: 300 });
+    producer = new Producer(opts);
+    const a = startWorkerProcess(opts, 'gpu-sd15', 100, 50);
+    await a.ready;
+    await producer.enqueue(
+      'generate',
+      { user: 'tg-1', target: target(), mode: 'lora', identityId: 'me', style: 'film' },
+      { idempotencyKey: 'tg-k2' },
+    );
+    await until(async () => ((await producer?.status('tg-k2'))?.percent ?? 0) >= 4, 20_000);
+    a.child.kill('SIGKILL');
+    // The second worker picks the job up after the lock expires, then dies too.
+    const b = startWorkerProcess(opts, 'gpu-sd15', 100, 50);
+    await b.ready;
+    await until(async () => {
+      const s = await producer?.status('tg-k2');
+      return (
+        s?.state === 'active' && (s.attempts ?? 0) === 0 && (s.percent ?? 100) < 4 && s.stage !== undefined
+      );
+    }, 20_000);
+    await until(async () => ((await producer?.status('tg-k2'))?.percent ?? 0) >= 4, 20_000);
+    b.child.kill('SIGKILL');
+    // The bot process: serves deliver (and the GPU queue, whose stalled check fails the job).
+    const deliverer = new RecordingDeliverer();
+    const c = new JobWorker(opts, {
+      queues: ['gpu-sd15', 'deliver'],
+      deliverers: { telegram: deliverer },
+      processors: { generate: { kind: 'inline', run: gpuDouble(50, 100) } },
+    });
+    await c.start();
+    workers.push(c);
+    await until(() => deliverer.deliveries.length === 1, 20_000);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(deliverer.deliveries).toHaveLength(1);
+    expect(deliverer.deliveries[0].reply.error?.code).toBe('stalled');
+    expect((await producer.status('tg-k2'))?.state).toBe('failed');
+  });
+});
