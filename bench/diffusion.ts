@@ -1,7 +1,11 @@
 /**
  * Generation engine figures (fixture models; real SD weights are not available on this machine).
  *
- *   node --expose-gc bin/run-ts.js bench/diffusion.ts [--steps 200]
+ *   node --expose-gc bin/run-ts.js bench/diffusion.ts [--steps 200] [--model <dir>]
+ *
+ * --model runs part 2 on a real diffusers ONNX export instead of the fixture (on a GPU host set
+ * FACECHAIN_EXECUTION_PROVIDERS=cuda,cpu): FaceChain's settings, dpm-single 40 steps and PNDM 50
+ * steps, CFG 7, 512x512, model/own time split.
  *
  * 1. Per-step overhead of the TypeScript side for 64x64x4 latents (512x512 images) with CFG:
  *    scaling the input, batching [uncond, cond], guidance, the scheduler step, progress — with
@@ -113,22 +117,29 @@ for (const name of SAMPLERS) {
   console.log(`  heap during ${STEPS} steps (dpm++2m-karras, rescale 0.7): ${samples.join(', ')}`);
 }
 
-// 2. End-to-end fixture pipeline.
-const dir = mkdtempSync(path.join(os.tmpdir(), 'fc-bench-sd-'));
+// 2. End-to-end pipeline: the fixture, or a real export given with --model.
+const realModel = process.argv.includes('--model') ? arg('--model', '') : undefined;
+const dir = realModel ?? mkdtempSync(path.join(os.tmpdir(), 'fc-bench-sd-'));
 try {
-  writeFixtureSdModel(dir);
-  const pipe = SdPipeline.open(dir, { providers: ['cpu'], threads: 1 });
+  if (!realModel) writeFixtureSdModel(dir);
+  const pipe = realModel ? SdPipeline.open(dir) : SdPipeline.open(dir, { providers: ['cpu'], threads: 1 });
   const t0 = performance.now();
   await pipe.load();
   console.log(
-    `\n2. fixture pipeline 512x512 (session load ${(performance.now() - t0).toFixed(0)} ms, 1 ORT thread)`,
+    `\n2. ${realModel ? `model ${realModel}` : 'fixture pipeline'} 512x512 (session load ${(performance.now() - t0).toFixed(0)} ms)`,
   );
-  for (const [sampler, steps] of [
-    ['dpm++2m-karras', 25],
-    ['euler-a', 30],
-    ['pndm', 50],
-    ['lcm', 4],
-  ] as const) {
+  const runs = realModel
+    ? ([
+        ['dpm-single', 40],
+        ['pndm', 50],
+      ] as const)
+    : ([
+        ['dpm++2m-karras', 25],
+        ['euler-a', 30],
+        ['pndm', 50],
+        ['lcm', 4],
+      ] as const);
+  for (const [sampler, steps] of runs) {
     const opts = {
       prompt: 'a (photo:1.2) of a red cat, studio light',
       negativePrompt: 'photo, blurry',
@@ -136,7 +147,7 @@ try {
       height: 512,
       steps,
       sampler,
-      guidanceScale: sampler === 'lcm' ? 1 : 7.5,
+      guidanceScale: sampler === 'lcm' ? 1 : realModel ? 7 : 7.5,
       seed: 1,
     };
     await pipe.generate(opts); // warm-up
@@ -146,6 +157,10 @@ try {
       `  ${sampler.padEnd(15)} ${steps} steps: total ${t.totalMs.toFixed(0)} ms = model ${t.modelMs.toFixed(0)} ms + own ${t.ownMs.toFixed(0)} ms ` +
         `(text ${t.textMs.toFixed(1)}, denoise ${t.denoiseMs.toFixed(0)}, vae ${t.vaeMs.toFixed(0)}, png ${t.pngMs.toFixed(0)} ms)`,
     );
+  }
+  if (realModel) {
+    await pipe.close();
+    process.exit(0);
   }
   // Memory over a long run with the real UNet session: 200 steps at 512x512 with CFG through
   // UnetRunner + guidance + scheduler + denoise (the pipeline caps user requests at 150 steps).
@@ -185,5 +200,5 @@ try {
   }
   await pipe.close();
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (!realModel) rmSync(dir, { recursive: true, force: true });
 }
