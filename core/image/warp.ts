@@ -369,55 +369,53 @@ function samplePlanarSeparable(
     yT[i] = sy - y0;
   }
   const plane = outW * outH;
-  const [nm0, nk0, nm1, nk1, nm2, nk2, swap] = norm as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const nm0 = norm[0]!;
+  const nk0 = norm[1]!;
+  const nm1 = norm[2]!;
+  const nk1 = norm[3]!;
+  const nm2 = norm[4]!;
+  const nk2 = norm[5]!;
+  const swap = norm[6]!;
+  // Normalised fill, written directly where both taps are outside the image.
+  const fc0 = ((swap ? fill[2] : fill[0]) - nm0) * nk0;
+  const fc1 = (fill[1] - nm1) * nk1;
+  const fc2 = ((swap ? fill[0] : fill[2]) - nm2) * nk2;
   const one = new Float32Array(3);
   let o = 0;
   for (let v = 0; v < outH; v++) {
+    // The coordinate that depends on v is fixed for the whole row.
+    const rowOff = straight ? yOff[v]! : xOff[v]!;
+    const rowT = straight ? yT[v]! : xT[v]!;
     for (let u = 0; u < outW; u++, o++) {
-      const xi = straight ? u : v;
-      const yi = straight ? v : u;
-      const xo = xOff[xi]!;
-      const yo = yOff[yi]!;
-      let r: number;
-      let g: number;
-      let bl: number;
-      if (xo >= 0 && yo >= 0) {
-        const tx = xT[xi]!;
-        const ty = yT[yi]!;
-        const i00 = yo + xo;
+      const colOff = straight ? xOff[u]! : yOff[u]!;
+      const colT = straight ? xT[u]! : yT[u]!;
+      if (rowOff >= 0 && colOff >= 0) {
+        const tx = straight ? colT : rowT;
+        const ty = straight ? rowT : colT;
+        const i00 = rowOff + colOff;
         const i01 = i00 + stride;
         const w00 = (1 - tx) * (1 - ty);
         const w10 = tx * (1 - ty);
         const w01 = (1 - tx) * ty;
         const w11 = tx * ty;
-        r = data[i00]! * w00 + data[i00 + 3]! * w10 + data[i01]! * w01 + data[i01 + 3]! * w11;
-        g = data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11;
-        bl = data[i00 + 2]! * w00 + data[i00 + 5]! * w10 + data[i01 + 2]! * w01 + data[i01 + 5]! * w11;
-      } else if (xo === -2 || yo === -2) {
-        r = fill[0];
-        g = fill[1];
-        bl = fill[2];
+        const r = data[i00]! * w00 + data[i00 + 3]! * w10 + data[i01]! * w01 + data[i01 + 3]! * w11;
+        const g = data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11;
+        const bl = data[i00 + 2]! * w00 + data[i00 + 5]! * w10 + data[i01 + 2]! * w01 + data[i01 + 5]! * w11;
+        outF[o] = ((swap ? bl : r) - nm0) * nk0;
+        outF[o + plane] = (g - nm1) * nk1;
+        outF[o + 2 * plane] = ((swap ? r : bl) - nm2) * nk2;
+      } else if (rowOff === -2 || colOff === -2) {
+        outF[o] = fc0;
+        outF[o + plane] = fc1;
+        outF[o + 2 * plane] = fc2;
       } else {
         // The one-pixel border ring: sample it with the general loop (raw RGB, no norm).
         const sub: Affine = [a, b, a * u + b * v + c, d, e, d * u + e * v + f];
         sampleBilinear(img, sub, 1, 1, fill, PLANAR_RAW, EMPTY_U8, one, NO_NORM);
-        r = one[0]!;
-        g = one[1]!;
-        bl = one[2]!;
+        outF[o] = ((swap ? one[2]! : one[0]!) - nm0) * nk0;
+        outF[o + plane] = (one[1]! - nm1) * nk1;
+        outF[o + 2 * plane] = ((swap ? one[0]! : one[2]!) - nm2) * nk2;
       }
-      const c0 = swap ? bl : r;
-      const c2 = swap ? r : bl;
-      outF[o] = (c0 - nm0) * nk0;
-      outF[o + plane] = (g - nm1) * nk1;
-      outF[o + 2 * plane] = (c2 - nm2) * nk2;
     }
   }
 }
