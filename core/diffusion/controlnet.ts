@@ -19,6 +19,8 @@ export interface ControlInput {
   /** [3, H, W] in [0, 1]. */
   image: Float32Array;
   scale: number;
+  /** The image repeated for the batch, in the model's dtype (made on first use, per entry). */
+  cond?: { batch: number; t: Tensor };
 }
 
 export class ControlNetRunner {
@@ -27,7 +29,6 @@ export class ControlNetRunner {
   modelMs = 0;
   private readonly feeds: Record<string, FloatFeed>;
   private readonly hasScale: boolean;
-  private condCache?: { src: Float32Array; batch: number; t: Tensor };
 
   constructor(readonly session: OnnxSession) {
     const names = session.inputs.map((i) => i.name);
@@ -77,14 +78,12 @@ export class ControlNetRunner {
     }
     const H = h * 8;
     const W = w * 8;
-    if (!this.condCache || this.condCache.src !== control.image || this.condCache.batch !== batch) {
+    if (!control.cond || control.cond.batch !== batch) {
       const data = new Float32Array(batch * 3 * H * W);
       for (let b = 0; b < batch; b++) data.set(control.image, b * 3 * H * W);
-      this.condCache = {
-        src: control.image,
-        batch,
-        t: this.feeds.controlnet_cond.tensor(data, [batch, 3, H, W]),
-      };
+      // Its own conversion buffer: two entries may share this runner (and an fp16 feed's buffer).
+      const feed = new FloatFeed(this.feeds.controlnet_cond.type);
+      control.cond = { batch, t: feed.tensor(data, [batch, 3, H, W]) };
     }
     const tShape = this.session.inputs.find((i) => i.name === 'timestep')!.shape;
     const tn = tShape.length === 0 ? 1 : batch;
@@ -99,7 +98,7 @@ export class ControlNetRunner {
             }
           : this.feeds.timestep.tensor(new Float32Array(tn).fill(t), tShape.length ? [tn] : []),
       encoder_hidden_states: this.ehsCache.t,
-      controlnet_cond: this.condCache.t,
+      controlnet_cond: control.cond.t,
     };
     if (this.hasScale) {
       const s = this.session.inputs.find((i) => i.name === 'conditioning_scale')!;

@@ -585,6 +585,35 @@ describe('model folders', () => {
     }
   });
 
+  it('fp16 ControlNet used twice with different images in one generation', async () => {
+    const dir = path.join(root, 'fp16-cn');
+    writeFixtureSdModel(dir, { precision: 'fp16', controlnet: true });
+    writeFixtureControlNet(path.join(dir, 'controlnet-canny'), 'fp16');
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      const r = await p.generate({
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 8,
+        sampler: 'euler',
+        seed: 3,
+        controls: [
+          { model: 'canny', image: solid(W, H, [51, 51, 51]), scale: 1 }, // mean 0.2
+          { model: 'canny', image: solid(W, H, [204, 204, 204]), scale: 0.5 }, // mean 0.8
+        ],
+        returnLatents: true,
+      });
+      let coef = 0;
+      for (let i = 0; i <= CONTROL_LEVELS.length; i++) coef += controlCoefficient(i);
+      const q = psnr(r.images[0].latents!, expectedLatents(PROMPT, NEG, 7.5, (1 * 0.2 + 0.5 * 0.8) * coef));
+      expect(q).toBeGreaterThanOrEqual(40);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('9-channel inpainting UNet: mask region gets the target, the rest the masked image latents', async () => {
     const dir = path.join(root, 'inpaint');
     writeFixtureSdModel(dir, { inpaint: true });
