@@ -4,7 +4,13 @@ import type { JobSystemOptions } from '../../queue/system.ts';
 
 export const children: ChildProcess[] = [];
 
-export function startWorkerProcess(o: JobSystemOptions, queues: string, stageMs: number, stages: number) {
+export function startWorkerProcess(
+  o: JobSystemOptions,
+  queues: string,
+  stageMs: number,
+  stages: number,
+  deadlineMs = 5000,
+) {
   const child = spawn(
     process.execPath,
     [
@@ -14,6 +20,7 @@ export function startWorkerProcess(o: JobSystemOptions, queues: string, stageMs:
       queues,
       String(stageMs),
       String(stages),
+      String(deadlineMs),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FACECHAIN_LOG_LEVEL: 'error' } },
   );

@@ -101,3 +101,38 @@ describe('stalled too often', () => {
     expect((await producer.status('tg-k2'))?.state).toBe('failed');
   });
 });
+
+describe('SIGTERM', () => {
+  it('a worker process stopped mid-job hands the job back within its deadline; another finishes it', async () => {
+    opts = testOptions();
+    producer = new Producer(opts);
+    const a = startWorkerProcess(opts, 'gpu-sd15', 100, 200, 500); // a 20 s job, 0.5 s deadline
+    await a.ready;
+    await producer.enqueue(
+      'generate',
+      { user: 'tg-1', target: target(), mode: 'lora', identityId: 'me', style: 'film' },
+      { idempotencyKey: 'tg-k3' },
+    );
+    await until(async () => ((await producer?.status('tg-k3'))?.percent ?? 0) >= 2, 20_000);
+    const exited = new Promise<number | null>((r) => a.child.once('exit', (code) => r(code)));
+    const t0 = Date.now();
+    a.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const shutdownMs = Date.now() - t0;
+    console.log(`SIGTERM mid-job: worker exited after ${shutdownMs} ms (deadline 500 ms)`);
+    expect(shutdownMs).toBeLessThan(5000);
+    const s = await producer.status('tg-k3');
+    expect(s?.state).toBe('waiting'); // handed back, not failed and not left active
+    expect(s?.attempts).toBe(0);
+    const deliverer = new RecordingDeliverer();
+    const b = new JobWorker(opts, {
+      queues: ['gpu-sd15', 'deliver'],
+      deliverers: { telegram: deliverer },
+      processors: { generate: { kind: 'inline', run: gpuDouble(3, 10) } },
+    });
+    await b.start();
+    workers.push(b);
+    await until(() => deliverer.deliveries.length === 1, 10_000);
+    expect((await producer.status('tg-k3'))?.state).toBe('completed');
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * A worker in its own process, for crash and restart tests: `node bin/run-ts.js
- * test/queue/worker-process.ts '<json JobSystemOptions>' <queues> <stage ms> <stages>`. Its generate
+ * test/queue/worker-process.ts '<json JobSystemOptions>' <queues> <stage ms> <stages> [shutdown deadline ms]`. Its generate
  * processor is the GPU test double (gpu-double.ts).
  * Prints "ready" once it is taking jobs.
  */
@@ -9,7 +9,7 @@ import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker } from '../../queue/worker.ts';
 import { gpuDouble } from './gpu-double.ts';
 
-const [json, queues, stageMs, stages] = process.argv.slice(2);
+const [json, queues, stageMs, stages, deadlineMs = '5000'] = process.argv.slice(2);
 const opts = JSON.parse(json) as JobSystemOptions;
 const gpu = gpuDouble(Number(stages), Number(stageMs));
 
@@ -20,4 +20,4 @@ const worker = new JobWorker(opts, {
 });
 await worker.start();
 process.stdout.write('ready\n');
-process.on('SIGTERM', () => void worker.close(5000).then(() => process.exit(0)));
+process.on('SIGTERM', () => void worker.close(Number(deadlineMs)).then(() => process.exit(0)));
