@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { CancelledError, NotAvailableError } from '../core/errors.ts';
+import { log } from '../core/log.ts';
 import { userKey } from '../core/storage/records.ts';
 import type { JobResult } from './jobs.ts';
 import type { ProcessorContext, ProcessorFn } from './processor.ts';
@@ -52,7 +53,11 @@ export function deliveryProcessor(deps: {
       artifacts: ctx.artifacts,
       signal: ctx.signal,
     });
-    await deps.redis.set(marker, ctx.jobId, 'EX', DELIVERED_TTL_SECONDS);
+    // Not awaited: it goes out on the worker's connection ahead of BullMQ's own completion of
+    // this job, so Redis applies it first; if the connection drops, both are retried together.
+    deps.redis.set(marker, ctx.jobId, 'EX', DELIVERED_TTL_SECONDS).catch((err) => {
+      log('deliver').error({ err, requestId }, 'could not record the delivery marker');
+    });
     deps.onDelivered?.(requestId);
     return { delivered: true };
   };

@@ -89,6 +89,9 @@ describe('redis restart', () => {
       90_000,
       500,
     );
+    // A delivery that was running when Redis died is retried after its lock expires (5 s).
+    const delivered = () => new Set(deliverer.deliveries.map((d) => d.requestId)).size;
+    await until(() => delivered() === 1000, 30_000, 200).catch(() => {});
     await new Promise((r) => setTimeout(r, 1500));
     const completed = [...states.values()].filter((s) => s === 'completed').length;
     const perRequest = new Map<string, number>();
