@@ -114,7 +114,11 @@ describe('Discord front-end', () => {
   }, 150_000);
 
   it('a re-delivered interaction (same id) creates no second job', async () => {
-    const before = (await stack.services.jobs.list({ platform: 'discord', id: dan.id })).length;
+    const trains = async () =>
+      (await stack.services.jobs.list({ platform: 'discord', id: dan.id })).filter(
+        (j) => j.name === 'prepare-identity',
+      );
+    const before = (await trains()).length;
     const a = fake.addAttachment('astronaut.png', face('astronaut.png'), 'image/png');
     const mark = fake.calls.length;
     const id = fake.slash(dan, 'train', [{ name: 'photo1', type: 11, value: a.id }], { attachments: [a] });
@@ -151,9 +155,13 @@ describe('Discord front-end', () => {
       authorizing_integration_owners: {},
     });
     await new Promise((r) => setTimeout(r, 500));
-    const jobs = await stack.services.jobs.list({ platform: 'discord', id: dan.id });
-    expect(jobs.length).toBe(before + 1);
-    expect(since(mark).filter((c) => /Got 1 photo/.test(fake.contents([c])[0] ?? ''))).toHaveLength(1);
+    expect((await trains()).length).toBe(before + 1);
+    expect((await trains()).filter((j) => j.id === `dc-${id}`)).toHaveLength(1);
+    // One acknowledgement text for the request; progress edits extend that same message.
+    const heads = fake
+      .contents(since(mark))
+      .filter((t) => t === 'Got 1 photo(s). Checking them now — I will report on each photo.');
+    expect(heads).toHaveLength(1);
   });
 
   it('honours 429 retry_after on follow-ups', async () => {

@@ -28,8 +28,10 @@ export interface DcUser {
   global_name?: string;
 }
 
-let snowflake = 1_000_000n;
-export const nextId = (): string => String(900000000000000000n + snowflake++);
+let increment = 0n;
+/** Real-shaped snowflakes: milliseconds since the Discord epoch << 22 (discord.js reads times from them). */
+export const nextId = (): string =>
+  String(((BigInt(Date.now()) - 1420070400000n) << 22n) | (increment++ & 0x3fffffn));
 
 export class FakeDiscord {
   readonly calls: RestCall[] = [];
