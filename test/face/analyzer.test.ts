@@ -115,7 +115,10 @@ describe('detection', () => {
     const body = await resizeRgb(extractRgb(img, 0, 250, 512, 262), 1600, 820); // suit, no face
     expect((await analyzer.analyzeRgb(body)).faces).toHaveLength(0);
     let seed = 1;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     const noise = { data: new Uint8Array(1600 * 1200 * 3).map(() => rnd() * 255), width: 1600, height: 1200 };
     expect((await analyzer.analyzeRgb(noise)).faces).toHaveLength(0);
     const flat = { data: new Uint8Array(800 * 600 * 3).fill(128), width: 800, height: 600 };
