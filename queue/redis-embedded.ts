@@ -55,6 +55,8 @@ export interface RedisServerOptions {
   /** AOF fsync policy; 'everysec' is the production recommendation, 'always' loses nothing on kill -9. */
   appendfsync?: 'always' | 'everysec' | 'no';
   binary?: string;
+  /** More redis-server arguments, e.g. ['--maxmemory', '64mb']. */
+  extraArgs?: string[];
 }
 
 /** Start redis-server with AOF in `dir`; resolves once it answers PING. */
@@ -80,6 +82,7 @@ export async function startRedisServer(
     '',
     '--daemonize',
     'no',
+    ...(o.extraArgs ?? []),
   ];
   const child = spawn(o.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const spawned = await new Promise<ServiceError | undefined>((resolve) => {

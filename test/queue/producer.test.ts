@@ -114,6 +114,22 @@ describe('producer', () => {
     expect(await producer.limits.quotaUsed('tg-1')).toBe(0);
   });
 
+  it('estimates the wait from recent durations of the same job', async () => {
+    const photo = await setup();
+    // What workers record after each completed job (last 50 durations, ms).
+    await producer.redis.lpush(`${opts.prefix}:stats:dur:analyze`, 1000, 3000);
+    for (const n of [1, 2, 3])
+      await producer.enqueue(
+        'analyze',
+        { user: 'tg-1', target: target(), photo },
+        { idempotencyKey: `tg-e${n}` },
+      );
+    const third = await producer.status('tg-e3');
+    expect(third?.position).toBe(3);
+    // No worker connected counts as one: ceil(3 / 1) x mean 2 s.
+    expect(third?.etaSeconds).toBe(6);
+  });
+
   it('puts zero-shot generation ahead of LoRA training', async () => {
     const photo = await setup();
     const t = target();
