@@ -63,6 +63,19 @@ export interface JobWorkerOptions {
 
 const SHUTDOWN = 'shutdown';
 
+/**
+ * Reply text comes from processors and error messages; a URL in it (a model hub link in some
+ * error) would make the deliver payload fail the guard and the user would hear nothing.
+ */
+function safeReply(reply: Reply): Reply {
+  const clean = (t: string) => t.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<link removed>').slice(0, 4000);
+  return {
+    ...reply,
+    text: clean(reply.text),
+    ...(reply.error ? { error: { code: reply.error.code, message: clean(reply.error.message) } } : {}),
+  };
+}
+
 export class JobWorker extends EventEmitter {
   readonly redis: Redis;
   readonly artifacts: ArtifactStore;
@@ -440,7 +453,7 @@ export class JobWorker extends EventEmitter {
       target: data.target,
       requestId,
       source: { queue: job.queueName, id: job.id, name: job.name },
-      reply,
+      reply: safeReply(reply),
     });
     if (index) await this.records.indexJob(data.user, 'deliver', id);
     await this.queue('deliver').add('deliver', payload, {

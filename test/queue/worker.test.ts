@@ -143,6 +143,23 @@ describe('worker', () => {
     expect((await producer.status('tg-1013'))?.attempts).toBe(1);
   });
 
+  it('still delivers an error whose message contains a link, with the link removed', async () => {
+    const linky: ProcessorFn = (async () => {
+      throw new InputError(
+        'bad_style',
+        'Unknown style; see https://example.org/styles?token=abc for the list.',
+      );
+    }) as ProcessorFn;
+    await setup({}, { processors: { generate: { kind: 'inline', run: linky } } });
+    await producer.enqueue(
+      'generate',
+      { user: 'tg-1', target: target(), mode: 'lora', identityId: 'me', style: 'film' },
+      { idempotencyKey: 'tg-1020' },
+    );
+    await until(() => deliverer.deliveries.length === 1);
+    expect(deliverer.deliveries[0].reply.text).toBe('Unknown style; see <link removed> for the list.');
+  });
+
   it('retries transient failures with backoff and delivers once', async () => {
     let n = 0;
     const flaky: ProcessorFn = (async () => {
