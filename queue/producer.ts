@@ -195,6 +195,12 @@ export class Producer {
     });
   }
 
+  /** Whether some worker runs this job right now (front-ends can hide what is not available). */
+  async available(name: JobName): Promise<boolean> {
+    if (this.opts.requireWorker === false) return true;
+    return (await this.redis.exists(keys.capability(this.opts.prefix, name)).catch(unavailable)) === 1;
+  }
+
   /**
    * Idempotency claim, "a worker runs it", limits, quota and job index in one round trip
    * (UserLimits.admit), then the add; the claim and quota are undone if the add fails.

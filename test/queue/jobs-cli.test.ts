@@ -43,6 +43,8 @@ describe('facechain jobs', () => {
     const worker = new JobWorker(opts, { queues: ['cpu'] });
     await worker.start();
     await worker.close(100);
+    expect(await producer.available('analyze')).toBe(true);
+    expect(await producer.available('generate')).toBe(false);
     const added = await cli('add', 'analyze', JSON.stringify({ photo: ref }), '--id', 'cli-t2');
     expect(JSON.parse(added.stdout)).toEqual({ id: 'cli-t2', queue: 'cpu', duplicate: false });
     const bad = await cli('add', 'analyze', '{"photo": "https://example.org/a.jpg"}');

@@ -108,6 +108,7 @@ describe('producer', () => {
     const err = await strict
       .enqueue('analyze', { user: 'tg-1', target: target(), photo }, { idempotencyKey: 'tg-na' })
       .catch((e) => e);
+    expect(await strict.available('analyze')).toBe(false);
     await strict.close();
     expect(err.code).toBe('not_available');
     expect(err.message).toMatch(/Photo analysis is not available on this deployment/);
