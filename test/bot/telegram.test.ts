@@ -171,6 +171,30 @@ describe('Telegram front-end', () => {
     expect(String(invite.params.text)).toContain('Welcome, Carol');
     expect(String(invite.params.text)).toContain('neon-night');
   });
+
+  it('revoking consent forgets the user: jobs, files and records are gone, with a receipt', async () => {
+    const user = 'tg-4242';
+    expect((await stack.producer.records.userKeys(user)).length).toBeGreaterThan(0);
+    expect((await stack.producer.artifacts.listUser(user)).length).toBeGreaterThan(0);
+    await stack.services.groups.optIn(
+      { platform: 'telegram', id: '-100777', kind: 'group' },
+      { platform: 'telegram', id: '4242' },
+      true,
+    );
+    const mark = fake.calls.length;
+    fake.push(fake.callback(alice, dm, 'consent:revoke'));
+    const receipt = await fake.waitFor(() => sentText(after(mark), /Consent revoked/), 30_000);
+    expect(String(receipt.params.text)).toMatch(/Deleted: .*\d+ jobs.*\d+ files/);
+    expect(await stack.producer.records.userKeys(user)).toEqual([]);
+    expect(await stack.producer.artifacts.listUser(user)).toEqual([]);
+    expect(
+      (await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).members,
+    ).toEqual([]);
+    // And photos are refused again until consent is given anew.
+    const m2 = fake.calls.length;
+    fake.push(fake.message(alice, dm, { text: '/portrait' }));
+    await fake.waitFor(() => sentText(after(m2), /Please read and accept/));
+  }, 60_000);
 });
 
 describe('Telegram webhook mode', () => {
