@@ -223,4 +223,37 @@ describe('Discord front-end', () => {
     const latest = Math.max(...acks);
     expect(latest - Math.min(...acks)).toBeLessThan(3000);
   });
+
+  it('delivers after the interaction token is gone as a channel message, and privately by DM', async () => {
+    const { ref } = await stack.producer.artifacts.put('dc-800000000000000011', face('messi5.jpg'), {
+      ext: 'jpg',
+    });
+    const ctx = {
+      requestId: 'r1',
+      user: 'dc-800000000000000011',
+      artifacts: stack.producer.artifacts,
+      signal: new AbortController().signal,
+    };
+    const reply = { text: 'Here is your result.', images: [ref] };
+    let mark = fake.calls.length;
+    await dc.deliver(
+      { platform: 'discord', chatId: '900000000000000003', userId: dan.id, extra: { interaction: '1' } },
+      reply,
+      ctx,
+    );
+    const msg = since(mark).find((c) => c.path === '/channels/900000000000000003/messages')!;
+    expect(fake.contents([msg])[0]).toBe('Here is your result.');
+    expect(msg.files).toHaveLength(1);
+
+    mark = fake.calls.length;
+    await dc.deliver(
+      { platform: 'discord', chatId: '900000000000000003', userId: dan.id, privateDelivery: true },
+      reply,
+      ctx,
+    );
+    expect(since(mark).map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST /users/@me/channels',
+      expect.stringMatching(/^POST \/channels\/\d+\/messages$/),
+    ]);
+  });
 });

@@ -3,8 +3,10 @@
  * with the real command layer and job layer (Redis, worker, real face models for the report).
  */
 import { readFileSync } from 'node:fs';
+import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import { renderTelegram } from '../../bot/telegram/render.ts';
 import { FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
 import { type Stack, startStack } from './harness.ts';
 
@@ -243,6 +245,42 @@ describe('Telegram webhook mode', () => {
     } finally {
       await tg.stop();
       await stack.close();
+      await fake.stop();
+    }
+  });
+});
+
+describe('Telegram rendering', () => {
+  it('sends several results as one album plus a message with the buttons, and videos with sendVideo', async () => {
+    const fake = await new FakeTelegram().start();
+    try {
+      const api = new Api(TOKEN, { apiRoot: fake.url });
+      const bytes = face('messi5.jpg');
+      const images = [1, 2, 3].map((n) => ({ name: `r${n}.jpg`, bytes }));
+      await renderTelegram(
+        api,
+        { chatId: 7 },
+        { text: 'Here are 3', images, buttons: [[{ id: 'portrait:reroll:x', label: 'Reroll' }]] },
+        async () => bytes,
+      );
+      const album = fake.callsOf('sendMediaGroup');
+      expect(album).toHaveLength(1);
+      expect(Object.keys(album[0].files)).toHaveLength(3);
+      const text = fake.callsOf('sendMessage')[0];
+      expect(text.params.text).toBe('Here are 3');
+      expect(JSON.stringify(text.params.reply_markup)).toContain('portrait:reroll:x');
+
+      await renderTelegram(
+        api,
+        { chatId: 7 },
+        { text: 'Talking', images: [], video: { ref: 'v' } },
+        async () => bytes,
+      );
+      const video = fake.callsOf('sendVideo');
+      expect(video).toHaveLength(1);
+      expect(video[0].params.caption).toBe('Talking');
+      expect(Object.values(video[0].files)[0].size).toBe(bytes.byteLength);
+    } finally {
       await fake.stop();
     }
   });
