@@ -22,8 +22,6 @@ import { ClipTokenizer } from './tokenizer.ts';
 
 const logger = log('diffusion');
 
-export type Component = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
-
 export const REQUIRED_FILES = [
   'model_index.json',
   'text_encoder/model.onnx',
@@ -75,6 +73,16 @@ export class SdModelFolder {
     const vaeConfig = path.join(dir, 'vae_decoder/config.json');
     const sf = existsSync(vaeConfig) ? readJson(vaeConfig).scaling_factor : undefined;
     this.scalingFactor = typeof sf === 'number' && sf > 0 ? sf : 0.18215;
+  }
+
+  /**
+   * What is wrong with a model folder, or undefined when it has every required file (for the job
+   * layer deciding whether generation is available, without loading anything).
+   */
+  static problem(dir: string): string | undefined {
+    if (!existsSync(dir)) return `${dir} does not exist`;
+    const missing = REQUIRED_FILES.find((f) => !existsSync(path.join(dir, f)));
+    return missing ? `${dir} is missing ${missing}` : undefined;
   }
 
   /** Open a model folder; throws ModelError naming the first missing file. */

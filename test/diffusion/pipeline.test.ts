@@ -418,6 +418,8 @@ describe('model folders', () => {
     const dir = path.join(root, 'broken');
     writeFixtureSdModel(dir, { omit: ['unet/model.onnx'] });
     expect(() => SdModelFolder.open(dir)).toThrow(/missing unet\/model\.onnx/);
+    expect(SdModelFolder.problem(dir)).toMatch(/missing unet\/model\.onnx$/);
+    expect(SdModelFolder.problem(base)).toBeUndefined();
     expect(() => SdModelFolder.open(path.join(root, 'nowhere'))).toThrow(/does not exist/);
     const noTok = path.join(root, 'notok');
     writeFixtureSdModel(noTok, { omit: ['tokenizer'] });
