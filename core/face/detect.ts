@@ -76,8 +76,42 @@ async function runDetector(
     std: STD,
     out: scratch,
   });
+  return runOn(session, input);
+}
+
+async function runOn(session: OnnxSession, input: Float32Array): Promise<RawRun> {
   const out = await session.run({ input: { type: 'float32', data: input, dims: [1, 3, DET_H, DET_W] } });
   return { scores: out.scores!.data as Float32Array, boxes: out.boxes!.data as Float32Array };
+}
+
+/** Largest scaled image (pixels) warped once and cut into tiles, rather than warped per tile. */
+const WHOLE_PASS_MAX_PIXELS = 1_500_000;
+
+/**
+ * The inputs of one tiled pass. Tiles overlap, so when the scaled image is not too large it is
+ * warped once and the tiles are copied out of it (the same samples: tile offsets are whole
+ * pixels); otherwise each tile is warped on its own.
+ */
+function tileSource(
+  pyr: Pyramid,
+  toScaled: Affine,
+  sw: number,
+  sh: number,
+  tiles: number,
+): ((tx: number, ty: number, into: Float32Array) => Float32Array) | undefined {
+  const w = Math.max(DET_W, Math.ceil(sw));
+  const h = Math.max(DET_H, Math.ceil(sh));
+  if (tiles < 2 || w * h > WHOLE_PASS_MAX_PIXELS) return undefined;
+  const whole = warpToPlanar(pyr, toScaled, w, h, { fill: [127, 127, 127], mean: MEAN, std: STD });
+  const plane = w * h;
+  return (tx, ty, into) => {
+    for (let c = 0; c < 3; c++)
+      for (let row = 0; row < DET_H; row++) {
+        const from = c * plane + (ty + row) * w + tx;
+        into.set(whole.subarray(from, from + DET_W), c * DET_W * DET_H + row * DET_W);
+      }
+    return into;
+  };
 }
 
 /** Uniform scale s, then shift by (-tx, -ty): upright coordinates into one detector input. */
@@ -180,18 +214,23 @@ export async function detectFaces(
     const sh = height * s;
     const xs = tileStarts(sw, DET_W);
     const ys = tileStarts(sh, DET_H);
+    const cut = tileSource(pyr, composeAffine(scaleAffine(s, 0, 0), frame), sw, sh, xs.length * ys.length);
+    const scratch = opts.scratch ?? detectorScratch();
     for (const ty of ys) {
       for (const tx of xs) {
-        const run =
-          k === 0 && opts.firstPass
-            ? opts.firstPass
-            : await runDetector(
-                session,
-                pyr,
-                composeAffine(scaleAffine(s, tx, ty), frame),
-                opts.signal,
-                opts.scratch,
-              );
+        let run: RawRun;
+        if (k === 0 && opts.firstPass) run = opts.firstPass;
+        else if (cut) {
+          throwIfAborted(opts.signal);
+          run = await runOn(session, cut(tx, ty, scratch));
+        } else
+          run = await runDetector(
+            session,
+            pyr,
+            composeAffine(scaleAffine(s, tx, ty), frame),
+            opts.signal,
+            scratch,
+          );
         // Edges shared with a neighbouring tile: a face cut there is seen whole in the neighbour.
         const cutL = tx > 0;
         const cutT = ty > 0;
