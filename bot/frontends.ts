@@ -7,12 +7,12 @@
 import type { StyleView } from '../commands/services.ts';
 import { type Config, config as loadConfig } from '../core/config.ts';
 import { log } from '../core/log.ts';
+import { BUILTIN_STYLES_DIR } from '../core/styles/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import type { Deliverers } from '../queue/reply.ts';
 import type { FrontEnd } from './adapter.ts';
 import { producerServices } from './services.ts';
 import { installedStyles } from './styles.ts';
-import { BUILTIN_STYLES_DIR } from '../core/styles/catalog.ts';
 
 const logger = log('frontends');
 
@@ -30,7 +30,9 @@ export interface FrontendContext {
 
 export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> {
   const cfg = ctx.config ?? loadConfig();
-  const services = producerServices(ctx.producer, { styles: ctx.styles ?? (await installedStyles([BUILTIN_STYLES_DIR, cfg.stylesDir])) });
+  const services = producerServices(ctx.producer, {
+    styles: ctx.styles ?? (await installedStyles([BUILTIN_STYLES_DIR, cfg.stylesDir])),
+  });
   const started: FrontEnd[] = [];
   try {
     if (cfg.TELEGRAM_BOT_TOKEN) {

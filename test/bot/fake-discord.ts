@@ -416,7 +416,6 @@ export class FakeDiscord {
       mention_roles: [],
       pinned: false,
     });
-    let m: RegExpExecArray | null;
     if (key === 'GET /gateway/bot') {
       return reply(200, {
         url: this.url.replace('http', 'ws'),
@@ -424,7 +423,7 @@ export class FakeDiscord {
         session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
       });
     }
-    if ((m = /^PUT \/applications\/\d+(?:\/guilds\/\d+)?\/commands$/.exec(key))) {
+    if (/^PUT \/applications\/\d+(?:\/guilds\/\d+)?\/commands$/.test(key)) {
       return reply(
         200,
         (body as unknown[]).map((c) => ({
@@ -435,13 +434,15 @@ export class FakeDiscord {
         })),
       );
     }
-    if ((m = /^POST \/interactions\/(\d+)\/[^/]+\/callback$/.exec(key))) {
-      if (!this.ackedAt.has(m[1])) this.ackedAt.set(m[1], performance.now());
+    const cb = /^POST \/interactions\/(\d+)\/[^/]+\/callback$/.exec(key);
+    if (cb) {
+      if (!this.ackedAt.has(cb[1])) this.ackedAt.set(cb[1], performance.now());
       return reply(204);
     }
-    if ((m = /^(POST|PATCH) \/webhooks\/\d+\/[^/]+(?:\/messages\/@original)?$/.exec(key)))
+    if (/^(POST|PATCH) \/webhooks\/\d+\/[^/]+(?:\/messages\/@original)?$/.test(key))
       return reply(200, message(CHANNEL_ID));
-    if ((m = /^POST \/channels\/(\d+)\/messages$/.exec(key))) return reply(200, message(m[1]));
+    const ch = /^POST \/channels\/(\d+)\/messages$/.exec(key);
+    if (ch) return reply(200, message(ch[1]));
     if (key === 'POST /users/@me/channels') {
       const recipient = (body as { recipient_id: string }).recipient_id;
       return reply(200, {
@@ -450,8 +451,7 @@ export class FakeDiscord {
         recipients: [{ id: recipient, username: 'u', discriminator: '0', avatar: null }],
       });
     }
-    if ((m = /^PATCH \/guilds\/(\d+)$/.exec(key)))
-      return reply(200, { ...this.guild(), icon: 'a'.repeat(32) });
+    if (/^PATCH \/guilds\/(\d+)$/.test(key)) return reply(200, { ...this.guild(), icon: 'a'.repeat(32) });
     reply(404, { message: `Unknown route ${key} in the fake`, code: 0 });
   }
 }

@@ -41,7 +41,7 @@ describe('Telegram front-end', () => {
     await fake?.stop();
   });
 
-  const after = (n: number) => fake.calls.slice(n);
+  const callsSince = (n: number) => fake.calls.slice(n);
   const sentText = (calls: typeof fake.calls, re: RegExp) =>
     calls.find(
       (c) =>
@@ -54,13 +54,13 @@ describe('Telegram front-end', () => {
     fake.push(
       fake.message(alice, dm, { text: '/start', entities: [{ type: 'bot_command', offset: 0, length: 6 }] }),
     );
-    await fake.waitFor(() => sentText(after(mark), /FaceChain/));
+    await fake.waitFor(() => sentText(callsSince(mark), /FaceChain/));
 
     // A photo before consent: the consent text comes back and nothing is downloaded.
     mark = fake.calls.length;
     const early = fake.addFile(face('messi5.jpg'));
     fake.push(fake.message(alice, dm, { photo: [{ ...early, width: 200, height: 200 }] }));
-    const prompt = await fake.waitFor(() => sentText(after(mark), /Privacy notice/));
+    const prompt = await fake.waitFor(() => sentText(callsSince(mark), /Privacy notice/));
     expect(fake.callsOf('getFile')).toHaveLength(0);
     const keyboard = JSON.stringify(prompt.params.reply_markup);
     expect(keyboard).toContain('consent:accept');
@@ -68,7 +68,7 @@ describe('Telegram front-end', () => {
 
     mark = fake.calls.length;
     fake.push(fake.callback(alice, dm, 'consent:accept'));
-    await fake.waitFor(() => sentText(after(mark), /Thank you/));
+    await fake.waitFor(() => sentText(callsSince(mark), /Thank you/));
     expect(fake.callsOf('answerCallbackQuery').length).toBeGreaterThan(0);
 
     // An album of two photos (one as a compressed photo, one as an image file) → one request.
@@ -84,9 +84,9 @@ describe('Telegram front-end', () => {
         document: { ...p2, file_name: 'group.jpg', mime_type: 'image/jpeg' },
       }),
     );
-    await fake.waitFor(() => sentText(after(mark), /Got 2 photo/));
+    await fake.waitFor(() => sentText(callsSince(mark), /Got 2 photo/));
     // The per-photo report from the real prepare-identity job: one accepted, one rejected with a reason.
-    const report = await fake.waitFor(() => sentText(after(mark), /Prepared identity/), 90_000);
+    const report = await fake.waitFor(() => sentText(callsSince(mark), /Prepared identity/), 90_000);
     const reportText = String(report.params.text ?? report.params.caption);
     expect(reportText).toMatch(/1 photo\(s\) accepted, 1 rejected/);
     const jobs = await stack.services.jobs.list({ platform: 'telegram', id: '4242' });
@@ -101,7 +101,7 @@ describe('Telegram front-end', () => {
     const portraitUpdate = fake.message(alice, dm, { text: '/portrait count=2' });
     const updateId = fake.push(portraitUpdate);
     const outcome = await fake.waitFor(
-      () => sentText(after(mark), /not available on this deployment/),
+      () => sentText(callsSince(mark), /not available on this deployment/),
       30_000,
     );
     expect(String(outcome.params.text)).toMatch(/^Portrait generation is not available on this deployment\./);
@@ -122,7 +122,7 @@ describe('Telegram front-end', () => {
     const mark = fake.calls.length;
     fake.push(fake.message(alice, dm, { text: '/help' }));
     const ok = await fake.waitFor(() => {
-      const sends = after(mark).filter((c) => c.method === 'sendMessage');
+      const sends = callsSince(mark).filter((c) => c.method === 'sendMessage');
       return sends.length >= 2 ? sends : undefined;
     });
     // First attempt refused with retry_after 1 s; the retry came no earlier than that.
@@ -136,9 +136,9 @@ describe('Telegram front-end', () => {
     fake.push(
       fake.message(alice, dm, { document: { ...big, file_name: 'big.jpg', mime_type: 'image/jpeg' } }),
     );
-    const msg = await fake.waitFor(() => sentText(after(mark), /MB/));
+    const msg = await fake.waitFor(() => sentText(callsSince(mark), /MB/));
     expect(String(msg.params.text)).toMatch(/25\.0 MB.*20\.0 MB/);
-    expect(after(mark).filter((c) => c.method === 'getFile')).toHaveLength(0);
+    expect(callsSince(mark).filter((c) => c.method === 'getFile')).toHaveLength(0);
   });
 
   it('group theme: a non-admin is refused, an admin sets it, a joining member is invited', async () => {
@@ -146,7 +146,7 @@ describe('Telegram front-end', () => {
     const bob: TgUser = { id: 5151, is_bot: false, first_name: 'Bob', language_code: 'zh-hans' };
     let mark = fake.calls.length;
     fake.push(fake.message(bob, group, { text: '/group style anything' }));
-    const refusal = await fake.waitFor(() => sentText(after(mark), /管理员/));
+    const refusal = await fake.waitFor(() => sentText(callsSince(mark), /管理员/));
     expect(String(refusal.params.text)).toBe('只有群管理员可以修改群主题或群头像。');
     expect(await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).toEqual({
       members: [],
@@ -156,8 +156,8 @@ describe('Telegram front-end', () => {
     fake.admins.add(alice.id);
     mark = fake.calls.length;
     fake.push(fake.message(alice, group, { text: '/group style neon-night' }));
-    await fake.waitFor(() => sentText(after(mark), /Group theme set to "neon-night"/));
-    expect(after(mark).some((c) => c.method === 'getChatMember')).toBe(true);
+    await fake.waitFor(() => sentText(callsSince(mark), /Group theme set to "neon-night"/));
+    expect(callsSince(mark).some((c) => c.method === 'getChatMember')).toBe(true);
     expect(
       (await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).theme,
     ).toBe('neon-night');
@@ -168,7 +168,7 @@ describe('Telegram front-end', () => {
     mark = fake.calls.length;
     fake.push(fake.message(alice, group, { new_chat_members: [carol] }));
     const invite = await fake.waitFor(() =>
-      after(mark).find((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === -100777),
+      callsSince(mark).find((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === -100777),
     );
     expect(String(invite.params.text)).toContain('Welcome, Carol');
     expect(String(invite.params.text)).toContain('neon-night');
@@ -185,7 +185,7 @@ describe('Telegram front-end', () => {
     );
     const mark = fake.calls.length;
     fake.push(fake.callback(alice, dm, 'consent:revoke'));
-    const receipt = await fake.waitFor(() => sentText(after(mark), /Consent revoked/), 30_000);
+    const receipt = await fake.waitFor(() => sentText(callsSince(mark), /Consent revoked/), 30_000);
     expect(String(receipt.params.text)).toMatch(/Deleted: .*\d+ jobs.*\d+ files/);
     expect(await stack.producer.records.userKeys(user)).toEqual([]);
     expect(await stack.producer.artifacts.listUser(user)).toEqual([]);
@@ -195,7 +195,7 @@ describe('Telegram front-end', () => {
     // And photos are refused again until consent is given anew.
     const m2 = fake.calls.length;
     fake.push(fake.message(alice, dm, { text: '/portrait' }));
-    await fake.waitFor(() => sentText(after(m2), /Please read and accept/));
+    await fake.waitFor(() => sentText(callsSince(m2), /Please read and accept/));
   }, 60_000);
 });
 
