@@ -321,6 +321,37 @@ describe('worker', () => {
     await until(async () => (await producer.status('tg-2001'))?.state === 'failed');
   });
 
+  it('forget during a running flow cancels it, removes every step and delivers nothing', async () => {
+    await setup(
+      {},
+      {
+        processors: {
+          'prepare-identity': { kind: 'inline', run: gpuDouble(200, 25) },
+          'train-lora': { kind: 'inline', run: gpuDouble(1, 1) },
+          generate: { kind: 'inline', run: gpuDouble(1, 1) },
+        },
+      },
+    );
+    const photo = (await producer.artifacts.put('tg-1', FACE, { ext: 'png' })).ref;
+    await producer.enqueueFlow(
+      [
+        { name: 'prepare-identity', data: { identityId: 'me', photos: [photo] } },
+        { name: 'train-lora', data: { identityId: 'me' } },
+        { name: 'generate', data: { mode: 'lora', identityId: 'me', style: 'film' } },
+      ],
+      { user: 'tg-1', target: target() },
+      { idempotencyKey: 'tg-7000' },
+    );
+    await until(async () => (await producer.status('tg-7000'))?.stage === 'step-2');
+    const receipt = await producer.forget('tg-1');
+    expect(receipt.stillRunning).toBe(0);
+    expect(receipt.removed.jobs).toBe(3);
+    await sleep(500);
+    expect(deliverer.deliveries).toHaveLength(0);
+    const left = (await prefixKeys(opts.redisUrl, opts.prefix)).filter((k) => /tg-1\b|tg-7000/.test(k));
+    expect(left).toEqual([]);
+  });
+
   it('keeps each user to their running limit', async () => {
     let now = 0;
     let peak = 0;
