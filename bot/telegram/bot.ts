@@ -12,6 +12,8 @@ import type { Message, Update, UserFromGetMe } from 'grammy/types';
 import { parseButtonId } from '../../commands/buttons.ts';
 import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
 import { invitationFor } from '../../commands/group.ts';
+import { translate } from '../../commands/i18n/index.ts';
+import { COMMANDS } from '../../commands/index.ts';
 import { parseTextCommand } from '../../commands/parse-text.ts';
 import type { Services } from '../../commands/services.ts';
 import type { CommandReply, Invocation } from '../../commands/types.ts';
@@ -254,6 +256,21 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     }
   }
 
+  /** The command menu users see when typing "/", in English and (for zh clients) Chinese. */
+  private async registerCommands(): Promise<void> {
+    const list = (locale: 'en' | 'zh-CN') =>
+      COMMANDS.filter((c) => c.listed).map((c) => ({
+        command: c.name,
+        description: translate(locale, c.description),
+      }));
+    try {
+      await this.bot.api.setMyCommands(list('en'));
+      await this.bot.api.setMyCommands(list('zh-CN'), { language_code: 'zh' });
+    } catch (err) {
+      logger.warn({ err }, 'could not set the command menu');
+    }
+  }
+
   /** Feed one update (webhook servers, benches). */
   handleUpdate(update: Update): Promise<void> {
     return this.bot.handleUpdate(update);
@@ -262,6 +279,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
   async start(): Promise<void> {
     const hook = this.opts.webhook;
     await this.bot.init();
+    await this.registerCommands();
     if (!hook) {
       void this.bot
         .start({

@@ -50,6 +50,10 @@ describe('Telegram front-end', () => {
     );
 
   it('consent → album of photos → per-photo report → portrait → progress → clear "not available" delivery', async () => {
+    const menus = fake.callsOf('setMyCommands');
+    expect(menus).toHaveLength(2);
+    expect(JSON.stringify(menus[1].params)).toContain('"language_code":"zh"');
+    expect(JSON.stringify(menus[1].params)).toContain('生成指定风格的写真');
     let mark = fake.calls.length;
     fake.push(
       fake.message(alice, dm, { text: '/start', entities: [{ type: 'bot_command', offset: 0, length: 6 }] }),
