@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import { registry } from './metrics.ts';
 
@@ -41,7 +42,17 @@ export async function startHealthServer(opts: {
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new ConfigError(
+              'health_port_in_use',
+              `Port ${opts.port} for health and metrics is in use (another facechain process on this machine?). ` +
+                'Set FACECHAIN_HEALTH_PORT to a free port, or to 0 to turn the endpoint off.',
+            )
+          : e,
+      ),
+    );
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
