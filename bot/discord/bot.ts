@@ -25,7 +25,8 @@ import type { CommandReply, Invocation } from '../../commands/types.ts';
 import { FacechainError, ServiceError } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
-import { type FrontEnd, fromCommandReply, fromDelivery, imageBytes, type Outgoing } from '../adapter.ts';
+import { type FrontEnd, fromCommandReply, imageBytes, type Outgoing } from '../adapter.ts';
+import { deliveryOutgoing } from '../delivery.ts';
 import { trackJob } from '../progress.ts';
 import { EditThrottle } from '../throttle.ts';
 import { commandDefinitions } from './definitions.ts';
@@ -228,7 +229,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     const interaction = typeof target.extra?.interaction === 'string' ? target.extra.interaction : undefined;
     const entry = interaction ? this.tokens.get(interaction) : undefined;
     const live = entry && Date.now() < entry.expires ? entry : undefined;
-    const out: Outgoing = fromDelivery(reply);
+    const out: Outgoing = await deliveryOutgoing(this.opts.services, target, reply, ctx.requestId);
     const payload = await toPayload(
       out,
       async (r) => new Uint8Array(await ctx.artifacts.read(r)),

@@ -20,7 +20,8 @@ import type { CommandReply, Invocation } from '../../commands/types.ts';
 import { FacechainError, ServiceError } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
-import { type FrontEnd, fromCommandReply, fromDelivery, imageBytes } from '../adapter.ts';
+import { type FrontEnd, fromCommandReply, imageBytes } from '../adapter.ts';
+import { deliveryOutgoing } from '../delivery.ts';
 import { trackJob } from '../progress.ts';
 import { KeyedSerial } from '../serial.ts';
 import { EditThrottle } from '../throttle.ts';
@@ -234,11 +235,12 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
   async deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void> {
     const chatId = target.privateDelivery ? target.userId : target.chatId;
     const replyTo = typeof target.extra?.replyTo === 'number' ? target.extra.replyTo : undefined;
+    const out = await deliveryOutgoing(this.opts.services, target, reply, ctx.requestId);
     try {
       await renderTelegram(
         this.bot.api,
         { chatId, replyTo },
-        fromDelivery(reply),
+        out,
         async (r) => new Uint8Array(await ctx.artifacts.read(r)),
       );
     } catch (e) {

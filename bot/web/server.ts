@@ -19,6 +19,7 @@ import type { Attachment, CommandReply, Invocation } from '../../commands/types.
 import { log } from '../../core/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import type { FrontEnd } from '../adapter.ts';
+import { deliveryOutgoing } from '../delivery.ts';
 import { trackJob } from '../progress.ts';
 
 const logger = log('web');
@@ -296,15 +297,17 @@ export class WebFrontend implements FrontEnd, Deliverer {
   }
 
   /** Deliverer: results for a browser session, shown live or on the next page load. */
-  async deliver(target: ReplyTarget, reply: Reply, _ctx: DeliveryContext): Promise<void> {
+  async deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void> {
+    const out = await deliveryOutgoing(this.opts.services, target, reply, ctx.requestId);
+    const url = (ref: string) => `/api/artifact/${encodeURIComponent(ref)}`;
     this.push(target.chatId, {
       type: 'delivery',
-      text: reply.text,
-      images: reply.images.map((r) => `/api/artifact/${encodeURIComponent(r)}`),
-      ...(reply.video ? { video: `/api/artifact/${encodeURIComponent(reply.video)}` } : {}),
-      ...(reply.buttons ? { buttons: reply.buttons } : {}),
-      ...(reply.error ? { error: true } : {}),
-      ...(_ctx.requestId ? { jobId: _ctx.requestId } : {}),
+      text: out.text,
+      images: out.images.map((i) => url(i.ref ?? '')),
+      ...(out.video ? { video: url(out.video.ref) } : {}),
+      ...(out.buttons ? { buttons: out.buttons } : {}),
+      ...(out.isError ? { error: true } : {}),
+      jobId: ctx.requestId,
     });
   }
 

@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { addResultButtons } from '../../bot/delivery.ts';
 import { commandDefinitions } from '../../bot/discord/definitions.ts';
 import { fitImage } from '../../bot/discord/fit.ts';
 import { AlbumCollector } from '../../bot/telegram/album.ts';
@@ -121,5 +122,25 @@ describe('upload fitting', () => {
     expect(fitted!.byteLength).toBeLessThanOrEqual(60_000);
     expect((await decodeImage(fitted!)).format).toBe('jpeg');
     expect(await fitImage(png, png.byteLength)).toBe(png);
+  });
+});
+
+describe('delivered results', () => {
+  const t = (k: string) => translate('zh-CN', k);
+  const out = { text: 'done', images: [{ name: 'a.jpg', ref: 'tg-1/x.jpg' }] };
+  it("portraits get the result buttons in the user's language; reports and errors do not", () => {
+    const withButtons = addResultButtons(out, 'generate', 'tg-55', t);
+    const ids = withButtons.buttons!.flat().map((b) => b.id);
+    expect(ids).toEqual([
+      'portrait:reroll:tg-55',
+      'portrait:more:tg-55',
+      'talk:animate:tg-55',
+      'tryon:ask:tg-55',
+      'portrait:delete:tg-55',
+    ]);
+    expect(withButtons.buttons![0][0].label).toBe('重新生成');
+    expect(addResultButtons(out, 'prepare-identity', 'tg-55', t).buttons).toBeUndefined();
+    expect(addResultButtons({ ...out, isError: true }, 'generate', 'tg-55', t).buttons).toBeUndefined();
+    expect(addResultButtons({ ...out, images: [] }, 'generate', 'tg-55', t).buttons).toBeUndefined();
   });
 });
