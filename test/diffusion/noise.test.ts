@@ -92,3 +92,40 @@ describe('the inlined log in fill() is log()', () => {
     }
   });
 });
+
+describe('goodness of fit', () => {
+  /** Standard normal CDF via erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7): test-side only. */
+  function phi(z: number): number {
+    const x = Math.abs(z) / Math.SQRT2;
+    const t = 1 / (1 + 0.3275911 * x);
+    const y =
+      1 -
+      ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+        t *
+        Math.exp(-x * x);
+    return z >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+  }
+
+  it('passes a chi-square test against the standard normal (42 bins, 400 000 samples)', () => {
+    const n = 400_000;
+    const x = gaussian(2024, n);
+    const edges = [Number.NEGATIVE_INFINITY];
+    for (let k = -20; k <= 20; k++) edges.push(k * 0.2);
+    edges.push(Number.POSITIVE_INFINITY);
+    const counts = new Array(edges.length - 1).fill(0);
+    for (const v of x) {
+      let b = Math.floor(v / 0.2) + 21;
+      if (v < -4) b = 0;
+      else if (v >= 4) b = edges.length - 2;
+      counts[b]++;
+    }
+    let chi2 = 0;
+    for (let b = 0; b < counts.length; b++) {
+      const p = phi(edges[b + 1]) - phi(edges[b]);
+      const e = p * n;
+      chi2 += (counts[b] - e) ** 2 / e;
+    }
+    // 41 degrees of freedom: the 0.1 % critical value is 74.7.
+    expect(chi2).toBeLessThan(74.7);
+  });
+});
