@@ -119,6 +119,20 @@ export function producerServices(producer: Producer, opts: ServiceOptions = {}):
     has(name) {
       return isJobName(name);
     },
+    async deleteResults(id, user) {
+      let n = 0;
+      for (const ref of await jobs.resultImages(id, user)) if (await producer.artifacts.delete(ref)) n++;
+      return n;
+    },
+    async requestOptions(id, user) {
+      const job = await producer.findJob(id).catch(() => undefined);
+      if (!job || job.data?.user !== uid(user)) return undefined;
+      const d = job.data as { style?: unknown; count?: unknown };
+      return {
+        ...(typeof d.style === 'string' ? { style: d.style } : {}),
+        ...(typeof d.count === 'number' ? { count: d.count } : {}),
+      };
+    },
     async resultImages(id, user) {
       const v = await producer.status(id).catch(() => undefined);
       if (!v || v.user !== uid(user) || v.state !== 'completed') return [];

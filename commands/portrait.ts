@@ -78,8 +78,13 @@ export const portrait = defineCommand({
   async run(ctx, opts) {
     const { inv, services } = ctx;
     if (opts.action === 'delete' && opts.arg) {
-      const ok = await services.jobs.cancel(opts.arg, inv.user).catch(() => false);
-      return { text: ok ? ctx.t('cancel.done', { count: 1 }) : ctx.t('portrait.deleted'), ephemeral: true };
+      // A running request is cancelled; a finished one has its images removed from storage.
+      await services.jobs.cancel(opts.arg, inv.user).catch(() => false);
+      const n = await services.jobs.deleteResults(opts.arg, inv.user);
+      return {
+        text: n > 0 ? ctx.t('portrait.deleted_n', { count: n }) : ctx.t('portrait.deleted'),
+        ephemeral: true,
+      };
     }
     if (inv.attachments.length > 0) {
       throw new NotAvailableError(
@@ -88,12 +93,19 @@ export const portrait = defineCommand({
       );
     }
     const identity = await requireIdentity(ctx);
-    const style = await resolveStyle(ctx, services, opts.style);
+    // Reroll / more like this repeat the earlier request's style and count.
+    const earlier =
+      opts.arg && opts.action !== 'make' ? await services.jobs.requestOptions(opts.arg, inv.user) : undefined;
+    const style = await resolveStyle(ctx, services, opts.style ?? earlier?.style);
+    const count =
+      earlier?.count !== undefined && inv.options.count === undefined
+        ? Math.min(6, earlier.count)
+        : opts.count;
     const data: Record<string, unknown> = {
       mode: identity.status === 'trained' ? 'lora' : 'zero-shot',
       identityId: identity.id,
       style,
-      count: opts.count,
+      count,
     };
     // Reroll = the same request with a fresh seed; "more like this" reuses the earlier seed family.
     if (opts.seed !== undefined) data.seed = opts.seed;
@@ -106,7 +118,7 @@ export const portrait = defineCommand({
       replyTarget: inv.replyTarget,
     });
     return {
-      text: ctx.t('portrait.queued', { count: opts.count, style }),
+      text: ctx.t('portrait.queued', { count, style }),
       track: { jobId: job.id, label: ctx.t('portrait.progress') },
     };
   },

@@ -83,6 +83,10 @@ export interface Services {
     forget(user: UserRef): Promise<ForgetReceipt>;
     /** Whether this deployment defines a job of that name (e.g. a group-photo pipeline). */
     has(name: string): boolean;
+    /** The style and count an earlier request of this user asked for (for reroll / more like this). */
+    requestOptions(id: string, user: UserRef): Promise<{ style?: string; count?: number } | undefined>;
+    /** Delete the stored images of one of the user's results; returns how many were removed. */
+    deleteResults(id: string, user: UserRef): Promise<number>;
     /** Artifact refs of a completed job's images, if the job is the user's. */
     resultImages(id: string, user: UserRef): Promise<string[]>;
   };

@@ -54,6 +54,7 @@ export const en = {
   'portrait.no_identity': 'You have no identity yet. Send photos with /train first.',
   'portrait.unknown_style': 'There is no style "{style}". See /styles for the installed ones.',
   'portrait.identity_busy': 'Your photos are still being checked. Wait for the report, then try again.',
+  'portrait.deleted_n': 'Deleted {count} image(s) of that result.',
   'portrait.deleted': 'That result is gone.',
   'portrait.no_styles': 'No style packs are installed on this deployment.',
   'portrait.queued': 'Making {count} portrait(s) in style "{style}".',

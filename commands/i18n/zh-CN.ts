@@ -51,6 +51,7 @@ export const zhCN: Record<MessageKey, string> = {
   'portrait.no_identity': '你还没有形象。请先用 /train 发送照片。',
   'portrait.unknown_style': '没有名为“{style}”的风格。用 /styles 查看已安装的风格。',
   'portrait.identity_busy': '你的照片仍在检查中。请等待检查报告后再试。',
+  'portrait.deleted_n': '已删除该结果的 {count} 张图片。',
   'portrait.deleted': '该结果已不存在。',
   'portrait.no_styles': '此部署没有安装风格包。',
   'portrait.queued': '正在以“{style}”风格生成 {count} 张写真。',
