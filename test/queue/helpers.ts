@@ -12,7 +12,7 @@ export function testOptions(over: Partial<JobSystemOptions> = {}): JobSystemOpti
   return {
     redisUrl: REDIS_URL,
     prefix: `t${randomUUID().slice(0, 8)}`,
-    artifactsDir: mkdtempSync(path.join(os.tmpdir(), 'fc-art-')),
+    artifactsDir: over.artifactsDir ?? mkdtempSync(path.join(os.tmpdir(), 'fc-art-')),
     limits: { maxPending: 100, maxRunning: 10, dailyQuota: 1000 },
     attempts: 3,
     backoffMs: 50,

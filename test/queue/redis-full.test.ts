@@ -21,7 +21,11 @@ describe('redis full (maxmemory, noeviction)', () => {
   it('refuses new jobs quickly with "busy, try again" and loses none it accepted', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'fc-redis-full-'));
     server = await startRedisServer({ dir, extraArgs: ['--maxmemory', '3mb'] });
-    const opts = testOptions({ redisUrl: server.url, requireWorker: false });
+    const opts = testOptions({
+      redisUrl: server.url,
+      requireWorker: false,
+      artifactsDir: path.join(dir, 'artifacts'),
+    });
     opts.limits = { maxPending: 1_000_000, maxRunning: 10, dailyQuota: 1_000_000 };
     producer = new Producer(opts);
     const photo = `tg-1/${'ab'.repeat(32)}.jpg`;

@@ -30,6 +30,7 @@ describe('redis restart', () => {
     const port = server.port;
     const opts = testOptions({
       redisUrl: server.url,
+      artifactsDir: path.join(dir, 'artifacts'),
       limits: { maxPending: 1000, maxRunning: 100, dailyQuota: 10_000 },
       lockDurationMs: 5000,
       stalledIntervalMs: 1000,
