@@ -94,14 +94,14 @@ export function errorReply(
 ): CommandReply {
   if (e instanceof InputError || e instanceof NotAvailableError) {
     note(e.code);
-    return { text: e.message, ephemeral: true };
+    return { text: e.message, ephemeral: true, isError: true };
   }
   if (e instanceof FacechainError) {
     note(e.code);
     logger.warn({ err: e, code: e.code }, 'command failed');
-    return { text: ctx.t('error.internal', { code: e.code }), ephemeral: true };
+    return { text: ctx.t('error.internal', { code: e.code }), ephemeral: true, isError: true };
   }
   note('internal');
   logger.error({ err: e }, 'command crashed');
-  return { text: ctx.t('error.internal', { code: 'internal' }), ephemeral: true };
+  return { text: ctx.t('error.internal', { code: 'internal' }), ephemeral: true, isError: true };
 }

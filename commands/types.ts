@@ -82,6 +82,8 @@ export interface CommandReply {
   ephemeral?: boolean;
   /** A job the adapter should follow with progress edits until it ends. */
   track?: { jobId: string; label: string };
+  /** The command failed (bad input, not available, internal): front-ends may style it as an error. */
+  isError?: boolean;
   /** A request the adapter must perform with platform rights (e.g. set the chat picture). */
   action?: { kind: 'set-chat-photo'; image: ReplyImage };
 }

@@ -268,6 +268,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
           }
         : {}),
       ...(reply.track ? { jobId: reply.track.jobId } : {}),
+      ...(reply.isError ? { error: true } : {}),
     };
     if (reply.track) this.follow(sid, inv, reply.track);
     json(res, 200, ev);

@@ -88,8 +88,27 @@ describe('web playground', () => {
       .toContain('Portrait generation is not available on this deployment');
     // Never a fake portrait.
     expect(await page.locator('#results img').count()).toBe(0);
+    expect(await page.locator('.bubble.error').last().textContent()).toContain(
+      'not available on this deployment',
+    );
+    await page.waitForTimeout(400); // let the progress bar's transition finish before the screenshot
 
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'playground.png'), fullPage: true });
   }, 150_000);
+
+  it('speaks Simplified Chinese to a zh-CN browser (page labels and bot replies)', async () => {
+    const zhPage = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1100, height: 900 } });
+    try {
+      await zhPage.goto(web.address);
+      await expect.poll(() => zhPage.textContent('#consent-text')).toContain('隐私说明');
+      expect(await zhPage.textContent('#accept')).toBe('我同意');
+      expect(await zhPage.textContent('#train')).toBe('检查我的照片');
+      await zhPage.fill('#cmd', '/status');
+      await zhPage.click('#cmd-form button');
+      await expect.poll(() => zhPage.textContent('#log')).toContain('你没有任务。');
+    } finally {
+      await zhPage.close();
+    }
+  });
 });

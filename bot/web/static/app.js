@@ -5,6 +5,41 @@ let chosen = [];
 
 const rid = () => crypto.randomUUID().replaceAll('-', '');
 
+// Page labels in the browser's language (English or Simplified Chinese); bot replies are
+// translated by the server from Accept-Language or the user's /settings.
+const ZH = {
+  lead: '为你生成多种风格的写真——在本机运行，命令与 Telegram 和 Discord 机器人相同。',
+  privacy: '隐私',
+  loading: '正在加载隐私说明…',
+  accept: '我同意',
+  revoke: '撤回并删除全部数据',
+  photos: '你的照片',
+  photosHint: '1–20 张本人照片：单人、脸部端正、清晰、睁眼、光线均匀。',
+  drop: '把照片拖到这里，或点击选择文件',
+  check: '检查我的照片',
+  portraits: '写真',
+  style: '风格',
+  count: '数量',
+  seed: '种子',
+  make: '生成写真',
+  progress: '进度',
+  noJobs: '还没有任务。',
+  results: '结果',
+  noResults: '你的结果会显示在这里。',
+  conversation: '对话',
+  send: '发送',
+  accepted: '✓ 已同意',
+  download: '下载',
+  noStyles: '没有安装风格包',
+};
+const zh = navigator.language.toLowerCase().startsWith('zh');
+const L = (key, en) => (zh ? (ZH[key] ?? en) : en);
+if (zh) {
+  document.documentElement.lang = 'zh-CN';
+  for (const e of document.querySelectorAll('[data-i18n]'))
+    e.textContent = ZH[e.dataset.i18n] ?? e.textContent;
+}
+
 function el(tag, props = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
   for (const c of children) if (c != null) e.append(c);
@@ -70,7 +105,7 @@ async function refreshConsent(lastReply) {
   const r = lastReply?.text?.includes('Privacy') || lastReply?.text?.includes('隐私') ? lastReply : null;
   if (r) $('consent-text').textContent = r.text;
   const accepted = /Thank you|accepted version|谢谢|已同意/.test(lastReply?.text ?? '');
-  $('consent-state').textContent = accepted ? '✓ Accepted' : '';
+  $('consent-state').textContent = accepted ? L('accepted', '✓ Accepted') : '';
   $('train').disabled = !chosen.length;
 }
 
@@ -117,7 +152,7 @@ function showDelivery(ev) {
         el(
           'figcaption',
           {},
-          el('a', { href: src, download: `portrait-${i + 1}.jpg`, textContent: 'Download' }),
+          el('a', { href: src, download: `portrait-${i + 1}.jpg`, textContent: L('download', 'Download') }),
         ),
       ),
     );
@@ -147,7 +182,7 @@ async function loadStyles() {
   const { styles } = await (await fetch('/api/styles')).json();
   const sel = $('style');
   if (!styles.length) {
-    sel.append(el('option', { value: '', textContent: 'No style packs installed' }));
+    sel.append(el('option', { value: '', textContent: L('noStyles', 'No style packs installed') }));
     sel.disabled = true;
     return;
   }
