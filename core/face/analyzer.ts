@@ -116,7 +116,7 @@ export class FaceAnalyzer {
     pyr: Pyramid,
     scratch: Float32Array,
     signal?: AbortSignal,
-  ): Promise<{ rotation: 0 | 90 | 180 | 270; firstPass?: RawRun; unrotated?: RawRun }> {
+  ): Promise<{ rotation: 0 | 90 | 180 | 270; firstPass: RawRun; unrotated: RawRun }> {
     const found = await orientationEvidence(this.s['face-detect'], pyr, signal, scratch);
     const pick = (rotation: 0 | 90 | 180 | 270) => ({
       rotation,

@@ -124,44 +124,27 @@ export interface RotationEvidence {
   mass: number;
   /** The strongest box of that pass, in the rotated frame. */
   best?: Detection;
-  /**
-   * The raw output, reusable as the first pass of detectFaces for this rotation when the image
-   * sat at the input's top-left corner (0 and 90 degrees; 180 and 270 are placed bottom-right).
-   */
-  run?: RawRun;
+  /** The raw output, reused as the first pass of detectFaces for the chosen rotation. */
+  run: RawRun;
 }
 
 /**
  * The whole-image pass for each candidate rotation: how strongly it fires and its strongest
  * box, from which the caller checks whether the landmark model locks onto a face there.
- * The 180- and 270-degree inputs are the 0- and 90-degree ones reversed (the image letterboxed
- * into the opposite corner), which is exact and saves two warps.
  */
 export async function orientationEvidence(
   session: OnnxSession,
   pyr: Pyramid,
   signal?: AbortSignal,
-  scratch: Float32Array = detectorScratch(),
+  scratch?: Float32Array,
 ): Promise<Record<0 | 90 | 180 | 270, RotationEvidence>> {
   const out = {} as Record<0 | 90 | 180 | 270, RotationEvidence>;
-  const plane = DET_W * DET_H;
-  for (const deg of [0, 180, 90, 270] as const) {
+  for (const deg of [0, 90, 180, 270] as const) {
+    const rot = rotationAffine(pyr.width, pyr.height, deg);
     const rw = deg % 180 ? pyr.height : pyr.width;
     const rh = deg % 180 ? pyr.width : pyr.height;
     const s = Math.min(DET_W / rw, DET_H / rh);
-    // 0 and 90: image at the top-left; 180 and 270: the previous input reversed, image bottom-right.
-    const flipped = deg === 180 || deg === 270;
-    const tx = flipped ? s * rw - DET_W : 0;
-    const ty = flipped ? s * rh - DET_H : 0;
-    let run: RawRun;
-    if (flipped) {
-      throwIfAborted(signal);
-      for (let c = 0; c < 3; c++) scratch.subarray(c * plane, (c + 1) * plane).reverse();
-      run = await runOn(session, scratch);
-    } else {
-      const rot = rotationAffine(pyr.width, pyr.height, deg);
-      run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal, scratch);
-    }
+    const run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal, scratch);
     let mass = 0;
     let bestI = -1;
     for (let i = 0; i < run.scores.length / 2; i++) {
@@ -173,17 +156,12 @@ export async function orientationEvidence(
     const b = run.boxes.subarray(bestI * 4, bestI * 4 + 4);
     out[deg] = {
       mass,
-      run: flipped ? undefined : run,
+      run,
       best:
         score >= 0.5
           ? {
               score,
-              box: [
-                (b[0]! * DET_W + tx) / s,
-                (b[1]! * DET_H + ty) / s,
-                (b[2]! * DET_W + tx) / s,
-                (b[3]! * DET_H + ty) / s,
-              ],
+              box: [(b[0]! * DET_W) / s, (b[1]! * DET_H) / s, (b[2]! * DET_W) / s, (b[3]! * DET_H) / s],
             }
           : undefined,
     };

@@ -1,6 +1,5 @@
 /** Geometry: similarity fit, affine algebra, warps (fast path against the general loop). */
 import { describe, expect, it } from 'vitest';
-import { rotationAffine } from '../../core/face/detect.ts';
 import {
   type Affine,
   applyAffine,
@@ -90,27 +89,6 @@ describe('affine geometry', () => {
             Math.abs(tile[c * 768 + y * 32 + x]! - whole[c * W * H + (y + ty) * W + x + tx]!),
           );
     expect(worst).toBeLessThan(1e-4);
-  });
-
-  it('the 180-degree letterbox is the 0-degree one reversed (how orientation passes reuse it)', () => {
-    const [W, H] = [300, 200];
-    const pyr = new Pyramid(image(W, H));
-    const opts = {
-      mean: [127, 127, 127] as const,
-      std: [128, 128, 128] as const,
-      fill: [127, 127, 127] as const,
-    };
-    const s = Math.min(64 / W, 48 / H);
-    const up = warpToPlanar(pyr, [s, 0, 0, 0, s, 0], 64, 48, opts);
-    // Image turned 180 degrees and letterboxed into the bottom-right corner.
-    const turned = composeAffine([s, 0, 64 - s * W, 0, s, 48 - s * H], rotationAffine(W, H, 180));
-    const down = warpToPlanar(pyr, turned, 64, 48, opts);
-    const plane = 64 * 48;
-    let worst = 0;
-    for (let c = 0; c < 3; c++)
-      for (let i = 0; i < plane; i++)
-        worst = Math.max(worst, Math.abs(down[c * plane + i]! - up[c * plane + plane - 1 - i]!));
-    expect(worst).toBeLessThan(1e-3);
   });
 
   it('the separable fast path matches the general loop (scale, 90-degree turns, letterbox fill)', () => {
