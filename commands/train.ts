@@ -24,6 +24,8 @@ export const train = defineCommand({
   listed: true,
   async run(ctx) {
     const { inv, services } = ctx;
+    // Face photos are biometric data: take them only in a private chat, never in a group.
+    if (inv.chat.kind === 'group') throw new InputError('private_only', ctx.t('train.private_only'));
     const photos = inv.attachments;
     if (photos.length === 0) throw new InputError('no_photos', ctx.t('train.need_photos'));
     if (photos.length > MAX_PHOTOS) {

@@ -47,6 +47,8 @@ export const en = {
   'train.too_big':
     '"{name}" is {size} MB; files up to {limit} MB can be downloaded here. Send a smaller image.',
   'train.not_image': '"{name}" is not an image. Send JPEG, PNG or WebP photos.',
+  'train.private_only':
+    'For your privacy, send your photos to me in a private chat (direct message), not in a group.',
   'train.queued': 'Got {count} photo(s). Checking them now — I will report on each photo.',
   'train.progress': 'Preparing your identity',
   'train.duplicate': 'These photos are already being processed.',

@@ -44,6 +44,7 @@ export const zhCN: Record<MessageKey, string> = {
   'train.too_many': '你发送了 {count} 张照片，上限为 20 张。',
   'train.too_big': '“{name}”大小为 {size} MB；此处最多可下载 {limit} MB 的文件。请发送更小的图片。',
   'train.not_image': '“{name}”不是图片。请发送 JPEG、PNG 或 WebP 照片。',
+  'train.private_only': '为了保护你的隐私，请在与我的私聊中发送照片，不要发在群里。',
   'train.queued': '收到 {count} 张照片，正在检查——稍后会逐张告诉你结果。',
   'train.progress': '正在准备你的形象',
   'train.duplicate': '这些照片已在处理中。',

@@ -86,7 +86,7 @@ describe('Discord front-end', () => {
         { name: 'photo1', type: 11, value: a2.id },
         { name: 'photo2', type: 11, value: a3.id },
       ],
-      { attachments: [a2, a3] },
+      { attachments: [a2, a3], dm: true },
     );
     await fake.waitFor(() => said(since(mark), /Got 2 photo/));
     // The report arrives as a follow-up on the interaction webhook, with the accepted crop attached.
@@ -121,7 +121,7 @@ describe('Discord front-end', () => {
     const before = (await trains()).length;
     const a = fake.addAttachment('astronaut.png', face('astronaut.png'), 'image/png');
     const mark = fake.calls.length;
-    const id = fake.slash(dan, 'train', [{ name: 'photo1', type: 11, value: a.id }], { attachments: [a] });
+    const id = fake.slash(dan, 'train', [{ name: 'photo1', type: 11, value: a.id }], { attachments: [a], dm: true });
     await fake.waitFor(() => said(since(mark), /Got 1 photo/));
     // The gateway replays the same interaction (e.g. after a resume).
     fake.send('INTERACTION_CREATE', {

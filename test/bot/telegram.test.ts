@@ -166,6 +166,23 @@ describe('Telegram front-end', () => {
       (await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).theme,
     ).toBe('neon-night');
 
+    // Face photos are refused in groups (privacy), before anything is downloaded.
+    mark = fake.calls.length;
+    const groupPhoto = fake.addFile(face('messi5.jpg'));
+    fake.push(
+      fake.message(alice, group, { caption: '/train', photo: [{ ...groupPhoto, width: 200, height: 200 }] }),
+    );
+    await fake.waitFor(() => sentText(callsSince(mark), /private chat/));
+    expect(callsSince(mark).filter((c) => c.method === 'getFile')).toHaveLength(0);
+
+    // Language from /settings wins over the platform's.
+    mark = fake.calls.length;
+    fake.push(fake.message(bob, group, { text: '/settings language=en' }));
+    await fake.waitFor(() => sentText(callsSince(mark), /^Settings saved\.$/));
+    mark = fake.calls.length;
+    fake.push(fake.message(bob, group, { text: '/group style neon-night' }));
+    await fake.waitFor(() => sentText(callsSince(mark), /Only group administrators/));
+
     // A joining member who never started the bot (private messages refused) is invited in the group.
     const carol: TgUser = { id: 6161, is_bot: false, first_name: 'Carol' };
     fake.unreachable.add(carol.id);
