@@ -51,7 +51,7 @@ export async function toPayload(
     if (bytes.byteLength <= limit) files.push({ attachment: Buffer.from(bytes), name: 'portrait.mp4' });
     else
       notes.push(
-        `The video is ${(bytes.byteLength / 1048576).toFixed(1)} MB, over this server's ${(limit / 1048576).toFixed(0)} MB upload limit.`,
+        `The video is ${(bytes.byteLength / 1048576).toFixed(1)} MB, over this server's ${(limit / 1048576).toFixed(1)} MB upload limit.`,
       );
   }
   const content = [out.text, ...notes].join('\n').slice(0, 2000);

@@ -121,7 +121,10 @@ describe('Discord front-end', () => {
     const before = (await trains()).length;
     const a = fake.addAttachment('astronaut.png', face('astronaut.png'), 'image/png');
     const mark = fake.calls.length;
-    const id = fake.slash(dan, 'train', [{ name: 'photo1', type: 11, value: a.id }], { attachments: [a], dm: true });
+    const id = fake.slash(dan, 'train', [{ name: 'photo1', type: 11, value: a.id }], {
+      attachments: [a],
+      dm: true,
+    });
     await fake.waitFor(() => said(since(mark), /Got 1 photo/));
     // The gateway replays the same interaction (e.g. after a resume).
     fake.send('INTERACTION_CREATE', {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { addResultButtons } from '../../bot/delivery.ts';
 import { commandDefinitions } from '../../bot/discord/definitions.ts';
 import { fitImage } from '../../bot/discord/fit.ts';
+import { toPayload } from '../../bot/discord/render.ts';
 import { AlbumCollector } from '../../bot/telegram/album.ts';
 import { EditThrottle } from '../../bot/throttle.ts';
 import { buttonId, parseButtonId } from '../../commands/buttons.ts';
@@ -142,5 +143,29 @@ describe('delivered results', () => {
     expect(addResultButtons(out, 'prepare-identity', 'tg-55', t).buttons).toBeUndefined();
     expect(addResultButtons({ ...out, isError: true }, 'generate', 'tg-55', t).buttons).toBeUndefined();
     expect(addResultButtons({ ...out, images: [] }, 'generate', 'tg-55', t).buttons).toBeUndefined();
+  });
+});
+
+describe('Discord payloads', () => {
+  it('fits images under the upload limit and names a video that cannot fit', async () => {
+    const png = new Uint8Array(readFileSync(new URL('../fixtures/faces/astronaut.png', import.meta.url)));
+    const p = await toPayload(
+      {
+        text: 'Here',
+        images: [{ name: 'big.png', bytes: png }],
+        video: { ref: 'v' },
+        buttons: [[{ id: 'portrait:reroll:x', label: 'Reroll' }]],
+      },
+      async () => new Uint8Array(200_000),
+      80_000,
+    );
+    expect(p.files).toHaveLength(1);
+    expect(p.files[0].name).toBe('big.jpg');
+    expect(p.files[0].attachment.byteLength).toBeLessThanOrEqual(80_000);
+    expect(p.content).toMatch(/^Here\nThe video is 0\.2 MB, over this server's 0\.1 MB upload limit\.$/);
+    expect(p.components[0].toJSON().components[0]).toMatchObject({
+      custom_id: 'portrait:reroll:x',
+      label: 'Reroll',
+    });
   });
 });
