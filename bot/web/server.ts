@@ -42,7 +42,10 @@ const TYPES: Record<string, string> = {
   json: 'application/json',
 };
 const SESSION_RE = /^[a-f0-9]{32}$/;
-const MAX_BODY = 25 * 20 * 1024 * 1024;
+/** One upload of up to 20 photos; the commands check each file against FACECHAIN_MAX_IMAGE_BYTES. */
+const MAX_BODY = 200 * 1024 * 1024;
+/** Sessions without a page open are forgotten after this long (their results stay in storage). */
+const SESSION_IDLE_MS = 6 * 3600_000;
 
 export interface WebOptions {
   services: Services;
@@ -66,6 +69,7 @@ export interface WebEvent {
 
 interface Session {
   clients: Set<http.ServerResponse>;
+  lastSeen: number;
   /** Recent events, replayed when the page (re)connects so nothing delivered is lost. */
   inbox: WebEvent[];
 }
@@ -106,10 +110,18 @@ export class WebFrontend implements FrontEnd, Deliverer {
   private session(id: string): Session {
     let s = this.sessions.get(id);
     if (!s) {
-      s = { clients: new Set(), inbox: [] };
+      if (this.sessions.size >= 1000) this.prune();
+      s = { clients: new Set(), inbox: [], lastSeen: Date.now() };
       this.sessions.set(id, s);
     }
+    s.lastSeen = Date.now();
     return s;
+  }
+
+  private prune(): void {
+    const cutoff = Date.now() - SESSION_IDLE_MS;
+    for (const [id, s] of this.sessions)
+      if (s.clients.size === 0 && s.lastSeen < cutoff) this.sessions.delete(id);
   }
 
   private push(sessionId: string, ev: WebEvent): void {
