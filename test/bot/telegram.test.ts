@@ -183,6 +183,24 @@ describe('Telegram front-end', () => {
     fake.push(fake.message(bob, group, { text: '/group style neon-night' }));
     await fake.waitFor(() => sentText(callsSince(mark), /Only group administrators/));
 
+    // Group photo: members opt in; with two of them the request is answered clearly (no pipeline here).
+    mark = fake.calls.length;
+    fake.push(fake.message(alice, group, { text: '/group join' }));
+    fake.push(fake.message(bob, group, { text: '/group join' }));
+    fake.push(fake.message(alice, group, { text: '/group photo' }));
+    const photoReply = await fake.waitFor(() =>
+      sentText(callsSince(mark), /Group photos is not available on this deployment/),
+    );
+    expect(String(photoReply.params.text)).toContain('/portrait');
+    expect(
+      (await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).members,
+    ).toEqual(['tg-4242', 'tg-5151']);
+    await stack.services.groups.optIn(
+      { platform: 'telegram', id: '-100777', kind: 'group' },
+      { platform: 'telegram', id: '5151' },
+      false,
+    );
+
     // A joining member who never started the bot (private messages refused) is invited in the group.
     const carol: TgUser = { id: 6161, is_bot: false, first_name: 'Carol' };
     fake.unreachable.add(carol.id);
@@ -193,6 +211,23 @@ describe('Telegram front-end', () => {
     );
     expect(String(invite.params.text)).toContain('Welcome, Carol');
     expect(String(invite.params.text)).toContain('neon-night');
+
+    // The same through a chat_member update (what Telegram sends when the bot is an administrator).
+    const dave = { id: 7171, is_bot: false, first_name: 'Dave' };
+    mark = fake.calls.length;
+    fake.push({
+      chat_member: {
+        chat: group,
+        from: dave,
+        date: 0,
+        old_chat_member: { status: 'left', user: dave },
+        new_chat_member: { status: 'member', user: dave },
+      },
+    });
+    const dm = await fake.waitFor(() =>
+      callsSince(mark).find((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === 7171),
+    );
+    expect(String(dm.params.text)).toContain('Welcome, Dave');
   });
 
   it('revoking consent forgets the user: jobs, files and records are gone, with a receipt', async () => {
