@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { ModelError } from '../core/errors.ts';
-import { float32ToHalves, halvesToFloat32 } from '../core/lora/half.ts';
+import { float32ToHalves, halvesToFloat32 } from '../core/half.ts';
 
 const { onnx } = onnxProto;
 type TensorProto = onnxProto.onnx.ITensorProto;

@@ -6,7 +6,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
-import { bf16ToFloat, float32ToHalves, halvesToFloat32 } from './half.ts';
+import { bf16ToFloat, float32ToHalves, halvesToFloat32 } from '../half.ts';
 
 export const DTYPE_BYTES = {
   F64: 8,

@@ -1,6 +1,7 @@
 /**
- * float32 ⇄ float16 array conversion for fp16 model exports (ONNX Runtime's node binding carries
- * float16 tensors as Uint16Array). Table-driven so a 2x4x64x64 latent converts in well under a
+ * float32 ⇄ float16 (and bfloat16 → float32) conversion, shared by fp16 model exports (ONNX
+ * Runtime's node binding carries float16 tensors as Uint16Array), fp16/bf16 LoRA files and the
+ * fixture-model builder. Table-driven so a 2x4x64x64 latent converts in well under a
  * millisecond; rounding is to nearest even, as numpy and PyTorch do.
  */
 
@@ -83,4 +84,32 @@ for (let h = 0; h < 65536; h++) {
 export function f16ToF32(src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
   for (let i = 0; i < src.length; i++) dst[i] = halfToFloatTable[src[i]];
   return dst;
+}
+
+/** One half (bits) → number. */
+export function halfToFloat(h: number): number {
+  return halfToFloatTable[h & 0xffff];
+}
+
+/** bfloat16 bits → number (the top half of a float32). */
+export function bf16ToFloat(b: number): number {
+  u32[0] = (b & 0xffff) << 16;
+  return f32[0];
+}
+
+/** Decode little-endian half bytes (as stored in files) into float32. */
+export function halvesToFloat32(bytes: Uint8Array): Float32Array {
+  const n = bytes.byteLength >>> 1;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = halfToFloatTable[dv.getUint16(i * 2, true)];
+  return out;
+}
+
+/** Encode float32 values as little-endian half bytes (as stored in files). */
+export function float32ToHalves(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 2);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) dv.setUint16(i * 2, toHalf(values[i]), true);
+  return out;
 }
