@@ -221,6 +221,8 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     );
     const reply = await invitationFor(this.opts.services, chat, user, name, t);
     if (!reply) return;
+    // A join can arrive twice (service message and chat_member update): invite once a day.
+    if (!(await this.opts.services.firstSeen('telegram', `join_${ctx.chat.id}_${userId}`))) return;
     // Privately where the platform allows (only after the user has started the bot); else in the group.
     try {
       await this.bot.api.sendMessage(userId, reply.text);

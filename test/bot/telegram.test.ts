@@ -228,6 +228,11 @@ describe('Telegram front-end', () => {
       callsSince(mark).find((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === 7171),
     );
     expect(String(dm.params.text)).toContain('Welcome, Dave');
+    // Telegram also posts the join as a service message: no second invitation.
+    fake.push(fake.message(dave as TgUser, group, { new_chat_members: [dave] }));
+    fake.push(fake.message(alice, group, { text: '/help' }));
+    await fake.waitFor(() => sentText(callsSince(mark), /Good photos/));
+    expect(callsSince(mark).filter((c) => /Welcome, Dave/.test(String(c.params.text)))).toHaveLength(1);
   });
 
   it('revoking consent forgets the user: jobs, files and records are gone, with a receipt', async () => {
