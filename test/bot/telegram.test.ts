@@ -100,6 +100,20 @@ describe('Telegram front-end', () => {
     const edits = fake.callsOf('editMessageText').filter((c) => c.at >= fake.calls[mark].at);
     for (let i = 1; i < edits.length; i++) expect(edits[i].at - edits[i - 1].at).toBeGreaterThanOrEqual(350);
 
+    // Status lists the job with its state; styles are browsed a page at a time.
+    mark = fake.calls.length;
+    fake.push(fake.message(alice, dm, { text: '/status' }));
+    const st = await fake.waitFor(() => sentText(callsSince(mark), /prepare-identity/));
+    expect(String(st.params.text)).toMatch(/prepare-identity tg-mgalb1 — done/);
+    mark = fake.calls.length;
+    fake.push(fake.message(alice, dm, { text: '/styles' }));
+    const page1 = await fake.waitFor(() => sentText(callsSince(mark), /^Styles 1-5 of \d+:/));
+    expect(JSON.stringify(page1.params.reply_markup)).toContain('styles:page:1');
+    mark = fake.calls.length;
+    fake.push(fake.callback(alice, dm, 'styles:page:1'));
+    const page2 = await fake.waitFor(() => sentText(callsSince(mark), /^Styles 6-/));
+    expect(JSON.stringify(page2.params.reply_markup)).toContain('styles:page:0');
+
     // Portrait request: no generation weights here → the user is told clearly, never a fake image.
     mark = fake.calls.length;
     const portraitUpdate = fake.message(alice, dm, { text: '/portrait count=2' });
