@@ -40,6 +40,22 @@ export const jobSchemas = {
       embedding: artifactRef.optional(),
     }),
   },
+  template: {
+    data: baseData.extend({
+      identityId,
+      template: artifactRef,
+      /** Fusion makes one image per chosen face; more are accepted for the command's sake (docs/pipelines.md). */
+      count: z.number().int().min(1).max(8).default(1),
+      /** Template face to replace, counted from the left from 0; default: the largest face. */
+      face: z.number().int().min(0).max(63).optional(),
+    }),
+    result: z.object({
+      images: z.array(artifactRef),
+      scores: z.array(z.number()),
+      faceIndex: z.number().int(),
+      faceCount: z.number().int(),
+    }),
+  },
   'train-lora': {
     data: baseData.extend({ identityId, steps: z.number().int().min(50).max(5000).default(800) }),
     result: z.object({ identityId, lora: artifactRef }),
@@ -123,6 +139,18 @@ export const jobDefs: { [N in JobName]: JobDef<N> } = {
         r.rejected.map((x) => `\n- ${x.message}`).join(''),
       images: r.accepted.slice(0, 10),
     }),
+  },
+  template: {
+    name: 'template',
+    queue: 'cpu',
+    priority: () => 0,
+    delivers: true,
+    toReply: (r) =>
+      images(
+        r.images,
+        `Here is your portrait in the template (face ${r.faceIndex + 1} of ${r.faceCount}` +
+          (r.scores[0] === undefined ? ').' : `, likeness ${r.scores[0].toFixed(2)}).`),
+      ),
   },
   'train-lora': {
     name: 'train-lora',

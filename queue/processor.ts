@@ -5,6 +5,7 @@
  * (queue/thread-pool.ts) so inference never blocks the event loop that renews BullMQ locks.
  */
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
+import type { Identity } from '../core/storage/records.ts';
 import type { JobData, JobName, JobResult } from './jobs.ts';
 
 export interface ProcessorContext<N extends JobName = JobName> {
@@ -20,6 +21,8 @@ export interface ProcessorContext<N extends JobName = JobName> {
   artifacts: ArtifactStore;
   /** Results of the earlier steps of a flow, by job name. */
   previous: Record<string, unknown>;
+  /** The user's identity record named by data.identityId (read on the main thread; threads have no Redis). */
+  identity?: Identity;
 }
 
 export type ProcessorFn<N extends JobName = JobName> = (ctx: ProcessorContext<N>) => Promise<JobResult<N>>;

@@ -19,6 +19,7 @@ const logger = log('queue');
 const FEATURES: Partial<Record<JobName, string>> = {
   analyze: 'Photo analysis',
   'prepare-identity': 'Identity preparation',
+  template: 'Template portraits',
   'train-lora': 'Face-model (LoRA) training',
   generate: 'Portrait generation',
   'try-on': 'Virtual try-on',

@@ -12,12 +12,13 @@ export async function recordResult(
   result: unknown,
 ): Promise<void> {
   if (name === 'prepare-identity') {
-    const r = result as { identityId: string; accepted: string[]; embedding?: string };
+    const r = result as { identityId: string; accepted: string[]; embedding?: string; report: string };
     await records.putIdentity(user, {
       id: r.identityId,
       status: 'prepared',
       crops: r.accepted,
       embedding: r.embedding,
+      report: r.report,
       updatedAt: Date.now(),
     });
   } else if (name === 'train-lora') {
@@ -28,6 +29,7 @@ export async function recordResult(
       status: 'trained',
       crops: current?.crops ?? [],
       embedding: current?.embedding,
+      report: current?.report,
       lora: r.lora,
       updatedAt: Date.now(),
     });

@@ -370,6 +370,7 @@ export class JobWorker extends EventEmitter {
       data,
       attempt: job.attemptsMade + 1,
       previous: data.flow ? await this.previous(job) : {},
+      identity: await this.identityOf(data),
     };
     const progress = (stage: string, percent: number) => {
       job.updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) }).catch(() => {});
@@ -378,6 +379,12 @@ export class JobWorker extends EventEmitter {
       return spec.run({ ...base, signal, progress, artifacts: this.artifacts } as ProcessorContext);
     if (!this.pool) throw new FacechainError('no_pool', 'Thread pool not started.');
     return this.pool.run(spec.module, spec.exportName, base, signal, progress);
+  }
+
+  /** The identity record a job names (data.identityId), for processors that run in threads. */
+  private async identityOf(data: JobData<JobName>) {
+    const id = (data as { identityId?: string }).identityId;
+    return id ? await this.records.getIdentity(data.user, id) : undefined;
   }
 
   /** Results of the flow steps this job waited for, by job name. */

@@ -26,6 +26,8 @@ export const identitySchema = z.object({
   /** Artifact refs of the accepted crops and the identity embedding. */
   crops: z.array(z.string()).default([]),
   embedding: z.string().optional(),
+  /** Artifact ref of the preparation report (template face, gender, age band, captions). */
+  report: z.string().optional(),
   lora: z.string().optional(),
   updatedAt: z.number().int(),
 });

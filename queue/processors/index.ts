@@ -18,6 +18,11 @@ export function defaultProcessors(): Processors {
       module: new URL('./prepare-identity.ts', import.meta.url).href,
       exportName: 'prepareIdentityJob',
     },
+    template: {
+      kind: 'thread',
+      module: new URL('./template.ts', import.meta.url).href,
+      exportName: 'templateJob',
+    },
     'train-lora': { kind: 'inline', run: notAvailable('train-lora'), unavailable: true },
     generate: { kind: 'inline', run: notAvailable('generate'), unavailable: true },
     'try-on': { kind: 'inline', run: notAvailable('try-on'), unavailable: true },
