@@ -19,11 +19,25 @@ export interface Outgoing {
   images: ReplyImage[];
   video?: { ref: string };
   buttons?: Button[][];
+  select?: { placeholder: string; options: Button[] };
   isError?: boolean;
 }
 
+/** Platforms without select menus show the choices as buttons, two per row, after the others. */
+export function selectAsButtons(out: Outgoing): Button[][] | undefined {
+  if (!out.select) return out.buttons;
+  const rows: Button[][] = [...(out.buttons ?? [])];
+  for (let i = 0; i < out.select.options.length; i += 2) rows.push(out.select.options.slice(i, i + 2));
+  return rows;
+}
+
 export function fromCommandReply(r: CommandReply): Outgoing {
-  return { text: r.text, images: r.images ?? [], ...(r.buttons ? { buttons: r.buttons } : {}) };
+  return {
+    text: r.text,
+    images: r.images ?? [],
+    ...(r.buttons ? { buttons: r.buttons } : {}),
+    ...(r.select ? { select: r.select } : {}),
+  };
 }
 
 export function fromDelivery(r: Reply): Outgoing {

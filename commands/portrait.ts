@@ -64,7 +64,7 @@ const options = z.object({
     .min(0)
     .max(2 ** 31)
     .optional(),
-  action: z.enum(['make', 'reroll', 'more', 'delete']).default('make'),
+  action: z.enum(['make', 'style', 'reroll', 'more', 'delete']).default('make'),
   /** The earlier job a button refers to. */
   arg: z.string().max(60).optional(),
 });
@@ -95,8 +95,12 @@ export const portrait = defineCommand({
     const identity = await requireIdentity(ctx);
     // Reroll / more like this repeat the earlier request's style and count.
     const earlier =
-      opts.arg && opts.action !== 'make' ? await services.jobs.requestOptions(opts.arg, inv.user) : undefined;
-    const style = await resolveStyle(ctx, services, opts.style ?? earlier?.style);
+      opts.arg && (opts.action === 'reroll' || opts.action === 'more') ? await services.jobs.requestOptions(opts.arg, inv.user) : undefined;
+    const style = await resolveStyle(
+      ctx,
+      services,
+      opts.style ?? (opts.action === 'style' ? opts.arg : earlier?.style),
+    );
     const count =
       earlier?.count !== undefined && inv.options.count === undefined
         ? Math.min(6, earlier.count)

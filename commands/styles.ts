@@ -36,6 +36,10 @@ export const styles = defineCommand({
     });
     return {
       text: [header, ...slice.map((s) => `• ${s.name} (${s.id})`)].join('\n'),
+      select: {
+        placeholder: ctx.t('styles.choose'),
+        options: slice.map((s) => button(s.name, 'portrait', 'style', s.id)),
+      },
       ...(images.length ? { images } : {}),
       ...(nav.length ? { buttons: [nav] } : {}),
     };

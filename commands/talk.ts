@@ -5,7 +5,7 @@ import { fetchChecked } from './attachments.ts';
 import { defineCommand } from './types.ts';
 
 const options = z.object({
-  action: z.enum(['make', 'animate']).default('make'),
+  action: z.enum(['make', 'animate', 'say']).default('make'),
   /** The result (job id) to animate, from a button. */
   arg: z.string().max(60).optional(),
   result: z.string().max(60).optional(),

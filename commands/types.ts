@@ -78,6 +78,8 @@ export interface CommandReply {
   text: string;
   images?: ReplyImage[];
   buttons?: Button[][];
+  /** A choice among many: a select menu on Discord, one button per option elsewhere. */
+  select?: { placeholder: string; options: Button[] };
   /** Only the invoking user should see this (Discord ephemeral; elsewhere ignored). */
   ephemeral?: boolean;
   /** A job the adapter should follow with progress edits until it ends. */

@@ -5,6 +5,7 @@
  * token lives, else as a normal channel message (or DM for private delivery).
  */
 import {
+  ActionRowBuilder,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -13,9 +14,15 @@ import {
   Events,
   GatewayIntentBits,
   type GuildMember,
+  type Interaction,
   MessageFlags,
+  ModalBuilder,
+  type ModalSubmitInteraction,
   PermissionFlagsBits,
   Routes,
+  type StringSelectMenuInteraction,
+  TextInputBuilder,
+  TextInputStyle,
 } from 'discord.js';
 import { parseButtonId } from '../../commands/buttons.ts';
 import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
@@ -35,6 +42,13 @@ import { attachmentsOf, invocationFrom, optionsOf } from './invocation.ts';
 import { type DiscordPayload, toPayload } from './render.ts';
 
 const logger = log('discord');
+
+/** Interactions the bot answers with a (deferred) message. */
+type Answerable =
+  | ChatInputCommandInteraction
+  | ButtonInteraction
+  | StringSelectMenuInteraction
+  | ModalSubmitInteraction;
 
 /** Interaction tokens last 15 minutes; stop using one a little before. */
 const TOKEN_LIFETIME_MS = 14 * 60_000;
@@ -102,11 +116,9 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     logger.info({ user: this.client.user?.username }, 'discord ready');
   }
 
-  private async onInteraction(
-    i: ChatInputCommandInteraction | ButtonInteraction | AutocompleteInteraction,
-  ): Promise<void> {
+  private async onInteraction(i: Interaction): Promise<void> {
     if (i.isAutocomplete()) return this.autocomplete(i);
-    if (!i.isChatInputCommand() && !i.isButton()) return;
+    if (!i.isChatInputCommand() && !i.isButton() && !i.isStringSelectMenu() && !i.isModalSubmit()) return;
     const received = performance.now();
     let command: string;
     let options: Record<string, unknown>;
@@ -114,9 +126,23 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       command = i.commandName;
       options = optionsOf(i);
     } else {
-      const parsed = parseButtonId(i.customId);
+      // Buttons carry a button id; a select menu's chosen value is one; a modal's custom id is one.
+      const id = i.isStringSelectMenu() ? i.values[0] : i.customId;
+      const parsed = parseButtonId(id ?? '');
       if (!parsed) return;
       ({ command, options } = parsed);
+      if (i.isModalSubmit()) options.text = i.fields.getTextInputValue('text');
+      // "Animate" asks for the words first: a modal must be the interaction's first answer.
+      if (i.isButton() && command === 'talk' && options.action === 'animate') {
+        const t = translator(
+          await localeFor(this.opts.services, {
+            user: { platform: 'discord', id: i.user.id },
+            platformLocale: i.locale,
+          }),
+        );
+        await i.showModal(talkModal(String(options.arg), t));
+        return;
+      }
     }
     // Acknowledge first: Discord drops interactions not answered within 3 s.
     await i.deferReply(EPHEMERAL.has(command) ? { flags: MessageFlags.Ephemeral } : {});
@@ -146,10 +172,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     if (reply.track) this.follow(i, inv, reply.track, reply.text);
   }
 
-  private async setGuildIcon(
-    i: ChatInputCommandInteraction | ButtonInteraction,
-    reply: CommandReply,
-  ): Promise<CommandReply> {
+  private async setGuildIcon(i: Answerable, reply: CommandReply): Promise<CommandReply> {
     if (!i.inCachedGuild() || !reply.action) return { text: 'Group pictures can be set in servers only.' };
     if (!i.appPermissions.has(PermissionFlagsBits.ManageGuild)) {
       return { text: 'I need the "Manage Server" permission to change the server icon.' };
@@ -160,7 +183,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
   }
 
   private follow(
-    i: ChatInputCommandInteraction | ButtonInteraction,
+    i: Answerable,
     inv: Invocation,
     track: { jobId: string; label: string },
     head: string,
@@ -272,6 +295,23 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     this.throttle.stop();
     await this.client.destroy();
   }
+}
+
+/** The words for a talking portrait, asked in a modal; submitting runs `talk` on the result. */
+function talkModal(resultId: string, t: (key: string) => string): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(`talk:say:${resultId}`.slice(0, 100))
+    .setTitle(t('talk.modal_title').slice(0, 45))
+    .addComponents(
+      new ActionRowBuilder<TextInputBuilder>().addComponents(
+        new TextInputBuilder()
+          .setCustomId('text')
+          .setLabel(t('talk.modal_label').slice(0, 45))
+          .setStyle(TextInputStyle.Paragraph)
+          .setMaxLength(500)
+          .setRequired(true),
+      ),
+    );
 }
 
 function encode(p: DiscordPayload): {

@@ -1,5 +1,5 @@
 /** Outgoing messages → Discord message payloads: content, files (fitted to the limit), buttons. */
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, StringSelectMenuBuilder } from 'discord.js';
 import type { Button } from '../../commands/types.ts';
 import { imageBytes, type Outgoing } from '../adapter.ts';
 import { DEFAULT_UPLOAD_LIMIT, fitImage } from './fit.ts';
@@ -24,10 +24,24 @@ export function components(buttons: Button[][] | undefined): ActionRowBuilder<Bu
   );
 }
 
+/** The custom id of select menus; the chosen option's value is a button id. */
+export const SELECT_ID = 'select';
+
+export function selectRow(
+  select: NonNullable<Outgoing['select']>,
+): ActionRowBuilder<StringSelectMenuBuilder> {
+  return new ActionRowBuilder<StringSelectMenuBuilder>().addComponents(
+    new StringSelectMenuBuilder()
+      .setCustomId(SELECT_ID)
+      .setPlaceholder(select.placeholder.slice(0, 150))
+      .addOptions(select.options.slice(0, 25).map((o) => ({ label: o.label.slice(0, 100), value: o.id }))),
+  );
+}
+
 export interface DiscordPayload {
   content: string;
   files: Array<{ attachment: Buffer; name: string }>;
-  components: ActionRowBuilder<ButtonBuilder>[];
+  components: Array<ActionRowBuilder<ButtonBuilder> | ActionRowBuilder<StringSelectMenuBuilder>>;
 }
 
 export async function toPayload(
@@ -55,5 +69,7 @@ export async function toPayload(
       );
   }
   const content = [out.text, ...notes].join('\n').slice(0, 2000);
-  return { content, files, components: components(out.buttons) };
+  const rows: DiscordPayload['components'] = components(out.buttons).slice(0, out.select ? 4 : 5);
+  if (out.select) rows.push(selectRow(out.select));
+  return { content, files, components: rows };
 }

@@ -4,7 +4,7 @@
  */
 import { type Api, InlineKeyboard, InputFile, InputMediaBuilder } from 'grammy';
 import type { Button } from '../../commands/types.ts';
-import { imageBytes, type Outgoing } from '../adapter.ts';
+import { imageBytes, type Outgoing, selectAsButtons } from '../adapter.ts';
 
 export const PHOTO_LIMIT = 10 * 1024 * 1024;
 export const UPLOAD_LIMIT = 50 * 1024 * 1024;
@@ -27,7 +27,7 @@ export async function renderTelegram(
   out: Outgoing,
   read: (ref: string) => Promise<Uint8Array>,
 ): Promise<number | undefined> {
-  const reply_markup = keyboard(out.buttons);
+  const reply_markup = keyboard(selectAsButtons(out));
   const replyParams = to.replyTo
     ? { reply_parameters: { message_id: to.replyTo, allow_sending_without_reply: true } }
     : {};

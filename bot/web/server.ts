@@ -18,7 +18,7 @@ import type { Services } from '../../commands/services.ts';
 import type { Attachment, CommandReply, Invocation } from '../../commands/types.ts';
 import { log } from '../../core/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
-import type { FrontEnd } from '../adapter.ts';
+import { type FrontEnd, fromCommandReply, selectAsButtons } from '../adapter.ts';
 import { deliveryOutgoing } from '../delivery.ts';
 import { trackJob } from '../progress.ts';
 
@@ -269,7 +269,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
     const ev: WebEvent = {
       type: 'reply',
       text: reply.text,
-      ...(reply.buttons ? { buttons: reply.buttons } : {}),
+      ...(reply.buttons || reply.select ? { buttons: selectAsButtons(fromCommandReply(reply)) } : {}),
       ...(reply.images?.length
         ? {
             images: reply.images.map((i) =>

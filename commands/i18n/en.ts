@@ -69,6 +69,9 @@ export const en = {
 
   'styles.none': 'No style packs are installed on this deployment.',
   'styles.page': 'Styles {from}-{to} of {total}:',
+  'styles.choose': 'Make portraits in…',
+  'talk.modal_title': 'Make it talk',
+  'talk.modal_label': 'What should the portrait say?',
   'styles.prev': '◀ Previous',
   'styles.next': 'Next ▶',
 

@@ -65,6 +65,9 @@ export const zhCN: Record<MessageKey, string> = {
 
   'styles.none': '此部署没有安装风格包。',
   'styles.page': '风格 {from}-{to}，共 {total} 个：',
+  'styles.choose': '用此风格生成写真…',
+  'talk.modal_title': '让它开口说话',
+  'talk.modal_label': '要让写真说什么？',
   'styles.prev': '◀ 上一页',
   'styles.next': '下一页 ▶',
 

@@ -259,4 +259,45 @@ describe('Discord front-end', () => {
       expect.stringMatching(/^POST \/channels\/\d+\/messages$/),
     ]);
   });
+
+  it('offers styles in a select menu; choosing one makes portraits in it', async () => {
+    let mark = fake.calls.length;
+    fake.slash(dan, 'styles', [], { dm: true });
+    const list = await fake.waitFor(() => said(since(mark), /^Styles 1-5 of/));
+    const rows = (
+      list.body as {
+        components: Array<{
+          components: Array<{ type: number; custom_id: string; options?: Array<{ value: string }> }>;
+        }>;
+      }
+    ).components;
+    const menu = rows.flatMap((r) => r.components).find((c) => c.type === 3)!;
+    expect(menu.custom_id).toBe('select');
+    expect(menu.options!.map((o) => o.value)).toContain('portrait:style:autumn-park');
+
+    mark = fake.calls.length;
+    fake.select(dan, 'select', ['portrait:style:autumn-park'], { dm: true });
+    // Dan has a prepared identity from the conversation above; the style is the one chosen.
+    const answer = await fake.waitFor(() => said(since(mark), /not available on this deployment|Making/));
+    expect(fake.contents([answer])[0]).toContain('Portrait generation is not available on this deployment');
+  });
+
+  it('"Animate" opens a modal for the words; submitting it runs talk on that result', async () => {
+    let mark = fake.calls.length;
+    const press = fake.button(dan, 'talk:animate:dc-123456', { dm: true });
+    const modal = await fake.waitFor(() => callback(press));
+    expect(modal.body).toMatchObject({
+      type: 9,
+      data: { custom_id: 'talk:say:dc-123456', title: 'Make it talk' },
+    });
+    expect(since(mark).filter((c) => c.method === 'PATCH')).toHaveLength(0);
+
+    mark = fake.calls.length;
+    fake.modalSubmit(dan, 'talk:say:dc-123456', 'Hello from FaceChain', { dm: true });
+    // No finished result with that id exists for Dan: said clearly, nothing enqueued.
+    const answer = await fake.waitFor(() => said(since(mark), /no finished result/));
+    expect(fake.contents([answer])[0]).toBe(
+      'There is no finished result dc-123456 of yours. Use a result id from /status.',
+    );
+  });
 });

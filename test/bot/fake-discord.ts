@@ -160,6 +160,47 @@ export class FakeDiscord {
     });
   }
 
+  /** A choice in a select menu (component type 3) on one of the bot's messages. */
+  select(user: DcUser, customId: string, values: string[], extra: { dm?: boolean } = {}): string {
+    return this.interaction(user, 3, { custom_id: customId, component_type: 3, values }, extra, {
+      message: this.botMessage(),
+    });
+  }
+
+  /** A submitted modal with one text input named `text`. */
+  modalSubmit(user: DcUser, customId: string, text: string, extra: { dm?: boolean } = {}): string {
+    return this.interaction(
+      user,
+      5,
+      {
+        custom_id: customId,
+        components: [{ type: 1, components: [{ type: 4, custom_id: 'text', value: text }] }],
+      },
+      extra,
+    );
+  }
+
+  private botMessage(): Record<string, unknown> {
+    return {
+      id: nextId(),
+      channel_id: CHANNEL_ID,
+      content: 'x',
+      author: this.botUser(),
+      attachments: [],
+      embeds: [],
+      components: [],
+      timestamp: new Date().toISOString(),
+      type: 0,
+      flags: 0,
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      pinned: false,
+    };
+  }
+
   autocomplete(user: DcUser, name: string, focused: { name: string; value: string }): string {
     return this.interaction(
       user,
