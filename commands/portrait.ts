@@ -95,7 +95,9 @@ export const portrait = defineCommand({
     const identity = await requireIdentity(ctx);
     // Reroll / more like this repeat the earlier request's style and count.
     const earlier =
-      opts.arg && (opts.action === 'reroll' || opts.action === 'more') ? await services.jobs.requestOptions(opts.arg, inv.user) : undefined;
+      opts.arg && (opts.action === 'reroll' || opts.action === 'more')
+        ? await services.jobs.requestOptions(opts.arg, inv.user)
+        : undefined;
     const style = await resolveStyle(
       ctx,
       services,
