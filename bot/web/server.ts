@@ -71,7 +71,9 @@ interface Session {
   clients: Set<http.ServerResponse>;
   lastSeen: number;
   /** Recent events, replayed when the page (re)connects so nothing delivered is lost. */
-  inbox: WebEvent[];
+  inbox: Array<{ id: number; ev: WebEvent }>;
+  /** Id of the last event, so a reconnecting page (Last-Event-ID) gets only what it missed. */
+  seq: number;
 }
 
 export class WebFrontend implements FrontEnd, Deliverer {
@@ -111,7 +113,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
     let s = this.sessions.get(id);
     if (!s) {
       if (this.sessions.size >= 1000) this.prune();
-      s = { clients: new Set(), inbox: [], lastSeen: Date.now() };
+      s = { clients: new Set(), inbox: [], seq: 0, lastSeen: Date.now() };
       this.sessions.set(id, s);
     }
     s.lastSeen = Date.now();
@@ -126,9 +128,10 @@ export class WebFrontend implements FrontEnd, Deliverer {
 
   private push(sessionId: string, ev: WebEvent): void {
     const s = this.session(sessionId);
-    s.inbox.push(ev);
+    const id = ++s.seq;
+    s.inbox.push({ id, ev });
     if (s.inbox.length > 100) s.inbox.shift();
-    for (const c of s.clients) c.write(`data: ${JSON.stringify(ev)}\n\n`);
+    for (const c of s.clients) c.write(`id: ${id}\ndata: ${JSON.stringify(ev)}\n\n`);
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -178,7 +181,8 @@ export class WebFrontend implements FrontEnd, Deliverer {
       connection: 'keep-alive',
     });
     const s = this.session(sid);
-    for (const ev of s.inbox) res.write(`data: ${JSON.stringify(ev)}\n\n`);
+    const last = Number(req.headers['last-event-id'] ?? 0) || 0;
+    for (const { id, ev } of s.inbox) if (id > last) res.write(`id: ${id}\ndata: ${JSON.stringify(ev)}\n\n`);
     s.clients.add(res);
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     req.on('close', () => {

@@ -111,4 +111,33 @@ describe('web playground', () => {
       await zhPage.close();
     }
   });
+
+  it('replays only missed events to a reconnecting page (Last-Event-ID)', async () => {
+    const sid = 'b'.repeat(32);
+    // Deliveries are pushed as events; send two through the Deliverer directly.
+    const ctx = {
+      requestId: 'r',
+      user: `web-${sid}`,
+      artifacts: stack.producer.artifacts,
+      signal: new AbortController().signal,
+    };
+    await web.deliver({ platform: 'web', chatId: sid, userId: sid }, { text: 'first', images: [] }, ctx);
+    await web.deliver({ platform: 'web', chatId: sid, userId: sid }, { text: 'second', images: [] }, ctx);
+    const read = async (lastId?: string) => {
+      const ac = new AbortController();
+      const res = await fetch(`${web.address}api/events`, {
+        headers: { cookie: `fc_sid=${sid}`, ...(lastId ? { 'last-event-id': lastId } : {}) },
+        signal: ac.signal,
+      });
+      const reader = res.body!.getReader();
+      const { value } = await reader.read();
+      ac.abort();
+      return new TextDecoder().decode(value);
+    };
+    const all = await read();
+    expect(all).toMatch(/id: 1\ndata: .*"first"[\s\S]*id: 2\ndata: .*"second"/);
+    const missed = await read('1');
+    expect(missed).not.toContain('"first"');
+    expect(missed).toContain('"second"');
+  });
 });
