@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { ForgetReceipt, JobView, Services, StyleView, UserProfile } from '../commands/services.ts';
 import type { ChatRef, UserRef } from '../commands/types.ts';
-import { InputError } from '../core/errors.ts';
+import { InputError, isFacechainError, ServiceError } from '../core/errors.ts';
 import { userKey } from '../core/storage/records.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
@@ -39,7 +39,51 @@ function extOf(name: string): string {
   return m ? m[1].toLowerCase() : 'bin';
 }
 
+/**
+ * Redis or storage failures surface to users as one clear, retryable ServiceError instead of an
+ * internal error; errors the job layer already classified pass through unchanged.
+ */
+function guarded<T extends object>(group: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(group)) {
+    out[name] =
+      typeof fn !== 'function'
+        ? fn
+        : (...args: unknown[]) => {
+            try {
+              const r = fn(...args);
+              return r instanceof Promise ? r.catch(unavailable) : r;
+            } catch (e) {
+              return unavailable(e);
+            }
+          };
+  }
+  return out as T;
+}
+
+function unavailable(e: unknown): never {
+  if (isFacechainError(e)) throw e;
+  throw new ServiceError(
+    'service_unavailable',
+    'The service is busy or unreachable right now. Please try again in a minute.',
+    { cause: e },
+  );
+}
+
 export function producerServices(producer: Producer, opts: ServiceOptions = {}): Services {
+  const services = rawServices(producer, opts);
+  return {
+    profiles: guarded(services.profiles),
+    groups: guarded(services.groups),
+    uploads: guarded(services.uploads),
+    jobs: guarded(services.jobs),
+    identities: guarded(services.identities),
+    styles: guarded(services.styles),
+    firstSeen: guarded({ firstSeen: services.firstSeen }).firstSeen,
+  };
+}
+
+function rawServices(producer: Producer, opts: ServiceOptions): Services {
   const redis: Redis = producer.redis;
   const prefix = producer.opts.prefix;
   const records = producer.records;

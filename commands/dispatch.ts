@@ -3,7 +3,7 @@
  * command → error boundary. Middleware order matters: consent is checked before a command can
  * touch attachments, so nothing is downloaded without it.
  */
-import { FacechainError, InputError, NotAvailableError } from '../core/errors.ts';
+import { FacechainError, InputError, NotAvailableError, ServiceError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import { consentPrompt } from './consent.ts';
 import { type Locale, resolveLocale, translate } from './i18n/index.ts';
@@ -40,11 +40,17 @@ export async function dispatch(
   opts: DispatchOptions = {},
 ): Promise<CommandReply | undefined> {
   const started = performance.now();
-  if (!(await services.firstSeen(inv.platform, inv.id))) {
-    logger.info({ platform: inv.platform, command: inv.command }, 'duplicate update ignored');
-    return undefined;
+  let profile: Awaited<ReturnType<Services['profiles']['get']>>;
+  try {
+    if (!(await services.firstSeen(inv.platform, inv.id))) {
+      logger.info({ platform: inv.platform, command: inv.command }, 'duplicate update ignored');
+      return undefined;
+    }
+    profile = await services.profiles.get(inv.user);
+  } catch (e) {
+    // Redis unreachable (or similar) before anything else: answer in the platform's language.
+    return errorReply({ t: translator(resolveLocale(inv.platformLocale)) }, e);
   }
-  const profile = await services.profiles.get(inv.user);
   const locale = resolveLocale(profile.locale, inv.platformLocale);
   const t = translator(locale);
   if (profile.privateDelivery) inv.replyTarget.privateDelivery = true;
@@ -92,8 +98,10 @@ export function errorReply(
   e: unknown,
   note: (o: string) => void = () => {},
 ): CommandReply {
-  if (e instanceof InputError || e instanceof NotAvailableError) {
+  // Messages of these classes are written for users (what to do, try again later); no secrets.
+  if (e instanceof InputError || e instanceof NotAvailableError || e instanceof ServiceError) {
     note(e.code);
+    if (e instanceof ServiceError) logger.warn({ err: e, code: e.code }, 'service unavailable');
     return { text: e.message, ephemeral: true, isError: true };
   }
   if (e instanceof FacechainError) {

@@ -159,7 +159,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     try {
       reply = await dispatch(inv, this.opts.services);
     } catch (e) {
-      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv)) }, e);
+      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) }, e);
     }
     if (!reply) {
       await i.deleteReply().catch(() => {});

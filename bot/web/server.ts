@@ -267,7 +267,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
     try {
       reply = await dispatch(inv, this.opts.services);
     } catch (e) {
-      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv)) }, e);
+      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) }, e);
     }
     if (!reply) return json(res, 200, { duplicate: true });
     const ev: WebEvent = {

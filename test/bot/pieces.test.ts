@@ -6,9 +6,11 @@ import { addResultButtons } from '../../bot/delivery.ts';
 import { commandDefinitions } from '../../bot/discord/definitions.ts';
 import { fitImage } from '../../bot/discord/fit.ts';
 import { toPayload } from '../../bot/discord/render.ts';
+import { producerServices } from '../../bot/services.ts';
 import { AlbumCollector } from '../../bot/telegram/album.ts';
 import { EditThrottle } from '../../bot/throttle.ts';
 import { buttonId, parseButtonId } from '../../commands/buttons.ts';
+import { dispatch } from '../../commands/dispatch.ts';
 import { en } from '../../commands/i18n/en.ts';
 import { resolveLocale, translate } from '../../commands/i18n/index.ts';
 import { zhCN } from '../../commands/i18n/zh-CN.ts';
@@ -16,6 +18,8 @@ import { COMMANDS, findCommand } from '../../commands/index.ts';
 import { parseTextCommand } from '../../commands/parse-text.ts';
 import { RateLimiter } from '../../commands/rate-limit.ts';
 import { decodeImage } from '../../core/image/codec.ts';
+import { Producer } from '../../queue/producer.ts';
+import { testOptions } from '../queue/helpers.ts';
 
 describe('text commands', () => {
   it('parses positional and key=value options, bot mentions and the rest of a line', () => {
@@ -168,4 +172,30 @@ describe('Discord payloads', () => {
       label: 'Reroll',
     });
   });
+});
+
+describe('Redis unreachable', () => {
+  it('a command is answered with a clear "try again" instead of an internal error', async () => {
+    const producer = new Producer(testOptions({ redisUrl: 'redis://127.0.0.1:1' }));
+    try {
+      const services = producerServices(producer);
+      const reply = await dispatch(
+        {
+          id: 'u1',
+          platform: 'web',
+          user: { platform: 'web', id: 'a'.repeat(32) },
+          chat: { platform: 'web', id: 'a'.repeat(32), kind: 'private' },
+          command: 'help',
+          options: {},
+          attachments: [],
+          replyTarget: { platform: 'web', chatId: 'x', userId: 'x' },
+          isChatAdmin: async () => false,
+        },
+        services,
+      ).catch((e: Error) => ({ text: `threw: ${e.message}` }));
+      expect(reply?.text).toBe('The service is busy or unreachable right now. Please try again in a minute.');
+    } finally {
+      producer.redis.disconnect();
+    }
+  }, 30_000);
 });
