@@ -121,7 +121,7 @@ export const en = {
   'group.opt_in': 'You are in the next group photo.',
   'group.opt_out': 'You are out of group photos.',
   'group.photo_few':
-    'A group photo needs at least 2 members who opted in with "/group join" and have an identity; there are {count}.',
+    'A group photo needs at least 2 members who opted in with "/group join"; there are {count}.',
   'group.photo_queued': 'Composing a group photo of {count} members.',
   'group.picture_set': 'Setting the group picture from your latest result.',
   'group.no_result': 'Give the id of one of your completed results.',

@@ -114,7 +114,7 @@ export const zhCN: Record<MessageKey, string> = {
   'group.invite': '欢迎 {name}！本群的写真主题是“{style}”。来制作你的头像吧：先 /consent，再 /train。',
   'group.opt_in': '你已加入下一张合影。',
   'group.opt_out': '你已退出合影。',
-  'group.photo_few': '合影至少需要 2 位通过“/group join”加入且已有形象的成员；目前有 {count} 位。',
+  'group.photo_few': '合影至少需要 2 位通过“/group join”加入的成员；目前有 {count} 位。',
   'group.photo_queued': '正在合成 {count} 位成员的合影。',
   'group.picture_set': '正在用你最新的结果设置群头像。',
   'group.no_result': '请提供你的一个已完成结果的编号。',
