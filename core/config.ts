@@ -52,6 +52,8 @@ export const configSchema = z.object({
     .default('dpm-single'),
   /** Prompt embeddings kept per loaded model (each is 77 x 768 floats per window, ~236 KB). */
   FACECHAIN_SD_PROMPT_CACHE: int(0, 10_000).default(32),
+  /** Candidates generated per portrait request before filtering and ranking (FaceChain: 10). */
+  FACECHAIN_GENERATE_CANDIDATES: int(1, 64).default(10),
   REDIS_URL: optionalString,
   // Job system (queue/): see docs/jobs.md.
   /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */

@@ -9,7 +9,7 @@ import { InputError, ModelError } from '../../core/errors.ts';
 import type { FaceAnalyzer } from '../../core/face/index.ts';
 import { fusionInput, largestFace, uprightImage } from '../../core/fusion/faces.ts';
 import type { FaceInImage } from '../../core/fusion/fuser.ts';
-import type { AgeBand, Gender } from '../../core/identity/caption.ts';
+import { type AgeBand, ageBand, type Gender } from '../../core/identity/caption.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import type { ArtifactStore } from '../../core/storage/artifacts.ts';
 import type { Identity } from '../../core/storage/records.ts';
@@ -20,9 +20,9 @@ export interface IdentityFace {
   face: FaceInImage;
   /** L2-normalised identity embedding. */
   embedding: Float32Array;
-  gender?: Gender;
-  ageBand?: AgeBand;
-  age?: number;
+  gender: Gender;
+  ageBand: AgeBand;
+  age: number;
   /** Artifact ref of the crop used as the template face. */
   templateCrop: string;
 }
@@ -64,7 +64,7 @@ export async function loadIdentityFace(
   }
   let crop = identity.crops[0];
   let embedding: Float32Array | undefined;
-  let info: Pick<IdentityFace, 'gender' | 'ageBand' | 'age'> = {};
+  let info: Partial<Pick<IdentityFace, 'gender' | 'ageBand' | 'age'>> = {};
   if (identity.report) {
     const report = reportSchema.parse(JSON.parse((await artifacts.read(identity.report)).toString()));
     // Crops were stored in the order of report.accepted.
@@ -89,6 +89,31 @@ export async function loadIdentityFace(
     face: fusionInput(uprightImage(img, analysis), face),
     embedding,
     templateCrop: crop,
-    ...info,
+    // Records older than the report ref: the template face's own estimates.
+    gender: info.gender ?? face.gender,
+    ageBand: info.ageBand ?? ageBand(face.age),
+    age: info.age ?? face.age,
+  };
+}
+
+/** A face from one photo (zero-shot generation without a prepared identity): its largest face. */
+export async function loadPhotoFace(
+  analyzer: FaceAnalyzer,
+  artifacts: ArtifactStore,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<IdentityFace> {
+  const img = await decodeImage(await artifacts.read(ref));
+  const analysis = await analyzer.analyzeRgb(img, { embedding: true, signal });
+  const face = largestFace(analysis, 'photo');
+  if (!face.embedding) throw new ModelError('no_embedding', 'The face analysis gave no embedding.');
+  return {
+    id: 'photo',
+    face: fusionInput(uprightImage(img, analysis), face),
+    embedding: face.embedding,
+    templateCrop: ref,
+    gender: face.gender,
+    ageBand: ageBand(face.age),
+    age: face.age,
   };
 }

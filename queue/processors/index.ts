@@ -3,8 +3,23 @@
  * module URL + export); jobs with no pipeline here answer "not available". A GPU machine's
  * worker passes its own table (see docs/jobs.md).
  */
-import type { Processors } from '../processor.ts';
+import { log } from '../../core/log.ts';
+import type { ProcessorSpec, Processors } from '../processor.ts';
+import { generateProblem } from './generate-models.ts';
 import { notAvailable } from './not-available.ts';
+
+/** Real generation when the SD 1.5 model folder is complete; otherwise "not available" (the reason is logged). */
+export function generateProcessor(modelDir?: string): ProcessorSpec {
+  const problem = generateProblem(modelDir);
+  if (problem === undefined)
+    return {
+      kind: 'thread',
+      module: new URL('./generate.ts', import.meta.url).href,
+      exportName: 'generateJob',
+    };
+  log('queue').info({ problem }, 'portrait generation not available on this worker');
+  return { kind: 'inline', run: notAvailable('generate'), unavailable: true };
+}
 
 export function defaultProcessors(): Processors {
   return {
@@ -24,7 +39,7 @@ export function defaultProcessors(): Processors {
       exportName: 'templateJob',
     },
     'train-lora': { kind: 'inline', run: notAvailable('train-lora'), unavailable: true },
-    generate: { kind: 'inline', run: notAvailable('generate'), unavailable: true },
+    generate: generateProcessor(),
     'try-on': { kind: 'inline', run: notAvailable('try-on'), unavailable: true },
     talk: { kind: 'inline', run: notAvailable('talk'), unavailable: true },
   };

@@ -11,13 +11,18 @@ const FEATURE: Partial<Record<JobName, [feature: string, how: string]>> = {
     'Face-model (LoRA) training',
     'It needs a GPU worker with the LoRA trainer installed (docs/jobs.md, "GPU workers").',
   ],
-  generate: ['Portrait generation', 'It needs a GPU worker with the SD 1.5 models installed (docs/jobs.md).'],
+  generate: [
+    'Portrait generation',
+    'It needs a worker with a Stable Diffusion 1.5 ONNX export installed (FACECHAIN_SD_MODEL_DIR; see docs/generation.md).',
+  ],
   'try-on': ['Virtual try-on', 'It needs a GPU worker with the inpainting models installed (docs/jobs.md).'],
   talk: ['Talking portraits', 'It needs a GPU worker with the talking-head models installed (docs/jobs.md).'],
 };
 
-export function notAvailable(name: JobName): ProcessorFn {
-  const [feature, how] = FEATURE[name] ?? [name, 'No worker on this deployment runs it.'];
+/** `how` overrides the default hint (e.g. what exactly is missing on this worker). */
+export function notAvailable(name: JobName, hint?: string): ProcessorFn {
+  const [feature, fallback] = FEATURE[name] ?? [name, 'No worker on this deployment runs it.'];
+  const how = hint ?? fallback;
   return async () => {
     throw new NotAvailableError(feature, how, { job: name });
   };

@@ -1,0 +1,200 @@
+/**
+ * generate: portraits of the user in a style, FaceChain's inference on the SD 1.5 engine.
+ * Runs in a worker thread on the gpu-sd15 queue. Stages (progress and cancellation between
+ * them, per-step progress from the denoise loop):
+ *  1. identity: the prepared template face and embedding (or the photo's face, zero-shot);
+ *  2. plan: style pack + identity → prompt, LoRAs, sampler (core/styles/plan.ts). Identity by
+ *     FACT face tokens when FACT is installed for the pack's base, else the identity's trained
+ *     face LoRA, else none (plain style generation: the likeness then comes from fusion alone);
+ *     a request in 'lora' mode with a trained LoRA uses the LoRA;
+ *  3. candidates: SdPipeline, seeded (the job's seed, or a random one);
+ *  4. post-processing: fuse the template face into every candidate, keep one-face candidates of
+ *     the right size, rank by likeness (core/rank/postprocess.ts);
+ *  5. store the top `count` as the user's artifacts, with their scores.
+ * Nothing of a user stays in memory after the job: face tokens are per job, and a pipeline on a
+ * merged face-LoRA folder is closed when the job ends (the folder on disk is erased by forget).
+ */
+import { randomInt } from 'node:crypto';
+import { config } from '../../core/config.ts';
+import {
+  type GenerateHooks,
+  LIMITS,
+  type Progress,
+  SdPipeline,
+  sharedPipeline,
+} from '../../core/diffusion/index.ts';
+import { FacechainError, InputError, throwIfAborted } from '../../core/errors.ts';
+import { alignedFaceCrop } from '../../core/fact/crop.ts';
+import { FactEncoder, factModelIds, factUnetFeeds } from '../../core/fact/encoder.ts';
+import { encodePng, type RgbImage } from '../../core/image/codec.ts';
+import { log } from '../../core/log.ts';
+import { LoraLibrary } from '../../core/lora/library.ts';
+import { postProcess } from '../../core/rank/postprocess.ts';
+import { styleCatalog } from '../../core/styles/index.ts';
+import { type IdentityInput, planGeneration } from '../../core/styles/plan.ts';
+import { ModelStore } from '../../models/store.ts';
+import type { JobResult } from '../jobs.ts';
+import type { ProcessorContext } from '../processor.ts';
+import { faceLoraFile, mergedFolders } from '../user-models.ts';
+import { sharedAnalyzer } from './analyze.ts';
+import { factReady, modelDirFor } from './generate-models.ts';
+import { type IdentityFace, loadIdentityFace, loadPhotoFace } from './identity-face.ts';
+
+const logger = log('generate');
+
+/** FACT pipelines (base folder + FACT UNet) are shared: they hold no user data (tokens are fed per run). */
+const factPipelines = new Map<string, SdPipeline>();
+
+export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<JobResult<'generate'>> {
+  const { data, artifacts, signal } = ctx;
+  const c = config();
+  ctx.progress('load-models', 0);
+  const analyzer = await sharedAnalyzer();
+  throwIfAborted(signal);
+
+  ctx.progress('identity', 2);
+  let who: IdentityFace;
+  if (data.identityId)
+    who = await loadIdentityFace(analyzer, artifacts, data.identityId, ctx.identity, signal);
+  else if (data.photo) who = await loadPhotoFace(analyzer, artifacts, data.photo, signal);
+  else
+    throw new InputError(
+      'no_identity',
+      'A portrait needs your face: prepare it first by sending a few photos of yourself, or send one photo with the request.',
+    );
+  throwIfAborted(signal);
+
+  ctx.progress('plan', 5);
+  const pack = (await styleCatalog()).get(data.style);
+  const store = new ModelStore(c.modelsDir);
+  const lora = ctx.identity?.lora;
+  const useFact = !(data.mode === 'lora' && lora) && (await factReady(store, pack.base));
+  const person = { gender: who.gender, ageBand: who.ageBand, age: who.age };
+  const identity: IdentityInput =
+    !useFact && lora
+      ? { kind: 'lora', loraFile: await faceLoraFile(artifacts, lora), ...person }
+      : // FACT's prompt carries no trigger token: it is also the prompt of plain style generation.
+        { kind: 'fact', ...person };
+  const method = useFact ? 'fact' : identity.kind === 'lora' ? 'lora' : 'style-only';
+  const library = new LoraLibrary(c.FACECHAIN_MAX_LORA_BYTES * 4, {
+    maxBytes: c.FACECHAIN_MAX_LORA_BYTES,
+    maxRank: c.FACECHAIN_MAX_LORA_RANK,
+  });
+  const plan = await planGeneration(identity, pack, {
+    library,
+    store,
+    defaultAdapterScale: c.FACECHAIN_FACT_ADAPTER_SCALE,
+  });
+  throwIfAborted(signal);
+
+  ctx.progress('load-generator', 8);
+  let dir = modelDirFor(pack.base);
+  let pipe: SdPipeline;
+  let ownPipe = false;
+  const hooks: GenerateHooks = { signal };
+  if (plan.loras.length > 0) {
+    // Base + LoRAs merged into a folder on disk (cached by content, erased by forget).
+    dir = (await mergedFolders().get(dir, plan.loras)).dir;
+  }
+  if (useFact) {
+    const key = `${dir}|${pack.base}`;
+    let p = factPipelines.get(key);
+    if (!p) {
+      const unet = await store.path(factModelIds(pack.base).unet);
+      p = SdPipeline.open(dir, { unet });
+      factPipelines.set(key, p);
+    }
+    pipe = p;
+    const encoder = await FactEncoder.fromStore(store, pack.base, { threads: c.FACECHAIN_ORT_THREADS });
+    try {
+      const detailed = await analyzer.analyzeDetailed(who.face.image, { signal });
+      const face = detailed.analysis.faces[0];
+      if (!face) throw new InputError('no_face', 'No face was found in your prepared photo.');
+      const tokens = await encoder.faceTokens([alignedFaceCrop(detailed, face)]);
+      const uncond = await encoder.zeroFaceTokens();
+      const guidance = plan.sampler.cfg > 1;
+      hooks.unetInputs = ({ images }) =>
+        factUnetFeeds({ cond: tokens.data, uncond, images, guidance, scale: plan.adapterScale ?? 0.5 });
+    } finally {
+      await encoder.dispose();
+    }
+  } else if (plan.loras.some((u) => u.lora.name.startsWith('face:'))) {
+    pipe = SdPipeline.open(dir);
+    ownPipe = true;
+  } else {
+    pipe = sharedPipeline(dir);
+  }
+
+  try {
+    const candidates = Math.max(data.count, c.FACECHAIN_GENERATE_CANDIDATES);
+    const seed = data.seed ?? randomInt(2 ** 31);
+    const rgbs: RgbImage[] = [];
+    // The engine makes at most LIMITS.maxCount images per call; image n always uses seed + n.
+    while (rgbs.length < candidates) {
+      const offset = rgbs.length;
+      const count = Math.min(LIMITS.maxCount, candidates - offset);
+      hooks.onProgress = (p: Progress) => {
+        const inCall = p.image - 1 + (p.images * p.step) / Math.max(1, p.total);
+        ctx.progress('generate', 10 + 65 * Math.min(1, (offset + inCall) / candidates));
+      };
+      ctx.progress('generate', 10 + (65 * offset) / candidates);
+      const generated = await pipe.generate(
+        {
+          prompt: plan.prompt,
+          negativePrompt: plan.negativePrompt,
+          steps: plan.sampler.steps,
+          guidanceScale: plan.sampler.cfg,
+          sampler: plan.sampler.name as never,
+          width: plan.sampler.width,
+          height: plan.sampler.height,
+          seed: (seed + offset) % 2 ** 32,
+          count,
+          batchSize: Math.min(5, count),
+        },
+        hooks,
+      );
+      for (const i of generated.images) rgbs.push(i.rgb);
+      throwIfAborted(signal);
+    }
+    throwIfAborted(signal);
+
+    ctx.progress('post-process', 78);
+    const post = await postProcess({ analyzer }, who.face, who.embedding, rgbs, {
+      topN: data.count,
+      signal,
+      fuseOptions: { blend: c.FACECHAIN_FUSION_BLEND },
+    });
+    throwIfAborted(signal);
+    // Counts and reasons only (no prompt text, no images, no embeddings).
+    logger.info(
+      {
+        method,
+        style: pack.id,
+        candidates,
+        kept: post.results.length,
+        rejected: post.rejected.map((r) => r.reason),
+      },
+      'generated',
+    );
+    if (post.results.length === 0) {
+      const reasons = [...new Set(post.rejected.map((r) => r.reason))].join(', ');
+      throw new FacechainError(
+        'no_usable_candidate',
+        `None of the ${candidates} pictures made for you had one clear face of the right size (${reasons}), so there is nothing good to send. Try again, or choose another style.`,
+        { context: { candidates, reasons } },
+      );
+    }
+
+    ctx.progress('store', 95);
+    const images: string[] = [];
+    const scores: number[] = [];
+    for (const r of post.results) {
+      images.push((await artifacts.put(data.user, await encodePng(r.image), { ext: 'png' })).ref);
+      scores.push(Math.round(r.score * 1000) / 1000);
+    }
+    ctx.progress('done', 100);
+    return { images, scores };
+  } finally {
+    if (ownPipe) await pipe.close();
+  }
+}
