@@ -13,6 +13,7 @@ import { checkJobId, childJobId } from './ids.ts';
 import { type JobInput, type JobName, jobDef, parseJobData, QUEUES, type QueueName } from './jobs.ts';
 import { UserLimits } from './limits.ts';
 import { type JobSystemOptions, keys, openArtifacts, redisConnection } from './system.ts';
+import { forgetUserModels } from './user-models.ts';
 
 const logger = log('queue');
 
@@ -476,7 +477,9 @@ export class Producer {
     for (const e of entries)
       if (!runningIds.has(e.jobId)) await this.redis.del(keys.tombstone(this.opts.prefix, e.jobId));
     const events = await this.scrubEvents(ids);
-    const files = await this.artifacts.deleteUser(user);
+    // Artifacts, then model data derived from the user outside the store (face-LoRA copies,
+    // merged model folders containing them, uploaded style LoRAs).
+    const files = (await this.artifacts.deleteUser(user)) + (await forgetUserModels(user, this.opts.dataDir));
     // Keep the job index while something still runs, so the next forget finds it.
     const records = runningIds.size === 0 ? await this.records.deleteUserKeys(user) : 0;
     const receipt: ForgetReceipt = {

@@ -27,6 +27,8 @@ export interface JobSystemOptions {
    * a request for a feature this deployment lacks is answered at once, not left waiting.
    */
   requireWorker?: boolean;
+  /** Data directory shared by the workers (face-LoRA files, merged models, user styles); default: the configured one. */
+  dataDir?: string;
 }
 
 export function jobSystemOptions(

@@ -43,9 +43,9 @@ export async function faceLoraFile(
   ref: string,
   dataDir = config().dataDir,
 ): Promise<string> {
-  const { user, hash, ext } = parseRef(ref);
+  const { user, hash } = parseRef(ref);
   const dir = path.join(userModelDirs(dataDir).faceLoras, checkUser(user));
-  const file = path.join(dir, `${hash}.${ext}`);
+  const file = path.join(dir, `${hash}.safetensors`);
   if (existsSync(file)) return file;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.part-${process.pid}-${Date.now()}`;
