@@ -1,5 +1,6 @@
 /** The user's jobs with queue position, stage, percentage and ETA. */
 import { z } from 'zod';
+import { isMessageKey } from './i18n/index.ts';
 import type { JobView } from './services.ts';
 import type { CommandContext } from './types.ts';
 import { defineCommand } from './types.ts';
@@ -15,7 +16,8 @@ export function describeJob(ctx: Pick<CommandContext, 't'>, j: JobView): string 
     detail += ctx.t('status.eta', { eta: Math.round(j.etaSeconds) });
   }
   if (j.state === 'failed' && j.error) detail += `: ${j.error.message}`;
-  return ctx.t('status.line', { name: `${j.name} ${j.id}`, state: ctx.t(`status.${j.state}`), detail });
+  const label = isMessageKey(`job.${j.name}`) ? ctx.t(`job.${j.name}`) : j.name;
+  return ctx.t('status.line', { name: `${label} (${j.id})`, state: ctx.t(`status.${j.state}`), detail });
 }
 
 export const status = defineCommand({

@@ -83,6 +83,13 @@ export const en = {
   'talk.no_result': 'There is no finished result {id} of yours. Use a result id from /status.',
   'talk.queued': 'Making the talking video.',
 
+  'job.analyze': 'Photo analysis',
+  'job.prepare-identity': 'Photo check',
+  'job.train-lora': 'Face model training',
+  'job.generate': 'Portraits',
+  'job.try-on': 'Try-on',
+  'job.talk': 'Talking portrait',
+  'job.deliver': 'Delivery',
   'status.none': 'You have no jobs.',
   'status.line': '{name} — {state}{detail}',
   'status.waiting': 'waiting',

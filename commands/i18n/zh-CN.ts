@@ -79,6 +79,13 @@ export const zhCN: Record<MessageKey, string> = {
   'talk.no_result': '没有找到你已完成的结果 {id}。请使用 /status 中的结果编号。',
   'talk.queued': '正在生成说话视频。',
 
+  'job.analyze': '照片分析',
+  'job.prepare-identity': '照片检查',
+  'job.train-lora': '个人模型训练',
+  'job.generate': '写真',
+  'job.try-on': '试穿',
+  'job.talk': '说话写真',
+  'job.deliver': '发送',
   'status.none': '你没有任务。',
   'status.line': '{name} —— {state}{detail}',
   'status.waiting': '排队中',

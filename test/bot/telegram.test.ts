@@ -103,8 +103,8 @@ describe('Telegram front-end', () => {
     // Status lists the job with its state; styles are browsed a page at a time.
     mark = fake.calls.length;
     fake.push(fake.message(alice, dm, { text: '/status' }));
-    const st = await fake.waitFor(() => sentText(callsSince(mark), /prepare-identity/));
-    expect(String(st.params.text)).toMatch(/prepare-identity tg-mgalb1 — done/);
+    const st = await fake.waitFor(() => sentText(callsSince(mark), /Photo check/));
+    expect(String(st.params.text)).toMatch(/Photo check \(tg-mgalb1\) — done/);
     mark = fake.calls.length;
     fake.push(fake.message(alice, dm, { text: '/styles' }));
     const page1 = await fake.waitFor(() => sentText(callsSince(mark), /^Styles 1-5 of \d+:/));
