@@ -54,6 +54,10 @@ export const configSchema = z.object({
   FACECHAIN_SD_PROMPT_CACHE: int(0, 10_000).default(32),
   /** Candidates generated per portrait request before filtering and ranking (FaceChain: 10). */
   FACECHAIN_GENERATE_CANDIDATES: int(1, 64).default(10),
+  /** Face-LoRA trainer command line (run without a shell; docs/pipelines.md has the contract). Unset: no training here. */
+  FACECHAIN_TRAINER_CMD: optionalString,
+  /** Deadline of one training run, seconds. */
+  FACECHAIN_TRAINER_TIMEOUT_S: int(1, 86_400).default(2700),
   REDIS_URL: optionalString,
   // Job system (queue/): see docs/jobs.md.
   /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */

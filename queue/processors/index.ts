@@ -3,10 +3,22 @@
  * module URL + export); jobs with no pipeline here answer "not available". A GPU machine's
  * worker passes its own table (see docs/jobs.md).
  */
+import { config } from '../../core/config.ts';
 import { log } from '../../core/log.ts';
 import type { ProcessorSpec, Processors } from '../processor.ts';
 import { generateProblem } from './generate-models.ts';
 import { notAvailable } from './not-available.ts';
+
+/** Real LoRA training when a trainer command is configured; otherwise "not available". */
+export function trainLoraProcessor(command = config().FACECHAIN_TRAINER_CMD): ProcessorSpec {
+  if (command)
+    return {
+      kind: 'thread',
+      module: new URL('./train-lora.ts', import.meta.url).href,
+      exportName: 'trainLoraJob',
+    };
+  return { kind: 'inline', run: notAvailable('train-lora'), unavailable: true };
+}
 
 /** Real generation when the SD 1.5 model folder is complete; otherwise "not available" (the reason is logged). */
 export function generateProcessor(modelDir?: string): ProcessorSpec {
@@ -38,7 +50,7 @@ export function defaultProcessors(): Processors {
       module: new URL('./template.ts', import.meta.url).href,
       exportName: 'templateJob',
     },
-    'train-lora': { kind: 'inline', run: notAvailable('train-lora'), unavailable: true },
+    'train-lora': trainLoraProcessor(),
     generate: generateProcessor(),
     'try-on': { kind: 'inline', run: notAvailable('try-on'), unavailable: true },
     talk: { kind: 'inline', run: notAvailable('talk'), unavailable: true },

@@ -9,7 +9,7 @@ import type { ProcessorFn } from '../processor.ts';
 const FEATURE: Partial<Record<JobName, [feature: string, how: string]>> = {
   'train-lora': [
     'Face-model (LoRA) training',
-    'It needs a GPU worker with the LoRA trainer installed (docs/jobs.md, "GPU workers").',
+    'It needs a GPU worker with a LoRA trainer configured (FACECHAIN_TRAINER_CMD; see docs/pipelines.md).',
   ],
   generate: [
     'Portrait generation',
