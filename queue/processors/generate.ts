@@ -23,7 +23,7 @@ import {
   SdPipeline,
   sharedPipeline,
 } from '../../core/diffusion/index.ts';
-import { FacechainError, InputError, throwIfAborted } from '../../core/errors.ts';
+import { FacechainError, InputError, ModelError, throwIfAborted } from '../../core/errors.ts';
 import { alignedFaceCrop } from '../../core/fact/crop.ts';
 import { FactEncoder, factModelIds, factUnetFeeds } from '../../core/fact/encoder.ts';
 import { encodePng, type RgbImage } from '../../core/image/codec.ts';
@@ -94,7 +94,18 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
   const hooks: GenerateHooks = { signal };
   if (plan.loras.length > 0) {
     // Base + LoRAs merged into a folder on disk (cached by content, erased by forget).
-    dir = (await mergedFolders().get(dir, plan.loras)).dir;
+    try {
+      dir = (await mergedFolders().get(dir, plan.loras)).dir;
+    } catch (e) {
+      // A LoRA that does not fit the installed base is the operator's problem (trainer or pack
+      // made for another base); its message names server paths, so the user gets ModelError's.
+      const code = (e as { code?: string }).code;
+      if (code !== 'lora_no_match' && code !== 'lora_shape_mismatch') throw e;
+      throw new ModelError(
+        'lora_mismatch',
+        `A LoRA of style "${pack.id}" (${method}) does not fit ${dir}: ${(e as Error).message}`,
+      );
+    }
   }
   if (useFact) {
     const key = `${dir}|${pack.base}`;

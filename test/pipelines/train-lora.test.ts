@@ -3,16 +3,23 @@
  * world): dataset handed over, progress parsed, output validated and stored, identity record
  * updated; failures, bad output, deadline and cancel.
  */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../core/config.ts';
 import { loraFromSafetensors } from '../../core/lora/lora.ts';
 import { parseSafetensors } from '../../core/lora/safetensors.ts';
-import { trainLoraProcessor } from '../../queue/processors/index.ts';
+import { writeFixtureSdModel } from '../../models/fixtures/sd.ts';
+import { generateProcessor, trainLoraProcessor } from '../../queue/processors/index.ts';
 import { parseProgress, splitCommand } from '../../queue/processors/trainer.ts';
 import { target, until } from '../queue/helpers.ts';
 import { type Harness, prepare, startHarness } from './harness.ts';
 
 let h: Harness;
+let dataDir: string;
+let modelDir: string;
 const USER = 'tg-95';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CMD = `${process.execPath} "${root}bin/run-ts.js" "${root}test/pipelines/fake-trainer.ts"`;
@@ -21,7 +28,17 @@ beforeAll(async () => {
   process.env.FACECHAIN_TRAINER_CMD = CMD;
   process.env.FACECHAIN_TRAINER_TIMEOUT_S = '5';
   process.env.TELEGRAM_BOT_TOKEN_FOR_TEST = 'must-not-reach-the-trainer';
-  h = await startHarness({}, { processors: { 'train-lora': trainLoraProcessor(CMD) } });
+  // Generation on the plain fixture model, with the threads' data dir in a temp folder.
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'fc-data-'));
+  modelDir = path.join(dataDir, 'sd');
+  writeFixtureSdModel(modelDir);
+  process.env.FACECHAIN_MODELS_DIR = config().modelsDir;
+  process.env.FACECHAIN_DATA_DIR = dataDir;
+  process.env.FACECHAIN_SD_MODEL_DIR = modelDir;
+  h = await startHarness(
+    { dataDir },
+    { processors: { 'train-lora': trainLoraProcessor(CMD), generate: generateProcessor(modelDir) } },
+  );
   await prepare(h, USER, 'me', ['astronaut.png']);
 }, 180_000);
 
@@ -30,6 +47,10 @@ afterAll(async () => {
   delete process.env.FACECHAIN_TRAINER_CMD;
   delete process.env.FACECHAIN_TRAINER_TIMEOUT_S;
   delete process.env.TELEGRAM_BOT_TOKEN_FOR_TEST;
+  delete process.env.FACECHAIN_MODELS_DIR;
+  delete process.env.FACECHAIN_DATA_DIR;
+  delete process.env.FACECHAIN_SD_MODEL_DIR;
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function train(id: string, steps: number) {
@@ -72,6 +93,36 @@ describe('train-lora', () => {
     expect(delivery.reply.text).toMatch(/trained/);
   });
 
+  it('generate in LoRA mode uses the trained LoRA: copied for merging, merge refused cleanly by a base it does not fit', async () => {
+    // The fixture UNet has no SD 1.5 attention weights, so the real LoRA path ends at the merge.
+    const before = h.deliverer.deliveries.length;
+    await h.producer.enqueue(
+      'generate',
+      {
+        user: USER,
+        target: target(USER),
+        identityId: 'me',
+        mode: 'lora',
+        style: 'studio-headshot',
+        count: 1,
+      },
+      { idempotencyKey: 'tg-9510' },
+    );
+    await until(() => h.deliverer.deliveries.length > before, 60_000);
+    const s = await h.producer.status('tg-9510');
+    expect(s?.state).toBe('failed');
+    expect(s?.error?.code).toBe('lora_mismatch');
+    const shown = h.deliverer.deliveries[before].reply.error;
+    expect(shown?.code).toBe('lora_mismatch');
+    expect(shown?.message).not.toContain(dataDir); // no server paths for the user
+    const copies = path.join(dataDir, 'face-loras', USER);
+    expect(readdirSync(copies)).toHaveLength(1);
+    // No half-built merged folder is left behind.
+    expect(existsSync(path.join(dataDir, 'merged')) ? readdirSync(path.join(dataDir, 'merged')) : []).toEqual(
+      [],
+    );
+  });
+
   it('a failing trainer, a bad output file and a missing output are clear errors, not retried', async () => {
     for (const [id, steps, code] of [
       ['tg-9502', 50, 'trainer_failed'],
@@ -106,5 +157,12 @@ describe('train-lora', () => {
     await until(async () => (await h.producer.status('tg-9506'))?.state === 'cancelled', 15_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(h.deliverer.deliveries.length).toBe(before);
+  });
+
+  it('forget removes the face-LoRA copy made for merging', async () => {
+    const copies = path.join(dataDir, 'face-loras', USER);
+    expect(existsSync(copies)).toBe(true);
+    await h.producer.forget(USER);
+    expect(existsSync(copies)).toBe(false);
   });
 });
