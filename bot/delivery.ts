@@ -7,8 +7,11 @@ import { localeFor, translator } from '../commands/dispatch.ts';
 import { resultButtons } from '../commands/portrait.ts';
 import type { Services } from '../commands/services.ts';
 import type { Platform } from '../commands/types.ts';
+import { log } from '../core/log.ts';
 import type { Reply, ReplyTarget } from '../queue/reply.ts';
 import { fromDelivery, type Outgoing } from './adapter.ts';
+
+const logger = log('delivery');
 
 /** Jobs whose images are results a user can act on. */
 export const RESULT_JOBS = new Set(['generate', 'try-on']);
@@ -37,4 +40,36 @@ export async function deliveryOutgoing(
   const user = { platform: target.platform as Platform, id: target.userId };
   const t = translator(await localeFor(services, { user }));
   return addResultButtons(out, job.name, requestId, t);
+}
+
+/**
+ * After a photo report is delivered: start LoRA training for that identity when a worker runs
+ * the trainer (otherwise the identity stays ready for zero-shot use). Runs inside the retried,
+ * exactly-once delivery, and the training job's id derives from the request id, so a retried
+ * delivery never starts training twice. Never throws: the report is already delivered.
+ */
+export async function continueRequest(
+  services: Services,
+  target: ReplyTarget,
+  reply: Reply,
+  requestId: string,
+): Promise<void> {
+  if (reply.error) return;
+  try {
+    const user = { platform: target.platform as Platform, id: target.userId };
+    const done = await services.jobs.completed(requestId, user);
+    if (done?.name !== 'prepare-identity') return;
+    const r = done.result as { identityId?: string; accepted?: unknown[] };
+    if (!r.identityId || !r.accepted?.length) return;
+    if (!(await services.jobs.available('train-lora'))) return;
+    await services.jobs.enqueue({
+      name: 'train-lora',
+      data: { identityId: r.identityId },
+      user,
+      idempotencyKey: `${requestId}-lora`,
+      replyTarget: { ...target, platform: user.platform },
+    });
+  } catch (err) {
+    logger.warn({ err }, 'could not start LoRA training after the photo report');
+  }
 }

@@ -160,6 +160,14 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       const r = await producer.forget(u);
       return { removed: { ...r.removed } };
     },
+    async available(name) {
+      return isJobName(name) && (await producer.available(name));
+    },
+    async completed(id, user) {
+      const v = await producer.status(id).catch(() => undefined);
+      if (!v || v.user !== uid(user) || v.state !== 'completed') return undefined;
+      return { name: v.name, result: v.result };
+    },
     has(name) {
       return isJobName(name);
     },

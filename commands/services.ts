@@ -81,6 +81,10 @@ export interface Services {
     cancel(id: string, user: UserRef): Promise<boolean>;
     list(user: UserRef): Promise<JobView[]>;
     forget(user: UserRef): Promise<ForgetReceipt>;
+    /** Whether some worker runs this job right now (e.g. a LoRA trainer is configured). */
+    available(name: string): Promise<boolean>;
+    /** A completed job of this user: its name and result. */
+    completed(id: string, user: UserRef): Promise<{ name: string; result: unknown } | undefined>;
     /** Whether this deployment defines a job of that name (e.g. a group-photo pipeline). */
     has(name: string): boolean;
     /** The style and count an earlier request of this user asked for (for reroll / more like this). */

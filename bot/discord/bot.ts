@@ -33,7 +33,7 @@ import { FacechainError, ServiceError } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, fromCommandReply, imageBytes, type Outgoing } from '../adapter.ts';
-import { deliveryOutgoing } from '../delivery.ts';
+import { continueRequest, deliveryOutgoing } from '../delivery.ts';
 import { trackJob } from '../progress.ts';
 import { EditThrottle } from '../throttle.ts';
 import { commandDefinitions } from './definitions.ts';
@@ -159,7 +159,10 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     try {
       reply = await dispatch(inv, this.opts.services);
     } catch (e) {
-      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) }, e);
+      reply = errorReply(
+        { t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) },
+        e,
+      );
     }
     if (!reply) {
       await i.deleteReply().catch(() => {});
@@ -286,6 +289,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
         { cause: e },
       );
     }
+    await continueRequest(this.opts.services, target, reply, ctx.requestId);
   }
 
   async stop(): Promise<void> {

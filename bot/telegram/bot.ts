@@ -21,7 +21,7 @@ import { FacechainError, ServiceError } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, fromCommandReply, imageBytes } from '../adapter.ts';
-import { deliveryOutgoing } from '../delivery.ts';
+import { continueRequest, deliveryOutgoing } from '../delivery.ts';
 import { trackJob } from '../progress.ts';
 import { KeyedSerial } from '../serial.ts';
 import { EditThrottle } from '../throttle.ts';
@@ -258,6 +258,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         cause: e,
       });
     }
+    await continueRequest(this.opts.services, target, reply, ctx.requestId);
   }
 
   /** The command menu users see when typing "/", in English and (for zh clients) Chinese. */

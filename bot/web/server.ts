@@ -19,7 +19,7 @@ import type { Attachment, CommandReply, Invocation } from '../../commands/types.
 import { log } from '../../core/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, fromCommandReply, selectAsButtons } from '../adapter.ts';
-import { deliveryOutgoing } from '../delivery.ts';
+import { continueRequest, deliveryOutgoing } from '../delivery.ts';
 import { trackJob } from '../progress.ts';
 
 const logger = log('web');
@@ -267,7 +267,10 @@ export class WebFrontend implements FrontEnd, Deliverer {
     try {
       reply = await dispatch(inv, this.opts.services);
     } catch (e) {
-      reply = errorReply({ t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) }, e);
+      reply = errorReply(
+        { t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) },
+        e,
+      );
     }
     if (!reply) return json(res, 200, { duplicate: true });
     const ev: WebEvent = {
@@ -326,6 +329,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
       ...(out.isError ? { error: true } : {}),
       jobId: ctx.requestId,
     });
+    await continueRequest(this.opts.services, target, reply, ctx.requestId);
   }
 
   async stop(): Promise<void> {

@@ -7,6 +7,7 @@
 import { producerServices } from '../../bot/services.ts';
 import { installedStyles } from '../../bot/styles.ts';
 import type { StyleView } from '../../commands/services.ts';
+import type { Processors } from '../../queue/processor.ts';
 import { Producer } from '../../queue/producer.ts';
 import type { Deliverers } from '../../queue/reply.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
@@ -18,7 +19,7 @@ export interface Stack {
   producer: Producer;
   services: ReturnType<typeof producerServices>;
   worker?: JobWorker;
-  startWorker(deliverers: Deliverers): Promise<JobWorker>;
+  startWorker(deliverers: Deliverers, processors?: Processors): Promise<JobWorker>;
   close(): Promise<void>;
 }
 
@@ -30,10 +31,11 @@ export async function startStack(opts: { styles?: () => Promise<StyleView[]> } =
     sys,
     producer,
     services,
-    async startWorker(deliverers) {
+    async startWorker(deliverers, processors) {
       const worker = new JobWorker(sys, {
         queues: ['cpu', 'gpu-sd15', 'gpu-talk', 'deliver'],
         deliverers,
+        ...(processors ? { processors } : {}),
         threads: 1,
         shutdownDeadlineMs: 2000,
       });

@@ -360,3 +360,57 @@ describe('Telegram rendering', () => {
     }
   });
 });
+
+describe('Telegram with a LoRA trainer configured', () => {
+  it('after the photo report, training starts once for the prepared identity and its result is delivered', async () => {
+    const fake = await new FakeTelegram().start();
+    const stack = await startStack();
+    const tg = new TelegramFrontend({
+      token: TOKEN,
+      apiRoot: fake.url,
+      services: stack.services,
+      progressPollMs: 50,
+    });
+    const trained: string[] = [];
+    try {
+      // Test double for the GPU trainer process only: it records the identity and returns a file.
+      await stack.startWorker(
+        { telegram: tg },
+        {
+          'train-lora': {
+            kind: 'inline',
+            run: async (ctx) => {
+              const data = ctx.data as { identityId: string; user: string };
+              trained.push(data.identityId);
+              const { ref } = await ctx.artifacts.put(data.user, new Uint8Array([1, 2, 3]), {
+                ext: 'bin',
+              });
+              return { identityId: data.identityId, lora: ref } as never;
+            },
+          },
+        },
+      );
+      await tg.start();
+      const user: TgUser = { id: 3131, is_bot: false, first_name: 'Tia', language_code: 'en' };
+      const chat: TgChat = { id: 3131, type: 'private' };
+      fake.push(fake.callback(user, chat, 'consent:accept'));
+      await fake.waitFor(() => fake.texts().some((t) => t.startsWith('Thank you')));
+      const photo = fake.addFile(face('astronaut.png'), 'png');
+      fake.push(fake.message(user, chat, { photo: [{ ...photo, width: 512, height: 512 }] }));
+      await fake.waitFor(() => fake.texts().find((t) => /Prepared identity/.test(t)), 90_000);
+      const done = await fake.waitFor(
+        () => fake.texts().find((t) => /face model .* is trained/.test(t)),
+        30_000,
+      );
+      expect(done).toMatch(/^Your face model for i-u\d+ is trained\.$/);
+      expect(trained).toHaveLength(1);
+      const jobs = await stack.services.jobs.list({ platform: 'telegram', id: '3131' });
+      expect(jobs.filter((j) => j.name === 'train-lora')).toHaveLength(1);
+      expect(jobs.find((j) => j.name === 'train-lora')!.id).toMatch(/^tg-u\d+-lora$/);
+    } finally {
+      await tg.stop();
+      await stack.close();
+      await fake.stop();
+    }
+  }, 150_000);
+});
