@@ -28,7 +28,12 @@ function pinv(m: readonly (readonly number[])[]): number[][] {
 }
 
 /** Write the folder; the face is face `index` (largest first) of the photo, ~200 px in a 512² image. */
-export async function writeFaceModel(dir: string, photoFile: string, index = 0): Promise<void> {
+export async function writeFaceModel(
+  dir: string,
+  photoFile: string,
+  index = 0,
+  opts: { loraProbe?: number } = {},
+): Promise<void> {
   const img = await decodeImage(readFileSync(new URL(`../fixtures/faces/${photoFile}`, import.meta.url)));
   const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir));
   const face = (await analyzer.analyzeRgb(img)).faces[index];
@@ -49,5 +54,5 @@ export async function writeFaceModel(dir: string, photoFile: string, index = 0):
         target[(k * MAX_LATENT + y) * MAX_LATENT + x] =
           p[k][0] * rgb[0] + p[k][1] * rgb[1] + p[k][2] * rgb[2];
     }
-  writeFixtureSdModel(dir, { target });
+  writeFixtureSdModel(dir, { target, ...opts });
 }

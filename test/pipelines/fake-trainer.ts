@@ -1,6 +1,7 @@
 /**
  * Test double for the GPU LoRA trainer (the outside world): checks the dataset it is given,
- * prints tqdm-like progress and writes a valid SD 1.5 face LoRA (rank 4, UNet attention, zeros).
+ * prints tqdm-like progress and writes a valid SD 1.5 face LoRA (rank 4, UNet attention, every value 0.01 × steps / 400, so
+ * two trainings with different steps give different LoRAs).
  * Behaviour by --steps: 50 exits with 3, 51 writes a file that is not a LoRA, 52 hangs, 53 exits
  * without output; anything else trains. It exits with 4 if given the bot's secrets.
  */
@@ -40,18 +41,19 @@ else {
     console.error(`Steps: ${i * 10}%|███ | ${(i * steps) / 10}/${steps} [00:01<00:09]`);
   if (steps === 51) writeFileSync(output, 'not a safetensors file');
   else if (steps !== 53) {
+    const value = (0.01 * steps) / 400;
     const t: Record<string, TensorToWrite> = {};
     for (const l of sd15UnetLayers('attention')) {
       const k = `lora_unet_${l.module.replace(/\./g, '_')}`;
       t[`${k}.lora_down.weight`] = {
         dtype: 'F16',
         shape: [4, l.inFeatures],
-        data: new Float32Array(4 * l.inFeatures),
+        data: new Float32Array(4 * l.inFeatures).fill(value),
       };
       t[`${k}.lora_up.weight`] = {
         dtype: 'F16',
         shape: [l.outFeatures, 4],
-        data: new Float32Array(4 * l.outFeatures),
+        data: new Float32Array(4 * l.outFeatures).fill(value),
       };
       t[`${k}.alpha`] = { dtype: 'F32', shape: [], data: new Float32Array([32]) };
     }

@@ -3,10 +3,13 @@
  * the honest outcome is "no candidate had a usable face". Also progress from the denoise loop
  * and cancellation in the middle of generation.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../core/config.ts';
+import { encodeSafetensors, type TensorToWrite } from '../../core/lora/safetensors.ts';
+import { sd15UnetLayers } from '../../core/lora/sd15.ts';
 import { writeFixtureSdModel } from '../../models/fixtures/sd.ts';
 import { generateProcessor } from '../../queue/processors/index.ts';
 import { target, until } from '../queue/helpers.ts';
@@ -21,7 +24,10 @@ beforeAll(async () => {
   writeFixtureSdModel(modelDir);
   process.env.FACECHAIN_SD_MODEL_DIR = modelDir;
   process.env.FACECHAIN_GENERATE_CANDIDATES = '24';
-  h = await startHarness({}, { processors: { generate: generateProcessor(modelDir) } });
+  // The threads' data dir (face-LoRA copies, merged folders) in the temp folder too.
+  process.env.FACECHAIN_MODELS_DIR = config().modelsDir;
+  process.env.FACECHAIN_DATA_DIR = modelDir;
+  h = await startHarness({ dataDir: modelDir }, { processors: { generate: generateProcessor(modelDir) } });
   await prepare(h, USER, 'me', ['astronaut.png']);
 }, 180_000);
 
@@ -29,6 +35,8 @@ afterAll(async () => {
   await h?.close();
   delete process.env.FACECHAIN_SD_MODEL_DIR;
   delete process.env.FACECHAIN_GENERATE_CANDIDATES;
+  delete process.env.FACECHAIN_MODELS_DIR;
+  delete process.env.FACECHAIN_DATA_DIR;
   rmSync(modelDir, { recursive: true, force: true });
 });
 
@@ -89,5 +97,43 @@ describe('generate on a model that makes no faces', () => {
     expect(s?.percent ?? 0).toBeLessThan(75);
     await new Promise((r) => setTimeout(r, 1000));
     expect(h.deliverer.deliveries.length).toBe(before);
+  });
+
+  it('a face LoRA that does not fit the installed base is an operator error, with no server path for the user', async () => {
+    // An SD 1.5 face LoRA; this fixture UNet has no SD 1.5 attention weights to adapt.
+    const t: Record<string, TensorToWrite> = {};
+    for (const l of sd15UnetLayers('attention').slice(0, 2)) {
+      const k = `lora_unet_${l.module.replace(/\./g, '_')}`;
+      t[`${k}.lora_down.weight`] = {
+        dtype: 'F32',
+        shape: [4, l.inFeatures],
+        data: new Float32Array(4 * l.inFeatures),
+      };
+      t[`${k}.lora_up.weight`] = {
+        dtype: 'F32',
+        shape: [l.outFeatures, 4],
+        data: new Float32Array(4 * l.outFeatures),
+      };
+    }
+    const lora = await h.producer.artifacts.put(USER, encodeSafetensors(t), { ext: 'lora' });
+    const me = await h.producer.records.getIdentity(USER, 'me');
+    await h.producer.records.putIdentity(USER, { ...me!, status: 'trained', lora: lora.ref });
+    const before = h.deliverer.deliveries.length;
+    await h.producer.enqueue(
+      'generate',
+      { user: USER, target: target(USER), identityId: 'me', mode: 'lora', style: 'film-street', count: 1 },
+      { idempotencyKey: 'tg-8203' },
+    );
+    await until(() => h.deliverer.deliveries.length > before, 60_000);
+    const s = await h.producer.status('tg-8203');
+    expect(s?.state).toBe('failed');
+    expect(s?.attempts).toBe(1);
+    expect(s?.error?.code).toBe('lora_mismatch');
+    const shown = h.deliverer.deliveries[before].reply.error;
+    expect(shown?.code).toBe('lora_mismatch');
+    expect(shown?.message).not.toContain(modelDir);
+    expect(
+      existsSync(path.join(modelDir, 'merged')) ? readdirSync(path.join(modelDir, 'merged')) : [],
+    ).toEqual([]);
   });
 });
