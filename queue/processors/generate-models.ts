@@ -3,6 +3,9 @@
  * FaceChain-FACT is installed for it. Light checks (files only) so the processor table can decide
  * at start-up whether `generate` runs here.
  */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { config } from '../../core/config.ts';
 import { defaultModelDir } from '../../core/diffusion/index.ts';
@@ -38,4 +41,34 @@ export async function factReady(store: ModelStore, base: string): Promise<boolea
     if ((await store.status(id)).some((f) => f.state !== 'ok')) return false;
   }
   return true;
+}
+
+/**
+ * A model folder that is `baseDir` with its UNet replaced by FACT's (links only, under
+ * <data>/fact-bases/), so style LoRAs merge into the FACT UNet exactly as into a base folder and
+ * the pipeline opens it like any export. The FACT UNet's folder holds model.onnx (+ weights.pb).
+ */
+export async function factBaseFolder(
+  baseDir: string,
+  factUnetFile: string,
+  dataDir = config().dataDir,
+): Promise<string> {
+  const base = path.resolve(baseDir);
+  const unetDir = path.dirname(path.resolve(factUnetFile));
+  const id = createHash('sha256').update(`${base}|${unetDir}`).digest('hex').slice(0, 24);
+  const dir = path.join(dataDir, 'fact-bases', id);
+  if (existsSync(path.join(dir, 'unet'))) return dir;
+  const tmp = `${dir}.part-${process.pid}-${Date.now()}`;
+  await mkdir(tmp, { recursive: true });
+  try {
+    for (const e of await readdir(base))
+      await symlink(e === 'unet' ? unetDir : path.join(base, e), path.join(tmp, e));
+    if (!existsSync(path.join(tmp, 'unet'))) await symlink(unetDir, path.join(tmp, 'unet'));
+    await rename(tmp, dir);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    if (existsSync(path.join(dir, 'unet'))) return dir; // another worker made it first
+    throw e;
+  }
+  return dir;
 }

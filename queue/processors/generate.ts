@@ -37,13 +37,10 @@ import type { JobResult } from '../jobs.ts';
 import type { ProcessorContext } from '../processor.ts';
 import { faceLoraFile, mergedFolders } from '../user-models.ts';
 import { sharedAnalyzer } from './analyze.ts';
-import { factReady, modelDirFor } from './generate-models.ts';
+import { factBaseFolder, factReady, modelDirFor } from './generate-models.ts';
 import { type IdentityFace, loadIdentityFace, loadPhotoFace } from './identity-face.ts';
 
 const logger = log('generate');
-
-/** FACT pipelines (base folder + FACT UNet) are shared: they hold no user data (tokens are fed per run). */
-const factPipelines = new Map<string, SdPipeline>();
 
 export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<JobResult<'generate'>> {
   const { data, artifacts, signal } = ctx;
@@ -92,6 +89,8 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
   let pipe: SdPipeline;
   let ownPipe = false;
   const hooks: GenerateHooks = { signal };
+  // FACT: the base folder with FACT's UNet, so the style LoRAs below merge into that UNet.
+  if (useFact) dir = await factBaseFolder(dir, await store.path(factModelIds(pack.base).unet));
   if (plan.loras.length > 0) {
     // Base + LoRAs merged into a folder on disk (cached by content, erased by forget).
     try {
@@ -108,14 +107,8 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
     }
   }
   if (useFact) {
-    const key = `${dir}|${pack.base}`;
-    let p = factPipelines.get(key);
-    if (!p) {
-      const unet = await store.path(factModelIds(pack.base).unet);
-      p = SdPipeline.open(dir, { unet });
-      factPipelines.set(key, p);
-    }
-    pipe = p;
+    // Shared: FACT pipelines hold no user data (the face tokens are fed per run).
+    pipe = sharedPipeline(dir);
     const encoder = await FactEncoder.fromStore(store, pack.base, { threads: c.FACECHAIN_ORT_THREADS });
     try {
       const detailed = await analyzer.analyzeDetailed(who.face.image, { signal });
