@@ -7,7 +7,7 @@ import { decodeImage } from '../../core/image/codec.ts';
 import { generateProcessor } from '../../queue/processors/index.ts';
 import { target, until } from '../queue/helpers.ts';
 import { writeFaceModel } from './face-model.ts';
-import { type Harness, prepare, startHarness } from './harness.ts';
+import { type Harness, photo, prepare, startHarness } from './harness.ts';
 
 let h: Harness;
 let modelDir: string;
@@ -72,6 +72,20 @@ describe('generate job (real queue, fixture SD model whose output is a real face
     };
     expect(a.images).toHaveLength(1);
     expect(b.images).toEqual(a.images);
+  });
+
+  it('zero-shot from one photo, without a prepared identity', async () => {
+    const p = await h.producer.artifacts.put(USER, photo('astronaut.png'), { ext: 'png' });
+    const { status } = await run('tg-8105', {
+      mode: 'zero-shot',
+      identityId: undefined,
+      photo: p.ref,
+      count: 1,
+    });
+    expect(status?.error).toBeUndefined();
+    const r = status?.result as { images: string[]; scores: number[] };
+    expect(r.images).toHaveLength(1);
+    expect(r.scores[0]).toBeGreaterThan(0.45);
   });
 
   it('an unknown style is refused with the list of styles', async () => {
