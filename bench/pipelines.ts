@@ -68,7 +68,10 @@ async function measure(label: string, run: () => Promise<{ stages: [string, numb
     const { stages } = await run();
     const t1 = performance.now();
     totals.push(t1 - t0);
-    for (const [s, ms] of Object.entries(split(stages, t1))) (per[s] ??= []).push(ms);
+    for (const [s, ms] of Object.entries(split(stages, t1))) {
+      per[s] ??= [];
+      per[s].push(ms);
+    }
   }
   const parts = Object.entries(per)
     .filter(([, v]) => median(v) >= 1)
