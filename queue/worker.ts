@@ -152,14 +152,23 @@ export class JobWorker extends EventEmitter {
     }, 1000);
     this.poll.unref();
     for (const q of this.o.queues) {
-      const w = new Worker(q, (job, token) => this.process(job, token), {
-        connection: this.redis,
-        prefix: this.sys.prefix,
-        concurrency: this.o.concurrency ?? 1,
-        lockDuration: this.sys.lockDurationMs,
-        stalledInterval: this.sys.stalledIntervalMs,
-        maxStalledCount: 1,
-      });
+      const w = new Worker(
+        q,
+        (job, token) => {
+          const run = this.process(job, token);
+          // A forced close abandons in-flight promises; their later rejection must not crash the process.
+          run.catch(() => {});
+          return run;
+        },
+        {
+          connection: this.redis,
+          prefix: this.sys.prefix,
+          concurrency: this.o.concurrency ?? 1,
+          lockDuration: this.sys.lockDurationMs,
+          stalledInterval: this.sys.stalledIntervalMs,
+          maxStalledCount: 1,
+        },
+      );
       w.on('error', (e) => logger.warn({ err: e, queue: q }, 'worker error'));
       w.on('stalled', (jobId) => {
         stalledTotal.inc({ queue: q });
