@@ -5,6 +5,8 @@
  * front-ends; the health/metrics endpoint. Stops cleanly on SIGTERM/SIGINT.
  */
 import { config } from '../../core/config.ts';
+import { errorInfo } from '../../core/errors.ts';
+import { ModelStore } from '../../models/store.ts';
 import { parseQueues, runService, stopOnSignals } from '../../queue/service.ts';
 import type { CliCommand } from './main.ts';
 
@@ -13,6 +15,7 @@ export const command: CliCommand = {
   usage: 'facechain start   (settings: see README; FACECHAIN_WORKER_QUEUES chooses the queues served here)',
   async run() {
     const cfg = config();
+    await ensureFaceModels(cfg.modelsDir);
     const { startFrontends } = await import('../frontends.ts');
     const service = await runService({
       cfg,
@@ -40,3 +43,24 @@ export const command: CliCommand = {
     return 0;
   },
 };
+
+/**
+ * A newcomer's first `npm start` fetches the face models (about 14 MB, verified by sha256); later
+ * starts only check them. Without them the bot still starts, and photo jobs answer with the
+ * model store's own "not installed: run npx facechain models fetch" error.
+ */
+async function ensureFaceModels(modelsDir: string): Promise<void> {
+  const store = new ModelStore(modelsDir);
+  const ids = store.defaultIds();
+  const states = (await Promise.all(ids.map((id) => store.status(id)))).flat();
+  if (states.every((s) => s.state === 'ok')) return;
+  process.stderr.write(`fetching face models into ${modelsDir} (first start only)...\n`);
+  try {
+    await store.fetch(ids);
+  } catch (e) {
+    process.stderr.write(
+      `warning: could not fetch the face models: ${errorInfo(e).message}\n` +
+        'Photos cannot be analysed until "npx facechain models fetch" succeeds.\n',
+    );
+  }
+}
