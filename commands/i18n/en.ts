@@ -29,8 +29,8 @@ export const en = {
     'Privacy notice (version {version})\n' +
     '• What is stored: the photos you send, face crops and face embeddings made from them, your ' +
     'personal model (LoRA) if one is trained, and the results you ask for.\n' +
-    '• How long: original photos at most 24 hours after your identity is ready; personal models 30 ' +
-    'days after last use; results 7 days.\n' +
+    '• How long: until you delete them. /forget (or revoking consent) erases your photos, face crops, ' +
+    'embeddings, personal models and results at once.\n' +
     '• Outside services: your chat platform delivers the messages; speech synthesis (if you use ' +
     '/talk with text) may use a configured text-to-speech service. Nothing is sold or used for training.\n' +
     '• Deleting: /forget deletes everything at once; revoking consent does the same.\n' +
@@ -148,6 +148,21 @@ export const en = {
   'error.file_too_big':
     'The file is {size} MB; this deployment can download files up to {limit} MB. Send a smaller file.',
   'error.upload_too_big': 'The result is too large to upload here even after re-encoding ({size} MB).',
+  // Uploaded style LoRAs (mystyle)
+  'cmd.mystyle': 'Upload, list or delete your own style LoRAs',
+  'mystyle.need_file': 'Send an SD 1.5 style LoRA as a .safetensors file with /mystyle (or just send the file to me in private).',
+  'mystyle.not_safetensors': '"{name}" is not a .safetensors file. Send an SD 1.5 style LoRA saved as .safetensors.',
+  'mystyle.too_big': 'The LoRA file is {size} MB; the limit here is {limit} MB. Send a smaller LoRA (a lower rank).',
+  'mystyle.rejected': '"{name}" was not stored: {reason}',
+  'mystyle.stored': 'Stored your style "{name}" ({id}): {layers} layers, rank {rank}. Only you can use it: /portrait {id}',
+  'mystyle.use': 'Use',
+  'mystyle.delete': 'Delete',
+  'mystyle.need_id': 'Give the id of the style to delete (see /mystyle).',
+  'mystyle.unknown': 'You have no uploaded style "{id}". See /mystyle for yours.',
+  'mystyle.deleted': 'Deleted your style {id}.',
+  'mystyle.none': 'You have not uploaded any style. Send an SD 1.5 LoRA (.safetensors) with /mystyle.',
+  'mystyle.list': 'Your uploaded styles ({count}):',
+  'mystyle.not_yours': 'You have no uploaded style "{id}". Uploaded styles can be used only by the person who uploaded them; see /mystyle for yours.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -29,7 +29,7 @@ export const zhCN: Record<MessageKey, string> = {
   'consent.text':
     '隐私说明（版本 {version}）\n' +
     '• 保存的内容：你发送的照片、由照片生成的人脸裁剪图和人脸特征向量、训练得到的个人模型（LoRA，如有），以及你请求生成的结果。\n' +
-    '• 保存期限：原始照片在形象准备完成后最多 24 小时；个人模型在最后一次使用后 30 天；结果 7 天。\n' +
+    '• 保存期限：保存到你删除为止。/forget（或撤回同意）会立即删除你的照片、面部裁剪、特征向量、个人模型和结果。\n' +
     '• 外部服务：聊天平台负责传递消息；使用 /talk 文字转语音时可能调用已配置的语音合成服务。数据不出售，也不用于训练。\n' +
     '• 删除：/forget 一次性删除全部数据；撤回同意也会删除。\n' +
     '请只发送你本人的照片。',
@@ -140,4 +140,19 @@ export const zhCN: Record<MessageKey, string> = {
   'error.bad_options': '参数无效：{problems}',
   'error.file_too_big': '文件大小为 {size} MB；此部署最多可下载 {limit} MB。请发送更小的文件。',
   'error.upload_too_big': '结果即使重新编码后也太大，无法在此上传（{size} MB）。',
+  // 用户上传的风格 LoRA（mystyle）
+  'cmd.mystyle': '上传、查看或删除你自己的风格 LoRA',
+  'mystyle.need_file': '请用 /mystyle 发送一个 SD 1.5 风格 LoRA（.safetensors 文件），或直接私聊发给我。',
+  'mystyle.not_safetensors': '“{name}”不是 .safetensors 文件。请发送保存为 .safetensors 的 SD 1.5 风格 LoRA。',
+  'mystyle.too_big': 'LoRA 文件大小为 {size} MB，此处上限为 {limit} MB。请发送更小的 LoRA（更低的秩）。',
+  'mystyle.rejected': '“{name}”未保存：{reason}',
+  'mystyle.stored': '已保存你的风格“{name}”（{id}）：{layers} 层，秩 {rank}。只有你可以使用：/portrait {id}',
+  'mystyle.use': '使用',
+  'mystyle.delete': '删除',
+  'mystyle.need_id': '请给出要删除的风格 id（见 /mystyle）。',
+  'mystyle.unknown': '你没有上传过风格“{id}”。用 /mystyle 查看你的风格。',
+  'mystyle.deleted': '已删除你的风格 {id}。',
+  'mystyle.none': '你还没有上传风格。请用 /mystyle 发送一个 SD 1.5 LoRA（.safetensors）。',
+  'mystyle.list': '你上传的风格（{count}）：',
+  'mystyle.not_yours': '你没有上传过风格“{id}”。上传的风格只能由上传者本人使用；用 /mystyle 查看你的风格。',
 };
