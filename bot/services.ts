@@ -3,9 +3,17 @@
  * and the artifact store. The only place that maps platform users to job-layer user ids.
  */
 import type { Redis } from 'ioredis';
-import type { ForgetReceipt, JobView, Services, StyleView, UserProfile } from '../commands/services.ts';
+import type {
+  ForgetReceipt,
+  JobView,
+  Services,
+  StyleView,
+  UserProfile,
+  UserStyleView,
+} from '../commands/services.ts';
 import type { ChatRef, UserRef } from '../commands/types.ts';
 import { InputError, isFacechainError, ServiceError } from '../core/errors.ts';
+import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
 import { userKey } from '../core/storage/records.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
@@ -14,6 +22,8 @@ import type { Producer, JobView as QueueJobView } from '../queue/producer.ts';
 export interface ServiceOptions {
   /** Installed style packs (the identity/style layer); empty when none are installed. */
   styles?: () => Promise<StyleView[]>;
+  /** Where users' uploaded style LoRAs live (default: <data>/user-styles, the workers' store). */
+  userStyles?: UserStyleStore;
   /** How long an update id is remembered for deduplication. */
   seenTtlSeconds?: number;
 }
@@ -32,6 +42,10 @@ function toView(v: QueueJobView): JobView {
     ...(v.etaSeconds !== undefined ? { etaSeconds: v.etaSeconds } : {}),
     ...(v.error ? { error: v.error } : {}),
   };
+}
+
+function styleView(s: UserStyle): UserStyleView {
+  return { id: s.id, name: s.name, multiplier: s.multiplier, rank: s.rank, layers: s.layers, bytes: s.bytes };
 }
 
 function extOf(name: string): string {
@@ -79,6 +93,7 @@ export function producerServices(producer: Producer, opts: ServiceOptions = {}):
     jobs: guarded(services.jobs),
     identities: guarded(services.identities),
     styles: guarded(services.styles),
+    userStyles: guarded(services.userStyles),
     firstSeen: guarded({ firstSeen: services.firstSeen }).firstSeen,
   };
 }
@@ -87,6 +102,7 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
   const redis: Redis = producer.redis;
   const prefix = producer.opts.prefix;
   const records = producer.records;
+  const userStyles = () => opts.userStyles ?? userStyleStore();
 
   const profiles: Services['profiles'] = {
     async get(user) {
@@ -179,9 +195,10 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
     async requestOptions(id, user) {
       const job = await producer.findJob(id).catch(() => undefined);
       if (!job || job.data?.user !== uid(user)) return undefined;
-      const d = job.data as { style?: unknown; count?: unknown };
+      const d = job.data as { style?: unknown; userStyle?: unknown; count?: unknown };
       return {
         ...(typeof d.style === 'string' ? { style: d.style } : {}),
+        ...(typeof d.userStyle === 'string' ? { userStyle: d.userStyle } : {}),
         ...(typeof d.count === 'number' ? { count: d.count } : {}),
       };
     },
@@ -213,6 +230,21 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       },
     },
     styles: { list: opts.styles ?? (async () => []) },
+    // Keyed by the job-layer user id: the generate job and forget use the same key.
+    userStyles: {
+      async list(user) {
+        return (await userStyles().list(uid(user))).map(styleView);
+      },
+      async add(user, bytes, meta) {
+        return styleView(await userStyles().add(uid(user), bytes, meta));
+      },
+      async remove(user, id) {
+        const store = userStyles();
+        if (!(await store.list(uid(user))).some((s) => s.id === id)) return false;
+        await store.remove(uid(user), id);
+        return true;
+      },
+    },
     async firstSeen(platform, updateId) {
       const key = `${prefix}:seen:${platform}:${updateId}`;
       return (await redis.set(key, '1', 'EX', opts.seenTtlSeconds ?? 86_400, 'NX')) === 'OK';

@@ -4,6 +4,7 @@ import { consent } from './consent.ts';
 import { forget } from './forget.ts';
 import { group } from './group.ts';
 import { help, setHelpListing } from './help.ts';
+import { mystyle } from './mystyle.ts';
 import { portrait } from './portrait.ts';
 import { settings } from './settings.ts';
 import { start } from './start.ts';
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   train,
   portrait,
   styles,
+  mystyle,
   template,
   tryon,
   talk,

@@ -13,6 +13,7 @@ const POSITIONAL: Record<string, string[]> = {
   styles: ['arg'],
   template: ['count'],
   settings: [],
+  mystyle: ['action', 'arg'],
 };
 
 export function parseTextCommand(

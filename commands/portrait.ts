@@ -48,6 +48,25 @@ export async function resolveStyle(
   return hit.id;
 }
 
+const USER_STYLE_ID = /^u-[0-9a-f]{12}$/;
+
+/**
+ * The caller's own uploaded style matching `wanted` (by id or name), if any. An uploaded-style id
+ * that is not the caller's is refused the same way whether or not it exists (no probing).
+ */
+export async function ownUserStyle(
+  ctx: CommandContext,
+  wanted: string | undefined,
+): Promise<{ id: string; name: string } | undefined> {
+  if (!wanted) return undefined;
+  const mine = await ctx.services.userStyles.list(ctx.inv.user);
+  const hit = mine.find((s) => s.id === wanted || s.name.toLowerCase() === wanted.toLowerCase());
+  if (hit) return { id: hit.id, name: hit.name };
+  if (USER_STYLE_ID.test(wanted))
+    throw new InputError('not_your_style', ctx.t('mystyle.not_yours', { id: wanted }));
+  return undefined;
+}
+
 /** A stable seed derived from an earlier job id, so "more like this" stays near it. */
 function seedFrom(jobId: string): number {
   let h = 2166136261;
@@ -92,17 +111,18 @@ export const portrait = defineCommand({
         'Send /portrait without an image; this deployment has no pose pipeline installed.',
       );
     }
-    const identity = await requireIdentity(ctx);
     // Reroll / more like this repeat the earlier request's style and count.
     const earlier =
       opts.arg && (opts.action === 'reroll' || opts.action === 'more')
         ? await services.jobs.requestOptions(opts.arg, inv.user)
         : undefined;
-    const style = await resolveStyle(
-      ctx,
-      services,
-      opts.style ?? (opts.action === 'style' ? opts.arg : earlier?.style),
-    );
+    const wanted =
+      opts.style ?? (opts.action === 'style' ? opts.arg : (earlier?.userStyle ?? earlier?.style));
+    // An uploaded style rides on the default pack (its base model, prompt and sampler).
+    const own = await ownUserStyle(ctx, wanted);
+    // After the uploaded-style check, so a refused style is reported even without an identity.
+    const identity = await requireIdentity(ctx);
+    const style = await resolveStyle(ctx, services, own ? undefined : wanted);
     const count =
       earlier?.count !== undefined && inv.options.count === undefined
         ? Math.min(6, earlier.count)
@@ -114,6 +134,7 @@ export const portrait = defineCommand({
       count,
     };
     // Reroll = the same request with a fresh seed; "more like this" reuses the earlier seed family.
+    if (own) data.userStyle = own.id;
     if (opts.seed !== undefined) data.seed = opts.seed;
     else if (opts.action === 'more' && opts.arg) data.seed = seedFrom(opts.arg);
     const job = await services.jobs.enqueue({
@@ -124,7 +145,7 @@ export const portrait = defineCommand({
       replyTarget: inv.replyTarget,
     });
     return {
-      text: ctx.t('portrait.queued', { count, style }),
+      text: ctx.t('portrait.queued', { count, style: own ? own.name : style }),
       track: { jobId: job.id, label: ctx.t('portrait.progress') },
     };
   },

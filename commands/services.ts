@@ -46,6 +46,16 @@ export interface StyleView {
   preview?: { bytes?: Uint8Array; ref?: string };
 }
 
+/** A style LoRA the user uploaded (visible and usable only by that user). */
+export interface UserStyleView {
+  id: string;
+  name: string;
+  multiplier: number;
+  rank: number;
+  layers: { unet: number; textEncoder: number };
+  bytes: number;
+}
+
 export interface ForgetReceipt {
   /** Human-readable counts of what was removed, e.g. {jobs: 3, files: 12}. */
   removed: Record<string, number>;
@@ -88,7 +98,10 @@ export interface Services {
     /** Whether this deployment defines a job of that name (e.g. a group-photo pipeline). */
     has(name: string): boolean;
     /** The style and count an earlier request of this user asked for (for reroll / more like this). */
-    requestOptions(id: string, user: UserRef): Promise<{ style?: string; count?: number } | undefined>;
+    requestOptions(
+      id: string,
+      user: UserRef,
+    ): Promise<{ style?: string; userStyle?: string; count?: number } | undefined>;
     /** Delete the stored images of one of the user's results; returns how many were removed. */
     deleteResults(id: string, user: UserRef): Promise<number>;
     /** Artifact refs of a completed job's images, if the job is the user's. */
@@ -99,6 +112,18 @@ export interface Services {
   };
   styles: {
     list(): Promise<StyleView[]>;
+  };
+  /** The user's own uploaded style LoRAs: validated on add, scoped to the user on every call. */
+  userStyles: {
+    list(user: UserRef): Promise<UserStyleView[]>;
+    /** Validates (InputError with the reason) and stores. */
+    add(
+      user: UserRef,
+      bytes: Uint8Array,
+      meta: { name: string; multiplier?: number },
+    ): Promise<UserStyleView>;
+    /** False when the user has no style of that id (another user's id included). */
+    remove(user: UserRef, id: string): Promise<boolean>;
   };
   /** First sight of a platform update id → true; a re-sent update → false. */
   firstSeen(platform: string, updateId: string): Promise<boolean>;

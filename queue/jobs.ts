@@ -66,6 +66,11 @@ export const jobSchemas = {
       identityId: identityId.optional(),
       photo: artifactRef.optional(),
       style: z.string().regex(/^[a-z0-9_-]{1,48}$/),
+      /** One of the user's own uploaded style LoRAs, applied on top of `style` (owner only). */
+      userStyle: z
+        .string()
+        .regex(/^u-[0-9a-f]{12}$/)
+        .optional(),
       count: z.number().int().min(1).max(8).default(4),
       seed: z
         .number()

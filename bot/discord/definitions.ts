@@ -61,6 +61,17 @@ export const OPTIONS: Record<string, OptionDef[]> = {
     { type: ATTACHMENT, name: 'photo', description: 'The template photo', required: true },
     { type: INTEGER, name: 'count', description: 'How many (1-6)', min_value: 1, max_value: 6 },
   ],
+  mystyle: [
+    {
+      type: STRING,
+      name: 'action',
+      description: 'List, upload or delete',
+      choices: choice('list', 'upload', 'delete'),
+    },
+    { type: ATTACHMENT, name: 'lora', description: 'An SD 1.5 style LoRA (.safetensors)' },
+    { type: STRING, name: 'arg', description: 'Style id (delete)' },
+    { type: STRING, name: 'name', description: 'Name for the uploaded style', max_length: 60 },
+  ],
   tryon: [{ type: ATTACHMENT, name: 'garment', description: 'A photo of the garment', required: true }],
   talk: [
     { type: STRING, name: 'result', description: 'Result id to animate (see /status)', required: true },

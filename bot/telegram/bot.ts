@@ -140,7 +140,9 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
       const attachments = attachmentsOf(msg, this.files);
       if (!cmd && attachments.length && msg.chat.type === 'private') {
         // A photo or image file sent to the bot in private means "use these photos".
-        cmd = { command: msg.voice || msg.audio ? 'talk' : 'train', options: {} };
+        // A .safetensors file is a style LoRA upload.
+        const lora = /\.safetensors$/i.test(msg.document?.file_name ?? '');
+        cmd = { command: lora ? 'mystyle' : msg.voice || msg.audio ? 'talk' : 'train', options: {} };
       }
       if (!cmd) return;
       const inv = invocationFrom(ctx, `u${ctx.update.update_id}`, cmd.command, cmd.options, attachments);

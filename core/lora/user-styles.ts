@@ -164,3 +164,13 @@ export function userStyleStore(): UserStyleStore {
     maxRank: c.FACECHAIN_MAX_LORA_RANK,
   });
 }
+
+/** What the generation plan needs of an uploaded style, looked up under its owner only. */
+export async function planUserStyle(
+  store: UserStyleStore,
+  userKey: string,
+  id: string,
+): Promise<{ id: string; file: string; multiplier: number; prompt: string }> {
+  const { style, file } = await store.get(userKey, id);
+  return { id: style.id, file, multiplier: style.multiplier, prompt: style.prompt };
+}

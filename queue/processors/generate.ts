@@ -29,6 +29,7 @@ import { FactEncoder, factModelIds, factUnetFeeds } from '../../core/fact/encode
 import { encodePng, type RgbImage } from '../../core/image/codec.ts';
 import { log } from '../../core/log.ts';
 import { LoraLibrary } from '../../core/lora/library.ts';
+import { planUserStyle, userStyleStore } from '../../core/lora/user-styles.ts';
 import { postProcess } from '../../core/rank/postprocess.ts';
 import { styleCatalog } from '../../core/styles/index.ts';
 import { type IdentityInput, planGeneration } from '../../core/styles/plan.ts';
@@ -81,6 +82,10 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
     library,
     store,
     defaultAdapterScale: c.FACECHAIN_FACT_ADAPTER_SCALE,
+    // Looked up under the job's own user: another user's style id is "not found".
+    ...(data.userStyle
+      ? { userStyle: await planUserStyle(userStyleStore(), data.user, data.userStyle) }
+      : {}),
   });
   throwIfAborted(signal);
 
