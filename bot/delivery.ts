@@ -1,9 +1,11 @@
 /**
- * What every front-end does with a delivered job result before rendering it: portraits and
- * try-ons get the result buttons (reroll, more like this, animate, try on, delete) in the
- * user's language; reports and errors are shown as they are.
+ * What every front-end does with a delivered job result before rendering it: the reply is put
+ * into the user's language (its message lines, or its error by code), and portraits, try-ons and
+ * template results get the result buttons (reroll, more like this, animate, try on, delete).
  */
-import { localeFor, translator } from '../commands/dispatch.ts';
+import { translator } from '../commands/dispatch.ts';
+import { en } from '../commands/i18n/en.ts';
+import { isMessageKey, type Locale, renderParts, resolveLocale, translate } from '../commands/i18n/index.ts';
 import { resultButtons } from '../commands/portrait.ts';
 import type { Services } from '../commands/services.ts';
 import type { Platform } from '../commands/types.ts';
@@ -14,7 +16,50 @@ import { fromDelivery, type Outgoing } from './adapter.ts';
 const logger = log('delivery');
 
 /** Jobs whose images are results a user can act on. */
-export const RESULT_JOBS = new Set(['generate', 'try-on']);
+export const RESULT_JOBS = new Set(['generate', 'try-on', 'template']);
+
+/**
+ * Codes whose English job message names specifics (which photo, which feature, how many faces)
+ * that the catalog's general wording lacks: English readers get the job's own message.
+ */
+const SPECIFIC_IN_ENGLISH = new Set([
+  'no_usable_photos',
+  'not_available',
+  'no_such_face',
+  'no_usable_candidate',
+  'no_face',
+]);
+
+/** The worker's apologies for failures users cannot fix carry many codes but one text each. */
+const GENERIC = ['joberror.internal', 'joberror.model', 'joberror.stalled'] as const;
+
+/** A failed job's message for the user: the catalog entry of its code where there is one. */
+export function errorText(error: { code: string; message: string }, locale: Locale): string {
+  const generic = GENERIC.find((k) => en[k] === error.message);
+  if (generic) return translate(locale, generic);
+  const key = `joberror.${error.code}`;
+  if (!isMessageKey(key) || (locale === 'en' && SPECIFIC_IN_ENGLISH.has(error.code))) return error.message;
+  return translate(locale, key);
+}
+
+/** The reply's text in `locale`; a reply from another version with an unknown key keeps its English text. */
+export function localizedText(reply: Reply, locale: Locale): string {
+  if (reply.error) return errorText(reply.error, locale);
+  if (!reply.message?.length) return reply.text;
+  try {
+    return renderParts(locale, reply.message).slice(0, 4000);
+  } catch {
+    return reply.text;
+  }
+}
+
+/** The profile's language, else the platform's language when the request was made, else English. */
+async function deliveryLocale(services: Services, target: ReplyTarget): Promise<Locale> {
+  const user = { platform: target.platform as Platform, id: target.userId };
+  const profile = await services.profiles.get(user).catch(() => undefined);
+  const lang = target.extra?.lang;
+  return resolveLocale(profile?.locale, typeof lang === 'string' ? lang : undefined);
+}
 
 export function addResultButtons(
   out: Outgoing,
@@ -33,13 +78,12 @@ export async function deliveryOutgoing(
   reply: Reply,
   requestId: string,
 ): Promise<Outgoing> {
-  const out = fromDelivery(reply);
+  const locale = await deliveryLocale(services, target);
+  const out = fromDelivery({ ...reply, text: localizedText(reply, locale) });
   if (out.isError || out.images.length === 0) return out;
   const job = await services.jobs.status(requestId).catch(() => undefined);
   if (!job || !RESULT_JOBS.has(job.name)) return out;
-  const user = { platform: target.platform as Platform, id: target.userId };
-  const t = translator(await localeFor(services, { user }));
-  return addResultButtons(out, job.name, requestId, t);
+  return addResultButtons(out, job.name, requestId, translator(locale));
 }
 
 /**

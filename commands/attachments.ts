@@ -18,6 +18,23 @@ export function isAudio(a: Attachment): boolean {
   return a.mime ? a.mime.startsWith('audio/') || a.mime === 'video/ogg' : AUDIO_EXT.test(a.name);
 }
 
+/**
+ * How a report names a photo: the file name the user sent, without folders, control characters
+ * or anything link-like (job payloads refuse URLs), at most 100 characters; "photo N" in the
+ * user's language when the platform gave no name.
+ */
+export function photoLabel(a: Attachment, n: number, t: CommandContext['t']): string {
+  const bare = (a.generatedName ? '' : a.name)
+    .split(/[/\\]/)
+    .pop()!
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(/[a-z][a-z0-9+.-]*:\/\//gi, '')
+    .replace(/^\s*data:|\bbot\d+:/gi, '')
+    .trim();
+  const name = bare.length > 100 ? `${bare.slice(0, 60)}…${bare.slice(-39)}` : bare;
+  return name || t('reply.photo_n', { n });
+}
+
 /** Largest file a user may send; platform limits are enforced by the adapters before this. */
 export function maxUploadBytes(): number {
   return config().FACECHAIN_MAX_IMAGE_BYTES;

@@ -54,6 +54,9 @@ export async function dispatch(
   const locale = resolveLocale(profile.locale, inv.platformLocale);
   const t = translator(locale);
   if (profile.privateDelivery) inv.replyTarget.privateDelivery = true;
+  // Results arrive later, without the platform's locale: keep it with the reply target.
+  if (inv.platformLocale)
+    inv.replyTarget.extra = { ...inv.replyTarget.extra, lang: resolveLocale(inv.platformLocale) };
   const ctx: CommandContext = { inv, services, t, locale };
   let outcome = 'ok';
   try {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { InputError } from '../core/errors.ts';
-import { fetchChecked } from './attachments.ts';
+import { fetchChecked, photoLabel } from './attachments.ts';
 import { defineCommand } from './types.ts';
 
 export const MAX_PHOTOS = 20;
@@ -39,7 +39,11 @@ export const train = defineCommand({
       refs.push(await services.uploads.put(inv.user, photos[i].name, bytes[i]));
     const job = await services.jobs.enqueue({
       name: 'prepare-identity',
-      data: { identityId: identityIdFor(inv.id), photos: refs },
+      data: {
+        identityId: identityIdFor(inv.id),
+        photos: refs,
+        names: photos.map((p, i) => photoLabel(p, i + 1, ctx.t)),
+      },
       user: inv.user,
       idempotencyKey: `${inv.platform}-${inv.id}`,
       replyTarget: inv.replyTarget,

@@ -26,6 +26,8 @@ export interface ChatRef {
  */
 export interface Attachment {
   name: string;
+  /** The platform gave no file name (a Telegram photo): `name` is made up and not shown to the user. */
+  generatedName?: boolean;
   mime?: string;
   /** Size as reported by the platform, when it reports one. */
   size?: number;

@@ -4,16 +4,22 @@
  * share these, so a wrong payload is refused at enqueue time with the exact field at fault.
  */
 import { z } from 'zod';
+import { isMessageKey, renderParts } from '../commands/i18n/index.ts';
 import { InputError } from '../core/errors.ts';
 import { USER_ID_RE } from '../core/storage/ids.ts';
 import { findUnsafe } from './payload-guard.ts';
-import { artifactRef, type Reply, replySchema, replyTargetSchema } from './reply.ts';
+import { artifactRef, type MessagePart, type Reply, replySchema, replyTargetSchema } from './reply.ts';
 
 /** Queues by resource: a worker lists the queues it can serve (CPU only, or GPU with which models). */
 export const QUEUES = ['cpu', 'gpu-sd15', 'gpu-talk', 'deliver'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 const identityId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only');
+
+/** A photo's name as the user sent it, for the report: a bare name, no folders or control characters. */
+export const PHOTO_NAME_RE = /^[^/\\\u0000-\u001f\u007f]{1,100}$/;
+const photoName = z.string().regex(PHOTO_NAME_RE, 'a file name without folders, at most 100 characters');
+const reasonParams = z.record(z.string().max(32), z.union([z.string().max(1000), z.number()]));
 
 /** Fields every job carries: who asked, where the answer goes, which request it belongs to. */
 export const baseData = z.object({
@@ -31,11 +37,27 @@ export const jobSchemas = {
     result: z.object({ faces: z.number().int(), report: artifactRef, summary: z.string() }),
   },
   'prepare-identity': {
-    data: baseData.extend({ identityId, photos: z.array(artifactRef).min(1).max(20) }),
+    data: baseData.extend({
+      identityId,
+      photos: z.array(artifactRef).min(1).max(20),
+      /** How the report names each photo (same order as photos); default "photo N". */
+      names: z.array(photoName).max(20).optional(),
+    }),
     result: z.object({
       identityId,
       accepted: z.array(artifactRef),
-      rejected: z.array(z.object({ photo: artifactRef, code: z.string(), message: z.string() })),
+      /** Names (as the user sent them) of the accepted photos, in the order of `accepted`. */
+      acceptedNames: z.array(photoName).optional(),
+      rejected: z.array(
+        z.object({
+          photo: artifactRef,
+          code: z.string(),
+          message: z.string(),
+          name: photoName.optional(),
+          /** The reason's parameters (core/identity/reasons.ts), for the translated report. */
+          params: reasonParams.optional(),
+        }),
+      ),
       report: artifactRef,
       embedding: artifactRef.optional(),
     }),
@@ -123,7 +145,38 @@ export interface JobDef<N extends JobName = JobName> {
   toReply(result: JobResult<N>, data: JobData<N>): Reply;
 }
 
-const images = (refs: string[], text: string): Reply => ({ text, images: refs });
+const say = (key: string, params: Record<string, string | number> = {}): MessagePart => ({ key, params });
+
+/** A reply in translatable lines, with their English rendering as the plain-text fallback. */
+const reply = (parts: MessagePart[], images: string[] = []): Reply => ({
+  text: renderParts('en', parts).slice(0, 4000),
+  message: parts,
+  images,
+});
+
+/** The per-photo report: how many are usable, which, and what to do about each one not used. */
+export function photoReport(r: JobResult<'prepare-identity'>): MessagePart[] {
+  const parts = [
+    say('reply.report_summary', {
+      accepted: r.accepted.length,
+      total: r.accepted.length + r.rejected.length,
+    }),
+  ];
+  if (r.acceptedNames?.length)
+    parts.push(say('reply.report_accepted', { names: r.acceptedNames.join(', ') }));
+  if (r.rejected.length) parts.push(say('reply.report_rejected'));
+  for (const x of r.rejected.slice(0, 25)) {
+    const name = x.name ?? 'photo';
+    const specific = `reject.${x.code}`;
+    parts.push({
+      ...(isMessageKey(specific)
+        ? say(specific, { ...x.params, name })
+        : say('reject.other', { name, message: String(x.params?.message ?? x.message) })),
+      bullet: true,
+    });
+  }
+  return parts;
+}
 
 export const jobDefs: { [N in JobName]: JobDef<N> } = {
   analyze: {
@@ -138,52 +191,53 @@ export const jobDefs: { [N in JobName]: JobDef<N> } = {
     queue: 'cpu',
     priority: () => 0,
     delivers: true,
-    toReply: (r) => ({
-      text:
-        `Prepared identity ${r.identityId}: ${r.accepted.length} photo(s) accepted, ${r.rejected.length} rejected.` +
-        r.rejected.map((x) => `\n- ${x.message}`).join(''),
-      images: r.accepted.slice(0, 10),
-    }),
+    toReply: (r) => reply(photoReport(r), r.accepted.slice(0, 10)),
   },
   template: {
     name: 'template',
     queue: 'cpu',
     priority: () => 0,
     delivers: true,
-    toReply: (r) =>
-      images(
+    toReply: (r) => {
+      const where = { face: r.faceIndex + 1, faces: r.faceCount };
+      const score = r.scores[0];
+      return reply(
+        [
+          score === undefined
+            ? say('reply.template', where)
+            : say('reply.template_likeness', { ...where, likeness: score.toFixed(2) }),
+        ],
         r.images,
-        `Here is your portrait in the template (face ${r.faceIndex + 1} of ${r.faceCount}` +
-          (r.scores[0] === undefined ? ').' : `, likeness ${r.scores[0].toFixed(2)}).`),
-      ),
+      );
+    },
   },
   'train-lora': {
     name: 'train-lora',
     queue: 'gpu-sd15',
     priority: () => 10,
     delivers: true,
-    toReply: (r) => ({ text: `Your face model for ${r.identityId} is trained.`, images: [] }),
+    toReply: () => reply([say('reply.trained')]),
   },
   generate: {
     name: 'generate',
     queue: 'gpu-sd15',
     priority: (d) => (d.mode === 'zero-shot' ? 1 : 3),
     delivers: true,
-    toReply: (r) => images(r.images, `Here are your ${r.images.length} portrait(s).`),
+    toReply: (r) => reply([say('reply.generated', { count: r.images.length })], r.images),
   },
   'try-on': {
     name: 'try-on',
     queue: 'gpu-sd15',
     priority: () => 2,
     delivers: true,
-    toReply: (r) => images(r.images, 'Here is your try-on.'),
+    toReply: (r) => reply([say('reply.tryon')], r.images),
   },
   talk: {
     name: 'talk',
     queue: 'gpu-talk',
     priority: () => 0,
     delivers: true,
-    toReply: (r) => ({ text: 'Here is your talking portrait.', images: [], video: r.video }),
+    toReply: (r) => ({ ...reply([say('reply.talk')]), video: r.video }),
   },
   deliver: {
     name: 'deliver',

@@ -29,8 +29,22 @@ export const buttonSchema = z.object({
   style: z.enum(['primary', 'secondary', 'danger']).optional(),
 });
 
+/**
+ * One line of a reply in words the front-end translates: a message key of commands/i18n and its
+ * parameters (file names, counts; never paths or URLs). `bullet` marks an item of a list.
+ */
+export const messagePartSchema = z.object({
+  key: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/),
+  params: z.record(z.string().max(32), z.union([z.string().max(1000), z.number()])).default({}),
+  bullet: z.boolean().optional(),
+});
+export type MessagePart = z.infer<typeof messagePartSchema>;
+
 export const replySchema = z.object({
+  /** English text: what a front-end shows when it does not render `message`. */
   text: z.string().max(4000),
+  /** The same reply as translatable lines (bot/delivery.ts renders them in the user's language). */
+  message: z.array(messagePartSchema).max(30).optional(),
   images: z.array(artifactRef).max(10).default([]),
   video: artifactRef.optional(),
   buttons: z.array(z.array(buttonSchema).max(5)).max(5).optional(),

@@ -16,11 +16,16 @@ export interface FileAccess {
 
 export function attachmentsOf(msg: Message, files: FileAccess): Attachment[] {
   const out: Attachment[] = [];
-  const add = (fileId: string, name: string, mime: string | undefined, size: number | undefined) =>
-    out.push({ name, mime, size, fetch: () => files.download(fileId, size, name) });
+  const add = (
+    fileId: string,
+    name: string,
+    mime: string | undefined,
+    size: number | undefined,
+    generatedName?: true,
+  ) => out.push({ name, mime, size, generatedName, fetch: () => files.download(fileId, size, name) });
   if (msg.photo?.length) {
     const best = msg.photo[msg.photo.length - 1];
-    add(best.file_id, `photo-${msg.message_id}.jpg`, 'image/jpeg', best.file_size);
+    add(best.file_id, `photo-${msg.message_id}.jpg`, 'image/jpeg', best.file_size, true);
   }
   if (msg.document) {
     const d = msg.document;

@@ -1,4 +1,5 @@
 /** English messages. Keys are stable; {name} marks a parameter. zh-CN must have every key. */
+import { GOOD_PHOTO, REJECT_TEMPLATES } from '../../core/identity/reasons.ts';
 export const en = {
   'cmd.start': 'What this bot does and how to begin',
   'cmd.help': 'Guide to good photos and all commands',
@@ -150,11 +151,15 @@ export const en = {
   'error.upload_too_big': 'The result is too large to upload here even after re-encoding ({size} MB).',
   // Uploaded style LoRAs (mystyle)
   'cmd.mystyle': 'Upload, list or delete your own style LoRAs',
-  'mystyle.need_file': 'Send an SD 1.5 style LoRA as a .safetensors file with /mystyle (or just send the file to me in private).',
-  'mystyle.not_safetensors': '"{name}" is not a .safetensors file. Send an SD 1.5 style LoRA saved as .safetensors.',
-  'mystyle.too_big': 'The LoRA file is {size} MB; the limit here is {limit} MB. Send a smaller LoRA (a lower rank).',
+  'mystyle.need_file':
+    'Send an SD 1.5 style LoRA as a .safetensors file with /mystyle (or just send the file to me in private).',
+  'mystyle.not_safetensors':
+    '"{name}" is not a .safetensors file. Send an SD 1.5 style LoRA saved as .safetensors.',
+  'mystyle.too_big':
+    'The LoRA file is {size} MB; the limit here is {limit} MB. Send a smaller LoRA (a lower rank).',
   'mystyle.rejected': '"{name}" was not stored: {reason}',
-  'mystyle.stored': 'Stored your style "{name}" ({id}): {layers} layers, rank {rank}. Only you can use it: /portrait {id}',
+  'mystyle.stored':
+    'Stored your style "{name}" ({id}): {layers} layers, rank {rank}. Only you can use it: /portrait {id}',
   'mystyle.use': 'Use',
   'mystyle.delete': 'Delete',
   'mystyle.need_id': 'Give the id of the style to delete (see /mystyle).',
@@ -162,7 +167,49 @@ export const en = {
   'mystyle.deleted': 'Deleted your style {id}.',
   'mystyle.none': 'You have not uploaded any style. Send an SD 1.5 LoRA (.safetensors) with /mystyle.',
   'mystyle.list': 'Your uploaded styles ({count}):',
-  'mystyle.not_yours': 'You have no uploaded style "{id}". Uploaded styles can be used only by the person who uploaded them; see /mystyle for yours.',
+  'mystyle.not_yours':
+    'You have no uploaded style "{id}". Uploaded styles can be used only by the person who uploaded them; see /mystyle for yours.',
+  // Delivered job results (queue/jobs.ts toReply → bot/delivery.ts renders them per user).
+  'job.template': 'Template portrait',
+  'reply.report_summary': '{accepted} of {total} photo(s) can be used for your portraits.',
+  'reply.report_accepted': 'Used: {names}.',
+  'reply.report_rejected': 'Not used:',
+  'reply.photo_n': 'photo {n}',
+  'reply.template': 'Here is your portrait in the template (face {face} of {faces}).',
+  'reply.template_likeness':
+    'Here is your portrait in the template (face {face} of {faces}, likeness {likeness}).',
+  'reply.trained': 'Your personal face model is trained. /portrait now uses it.',
+  'reply.generated': 'Here are your {count} portrait(s).',
+  'reply.tryon': 'Here is your try-on.',
+  'reply.talk': 'Here is your talking portrait.',
+  // Why a photo was not used: the English wording lives in core/identity/reasons.ts.
+  'reject.no_face': REJECT_TEMPLATES.no_face,
+  'reject.several_faces': REJECT_TEMPLATES.several_faces,
+  'reject.face_too_small': REJECT_TEMPLATES.face_too_small,
+  'reject.extreme_pose': REJECT_TEMPLATES.extreme_pose,
+  'reject.eyes_closed': REJECT_TEMPLATES.eyes_closed,
+  'reject.too_blurry': REJECT_TEMPLATES.too_blurry,
+  'reject.duplicate': REJECT_TEMPLATES.duplicate,
+  'reject.different_person': REJECT_TEMPLATES.different_person,
+  'reject.other': '{name}: {message}',
+  // Job failures by error code (bot/delivery.ts picks these over the job's English message).
+  'joberror.cancelled': 'The job was cancelled.',
+  'joberror.internal': 'Something went wrong on our side. Please try again later.',
+  'joberror.model': 'This feature is not working on the server right now. Please try again later.',
+  'joberror.stalled': 'Something went wrong on our side (the worker stopped twice). Please try again.',
+  'joberror.not_available': 'This feature is not available on this deployment: its models are not installed.',
+  'joberror.no_usable_photos': `None of your photos can be used. ${GOOD_PHOTO}`,
+  'joberror.no_identity': 'A portrait needs your face: send a few photos of yourself with /train first.',
+  'joberror.no_face': 'No face was found in the photo. Use a photo with a clearly visible face.',
+  'joberror.several_faces': 'The photo shows several faces. Send a photo of only you.',
+  'joberror.no_such_face':
+    'The template photo does not have the face you chose. Count faces from the left, and choose one that is there.',
+  'joberror.no_usable_candidate':
+    'None of the pictures made for you had one clear face of the right size, so there is nothing good to send. Try again, or choose another style.',
+  'joberror.not_an_image': 'The file is not an image. Send a JPEG, PNG or WebP photo.',
+  'joberror.unsupported_format':
+    'This image format cannot be read here. Send a JPEG, PNG or WebP photo (on an iPhone: Settings > Camera > Formats > Most Compatible).',
+  'joberror.corrupt_image': 'The image file is damaged or incomplete. Send the original photo again.',
 } as const;
 
 export type MessageKey = keyof typeof en;

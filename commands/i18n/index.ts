@@ -30,3 +30,11 @@ export function translate(locale: Locale, key: string, params: Record<string, st
   const text = catalogs[locale][key];
   return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
 }
+
+/** Lines of a delivered reply (queue/reply.ts MessagePart), one per line; list items get a bullet. */
+export function renderParts(
+  locale: Locale,
+  parts: ReadonlyArray<{ key: string; params?: Record<string, string | number>; bullet?: boolean }>,
+): string {
+  return parts.map((p) => (p.bullet ? '• ' : '') + translate(locale, p.key, p.params ?? {})).join('\n');
+}

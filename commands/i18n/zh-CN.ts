@@ -143,7 +143,8 @@ export const zhCN: Record<MessageKey, string> = {
   // 用户上传的风格 LoRA（mystyle）
   'cmd.mystyle': '上传、查看或删除你自己的风格 LoRA',
   'mystyle.need_file': '请用 /mystyle 发送一个 SD 1.5 风格 LoRA（.safetensors 文件），或直接私聊发给我。',
-  'mystyle.not_safetensors': '“{name}”不是 .safetensors 文件。请发送保存为 .safetensors 的 SD 1.5 风格 LoRA。',
+  'mystyle.not_safetensors':
+    '“{name}”不是 .safetensors 文件。请发送保存为 .safetensors 的 SD 1.5 风格 LoRA。',
   'mystyle.too_big': 'LoRA 文件大小为 {size} MB，此处上限为 {limit} MB。请发送更小的 LoRA（更低的秩）。',
   'mystyle.rejected': '“{name}”未保存：{reason}',
   'mystyle.stored': '已保存你的风格“{name}”（{id}）：{layers} 层，秩 {rank}。只有你可以使用：/portrait {id}',
@@ -155,4 +156,45 @@ export const zhCN: Record<MessageKey, string> = {
   'mystyle.none': '你还没有上传风格。请用 /mystyle 发送一个 SD 1.5 LoRA（.safetensors）。',
   'mystyle.list': '你上传的风格（{count}）：',
   'mystyle.not_yours': '你没有上传过风格“{id}”。上传的风格只能由上传者本人使用；用 /mystyle 查看你的风格。',
+  // 已完成任务的回复（queue/jobs.ts toReply → bot/delivery.ts 按用户语言渲染）。
+  'job.template': '模板写真',
+  'reply.report_summary': '{total} 张照片中有 {accepted} 张可用于生成你的写真。',
+  'reply.report_accepted': '已采用：{names}。',
+  'reply.report_rejected': '未采用：',
+  'reply.photo_n': '第 {n} 张照片',
+  'reply.template': '这是放进模板后的你（第 {face} 张脸，共 {faces} 张）。',
+  'reply.template_likeness': '这是放进模板后的你（第 {face} 张脸，共 {faces} 张，相似度 {likeness}）。',
+  'reply.trained': '你的个人人脸模型已训练完成，/portrait 现在会使用它。',
+  'reply.generated': '这是你的 {count} 张写真。',
+  'reply.tryon': '这是你的试穿效果。',
+  'reply.talk': '这是你的说话写真。',
+  'reject.no_face':
+    '在 {name} 中没有找到人脸。好的照片：只有一个人，脸朝向镜头，睁着眼，对焦清晰，脸的宽度至少占照片的五分之一（头肩照）。',
+  'reject.several_faces':
+    '{name} 中有 {faces} 张脸，且没有一张明显占主导。请发送只有你一个人的照片（或你的脸明显比其他人大得多的照片）。',
+  'reject.face_too_small':
+    '{name} 中的脸只有 {size} 像素，至少需要 {min} 像素。请发送离得更近或分辨率更高的照片。',
+  'reject.extreme_pose': '{name} 中的脸转得太偏（左右 {yaw}°，上下 {pitch}°）。请发送大致正对镜头的照片。',
+  'reject.eyes_closed': '{name} 中的眼睛看起来是闭着的。请发送睁着眼的照片。',
+  'reject.too_blurry': '{name} 太模糊了。请发送清晰、光线充足的照片。',
+  'reject.duplicate': '{name} 与 {other} 几乎是同一张照片。请发送不同的照片（不同的日子、光线和角度）。',
+  'reject.different_person': '{name} 中的人似乎与其他照片中的不是同一个人。请只发送同一个人的照片。',
+  'reject.other': '{name}：这张图片无法使用（{message}）。请发送原始的 JPEG、PNG 或 WebP 照片。',
+  'joberror.cancelled': '任务已取消。',
+  'joberror.internal': '我们这边出了点问题，请稍后再试。',
+  'joberror.model': '服务器上的这个功能暂时无法工作，请稍后再试。',
+  'joberror.stalled': '我们这边出了点问题（处理程序两次中断），请再试一次。',
+  'joberror.not_available': '当前部署不提供此功能：所需的模型没有安装。',
+  'joberror.no_usable_photos':
+    '你的照片都无法使用。好的照片：只有一个人，脸朝向镜头，睁着眼，对焦清晰，脸的宽度至少占照片的五分之一（头肩照）。',
+  'joberror.no_identity': '生成写真需要你的脸：请先用 /train 发送几张你自己的照片。',
+  'joberror.no_face': '照片中没有找到人脸。请使用脸部清晰可见的照片。',
+  'joberror.several_faces': '照片中有好几张脸。请发送只有你一个人的照片。',
+  'joberror.no_such_face': '模板照片中没有你选择的那张脸。请从左往右数，选择照片中存在的脸。',
+  'joberror.no_usable_candidate':
+    '为你生成的图片中没有一张有大小合适的清晰人脸，所以没有可以发送的好结果。请再试一次，或换一种风格。',
+  'joberror.not_an_image': '这个文件不是图片。请发送 JPEG、PNG 或 WebP 照片。',
+  'joberror.unsupported_format':
+    '这里无法读取这种图片格式。请发送 JPEG、PNG 或 WebP 照片（iPhone：设置 > 相机 > 格式 > 兼容性最佳）。',
+  'joberror.corrupt_image': '图片文件已损坏或不完整。请重新发送原始照片。',
 };

@@ -18,6 +18,7 @@ import type { Face } from '../face/types.ts';
 import { decodeImage, encodePng } from '../image/codec.ts';
 import { composeAffine, warpRgb } from '../image/warp.ts';
 import { type AgeBand, ageBand, caption, type Gender, metadataLine } from './caption.ts';
+import { GOOD_PHOTO, type ReasonParams, type RejectCode, rejectionText } from './reasons.ts';
 
 export const MAX_PHOTOS = 20;
 export const CROP_SIZE = 512;
@@ -86,6 +87,8 @@ export interface RejectedPhoto {
   file: string;
   code: string;
   message: string;
+  /** The reason's parameters (core/identity/reasons.ts), so a front-end can word it in any language. */
+  params?: ReasonParams;
 }
 
 export interface PrepareReport {
@@ -105,12 +108,9 @@ interface Candidate {
   crop: Uint8Array;
 }
 
-const GOOD_PHOTO =
-  'A good photo shows one person, face towards the camera, eyes open, in focus, with the face at least ' +
-  'a fifth of the photo wide (a head-and-shoulders shot).';
-
-function reject(file: string, code: string, message: string): RejectedPhoto {
-  return { file, code, message };
+function reject(file: string, code: RejectCode, extra: ReasonParams = {}): RejectedPhoto {
+  const params = { name: file, ...extra };
+  return { file, code, message: rejectionText(code, params), params };
 }
 
 function qualityOf(f: Face): FaceQuality {
@@ -138,38 +138,17 @@ function area(f: Face): number {
 
 /** The per-photo checks, in the order a user should fix them. */
 function checkFace(name: string, faces: Face[], t: PrepareThresholds): RejectedPhoto | Face {
-  if (faces.length === 0) {
-    return reject(name, 'no_face', `No face was found in ${name}. ${GOOD_PHOTO}`);
-  }
+  if (faces.length === 0) return reject(name, 'no_face');
   const [first, second] = faces.slice().sort((a, b) => area(b) - area(a));
-  if (second && area(first!) < t.dominance * area(second)) {
-    return reject(
-      name,
-      'several_faces',
-      `${name} shows ${faces.length} faces and none clearly dominates. Send a photo of only you (or one where your face is much larger than anyone else's).`,
-    );
-  }
+  if (second && area(first!) < t.dominance * area(second))
+    return reject(name, 'several_faces', { faces: faces.length });
   const f = first!;
-  if (f.size < t.minFaceSize) {
-    return reject(
-      name,
-      'face_too_small',
-      `The face in ${name} is only ${Math.round(f.size)} pixels; at least ${t.minFaceSize} are needed. Send a closer or larger photo.`,
-    );
-  }
-  if (Math.abs(f.pose.yaw) > t.maxYaw || Math.abs(f.pose.pitch) > t.maxPitch) {
-    return reject(
-      name,
-      'extreme_pose',
-      `The face in ${name} is turned too far (yaw ${Math.round(f.pose.yaw)}°, pitch ${Math.round(f.pose.pitch)}°). Send a photo looking roughly at the camera.`,
-    );
-  }
-  if (Math.max(f.eyeOpenScores[0], f.eyeOpenScores[1]) < t.minEyeOpen) {
-    return reject(name, 'eyes_closed', `The eyes in ${name} look closed. Send a photo with open eyes.`);
-  }
-  if (f.sharpness < t.minSharpness) {
-    return reject(name, 'too_blurry', `${name} is too blurry. Send a sharp, well-lit photo.`);
-  }
+  if (f.size < t.minFaceSize)
+    return reject(name, 'face_too_small', { size: Math.round(f.size), min: t.minFaceSize });
+  if (Math.abs(f.pose.yaw) > t.maxYaw || Math.abs(f.pose.pitch) > t.maxPitch)
+    return reject(name, 'extreme_pose', { yaw: Math.round(f.pose.yaw), pitch: Math.round(f.pose.pitch) });
+  if (Math.max(f.eyeOpenScores[0], f.eyeOpenScores[1]) < t.minEyeOpen) return reject(name, 'eyes_closed');
+  if (f.sharpness < t.minSharpness) return reject(name, 'too_blurry');
   return f;
 }
 
@@ -217,7 +196,7 @@ export async function prepareIdentity(
       if ((e as { code?: string }).code === 'cancelled') throw e;
       const info = errorInfo(e);
       if (info.code === 'internal') throw e;
-      rejected.push(reject(photo.name, info.code, `${photo.name}: ${info.message}`));
+      rejected.push({ file: photo.name, code: info.code, message: `${photo.name}: ${info.message}` });
     }
     opts.onProgress?.(index + 1, photos.length);
   }
@@ -228,13 +207,7 @@ export async function prepareIdentity(
   for (const c of byQuality) {
     const twin = unique.find((u) => cosine(u.embedding, c.embedding) >= t.duplicate);
     if (twin) {
-      rejected.push(
-        reject(
-          c.name,
-          'duplicate',
-          `${c.name} is nearly the same photo as ${twin.name}. Send different photos (other days, light, angles).`,
-        ),
-      );
+      rejected.push(reject(c.name, 'duplicate', { other: twin.name }));
     } else unique.push(c);
   }
 
@@ -250,21 +223,14 @@ export async function prepareIdentity(
     kept = [];
     for (const c of unique) {
       if (c === anchor || cosine(c.embedding, anchor.embedding) >= t.samePerson) kept.push(c);
-      else
-        rejected.push(
-          reject(
-            c.name,
-            'different_person',
-            `${c.name} seems to show a different person from the other photos. Send photos of one person only.`,
-          ),
-        );
+      else rejected.push(reject(c.name, 'different_person'));
     }
   }
 
   if (kept.length === 0) {
     const reasons = rejected.map((r) => `${r.file}: ${r.code} (${r.message})`).join('; ');
     throw new InputError('no_usable_photos', `None of the photos can be used. ${reasons}. ${GOOD_PHOTO}`, {
-      context: { rejected: rejected.map((r) => ({ file: r.file, code: r.code })) },
+      context: { rejected },
     });
   }
 

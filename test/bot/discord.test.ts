@@ -96,11 +96,14 @@ describe('Discord front-end', () => {
           (c) =>
             c.path.startsWith(`/webhooks/${APP_ID}/`) &&
             c.method === 'POST' &&
-            /Prepared identity/.test(fake.contents([c])[0] ?? ''),
+            /photo\(s\) can be used/.test(fake.contents([c])[0] ?? ''),
         ),
       90_000,
     );
-    expect(fake.contents([report])[0]).toMatch(/1 photo\(s\) accepted, 1 rejected/);
+    expect(fake.contents([report])[0]).toMatch(
+      /^1 of 2 photo\(s\) can be used for your portraits\.\nUsed: astronaut\.png\./,
+    );
+    expect(fake.contents([report])[0]).toMatch(/• group\.jpg shows \d faces/);
     expect(report.files.length).toBeGreaterThan(0);
 
     mark = fake.calls.length;

@@ -90,9 +90,14 @@ describe('Telegram front-end', () => {
     );
     await fake.waitFor(() => sentText(callsSince(mark), /Got 2 photo/));
     // The per-photo report from the real prepare-identity job: one accepted, one rejected with a reason.
-    const report = await fake.waitFor(() => sentText(callsSince(mark), /Prepared identity/), 90_000);
+    const report = await fake.waitFor(() => sentText(callsSince(mark), /photo\(s\) can be used/), 90_000);
     const reportText = String(report.params.text ?? report.params.caption);
-    expect(reportText).toMatch(/1 photo\(s\) accepted, 1 rejected/);
+    // Named as the user sent them (a Telegram photo has no name: "photo 1"), with what to do, no ids.
+    expect(reportText).toMatch(
+      /^1 of 2 photo\(s\) can be used for your portraits\.\nUsed: photo 1\.\nNot used:\n/,
+    );
+    expect(reportText).toMatch(/• group\.jpg shows 3 faces .* Send a photo of only you/);
+    expect(reportText).not.toMatch(/\bi-|photo-\d/);
     const jobs = await stack.services.jobs.list({ platform: 'telegram', id: '4242' });
     expect(jobs.filter((j) => j.name === 'prepare-identity')).toHaveLength(1);
 
@@ -397,12 +402,12 @@ describe('Telegram with a LoRA trainer configured', () => {
       await fake.waitFor(() => fake.texts().some((t) => t.startsWith('Thank you')));
       const photo = fake.addFile(face('astronaut.png'), 'png');
       fake.push(fake.message(user, chat, { photo: [{ ...photo, width: 512, height: 512 }] }));
-      await fake.waitFor(() => fake.texts().find((t) => /Prepared identity/.test(t)), 90_000);
+      await fake.waitFor(() => fake.texts().find((t) => /photo\(s\) can be used/.test(t)), 90_000);
       const done = await fake.waitFor(
-        () => fake.texts().find((t) => /face model .* is trained/.test(t)),
+        () => fake.texts().find((t) => /face model is trained/.test(t)),
         30_000,
       );
-      expect(done).toMatch(/^Your face model for i-u\d+ is trained\.$/);
+      expect(done).toBe('Your personal face model is trained. /portrait now uses it.');
       expect(trained).toHaveLength(1);
       const jobs = await stack.services.jobs.list({ platform: 'telegram', id: '3131' });
       expect(jobs.filter((j) => j.name === 'train-lora')).toHaveLength(1);
