@@ -35,7 +35,7 @@ import { addDepthSource, jobDuration, jobsTotal, stalledTotal } from './metrics.
 import type { ProcessorContext, Processors } from './processor.ts';
 import { defaultProcessors } from './processors/index.ts';
 import { encodeFailure } from './producer.ts';
-import { recordResult } from './record-results.ts';
+import { recordFailure, recordResult, recordStart } from './record-results.ts';
 import type { Deliverers, Reply } from './reply.ts';
 import {
   CAPABILITY_TTL_SECONDS,
@@ -238,6 +238,7 @@ export class JobWorker extends EventEmitter {
       message: 'Something went wrong on our side (the worker stopped twice). Please try again.',
     };
     await this.deliver(job, data, { text: shown.message, images: [], error: shown });
+    await recordFailure(this.records, data.user, job.name, data, shown.code).catch(() => {});
     await this.releasePending(data, jobId);
     this.emit('failed', jobId, shown.code);
   }
@@ -381,6 +382,7 @@ export class JobWorker extends EventEmitter {
       previous: data.flow ? await this.previous(job) : {},
       identity: await this.identityOf(data),
     };
+    await recordStart(this.records, data.user, name, base.identity);
     const progress = (stage: string, percent: number) => {
       job.updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) }).catch(() => {});
     };
@@ -410,6 +412,7 @@ export class JobWorker extends EventEmitter {
 
   private async cancelled(job: Job, data: JobData<JobName>): Promise<never> {
     jobsTotal.inc({ queue: job.queueName, name: job.name, outcome: 'cancelled' });
+    await recordFailure(this.records, data.user, job.name, data, 'cancelled').catch(() => {});
     await this.releasePending(data, job.id as string);
     this.emit('cancelled', job.id);
     throw new UnrecoverableError(encodeFailure('cancelled', 'The job was cancelled.'));
@@ -447,6 +450,7 @@ export class JobWorker extends EventEmitter {
       await this.deliver(job, data, { text: shown.message, images: [], error: shown }).catch((err) =>
         logger.error({ err, jobId: job.id }, 'could not enqueue the error delivery'),
       );
+    await recordFailure(this.records, data.user, job.name, data, shown.code).catch(() => {});
     await this.releasePending(data, job.id as string);
     this.emit('failed', job.id, shown.code);
     const reason = encodeFailure(shown.code, shown.message);
