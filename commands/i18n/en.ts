@@ -210,6 +210,13 @@ export const en = {
   'joberror.unsupported_format':
     'This image format cannot be read here. Send a JPEG, PNG or WebP photo (on an iPhone: Settings > Camera > Formats > Most Compatible).',
   'joberror.corrupt_image': 'The image file is damaged or incomplete. Send the original photo again.',
+  // Group photo (composed from opted-in members' prepared faces)
+  'group.need_template':
+    'Send the group template photo with /group photo (as the caption of the photo); later requests reuse the last one.',
+  'group.photo_skipped': 'Skipped (no prepared face yet): {names}.',
+  'group.photo_skipped_unnamed': 'Skipped: {count} member(s) without a prepared face yet.',
+  'group.photo_none_ready':
+    'None of the {count} opted-in members has a prepared face yet. Each member sends a few photos of themselves to the bot in private first.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -197,4 +197,11 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.unsupported_format':
     '这里无法读取这种图片格式。请发送 JPEG、PNG 或 WebP 照片（iPhone：设置 > 相机 > 格式 > 兼容性最佳）。',
   'joberror.corrupt_image': '图片文件已损坏或不完整。请重新发送原始照片。',
+  // 合影（由已加入成员的已准备人脸合成）
+  'group.need_template':
+    '请用 /group photo 发送合影模板照片（作为照片的说明文字）；之后的请求会沿用最近一张。',
+  'group.photo_skipped': '已跳过（尚未准备人脸）：{names}。',
+  'group.photo_skipped_unnamed': '已跳过：{count} 位成员尚未准备人脸。',
+  'group.photo_none_ready':
+    '已加入的 {count} 位成员都还没有准备好的人脸。请每位成员先私聊机器人发送几张自己的照片。',
 };
