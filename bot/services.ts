@@ -130,11 +130,41 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
 
   const groups: Services['groups'] = {
     async get(chat) {
-      const [theme, members] = await Promise.all([
+      const [theme, template, members] = await Promise.all([
         redis.hget(groupKey(prefix, chat), 'theme'),
+        redis.hget(groupKey(prefix, chat), 'template'),
         redis.smembers(`${groupKey(prefix, chat)}:members`),
       ]);
-      return { ...(theme ? { theme } : {}), members: members.sort() };
+      return { ...(theme ? { theme } : {}), ...(template ? { template } : {}), members: members.sort() };
+    },
+    async setTemplate(chat, ref) {
+      await redis.hset(groupKey(prefix, chat), 'template', ref);
+    },
+    async photoMembers(chat) {
+      const key = groupKey(prefix, chat);
+      const members = (await redis.smembers(`${key}:members`)).sort();
+      const out = [];
+      for (const m of members) {
+        const name = await redis.hget(`${key}:names`, m);
+        // The newest prepared (or trained) identity with accepted crops, as /portrait picks.
+        const usable = (await records.listIdentities(m))
+          .filter((i) => (i.status === 'prepared' || i.status === 'trained') && i.crops.length > 0)
+          .sort((a, b) => a.updatedAt - b.updatedAt);
+        const pick = usable.find((i) => i.status === 'trained') ?? usable[usable.length - 1];
+        out.push({
+          ...(name ? { name } : {}),
+          ...(pick
+            ? {
+                face: {
+                  crops: pick.crops,
+                  ...(pick.report ? { report: pick.report } : {}),
+                  ...(pick.embedding ? { embedding: pick.embedding } : {}),
+                },
+              }
+            : {}),
+        });
+      }
+      return out;
     },
     async setTheme(chat, theme) {
       if (theme) await redis.hset(groupKey(prefix, chat), 'theme', theme);
@@ -144,8 +174,18 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       // The user's side is a user key, so forget finds and removes the membership too.
       const mine = userKey(prefix, uid(user), 'groups');
       const member = `${groupKey(prefix, chat)}:members`;
-      if (yes) await redis.multi().sadd(member, uid(user)).sadd(mine, groupKey(prefix, chat)).exec();
-      else await redis.multi().srem(member, uid(user)).srem(mine, groupKey(prefix, chat)).exec();
+      const names = `${groupKey(prefix, chat)}:names`;
+      if (yes) {
+        const tx = redis.multi().sadd(member, uid(user)).sadd(mine, groupKey(prefix, chat));
+        if (user.name) tx.hset(names, uid(user), user.name.slice(0, 64));
+        await tx.exec();
+      } else
+        await redis
+          .multi()
+          .srem(member, uid(user))
+          .hdel(names, uid(user))
+          .srem(mine, groupKey(prefix, chat))
+          .exec();
     },
   };
 
@@ -172,7 +212,10 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
     async forget(user): Promise<ForgetReceipt> {
       const u = uid(user);
       const mine = userKey(prefix, u, 'groups');
-      for (const g of await redis.smembers(mine)) await redis.srem(`${g}:members`, u);
+      for (const g of await redis.smembers(mine)) {
+        await redis.srem(`${g}:members`, u);
+        await redis.hdel(`${g}:names`, u);
+      }
       const r = await producer.forget(u);
       return { removed: { ...r.removed } };
     },

@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 import { InputError, NotAvailableError } from '../core/errors.ts';
+import { fetchChecked, isImage } from './attachments.ts';
+import { consentPrompt } from './consent.ts';
 import { resolveStyle } from './portrait.ts';
+import { PRIVACY_VERSION } from './privacy.ts';
 import type { Services } from './services.ts';
 import type { ChatRef, CommandContext, CommandReply, UserRef } from './types.ts';
 import { defineCommand } from './types.ts';
@@ -17,6 +20,62 @@ const options = z.object({
 
 async function requireAdmin(ctx: CommandContext): Promise<void> {
   if (!(await ctx.inv.isChatAdmin())) throw new InputError('not_admin', ctx.t('group.not_admin'));
+}
+
+/**
+ * An admin's group photo: the template photo sent with the command (remembered for the group) or
+ * the last one set; the opted-in members with a prepared face fill its faces left to right.
+ * Members who did not opt in are never used; those without a prepared face are named (display
+ * name only) as skipped.
+ */
+async function groupPhoto(ctx: CommandContext): Promise<CommandReply> {
+  const { inv, services } = ctx;
+  await requireAdmin(ctx);
+  if (!services.jobs.has('group-photo')) {
+    throw new NotAvailableError(
+      'Group photos',
+      'This deployment has no group-photo pipeline; members can still make their own portraits with /portrait.',
+    );
+  }
+  const file = inv.attachments.find(isImage);
+  let template: string | undefined;
+  if (file) {
+    // The template is the admin's upload: stored only after their consent, like any photo.
+    const profile = await services.profiles.get(inv.user);
+    if (profile.consent?.version !== PRIVACY_VERSION) return consentPrompt(ctx, ctx.t('consent.required'));
+    template = await services.uploads.put(inv.user, file.name, await fetchChecked(ctx, file, 'image'));
+    await services.groups.setTemplate(inv.chat, template);
+  } else {
+    template = (await services.groups.get(inv.chat)).template;
+    if (!template) throw new InputError('no_template', ctx.t('group.need_template'));
+  }
+  const members = await services.groups.photoMembers(inv.chat);
+  if (members.length < 2) return { text: ctx.t('group.photo_few', { count: members.length }) };
+  const ready = members.flatMap((m) => (m.face ? [m.face] : []));
+  const skipped = members.filter((m) => !m.face);
+  const named = skipped.flatMap((m) => (m.name ? [m.name] : []));
+  const skippedText = [
+    ...(named.length ? [ctx.t('group.photo_skipped', { names: named.join(', ') })] : []),
+    ...(skipped.length > named.length
+      ? [ctx.t('group.photo_skipped_unnamed', { count: skipped.length - named.length })]
+      : []),
+  ].join('\n');
+  if (ready.length === 0)
+    throw new InputError(
+      'no_member_faces',
+      [ctx.t('group.photo_none_ready', { count: members.length }), skippedText].filter(Boolean).join('\n'),
+    );
+  const job = await services.jobs.enqueue({
+    name: 'group-photo',
+    data: { template, members: ready.slice(0, 20) },
+    user: inv.user,
+    idempotencyKey: `${inv.platform}-${inv.id}`,
+    replyTarget: inv.replyTarget,
+  });
+  return {
+    text: [ctx.t('group.photo_queued', { count: ready.length }), skippedText].filter(Boolean).join('\n'),
+    track: { jobId: job.id, label: ctx.t('cmd.group') },
+  };
 }
 
 export const group = defineCommand({
@@ -43,27 +102,8 @@ export const group = defineCommand({
       case 'leave':
         await services.groups.optIn(inv.chat, inv.user, opts.action === 'join');
         return { text: ctx.t(opts.action === 'join' ? 'group.opt_in' : 'group.opt_out'), ephemeral: true };
-      case 'photo': {
-        const g = await services.groups.get(inv.chat);
-        if (g.members.length < 2) return { text: ctx.t('group.photo_few', { count: g.members.length }) };
-        if (!services.jobs.has('group-photo')) {
-          throw new NotAvailableError(
-            'Group photos',
-            'This deployment has no group-photo pipeline; members can still make their own portraits with /portrait.',
-          );
-        }
-        const job = await services.jobs.enqueue({
-          name: 'group-photo',
-          data: { members: g.members, style: g.theme ?? null },
-          user: inv.user,
-          idempotencyKey: `${inv.platform}-${inv.id}`,
-          replyTarget: inv.replyTarget,
-        });
-        return {
-          text: ctx.t('group.photo_queued', { count: g.members.length }),
-          track: { jobId: job.id, label: ctx.t('cmd.group') },
-        };
-      }
+      case 'photo':
+        return groupPhoto(ctx);
       case 'picture': {
         await requireAdmin(ctx);
         if (!opts.arg) throw new InputError('no_result', ctx.t('group.no_result'));

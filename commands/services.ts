@@ -56,6 +56,11 @@ export interface UserStyleView {
   bytes: number;
 }
 
+export interface GroupMember {
+  name?: string;
+  face?: { crops: string[]; report?: string; embedding?: string };
+}
+
 export interface ForgetReceipt {
   /** Human-readable counts of what was removed, e.g. {jobs: 3, files: 12}. */
   removed: Record<string, number>;
@@ -76,9 +81,14 @@ export interface Services {
     setConsent(user: UserRef, consent: ConsentRecord | undefined): Promise<void>;
   };
   groups: {
-    get(chat: ChatRef): Promise<{ theme?: string; members: string[] }>;
+    /** `template`: artifact ref of the group-photo template an admin set last. */
+    get(chat: ChatRef): Promise<{ theme?: string; members: string[]; template?: string }>;
     setTheme(chat: ChatRef, theme: string | undefined): Promise<void>;
-    optIn(chat: ChatRef, user: UserRef, yes: boolean): Promise<void>;
+    setTemplate(chat: ChatRef, ref: string): Promise<void>;
+    /** Opting in remembers the display name (to say who was skipped), never more. */
+    optIn(chat: ChatRef, user: UserRef & { name?: string }, yes: boolean): Promise<void>;
+    /** Opted-in members with their newest prepared face (absent when they have none yet). */
+    photoMembers(chat: ChatRef): Promise<GroupMember[]>;
   };
   uploads: {
     /** Store a user's file; returns an artifact reference (never a URL). */

@@ -78,6 +78,27 @@ export const jobSchemas = {
       faceCount: z.number().int(),
     }),
   },
+  'group-photo': {
+    data: baseData.extend({
+      template: artifactRef,
+      /** Opted-in members with a prepared face, in the order they fill the template's faces (left to right). */
+      members: z
+        .array(
+          z.object({
+            crops: z.array(artifactRef).min(1).max(20),
+            report: artifactRef.optional(),
+            embedding: artifactRef.optional(),
+          }),
+        )
+        .min(1)
+        .max(20),
+    }),
+    result: z.object({
+      images: z.array(artifactRef),
+      placed: z.number().int(),
+      faceCount: z.number().int(),
+    }),
+  },
   'train-lora': {
     data: baseData.extend({ identityId, steps: z.number().int().min(50).max(5000).default(800) }),
     result: z.object({ identityId, lora: artifactRef }),
@@ -210,6 +231,13 @@ export const jobDefs: { [N in JobName]: JobDef<N> } = {
         r.images,
       );
     },
+  },
+  'group-photo': {
+    name: 'group-photo',
+    queue: 'cpu',
+    priority: () => 0,
+    delivers: true,
+    toReply: (r) => reply([say('reply.group_photo', { placed: r.placed, faces: r.faceCount })], r.images),
   },
   'train-lora': {
     name: 'train-lora',

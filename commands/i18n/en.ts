@@ -217,6 +217,8 @@ export const en = {
   'group.photo_skipped_unnamed': 'Skipped: {count} member(s) without a prepared face yet.',
   'group.photo_none_ready':
     'None of the {count} opted-in members has a prepared face yet. Each member sends a few photos of themselves to the bot in private first.',
+  'reply.group_photo':
+    "Group photo: {placed} member(s) placed into the template's {faces} face(s), left to right.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -204,4 +204,5 @@ export const zhCN: Record<MessageKey, string> = {
   'group.photo_skipped_unnamed': '已跳过：{count} 位成员尚未准备人脸。',
   'group.photo_none_ready':
     '已加入的 {count} 位成员都还没有准备好的人脸。请每位成员先私聊机器人发送几张自己的照片。',
+  'reply.group_photo': '合影：已将 {placed} 位成员从左到右放入模板的 {faces} 张脸中。',
 };

@@ -50,6 +50,11 @@ export function defaultProcessors(): Processors {
       module: new URL('./template.ts', import.meta.url).href,
       exportName: 'templateJob',
     },
+    'group-photo': {
+      kind: 'thread',
+      module: new URL('./group-photo.ts', import.meta.url).href,
+      exportName: 'groupPhotoJob',
+    },
     'train-lora': trainLoraProcessor(),
     generate: generateProcessor(),
     'try-on': { kind: 'inline', run: notAvailable('try-on'), unavailable: true },

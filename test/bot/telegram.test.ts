@@ -202,15 +202,13 @@ describe('Telegram front-end', () => {
     fake.push(fake.message(bob, group, { text: '/group style neon-night' }));
     await fake.waitFor(() => sentText(callsSince(mark), /Only group administrators/));
 
-    // Group photo: members opt in; with two of them the request is answered clearly (no pipeline here).
+    // Group photo: members opt in; an admin without a template photo is asked for one
+    // (the composition itself: test/pipelines/group-photo.test.ts).
     mark = fake.calls.length;
     fake.push(fake.message(alice, group, { text: '/group join' }));
     fake.push(fake.message(bob, group, { text: '/group join' }));
     fake.push(fake.message(alice, group, { text: '/group photo' }));
-    const photoReply = await fake.waitFor(() =>
-      sentText(callsSince(mark), /Group photos is not available on this deployment/),
-    );
-    expect(String(photoReply.params.text)).toContain('/portrait');
+    await fake.waitFor(() => sentText(callsSince(mark), /Send the group template photo with \/group photo/));
     expect(
       (await stack.services.groups.get({ platform: 'telegram', id: '-100777', kind: 'group' })).members,
     ).toEqual(['tg-4242', 'tg-5151']);
