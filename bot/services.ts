@@ -146,9 +146,10 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       const out = [];
       for (const m of members) {
         const name = await redis.hget(`${key}:names`, m);
-        // The newest prepared (or trained) identity with accepted crops, as /portrait picks.
+        // The newest identity with accepted crops (also while its LoRA trains or after that
+        // failed), a trained one first, as /portrait picks.
         const usable = (await records.listIdentities(m))
-          .filter((i) => (i.status === 'prepared' || i.status === 'trained') && i.crops.length > 0)
+          .filter((i) => i.status !== 'preparing' && i.crops.length > 0)
           .sort((a, b) => a.updatedAt - b.updatedAt);
         const pick = usable.find((i) => i.status === 'trained') ?? usable[usable.length - 1];
         out.push({

@@ -102,6 +102,7 @@ export const OPTIONS: Record<string, OptionDef[]> = {
       choices: choice('show', 'style', 'join', 'leave', 'photo', 'picture'),
     },
     { type: STRING, name: 'arg', description: 'Style id (style) or result id (picture)', autocomplete: true },
+    { type: ATTACHMENT, name: 'template', description: 'Group template photo (photo; else the last one)' },
   ],
 };
 
