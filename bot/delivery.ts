@@ -4,8 +4,8 @@
  * template results get the result buttons (reroll, more like this, animate, try on, delete).
  */
 import { translator } from '../commands/dispatch.ts';
-import { en } from '../commands/i18n/en.ts';
-import { isMessageKey, type Locale, renderParts, resolveLocale, translate } from '../commands/i18n/index.ts';
+import { type Locale, renderParts, resolveLocale } from '../commands/i18n/index.ts';
+import { errorText } from '../commands/i18n/job-error.ts';
 import { resultButtons } from '../commands/portrait.ts';
 import type { Services } from '../commands/services.ts';
 import type { Platform } from '../commands/types.ts';
@@ -18,29 +18,7 @@ const logger = log('delivery');
 /** Jobs whose images are results a user can act on. */
 export const RESULT_JOBS = new Set(['generate', 'try-on', 'template']);
 
-/**
- * Codes whose English job message names specifics (which photo, which feature, how many faces)
- * that the catalog's general wording lacks: English readers get the job's own message.
- */
-const SPECIFIC_IN_ENGLISH = new Set([
-  'no_usable_photos',
-  'not_available',
-  'no_such_face',
-  'no_usable_candidate',
-  'no_face',
-]);
-
-/** The worker's apologies for failures users cannot fix carry many codes but one text each. */
-const GENERIC = ['joberror.internal', 'joberror.model', 'joberror.stalled'] as const;
-
-/** A failed job's message for the user: the catalog entry of its code where there is one. */
-export function errorText(error: { code: string; message: string }, locale: Locale): string {
-  const generic = GENERIC.find((k) => en[k] === error.message);
-  if (generic) return translate(locale, generic);
-  const key = `joberror.${error.code}`;
-  if (!isMessageKey(key) || (locale === 'en' && SPECIFIC_IN_ENGLISH.has(error.code))) return error.message;
-  return translate(locale, key);
-}
+export { errorText };
 
 /** The reply's text in `locale`; a reply from another version with an unknown key keeps its English text. */
 export function localizedText(reply: Reply, locale: Locale): string {

@@ -23,14 +23,13 @@ export function resultButtons(t: CommandContext['t'], jobId: string): Button[][]
 }
 
 /**
- * The user's newest usable identity: a trained one (LoRA) first, else one with prepared crops
- * (zero-shot), also while its LoRA trains or after its training failed.
+ * The user's newest usable identity: a trained one (LoRA) first, else a prepared one (zero-shot),
+ * also while its LoRA trains or after its training failed.
  */
 export async function requireIdentity(ctx: CommandContext): Promise<IdentityView> {
   const ids = await ctx.services.identities.list(ctx.inv.user);
-  const usable = ids.filter(
-    (i) => i.status === 'trained' || (i.status !== 'preparing' && i.crops.length > 0),
-  );
+  // "failed" is only ever set on a prepared identity whose LoRA training failed (record-results.ts).
+  const usable = ids.filter((i) => i.status !== 'preparing');
   const pick = usable.find((i) => i.status === 'trained') ?? usable[usable.length - 1];
   if (!pick) {
     const busy = ids.some((i) => i.status === 'preparing' || i.status === 'training');

@@ -1,11 +1,12 @@
-/** The user's jobs with queue position, stage, percentage and ETA. */
+/** The user's jobs with queue position, stage, percentage and ETA, and the state of their faces. */
 import { z } from 'zod';
-import { isMessageKey } from './i18n/index.ts';
-import type { JobView } from './services.ts';
+import { isMessageKey, resolveLocale } from './i18n/index.ts';
+import { errorText } from './i18n/job-error.ts';
+import type { IdentityView, JobView } from './services.ts';
 import type { CommandContext } from './types.ts';
 import { defineCommand } from './types.ts';
 
-export function describeJob(ctx: Pick<CommandContext, 't'>, j: JobView): string {
+export function describeJob(ctx: Pick<CommandContext, 't' | 'locale'>, j: JobView): string {
   let detail = '';
   if (j.state === 'waiting' && j.position !== undefined)
     detail += ctx.t('status.position', { position: j.position });
@@ -15,9 +16,15 @@ export function describeJob(ctx: Pick<CommandContext, 't'>, j: JobView): string 
   if ((j.state === 'waiting' || j.state === 'active') && j.etaSeconds !== undefined) {
     detail += ctx.t('status.eta', { eta: Math.round(j.etaSeconds) });
   }
-  if (j.state === 'failed' && j.error) detail += `: ${j.error.message}`;
+  if (j.state === 'failed' && j.error) detail += `: ${errorText(j.error, resolveLocale(ctx.locale))}`;
   const label = isMessageKey(`job.${j.name}`) ? ctx.t(`job.${j.name}`) : j.name;
   return ctx.t('status.line', { name: `${label} (${j.id})`, state: ctx.t(`status.${j.state}`), detail });
+}
+
+/** One line per identity: usable or not, and where its personal model (LoRA) stands. */
+export function describeIdentity(ctx: Pick<CommandContext, 't'>, i: IdentityView): string {
+  const state = isMessageKey(`identity.${i.status}`) ? ctx.t(`identity.${i.status}`) : i.status;
+  return ctx.t('status.identity', { photos: i.crops.length, state });
 }
 
 export const status = defineCommand({
@@ -27,8 +34,14 @@ export const status = defineCommand({
   needsConsent: false,
   listed: true,
   async run(ctx) {
-    const jobs = await ctx.services.jobs.list(ctx.inv.user);
-    if (jobs.length === 0) return { text: ctx.t('status.none'), ephemeral: true };
-    return { text: jobs.map((j) => describeJob(ctx, j)).join('\n'), ephemeral: true };
+    const [jobs, identities] = await Promise.all([
+      ctx.services.jobs.list(ctx.inv.user),
+      ctx.services.identities.list(ctx.inv.user),
+    ]);
+    const lines = [
+      ...identities.map((i) => describeIdentity(ctx, i)),
+      ...(jobs.length ? jobs.map((j) => describeJob(ctx, j)) : [ctx.t('status.none')]),
+    ];
+    return { text: lines.join('\n'), ephemeral: true };
   },
 });

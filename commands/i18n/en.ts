@@ -170,6 +170,7 @@ export const en = {
   'mystyle.not_yours':
     'You have no uploaded style "{id}". Uploaded styles can be used only by the person who uploaded them; see /mystyle for yours.',
   // Delivered job results (queue/jobs.ts toReply → bot/delivery.ts renders them per user).
+  'job.group-photo': 'Group photo',
   'job.template': 'Template portrait',
   'reply.report_summary': '{accepted} of {total} photo(s) can be used for your portraits.',
   'reply.report_accepted': 'Used: {names}.',
@@ -217,6 +218,12 @@ export const en = {
   'group.photo_skipped_unnamed': 'Skipped: {count} member(s) without a prepared face yet.',
   'group.photo_none_ready':
     'None of the {count} opted-in members has a prepared face yet. Each member sends a few photos of themselves to the bot in private first.',
+  'status.identity': 'Your face ({photos} photo(s)): {state}',
+  'identity.preparing': 'photos being checked',
+  'identity.prepared': 'ready for portraits',
+  'identity.training': 'ready for portraits; personal model training',
+  'identity.trained': 'personal model ready',
+  'identity.failed': 'ready for portraits; personal model training failed',
   'reply.group_photo':
     "Group photo: {placed} member(s) placed into the template's {faces} face(s), left to right.",
 } as const;

@@ -157,6 +157,7 @@ export const zhCN: Record<MessageKey, string> = {
   'mystyle.list': '你上传的风格（{count}）：',
   'mystyle.not_yours': '你没有上传过风格“{id}”。上传的风格只能由上传者本人使用；用 /mystyle 查看你的风格。',
   // 已完成任务的回复（queue/jobs.ts toReply → bot/delivery.ts 按用户语言渲染）。
+  'job.group-photo': '合影',
   'job.template': '模板写真',
   'reply.report_summary': '{total} 张照片中有 {accepted} 张可用于生成你的写真。',
   'reply.report_accepted': '已采用：{names}。',
@@ -204,5 +205,11 @@ export const zhCN: Record<MessageKey, string> = {
   'group.photo_skipped_unnamed': '已跳过：{count} 位成员尚未准备人脸。',
   'group.photo_none_ready':
     '已加入的 {count} 位成员都还没有准备好的人脸。请每位成员先私聊机器人发送几张自己的照片。',
+  'status.identity': '你的脸（{photos} 张照片）：{state}',
+  'identity.preparing': '正在检查照片',
+  'identity.prepared': '可以生成写真',
+  'identity.training': '可以生成写真；个人模型训练中',
+  'identity.trained': '个人模型已就绪',
+  'identity.failed': '可以生成写真；个人模型训练失败',
   'reply.group_photo': '合影：已将 {placed} 位成员从左到右放入模板的 {faces} 张脸中。',
 };

@@ -10,9 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outgoing } from '../../bot/adapter.ts';
 import { addResultButtons, deliveryOutgoing, errorText, localizedText } from '../../bot/delivery.ts';
 import { photoLabel } from '../../commands/attachments.ts';
+import { dispatch } from '../../commands/dispatch.ts';
 import { en } from '../../commands/i18n/en.ts';
 import { translate } from '../../commands/i18n/index.ts';
 import { zhCN } from '../../commands/i18n/zh-CN.ts';
+import { PRIVACY_VERSION } from '../../commands/privacy.ts';
+import type { Invocation } from '../../commands/types.ts';
 import { REJECT_TEMPLATES } from '../../core/identity/reasons.ts';
 import { jobDefs, parseJobData } from '../../queue/jobs.ts';
 import type { Deliverer, Reply, ReplyTarget } from '../../queue/reply.ts';
@@ -217,5 +220,36 @@ describe('delivered through the real job and delivery path', () => {
     expect(enOut.text).not.toMatch(/photo-\d/);
     const zhOut = await send('tg-88003', [['sample2.jpg', 'party.jpg']], 'zh-CN');
     expect(zhOut.text).toBe(zhCN['joberror.no_usable_photos']);
+  }, 150_000);
+  it('/status shows where the face stands, in Chinese; the platform language rides with the reply target', async () => {
+    const inv = (id: string): Invocation => ({
+      id,
+      platform: 'telegram',
+      user: { platform: 'telegram', id: '88004' },
+      chat: { platform: 'telegram', id: '88004', kind: 'private' },
+      command: 'status',
+      options: {},
+      attachments: [],
+      platformLocale: 'zh-hans',
+      replyTarget: { platform: 'telegram', chatId: '88004', userId: '88004' },
+      isChatAdmin: async () => false,
+    });
+    await send('tg-88004', [['astronaut.png', 'me.png']]);
+    const first = inv(`st-${Date.now()}`);
+    expect((await dispatch(first, stack.services))?.text.split('\n')[0]).toBe(
+      '你的脸（1 张照片）：可以生成写真',
+    );
+    expect(first.replyTarget.extra?.lang).toBe('zh-CN');
+    const records = stack.producer.records;
+    const identity = (await records.getIdentity('tg-88004', 'i-tg-88004'))!;
+    await records.putIdentity('tg-88004', { ...identity, status: 'training' });
+    expect((await dispatch(inv(`st2-${Date.now()}`), stack.services))?.text).toContain(
+      '你的脸（1 张照片）：可以生成写真；个人模型训练中',
+    );
+    // While its LoRA trains, the face still makes zero-shot portraits (not "still being checked").
+    await stack.services.profiles.setConsent(first.user, { version: PRIVACY_VERSION, at: Date.now() });
+    const portrait = await dispatch({ ...inv(`pt-${Date.now()}`), command: 'portrait' }, stack.services);
+    expect(portrait?.text).not.toBe(zhCN['portrait.identity_busy']);
+    expect(portrait?.text).not.toBe(zhCN['portrait.no_identity']);
   }, 150_000);
 });
