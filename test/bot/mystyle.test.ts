@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscordFrontend } from '../../bot/discord/bot.ts';
 import { producerServices } from '../../bot/services.ts';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { LoraLibrary } from '../../core/lora/library.ts';
@@ -19,6 +20,7 @@ import { planGeneration } from '../../core/styles/plan.ts';
 import { buildUnetFixture, makeLoraFile } from '../../models/fixtures/lora-fixtures.ts';
 import { userIdFor } from '../../queue/ids.ts';
 import { Producer } from '../../queue/producer.ts';
+import { APP_ID, TOKEN as DC_TOKEN, type DcUser, FakeDiscord, GUILD_ID } from './fake-discord.ts';
 import { FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
 import { type Stack, startStack } from './harness.ts';
 
@@ -209,5 +211,63 @@ describe('uploaded style LoRA via Telegram', () => {
     fake.push(fake.callback(alice, dmA, `mystyle:delete:${id}`));
     await reply(mark, new RegExp(`Deleted your style ${id}`));
     expect(await store.list(aliceId)).toEqual([]);
+  });
+});
+
+describe('uploaded style LoRA via Discord', () => {
+  let fake: FakeDiscord;
+  let stack: Stack;
+  let dc: DiscordFrontend;
+  let root: string;
+  let store: UserStyleStore;
+  const eve: DcUser = { id: '800000000000000077', username: 'eve' };
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'fc-mystyle-dc-'));
+    store = new UserStyleStore(root, { maxBytes: 4 << 20, maxPerUser: 3, maxRank: 64 });
+    fake = await new FakeDiscord().start();
+    stack = await startStack();
+    dc = new DiscordFrontend({
+      token: DC_TOKEN,
+      applicationId: APP_ID,
+      guildId: GUILD_ID,
+      apiRoot: fake.api,
+      services: producerServices(stack.producer, { userStyles: store }),
+      editIntervalMs: 300,
+      progressPollMs: 50,
+    });
+    await dc.start();
+  });
+
+  afterAll(async () => {
+    await dc?.stop();
+    await stack?.close();
+    await fake?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const said = async (mark: number, re: RegExp) =>
+    fake.waitFor(() => fake.calls.slice(mark).find((c) => re.test(fake.contents([c])[0] ?? '')));
+
+  it('the lora attachment option uploads; the list shows it; a bad file is refused with the reason', async () => {
+    let mark = fake.calls.length;
+    fake.button(eve, 'consent:accept');
+    await said(mark, /Thank you/);
+
+    mark = fake.calls.length;
+    const a = fake.addAttachment('watercolour.safetensors', sd15Lora(), 'application/octet-stream');
+    fake.slash(eve, 'mystyle', [{ name: 'lora', type: 11, value: a.id }], { attachments: [a] });
+    const stored = await said(mark, /Stored your style "watercolour"/);
+    const id = /\((u-[0-9a-f]{12})\)/.exec(fake.contents([stored])[0]!)![1]!;
+
+    mark = fake.calls.length;
+    fake.slash(eve, 'mystyle', [{ name: 'action', type: 3, value: 'list' }]);
+    await said(mark, new RegExp(`Your uploaded styles \\(1\\):[\\s\\S]*${id}`));
+
+    mark = fake.calls.length;
+    const bad = fake.addAttachment('bad.safetensors', new Uint8Array(40).fill(1), 'application/octet-stream');
+    fake.slash(eve, 'mystyle', [{ name: 'lora', type: 11, value: bad.id }], { attachments: [bad] });
+    await said(mark, /"bad\.safetensors" was not stored: /);
+    expect((await store.list(userIdFor('discord', eve.id))).map((s) => s.id)).toEqual([id]);
   });
 });
