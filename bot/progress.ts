@@ -3,9 +3,10 @@
  * (Telegram, Discord) or push events (web). Polls the job layer's status, so it works the same
  * for jobs run by any worker on any machine; renders only when the text changes.
  */
+import { translator } from '../commands/dispatch.ts';
+import type { Locale } from '../commands/i18n/index.ts';
 import { describeProgress } from '../commands/progress-text.ts';
 import type { JobView, Services } from '../commands/services.ts';
-import type { CommandContext } from '../commands/types.ts';
 
 export interface TrackOptions {
   intervalMs?: number;
@@ -20,7 +21,7 @@ export async function trackJob(
   services: Services,
   jobId: string,
   label: string,
-  t: CommandContext['t'],
+  locale: Locale,
   render: (text: string, view: JobView) => Promise<void>,
   opts: TrackOptions = {},
 ): Promise<JobView | undefined> {
@@ -28,10 +29,11 @@ export async function trackJob(
   const deadline = Date.now() + (opts.maxMs ?? 30 * 60_000);
   let last = '';
   let view: JobView | undefined;
+  const t = translator(locale);
   while (!opts.signal?.aborted && Date.now() < deadline) {
     view = await services.jobs.status(jobId);
     if (!view) return undefined;
-    const text = describeProgress(t, label, view);
+    const text = describeProgress(t, label, view, locale);
     if (text !== last) {
       last = text;
       await render(text, view);

@@ -1,8 +1,15 @@
 /** One line of progress for a job, in the user's language. */
+import type { Locale } from './i18n/index.ts';
+import { errorText } from './i18n/job-error.ts';
 import type { JobView } from './services.ts';
 import type { CommandContext } from './types.ts';
 
-export function describeProgress(t: CommandContext['t'], label: string, v: JobView): string {
+export function describeProgress(
+  t: CommandContext['t'],
+  label: string,
+  v: JobView,
+  locale: Locale = 'en',
+): string {
   switch (v.state) {
     case 'waiting':
       return t('progress.waiting', { label, position: v.position ?? '?' });
@@ -13,7 +20,10 @@ export function describeProgress(t: CommandContext['t'], label: string, v: JobVi
     case 'completed':
       return t('progress.done', { label });
     case 'failed':
-      return t('progress.failed', { label, message: v.error?.message ?? t('status.failed') });
+      return t('progress.failed', {
+        label,
+        message: v.error ? errorText(v.error, locale) : t('status.failed'),
+      });
     case 'cancelled':
       return t('progress.cancelled', { label });
     default:

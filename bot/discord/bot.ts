@@ -193,12 +193,12 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
   ): void {
     const entry = this.tokens.get(i.id);
     const task = (async () => {
-      const t = translator(await localeFor(this.opts.services, inv));
+      const locale = await localeFor(this.opts.services, inv);
       await trackJob(
         this.opts.services,
         track.jobId,
         track.label,
-        t,
+        locale,
         (line) =>
           this.throttle.run(i.id, async () => {
             if (!entry || Date.now() > entry.expires) return; // token expired: the result still arrives by message

@@ -197,12 +197,12 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     head: string,
   ): void {
     const task = (async () => {
-      const t = translator(await localeFor(this.opts.services, inv));
+      const locale = await localeFor(this.opts.services, inv);
       await trackJob(
         this.opts.services,
         track.jobId,
         track.label,
-        t,
+        locale,
         (line) =>
           this.throttle.run(chatId, async () => {
             await this.bot.api.editMessageText(chatId, messageId, `${head}\n${line}`);

@@ -295,12 +295,12 @@ export class WebFrontend implements FrontEnd, Deliverer {
 
   private follow(sid: string, inv: Invocation, track: { jobId: string; label: string }): void {
     const task = (async () => {
-      const t = translator(await localeFor(this.opts.services, inv));
+      const locale = await localeFor(this.opts.services, inv);
       await trackJob(
         this.opts.services,
         track.jobId,
         track.label,
-        t,
+        locale,
         async (text, view) =>
           this.push(sid, {
             type: 'progress',

@@ -15,6 +15,8 @@ import { en } from '../../commands/i18n/en.ts';
 import { translate } from '../../commands/i18n/index.ts';
 import { zhCN } from '../../commands/i18n/zh-CN.ts';
 import { PRIVACY_VERSION } from '../../commands/privacy.ts';
+import { describeProgress } from '../../commands/progress-text.ts';
+import { describeJob } from '../../commands/status.ts';
 import type { Invocation } from '../../commands/types.ts';
 import { REJECT_TEMPLATES } from '../../core/identity/reasons.ts';
 import { jobDefs, parseJobData } from '../../queue/jobs.ts';
@@ -155,6 +157,21 @@ describe('errors by code', () => {
     expect(errorText(apology, 'zh-CN')).toBe('我们这边出了点问题，请稍后再试。');
     // No catalog entry: the job's own message.
     expect(errorText({ code: 'trainer_timeout', message: 'Took too long.' }, 'zh-CN')).toBe('Took too long.');
+  });
+
+  it('progress lines and /status lines of a failed job use the same translation', () => {
+    const error = {
+      code: 'no_usable_photos',
+      message: 'None of the photos can be used. party.jpg shows 3 faces.',
+    };
+    const failed = { id: 'tg-5', name: 'prepare-identity', state: 'failed' as const, error };
+    expect(describeProgress(zh, '照片检查', failed, 'zh-CN')).toBe(
+      `照片检查：${zhCN['joberror.no_usable_photos']}`,
+    );
+    expect(describeProgress(enT, 'Photo check', failed, 'en')).toBe(`Photo check: ${error.message}`);
+    expect(describeJob({ t: zh, locale: 'zh-CN' }, failed)).toBe(
+      `照片检查 (tg-5) —— 失败: ${zhCN['joberror.no_usable_photos']}`,
+    );
   });
 
   it('template results get the result buttons', () => {
