@@ -183,8 +183,12 @@ export function photoReport(r: JobResult<'prepare-identity'>): MessagePart[] {
       total: r.accepted.length + r.rejected.length,
     }),
   ];
-  if (r.acceptedNames?.length)
-    parts.push(say('reply.report_accepted', { names: r.acceptedNames.join(', ') }));
+  // 20 names of up to 100 characters would pass a line's 1000-character parameter limit.
+  const names = r.acceptedNames?.join(', ') ?? '';
+  if (names)
+    parts.push(
+      say('reply.report_accepted', { names: names.length > 1000 ? `${names.slice(0, 999)}…` : names }),
+    );
   if (r.rejected.length) parts.push(say('reply.report_rejected'));
   for (const x of r.rejected.slice(0, 25)) {
     const name = x.name ?? 'photo';

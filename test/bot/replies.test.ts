@@ -134,6 +134,34 @@ describe('replies as translatable lines', () => {
     expect(localizedText(gen, 'zh-CN')).toBe('这是你的 2 张写真。');
   });
 
+  it('a report of 20 photos with long names still fits the deliver payload', () => {
+    const ref = (c: string) => `tg-1/${c.repeat(64)}.jpg`;
+    const long = (i: number) =>
+      `${String(i).padStart(2, '0')}-${'Holiday photo '.repeat(7)}.jpg`.slice(0, 100);
+    const r = jobDefs['prepare-identity'].toReply(
+      {
+        identityId: 'x',
+        accepted: Array.from({ length: 10 }, () => ref('a')),
+        acceptedNames: Array.from({ length: 10 }, (_, i) => long(i)),
+        rejected: Array.from({ length: 10 }, (_, i) => ({
+          photo: ref('b'),
+          code: 'no_face',
+          message: '…',
+          name: long(10 + i),
+        })),
+        report: ref('c'),
+      },
+      {} as never,
+    );
+    const data = parseJobData('deliver', {
+      user: 'tg-1',
+      target: { platform: 'telegram', chatId: '1', userId: '1' },
+      source: { queue: 'cpu', id: 'j', name: 'prepare-identity' },
+      reply: r,
+    });
+    expect(localizedText(data.reply, 'zh-CN')).toContain(long(19));
+  });
+
   it('a reply with a key this version does not know keeps its English text', () => {
     const r: Reply = { text: 'Hello', images: [], message: [{ key: 'reply.from_the_future', params: {} }] };
     expect(localizedText(r, 'zh-CN')).toBe('Hello');
