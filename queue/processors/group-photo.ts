@@ -3,7 +3,8 @@
  * template photo, left to right, by landmark fusion alone (like the template job, for several
  * faces), so it runs on any CPU worker. Runs in a worker thread. Members come from the command
  * layer, already filtered to those who opted in and have a prepared identity; extra members
- * (more than the template has faces) are left out, extra template faces stay as they are.
+ * (more than the template has faces) are left out, extra template faces stay as they are; a
+ * member whose face was erased (forget) after the request is skipped.
  */
 import { config } from '../../core/config.ts';
 import { InputError, throwIfAborted } from '../../core/errors.ts';
@@ -13,7 +14,7 @@ import { decodeImage, encodePng } from '../../core/image/codec.ts';
 import type { JobResult } from '../jobs.ts';
 import type { ProcessorContext } from '../processor.ts';
 import { sharedAnalyzer } from './analyze.ts';
-import { loadIdentityFace } from './identity-face.ts';
+import { type IdentityFace, loadIdentityFace } from './identity-face.ts';
 
 export async function groupPhotoJob(ctx: ProcessorContext<'group-photo'>): Promise<JobResult<'group-photo'>> {
   const { data, artifacts, signal } = ctx;
@@ -21,7 +22,16 @@ export async function groupPhotoJob(ctx: ProcessorContext<'group-photo'>): Promi
   const analyzer = await sharedAnalyzer();
   throwIfAborted(signal);
   ctx.progress('template', 5);
-  const decoded = await decodeImage(await artifacts.read(data.template));
+  const bytes = await artifacts.read(data.template).catch((e) => {
+    // The template is the admin's artifact: gone after their /forget. (The store's own message
+    // names the ref, which holds a user id; this one is shown in the group.)
+    if ((e as { code?: string }).code !== 'artifact_missing') throw e;
+    throw new InputError(
+      'template_missing',
+      'The group template photo is no longer stored. An administrator sends a new one with /group photo.',
+    );
+  });
+  const decoded = await decodeImage(bytes);
   const analysis = await analyzer.analyzeRgb(decoded, { signal });
   if (analysis.faces.length === 0)
     throw new InputError(
@@ -30,28 +40,41 @@ export async function groupPhotoJob(ctx: ProcessorContext<'group-photo'>): Promi
     );
   const template = uprightImage(decoded, analysis);
   const slots = facesLeftToRight(analysis.faces);
-  const n = Math.min(slots.length, data.members.length);
   const fuser = new LandmarkFuser();
   const blend = config().FACECHAIN_FUSION_BLEND;
   let image = template;
-  for (let i = 0; i < n; i++) {
+  let placed = 0;
+  for (const [i, m] of data.members.entries()) {
+    if (placed === slots.length) break;
     throwIfAborted(signal);
-    ctx.progress('fuse', 10 + (85 * i) / n);
-    const m = data.members[i]!;
-    const who = await loadIdentityFace(
-      analyzer,
-      artifacts,
-      `member ${i + 1}`,
-      { id: `member-${i + 1}`, status: 'prepared', ...m, updatedAt: 0 },
-      signal,
-    );
+    ctx.progress('fuse', 10 + (85 * i) / data.members.length);
+    let who: IdentityFace;
+    try {
+      who = await loadIdentityFace(
+        analyzer,
+        artifacts,
+        `member ${i + 1}`,
+        { id: `member-${i + 1}`, status: 'prepared', ...m, updatedAt: 0 },
+        signal,
+      );
+    } catch (e) {
+      // A member who ran /forget after the request: their face is gone, and so are they.
+      if ((e as { code?: string }).code === 'artifact_missing') continue;
+      throw e;
+    }
     // Each fusion changes only its own face region, so the template's landmarks of the other
     // faces stay valid for the next member.
-    image = await fuser.fuse(who.face, fusionInput(image, slots[i]!), { blend, signal });
+    image = await fuser.fuse(who.face, fusionInput(image, slots[placed]!), { blend, signal });
+    placed++;
   }
+  if (placed === 0)
+    throw new InputError(
+      'no_member_faces',
+      'None of the members in this request has a prepared face any more, so there is no group photo.',
+    );
   throwIfAborted(signal);
   ctx.progress('store', 95);
   const stored = await artifacts.put(data.user, await encodePng(image), { ext: 'png' });
   ctx.progress('done', 100);
-  return { images: [stored.ref], placed: n, faceCount: slots.length };
+  return { images: [stored.ref], placed, faceCount: slots.length };
 }

@@ -141,4 +141,29 @@ describe('group photo (real commands, queue and face models)', () => {
     await until(() => h.deliverer.deliveries.length > before + 1, 120_000);
     expect((await h.producer.status(again!.track!.jobId))?.state).toBe('completed');
   }, 300_000);
+
+  it('skips a member whose face was erased after the request; a vanished template is a clear error', async () => {
+    const admin = uid(people.ann);
+    const tpl = (await h.producer.artifacts.put(admin, photo('sample4.jpg'), { ext: 'jpg' })).ref;
+    const max = await h.producer.records.getIdentity(uid(people.max), 'me');
+    const gone = { crops: [`${uid(people.cat)}/${'0'.repeat(64)}.png`] };
+    const run = async (id: string, data: Record<string, unknown>) => {
+      const before = h.deliverer.deliveries.length;
+      await h.producer.enqueue('group-photo', { user: admin, target: target(admin), ...data } as never, {
+        idempotencyKey: id,
+      });
+      await until(() => h.deliverer.deliveries.length > before, 90_000);
+      return { status: await h.producer.status(id), delivery: h.deliverer.deliveries[before]! };
+    };
+    const members = [gone, { crops: max!.crops, report: max!.report }];
+    const ok = await run('tg-90501', { template: tpl, members });
+    expect(ok.status?.state).toBe('completed');
+    expect(ok.status?.result).toMatchObject({ placed: 1, faceCount: 4 });
+
+    await h.producer.artifacts.delete(tpl);
+    const bad = await run('tg-90502', { template: tpl, members });
+    expect(bad.status?.state).toBe('failed');
+    expect(bad.delivery.reply.error?.code).toBe('template_missing');
+    expect(bad.delivery.reply.error?.message).not.toMatch(/tg-/);
+  }, 120_000);
 });
