@@ -10,11 +10,15 @@ import { CancelledError, NotAvailableError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import { userKey } from '../core/storage/records.ts';
 import type { JobResult } from './jobs.ts';
+import { runScript } from './limits.ts';
 import type { ProcessorContext, ProcessorFn } from './processor.ts';
 import type { Deliverers } from './reply.ts';
 import { keys } from './system.ts';
 
 export const DELIVERED_TTL_SECONDS = 7 * 86_400;
+
+/** KEYS: three tombstones, the delivered marker. Returns {tombstones found, marker found}. */
+const CHECK = `return {redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]), redis.call('EXISTS', KEYS[4])}`;
 
 export function deliveryProcessor(deps: {
   redis: Redis;
@@ -30,14 +34,11 @@ export function deliveryProcessor(deps: {
       keys.tombstone(deps.prefix, requestId),
       keys.tombstone(deps.prefix, ctx.jobId),
     ];
-    const cancelled = async () => (await deps.redis.exists(...tombstones)) > 0;
     const marker = userKey(deps.prefix, data.user, 'delivered', requestId);
-    // One round trip for both checks.
-    const [[, dead], [, done]] = (await deps.redis
-      .pipeline()
-      .exists(...tombstones)
-      .exists(marker)
-      .exec()) as [[unknown, number], [unknown, number]];
+    // One round trip for both checks, right before sending (nothing awaited in between, so a
+    // second tombstone check here would only cost a round trip). A script, not a pipeline: see
+    // finish.ts.
+    const [dead, done] = (await runScript(deps.redis, CHECK, 4, ...tombstones, marker)) as [number, number];
     if (dead > 0) return { delivered: false, reason: 'cancelled' };
     if (done > 0) return { delivered: false, reason: 'already delivered' };
     const deliverer = deps.deliverers[data.target.platform];
@@ -46,7 +47,7 @@ export function deliveryProcessor(deps: {
         `Delivery to ${data.target.platform}`,
         'Start the bot process with that front-end configured.',
       );
-    if (ctx.signal.aborted || (await cancelled())) throw new CancelledError();
+    if (ctx.signal.aborted) throw new CancelledError();
     await deliverer.deliver(data.target, data.reply, {
       requestId,
       user: data.user,

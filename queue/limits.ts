@@ -35,16 +35,19 @@ return {'ok', ''}`;
 
 /**
  * Running slot for a starting job, unless the job has a tombstone (-1). Also confirms the
- * request's idempotency claim as 'added' (the producer's own confirmation may have been lost).
- * KEYS: tombstone, running, idem.
+ * request's idempotency claim as 'added' (the producer's own confirmation may have been lost),
+ * and reads one more key the job needs at start (its identity record) in the same round trip.
+ * KEYS: tombstone, running, idem[, read]. Returns {state, value of read or nil}.
  */
 const START = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local v = false
+if KEYS[4] then v = redis.call('GET', KEYS[4]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, v} end
 redis.call('SET', KEYS[3], 'added', 'XX', 'KEEPTTL')
-if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then return {1, v} end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return {0, v} end
 redis.call('SADD', KEYS[2], ARGV[2])
-return 1`;
+return {1, v}`;
 
 export type AdmitResult = { kind: 'ok' } | { kind: 'dup'; state: string } | { kind: 'nocap'; key: string };
 
@@ -134,21 +137,33 @@ export class UserLimits {
     return { kind: 'ok' };
   }
 
-  /** Take a running slot unless the job was cancelled: 1 ok, 0 over the limit, -1 cancelled. */
+  /**
+   * Take a running slot unless the job was cancelled: state 1 ok, 0 over the limit, -1
+   * cancelled; `value` is the string at `readKey` (read in the same round trip), or null.
+   */
   async start(
     user: string,
     entry: string,
     tombstoneKey: string,
     requestId: string,
     isActive: (e: string) => Promise<boolean>,
-  ): Promise<number> {
+    readKey?: string,
+  ): Promise<{ state: number; value: string | null }> {
     const key = this.runningKey(user);
     const max = this.limits.maxRunning;
     const idem = userKey(this.prefix, user, 'idem', requestId);
-    const r = Number(await runScript(this.redis, START, 3, tombstoneKey, key, idem, max, entry));
-    if (r !== 0) return r;
+    const ks = readKey ? [tombstoneKey, key, idem, readKey] : [tombstoneKey, key, idem];
+    const run = async () => {
+      const [state, value] = (await runScript(this.redis, START, ks.length, ...ks, max, entry)) as [
+        number,
+        string | null,
+      ];
+      return { state: Number(state), value: value ?? null };
+    };
+    const r = await run();
+    if (r.state !== 0) return r;
     for (const e of await this.redis.smembers(key)) if (!(await isActive(e))) await this.redis.srem(key, e);
-    return Number(await runScript(this.redis, START, 3, tombstoneKey, key, idem, max, entry));
+    return run();
   }
 
   runningKeyOf(user: string): string {

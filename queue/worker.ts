@@ -18,8 +18,9 @@ import {
 } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { UserRecords, userKey } from '../core/storage/records.ts';
+import { type Identity, identitySchema, UserRecords, userKey } from '../core/storage/records.ts';
 import { deliveryProcessor } from './delivery.ts';
+import { recordFinish } from './finish.ts';
 import { deliverJobId } from './ids.ts';
 import {
   type JobData,
@@ -293,6 +294,9 @@ export class JobWorker extends EventEmitter {
     }
     const entry = `${job.queueName}/${id}`;
     const limited = name !== 'deliver'; // the deliver processor checks tombstones itself
+    // The identity record the job names is read in the START round trip (one write, not two).
+    const identityId = (data as { identityId?: string }).identityId;
+    let identityRaw: string | null = null;
     if (limited) {
       const started = await this.limits.start(
         data.user,
@@ -300,9 +304,11 @@ export class JobWorker extends EventEmitter {
         keys.tombstone(this.sys.prefix, id),
         data.requestId ?? id,
         (e) => this.isActive(e),
+        identityId ? userKey(this.sys.prefix, data.user, 'identity', identityId) : undefined,
       );
-      if (started === -1) return this.cancelled(job, data);
-      if (started === 0) {
+      if (started.state === -1) return this.cancelled(job, data);
+      identityRaw = started.value;
+      if (started.state === 0) {
         // The user already has their share of running jobs: try again shortly.
         await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1000), token);
         throw new DelayedError();
@@ -313,7 +319,18 @@ export class JobWorker extends EventEmitter {
     this.controllers.set(id, controller);
     const started = Date.now();
     try {
-      const result = await this.runProcessor(job, name, data, controller.signal);
+      const result = await this.runProcessor(
+        job,
+        name,
+        data,
+        controller.signal,
+        // Parsed here so a bad record fails the job like any other error (slot released below).
+        limited
+          ? identityRaw === null
+            ? undefined
+            : identitySchema.parse(JSON.parse(identityRaw))
+          : await this.identityOf(data),
+      );
       if (controller.signal.aborted) throw new CancelledError();
       const checked = jobSchemas[name].result.safeParse(result);
       if (!checked.success)
@@ -324,24 +341,25 @@ export class JobWorker extends EventEmitter {
       const def = jobDef(name);
       const requestId = data.requestId ?? id;
       const delivers = def.delivers && !job.parent;
-      // Bookkeeping and the delivery go out together (one round trip). A cancel that lands after
+      // Bookkeeping (one script) and the delivery go out together. A cancel that lands after
       // this point is still honoured: the deliver job checks the tombstones before sending.
       const bookkeeping = async () => {
         if (name === 'deliver') return; // its source job already freed the request's slots
-        const m = this.redis
-          .pipeline()
-          .lpush(keys.durations(this.sys.prefix, name), ms)
-          .ltrim(keys.durations(this.sys.prefix, name), 0, 49);
-        if (delivers)
-          m.zadd(
-            userKey(this.sys.prefix, data.user, 'jobs'),
-            Date.now(),
-            `deliver/${deliverJobId(requestId)}`,
-          );
-        if (limited) m.srem(this.limits.runningKeyOf(data.user), entry);
-        if (!job.parent)
-          m.srem(this.limits.pendingKeyOf(data.user), ...QUEUES.map((q) => `${q}/${requestId}`));
-        await m.exec();
+        await recordFinish(
+          this.redis,
+          {
+            durations: keys.durations(this.sys.prefix, name),
+            index: userKey(this.sys.prefix, data.user, 'jobs'),
+            running: this.limits.runningKeyOf(data.user),
+            pending: this.limits.pendingKeyOf(data.user),
+          },
+          {
+            ms,
+            indexMember: delivers ? `deliver/${deliverJobId(requestId)}` : undefined,
+            runningEntry: limited ? entry : undefined,
+            pendingEntries: job.parent ? [] : QUEUES.map((q) => `${q}/${requestId}`),
+          },
+        );
       };
       await recordResult(this.records, data.user, name, checked.data);
       await Promise.all([
@@ -370,7 +388,13 @@ export class JobWorker extends EventEmitter {
     }
   }
 
-  private async runProcessor(job: Job, name: JobName, data: JobData<JobName>, signal: AbortSignal) {
+  private async runProcessor(
+    job: Job,
+    name: JobName,
+    data: JobData<JobName>,
+    signal: AbortSignal,
+    identity: Identity | undefined,
+  ) {
     const spec = this.processors[name];
     if (!spec) throw new NotAvailableError(`The "${name}" job`, 'No worker on this deployment runs it.');
     const base = {
@@ -380,7 +404,7 @@ export class JobWorker extends EventEmitter {
       data,
       attempt: job.attemptsMade + 1,
       previous: data.flow ? await this.previous(job) : {},
-      identity: await this.identityOf(data),
+      identity,
     };
     await recordStart(this.records, data.user, name, base.identity);
     const progress = (stage: string, percent: number) => {
