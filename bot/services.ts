@@ -250,7 +250,11 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       const v = await producer.status(id).catch(() => undefined);
       if (!v || v.user !== uid(user) || v.state !== 'completed') return [];
       const images = (v.result as { images?: unknown } | undefined)?.images;
-      return Array.isArray(images) ? images.filter((x): x is string => typeof x === 'string') : [];
+      const refs = Array.isArray(images) ? images.filter((x): x is string => typeof x === 'string') : [];
+      // The job record outlives its images (delete button, expiry): only those still stored count,
+      // so a deleted result reads as "no such result" instead of naming an internal file.
+      const kept = await Promise.all(refs.map((r) => producer.artifacts.exists(r).catch(() => false)));
+      return refs.filter((_, i) => kept[i]);
     },
   };
 

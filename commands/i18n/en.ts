@@ -131,7 +131,7 @@ export const en = {
   'group.photo_few':
     'A group photo needs at least 2 members who opted in with "/group join"; there are {count}.',
   'group.photo_queued': 'Composing a group photo of {count} members.',
-  'group.picture_set': 'Setting the group picture from your latest result.',
+  'group.picture_set': 'Group picture set from that result.',
   'group.no_result': 'Give the id of one of your completed results.',
 
   'progress.line': '{label}: {stage} {percent}%',

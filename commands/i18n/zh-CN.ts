@@ -123,7 +123,7 @@ export const zhCN: Record<MessageKey, string> = {
   'group.opt_out': '你已退出合影。',
   'group.photo_few': '合影至少需要 2 位通过“/group join”加入的成员；目前有 {count} 位。',
   'group.photo_queued': '正在合成 {count} 位成员的合影。',
-  'group.picture_set': '正在用你最新的结果设置群头像。',
+  'group.picture_set': '已用该结果设置群头像。',
   'group.no_result': '请提供你的一个已完成结果的编号。',
 
   'progress.line': '{label}：{stage} {percent}%',

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 export interface ApiCall {
   method: string;
   params: Record<string, unknown>;
-  /** Uploaded files of a multipart call, by field name. */
-  files: Record<string, { name: string; size: number }>;
+  /** Uploaded files of a multipart call, by field name (with their bytes, to decode them). */
+  files: Record<string, UploadedFile>;
   at: number;
 }
 
@@ -32,6 +32,8 @@ export class FakeTelegram {
   readonly admins = new Set<number>();
   /** Users who never started the bot: private messages to them fail with 403. */
   readonly unreachable = new Set<number>();
+  /** Whether the bot has the "Change group info" right (setChatPhoto fails without it, as on Telegram). */
+  botCanChangeInfo = true;
   private seenOffset = 0;
   url = '';
 
@@ -227,9 +229,12 @@ export class FakeTelegram {
       case 'deleteWebhook':
       case 'setWebhook':
       case 'answerCallbackQuery':
-      case 'setChatPhoto':
       case 'setMyCommands':
         return true;
+      case 'setChatPhoto':
+        return this.botCanChangeInfo
+          ? true
+          : new ApiFailure(400, 'Bad Request: not enough rights to change chat photo');
       case 'getUpdates': {
         const offset = Number(p.offset ?? 0);
         if (offset > this.seenOffset) {
@@ -305,6 +310,12 @@ class ApiFailure {
   ) {}
 }
 
+export interface UploadedFile {
+  name: string;
+  size: number;
+  bytes: Buffer;
+}
+
 export interface TgUser {
   id: number;
   is_bot: false;
@@ -320,7 +331,7 @@ export interface TgChat {
 
 async function readBody(
   req: http.IncomingMessage,
-): Promise<{ params: Record<string, unknown>; files: Record<string, { name: string; size: number }> }> {
+): Promise<{ params: Record<string, unknown>; files: Record<string, UploadedFile> }> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const body = Buffer.concat(chunks);
@@ -335,11 +346,11 @@ async function readBody(
 function parseMultipart(
   body: Buffer,
   type: string,
-): { params: Record<string, unknown>; files: Record<string, { name: string; size: number }> } {
+): { params: Record<string, unknown>; files: Record<string, UploadedFile> } {
   const boundary = /boundary=("?)([^";]+)\1/.exec(type)?.[2];
   if (!boundary) throw new Error('multipart without boundary');
   const params: Record<string, unknown> = {};
-  const files: Record<string, { name: string; size: number }> = {};
+  const files: Record<string, UploadedFile> = {};
   const sep = Buffer.from(`--${boundary}`);
   let pos = body.indexOf(sep);
   while (pos >= 0) {
@@ -353,7 +364,8 @@ function parseMultipart(
     const content = part.subarray(split + 4);
     const name = /[^e]name="([^"]*)"/.exec(head)?.[1] ?? '';
     const filename = /filename="?([^";\r\n]*)"?/.exec(head)?.[1];
-    if (filename !== undefined) files[name] = { name: filename, size: content.length };
+    if (filename !== undefined)
+      files[name] = { name: filename, size: content.length, bytes: Buffer.from(content) };
     else {
       const v = content.toString();
       try {

@@ -1,0 +1,171 @@
+/**
+ * A real result and what can be done with it, through Telegram: real grammY against the fake Bot
+ * API, the real command and job layers, a worker running the real prepare-identity and template
+ * jobs (face models, landmark fusion). An admin makes a template portrait in a group, sets the
+ * group picture from it (refused for a non-admin, explained when the bot lacks the right), then
+ * deletes it with the result's delete button.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import { decodeImage } from '../../core/image/codec.ts';
+import { target, until } from '../queue/helpers.ts';
+import { type ApiCall, FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
+import { type Stack, startStack } from './harness.ts';
+
+/** The one file a multipart call uploaded (grammY names the field at random, `attach://…`). */
+const upload = (c: ApiCall) => Object.values(c.files)[0];
+const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
+
+describe('Telegram result actions on a real template result', () => {
+  let fake: FakeTelegram;
+  let stack: Stack;
+  let tg: TelegramFrontend;
+  const ann: TgUser = { id: 9191, is_bot: false, first_name: 'Ann', language_code: 'en' };
+  const bea: TgUser = { id: 9292, is_bot: false, first_name: 'Bea', language_code: 'en' };
+  const group: TgChat = { id: -100919, type: 'supergroup', title: 'Crew' };
+  const annId = `tg-${ann.id}`;
+
+  beforeAll(async () => {
+    fake = await new FakeTelegram().start();
+    stack = await startStack();
+    tg = new TelegramFrontend({
+      token: TOKEN,
+      apiRoot: fake.url,
+      services: stack.services,
+      editIntervalMs: 400,
+      albumWaitMs: 150,
+      progressPollMs: 50,
+      maxRetryDelaySeconds: 5,
+    });
+    await stack.startWorker({ telegram: tg });
+    await tg.start();
+  });
+
+  afterAll(async () => {
+    await tg?.stop();
+    await stack?.close();
+    await fake?.stop();
+  });
+
+  /** Push a message and wait for the bot's first text after it that matches. */
+  async function say(from: TgUser, text: string, want: RegExp, ms?: number): Promise<ApiCall> {
+    const mark = fake.calls.length;
+    fake.push(fake.message(from, group, { text }));
+    return fake.waitFor(
+      () => fake.calls.slice(mark).find((c) => want.test(String(c.params.text ?? c.params.caption))),
+      ms,
+    );
+  }
+
+  it('template result with buttons → group picture (admin, bot right) → delete removes the file', async () => {
+    // Ann's face, prepared by the real prepare-identity job.
+    const photo = (await stack.producer.artifacts.put(annId, face('astronaut.png'), { ext: 'png' })).ref;
+    await stack.producer.enqueue(
+      'prepare-identity',
+      { user: annId, target: target(annId), identityId: 'me', photos: [photo] },
+      { idempotencyKey: `tg-ra-${Date.now()}` },
+    );
+    await until(
+      async () => (await stack.producer.records.getIdentity(annId, 'me'))?.status === 'prepared',
+      60_000,
+    );
+
+    fake.admins.add(ann.id);
+    const m0 = fake.calls.length;
+    fake.push(fake.callback(ann, group, 'consent:accept'));
+    await fake.waitFor(() => fake.calls.slice(m0).find((c) => /Thank you/.test(String(c.params.text))));
+
+    // /template with a real template photo; the fused result arrives in the group with buttons.
+    const tplBytes = face('sample2.jpg');
+    const tpl = await decodeImage(tplBytes);
+    const file = fake.addFile(tplBytes);
+    const m1 = fake.calls.length;
+    fake.push(
+      fake.message(ann, group, {
+        caption: '/template',
+        photo: [{ ...file, width: tpl.width, height: tpl.height }],
+      }),
+    );
+    const delivered = await fake.waitFor(
+      () =>
+        fake.calls
+          .slice(m1)
+          .find(
+            (c) =>
+              c.method === 'sendPhoto' &&
+              Number(c.params.chat_id) === group.id &&
+              /portrait:delete:/.test(JSON.stringify(c.params.reply_markup)),
+          ),
+      60_000,
+    );
+    const markup = JSON.stringify(delivered.params.reply_markup);
+    for (const b of ['portrait:reroll:', 'portrait:more:', 'talk:animate:', 'tryon:ask:'])
+      expect(markup).toContain(b);
+    const jobId = /portrait:delete:([^"]+)/.exec(markup)?.[1] ?? '';
+    expect(jobId).not.toBe('');
+    const status = await stack.producer.status(jobId);
+    expect(status?.name).toBe('template');
+    const ref = (status?.result as { images?: string[] } | undefined)?.images?.[0] ?? '';
+    const stored = await stack.producer.artifacts.read(ref);
+    // The delivered photo is the stored result (a real image), not a placeholder.
+    expect(upload(delivered)?.size).toBe(stored.byteLength);
+
+    // A non-admin is refused clearly; nothing is sent to Telegram's setChatPhoto.
+    const before = fake.callsOf('setChatPhoto').length;
+    const refused = await say(bea, `/group picture ${jobId}`, /Only group administrators/);
+    expect(Number(refused.params.chat_id)).toBe(group.id);
+    expect(fake.callsOf('setChatPhoto')).toHaveLength(before);
+
+    // Without the bot's "Change group info" right: the admin is told so, and no success text.
+    fake.botCanChangeInfo = false;
+    const m2 = fake.calls.length;
+    const noRight = await say(ann, `/group picture ${jobId}`, /could not set the group picture/);
+    expect(String(noRight.params.text)).toContain('Change group info');
+    expect(
+      fake.calls.slice(m2).some((c) => /Group picture set from that result/.test(String(c.params.text))),
+    ).toBe(false);
+
+    // With the right: setChatPhoto carries the real result image, at the template's size.
+    fake.botCanChangeInfo = true;
+    const m3 = fake.calls.length;
+    await say(ann, `/group picture ${jobId}`, /Group picture set from that result/);
+    const set = fake.calls.slice(m3).find((c) => c.method === 'setChatPhoto');
+    expect(set).toBeDefined();
+    expect(Number(set?.params.chat_id)).toBe(group.id);
+    const sent = set && upload(set);
+    expect(sent?.bytes.byteLength).toBeGreaterThan(10_000);
+    const img = await decodeImage(new Uint8Array(sent?.bytes ?? []));
+    expect([img.width, img.height]).toEqual([tpl.width, tpl.height]);
+    expect(Buffer.compare(sent?.bytes ?? Buffer.alloc(0), stored)).toBe(0);
+
+    // Only the result's owner can use it: Bea made admin still cannot use Ann's result.
+    fake.admins.add(bea.id);
+    await say(bea, `/group picture ${jobId}`, /Give the id of one of your completed results/);
+    fake.admins.delete(bea.id);
+
+    // The delete button removes the result's file from storage.
+    const onDisk = path.join(stack.sys.artifactsDir, ref); // refs are <user>/<sha256>.<ext>
+    expect(existsSync(onDisk)).toBe(true);
+    const m4 = fake.calls.length;
+    fake.push(fake.callback(ann, group, `portrait:delete:${jobId}`));
+    await fake.waitFor(() =>
+      fake.calls.slice(m4).find((c) => /Deleted 1 image\(s\) of that result/.test(String(c.params.text))),
+    );
+    expect(await stack.producer.artifacts.exists(ref)).toBe(false);
+    expect(existsSync(onDisk)).toBe(false);
+
+    // The deleted result can no longer be used: a clear answer, no internal file name, no upload.
+    const m5 = fake.calls.length;
+    const gone = await say(ann, `/group picture ${jobId}`, /Give the id of one of your completed results/);
+    expect(String(gone.params.text)).not.toContain(annId);
+    expect(fake.calls.slice(m5).some((c) => c.method === 'setChatPhoto')).toBe(false);
+    // A second press of delete finds nothing left.
+    const m6 = fake.calls.length;
+    fake.push(fake.callback(ann, group, `portrait:delete:${jobId}`));
+    await fake.waitFor(() =>
+      fake.calls.slice(m6).find((c) => /That result is gone/.test(String(c.params.text))),
+    );
+  }, 120_000);
+});
