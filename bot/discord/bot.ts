@@ -181,7 +181,17 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       return { text: 'I need the "Manage Server" permission to change the server icon.' };
     }
     const bytes = await imageBytes(reply.action.image, (r) => this.opts.services.uploads.get(r));
-    await i.guild.setIcon(Buffer.from(bytes));
+    try {
+      await i.guild.setIcon(Buffer.from(bytes));
+    } catch (e) {
+      // Uncaught, this left the deferred reply "thinking" forever; say what happened instead.
+      // Only the message and code: discord.js errors carry the request body (the image as base64).
+      const why = e instanceof Error ? e.message : String(e);
+      logger.warn({ why, code: (e as { code?: unknown }).code }, 'guild icon not set');
+      return {
+        text: `I could not change the server icon: ${why}. Give the bot the "Manage Server" permission.`,
+      };
+    }
     return reply;
   }
 

@@ -46,6 +46,8 @@ export class FakeDiscord {
   readonly dispatchedAt = new Map<string, number>();
   /** Time each interaction's first callback (the acknowledgement) arrived, by interaction id. */
   readonly ackedAt = new Map<string, number>();
+  /** Guild edits (icon) answer 403 Missing Permissions, as when the bot's role lost the right. */
+  refuseGuildEdit = false;
   /** Resolves when a client finished IDENTIFY and got READY. */
   ready: Promise<void>;
   private markReady!: () => void;
@@ -120,7 +122,13 @@ export class FakeDiscord {
     user: DcUser,
     name: string,
     options: Array<{ name: string; type: number; value: unknown }> = [],
-    extra: { attachments?: Record<string, unknown>[]; admin?: boolean; locale?: string; dm?: boolean } = {},
+    extra: {
+      attachments?: Record<string, unknown>[];
+      admin?: boolean;
+      locale?: string;
+      dm?: boolean;
+      appPermissions?: string;
+    } = {},
   ): string {
     const resolved = extra.attachments?.length
       ? { attachments: Object.fromEntries(extra.attachments.map((a) => [a.id as string, a])) }
@@ -225,7 +233,7 @@ export class FakeDiscord {
     user: DcUser,
     type: number,
     data: Record<string, unknown>,
-    extra: { admin?: boolean; locale?: string; dm?: boolean },
+    extra: { admin?: boolean; locale?: string; dm?: boolean; appPermissions?: string },
     more: Record<string, unknown> = {},
   ): string {
     const id = nextId();
@@ -265,7 +273,7 @@ export class FakeDiscord {
       token: `itok-${id}`,
       version: 1,
       locale: extra.locale ?? 'en-US',
-      app_permissions: String(0x8 | 0x20 | 0x800 | 0x8000),
+      app_permissions: extra.appPermissions ?? String(0x8 | 0x20 | 0x800 | 0x8000),
       entitlements: [],
       authorizing_integration_owners: {},
       attachment_size_limit: 10 * 1024 * 1024,
@@ -492,7 +500,10 @@ export class FakeDiscord {
         recipients: [{ id: recipient, username: 'u', discriminator: '0', avatar: null }],
       });
     }
-    if (/^PATCH \/guilds\/(\d+)$/.test(key)) return reply(200, { ...this.guild(), icon: 'a'.repeat(32) });
+    if (/^PATCH \/guilds\/(\d+)$/.test(key)) {
+      if (this.refuseGuildEdit) return reply(403, { message: 'Missing Permissions', code: 50013 });
+      return reply(200, { ...this.guild(), icon: 'a'.repeat(32) });
+    }
     reply(404, { message: `Unknown route ${key} in the fake`, code: 0 });
   }
 }

@@ -8,9 +8,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscordFrontend } from '../../bot/discord/bot.ts';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { target, until } from '../queue/helpers.ts';
+import {
+  APP_ID,
+  CHANNEL_ID,
+  TOKEN as DC_TOKEN,
+  type DcUser,
+  FakeDiscord,
+  GUILD_ID,
+  type RestCall,
+} from './fake-discord.ts';
 import { type ApiCall, FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
 import { type Stack, startStack } from './harness.ts';
 
@@ -167,5 +177,135 @@ describe('Telegram result actions on a real template result', () => {
     await fake.waitFor(() =>
       fake.calls.slice(m6).find((c) => /That result is gone/.test(String(c.params.text))),
     );
+  }, 120_000);
+});
+
+describe('Discord result actions on a real template result', () => {
+  let fake: FakeDiscord;
+  let stack: Stack;
+  let dc: DiscordFrontend;
+  const eve: DcUser = { id: '800000000000000091', username: 'eve' };
+  const fay: DcUser = { id: '800000000000000092', username: 'fay' };
+  const eveId = `dc-${eve.id}`;
+  // VIEW_CHANNEL | SEND_MESSAGES | ATTACH_FILES: no Manage Server (and no Administrator).
+  const noManage = String(0x400 | 0x800 | 0x8000);
+
+  beforeAll(async () => {
+    fake = await new FakeDiscord().start();
+    stack = await startStack();
+    dc = new DiscordFrontend({
+      token: DC_TOKEN,
+      applicationId: APP_ID,
+      guildId: GUILD_ID,
+      apiRoot: fake.api,
+      services: stack.services,
+      editIntervalMs: 300,
+      progressPollMs: 50,
+    });
+    await stack.startWorker({ discord: dc });
+    await dc.start();
+  });
+
+  afterAll(async () => {
+    await dc?.stop();
+    await stack?.close();
+    await fake?.stop();
+  });
+
+  const since = (n: number) => fake.calls.slice(n);
+  const said = (calls: RestCall[], re: RegExp) => calls.find((c) => re.test(fake.contents([c])[0] ?? ''));
+  const iconEdits = () => fake.calls.filter((c) => c.method === 'PATCH' && c.path === `/guilds/${GUILD_ID}`);
+  async function picture(
+    user: DcUser,
+    id: string,
+    want: RegExp,
+    extra: { admin?: boolean; appPermissions?: string },
+  ) {
+    const mark = fake.calls.length;
+    fake.slash(
+      user,
+      'group',
+      [
+        { name: 'action', type: 3, value: 'picture' },
+        { name: 'arg', type: 3, value: id },
+      ],
+      extra,
+    );
+    return fake.waitFor(() => said(since(mark), want));
+  }
+
+  it('template result with buttons → server icon (admin, bot permission) → delete removes the file', async () => {
+    const photo = (await stack.producer.artifacts.put(eveId, face('astronaut.png'), { ext: 'png' })).ref;
+    await stack.producer.enqueue(
+      'prepare-identity',
+      {
+        user: eveId,
+        target: { platform: 'discord' as const, chatId: CHANNEL_ID, userId: eve.id },
+        identityId: 'me',
+        photos: [photo],
+      },
+      { idempotencyKey: `dc-ra-${Date.now()}` },
+    );
+    await until(
+      async () => (await stack.producer.records.getIdentity(eveId, 'me'))?.status === 'prepared',
+      60_000,
+    );
+    let mark = fake.calls.length;
+    fake.button(eve, 'consent:accept');
+    await fake.waitFor(() => said(since(mark), /Thank you/));
+
+    const tplBytes = face('sample4.jpg');
+    const tpl = await decodeImage(tplBytes);
+    mark = fake.calls.length;
+    const a = fake.addAttachment('team.jpg', tplBytes);
+    fake.slash(eve, 'template', [{ name: 'photo', type: 11, value: a.id }], {
+      attachments: [a],
+      admin: true,
+    });
+    const delivered = await fake.waitFor(
+      () => since(mark).find((c) => c.files.length > 0 && /portrait:delete:/.test(JSON.stringify(c.body))),
+      60_000,
+    );
+    const body = JSON.stringify(delivered.body);
+    for (const b of ['portrait:reroll:', 'portrait:more:', 'talk:animate:', 'tryon:ask:'])
+      expect(body).toContain(b);
+    const jobId = /portrait:delete:([^"]+)/.exec(body)?.[1] ?? '';
+    const ref =
+      ((await stack.producer.status(jobId))?.result as { images?: string[] } | undefined)?.images?.[0] ?? '';
+    expect(ref).not.toBe('');
+
+    // A member without Manage Server is refused; the guild is not edited.
+    const edits = iconEdits().length;
+    await picture(fay, jobId, /Only group administrators/, {});
+    // The bot lacks Manage Server: said so, no edit attempted.
+    await picture(eve, jobId, /I need the "Manage Server" permission/, {
+      admin: true,
+      appPermissions: noManage,
+    });
+    // The bot's permission is there but Discord refuses the edit: a clear answer, not silence.
+    fake.refuseGuildEdit = true;
+    await picture(eve, jobId, /could not change the server icon/, { admin: true });
+    fake.refuseGuildEdit = false;
+    expect(iconEdits()).toHaveLength(edits + 1);
+
+    // Admin with the bot's permission: the icon is the real result, as a data URI at its size.
+    await picture(eve, jobId, /Group picture set from that result/, { admin: true });
+    const edit = iconEdits().at(-1);
+    const icon = String((edit?.body as { icon?: string } | undefined)?.icon ?? '');
+    const m = /^data:image\/\w+;base64,(.+)$/.exec(icon);
+    expect(m).not.toBeNull();
+    const bytes = Buffer.from(m?.[1] ?? '', 'base64');
+    const img = await decodeImage(new Uint8Array(bytes));
+    expect([img.width, img.height]).toEqual([tpl.width, tpl.height]);
+    expect(Buffer.compare(bytes, await stack.producer.artifacts.read(ref))).toBe(0);
+
+    // Delete button: the stored file is gone.
+    const onDisk = path.join(stack.sys.artifactsDir, ref);
+    expect(existsSync(onDisk)).toBe(true);
+    mark = fake.calls.length;
+    fake.button(eve, `portrait:delete:${jobId}`);
+    await fake.waitFor(() => said(since(mark), /Deleted 1 image\(s\) of that result/));
+    expect(existsSync(onDisk)).toBe(false);
+    await picture(eve, jobId, /Give the id of one of your completed results/, { admin: true });
   }, 120_000);
 });
