@@ -9,11 +9,12 @@
 import type { ModelStore } from '../../models/store.ts';
 import { throwIfAborted } from '../errors.ts';
 import { decodeImage, type RgbImage } from '../image/codec.ts';
-import { type Affine, composeAffine, Pyramid, warpAffine } from '../image/warp.ts';
+import { type Affine, composeAffine, Pyramid, type PyramidPool, warpAffine } from '../image/warp.ts';
 import { recognitionAffine } from './align.ts';
 import { laplacianVariance, predictAgeGender, predictEyes, predictPose } from './attributes.ts';
 import {
   type DetectOptions,
+  type DetectorScratch,
   detectFaces,
   detectorScratch,
   orientationEvidence,
@@ -60,7 +61,16 @@ const ROTATION_MIN_MASS = 3;
 /** A chosen rotation must also yield a confident face, or the photo is taken as decoded. */
 const ROTATION_CONFIRM_SCORE = 0.9;
 
+/** Buffers one analyzer reuses from photo to photo (pyramid levels, detector inputs). */
+interface Reused {
+  pool: PyramidPool;
+  scratch: DetectorScratch;
+}
+
 export class FaceAnalyzer {
+  /** Buffers for analyze()/analyzeRgb(); undefined while an analysis holds them. */
+  private reused: Reused | undefined = { pool: [], scratch: detectorScratch() };
+
   private constructor(private readonly s: FaceSessions) {}
 
   static async load(store: ModelStore, opts: { threads?: number } = {}): Promise<FaceAnalyzer> {
@@ -69,18 +79,35 @@ export class FaceAnalyzer {
 
   async analyze(bytes: Uint8Array, opts: AnalyzeOptions = {}): Promise<ImageAnalysis> {
     const img = await decodeImage(bytes);
-    return (await this.analyzeDetailed(img, opts)).analysis;
+    return this.analyzeRgb(img, opts);
   }
 
   async analyzeRgb(img: RgbImage, opts: AnalyzeOptions = {}): Promise<ImageAnalysis> {
-    return (await this.analyzeDetailed(img, opts)).analysis;
+    // The pyramid does not outlive this call, so its levels can live in reused buffers; a
+    // concurrent call on the same analyzer (rare: one analyzer per thread) allocates its own.
+    const reused = this.reused;
+    this.reused = undefined;
+    try {
+      return (await this.run(img, opts, reused)).analysis;
+    } finally {
+      if (reused) this.reused = reused;
+    }
   }
 
+  /** The analysis with its pyramid, which the caller keeps: built in fresh buffers. */
   async analyzeDetailed(img: RgbImage, opts: AnalyzeOptions = {}): Promise<DetailedAnalysis> {
+    return this.run(img, opts, undefined);
+  }
+
+  private async run(
+    img: RgbImage,
+    opts: AnalyzeOptions,
+    reused: Reused | undefined,
+  ): Promise<DetailedAnalysis> {
     const { signal } = opts;
     throwIfAborted(signal);
-    const pyramid = new Pyramid(img);
-    const scratch = detectorScratch();
+    const pyramid = new Pyramid(img, reused?.pool);
+    const scratch = reused?.scratch ?? detectorScratch();
     const oriented =
       opts.orientation === false ? undefined : await this.chooseRotation(pyramid, scratch, signal);
     let rotation = oriented?.rotation ?? 0;
@@ -114,7 +141,7 @@ export class FaceAnalyzer {
 
   private async chooseRotation(
     pyr: Pyramid,
-    scratch: Float32Array,
+    scratch: DetectorScratch,
     signal?: AbortSignal,
   ): Promise<{ rotation: 0 | 90 | 180 | 270; firstPass: RawRun; unrotated: RawRun }> {
     const found = await orientationEvidence(this.s['face-detect'], pyr, signal, scratch);

@@ -57,9 +57,18 @@ export interface RawRun {
   boxes: Float32Array;
 }
 
-/** A detector input buffer, reused by the passes of one analysis (each run completes first). */
-export function detectorScratch(): Float32Array {
-  return new Float32Array(3 * DET_W * DET_H);
+/**
+ * Buffers reused by the detector passes (each run completes before the next input is built):
+ * one 320x240 input, and the whole scaled image that tiles are cut from (grown as needed). An
+ * analyzer keeps one set for all its photos, so detection allocates nothing per photo.
+ */
+export interface DetectorScratch {
+  input: Float32Array;
+  whole: Float32Array;
+}
+
+export function detectorScratch(): DetectorScratch {
+  return { input: new Float32Array(3 * DET_W * DET_H), whole: new Float32Array(0) };
 }
 
 async function runDetector(
@@ -67,14 +76,14 @@ async function runDetector(
   pyr: Pyramid,
   srcToInput: Affine,
   signal?: AbortSignal,
-  scratch?: Float32Array,
+  scratch?: DetectorScratch,
 ): Promise<RawRun> {
   throwIfAborted(signal);
   const input = warpToPlanar(pyr, srcToInput, DET_W, DET_H, {
     fill: [127, 127, 127],
     mean: MEAN,
     std: STD,
-    out: scratch,
+    out: scratch?.input,
   });
   return runOn(session, input);
 }
@@ -98,11 +107,18 @@ function tileSource(
   sw: number,
   sh: number,
   tiles: number,
+  scratch: DetectorScratch,
 ): ((tx: number, ty: number, into: Float32Array) => Float32Array) | undefined {
   const w = Math.max(DET_W, Math.ceil(sw));
   const h = Math.max(DET_H, Math.ceil(sh));
   if (tiles < 2 || w * h > WHOLE_PASS_MAX_PIXELS) return undefined;
-  const whole = warpToPlanar(pyr, toScaled, w, h, { fill: [127, 127, 127], mean: MEAN, std: STD });
+  if (scratch.whole.length < 3 * w * h) scratch.whole = new Float32Array(3 * w * h);
+  const whole = warpToPlanar(pyr, toScaled, w, h, {
+    fill: [127, 127, 127],
+    mean: MEAN,
+    std: STD,
+    out: scratch.whole.subarray(0, 3 * w * h),
+  });
   const plane = w * h;
   return (tx, ty, into) => {
     for (let c = 0; c < 3; c++)
@@ -136,7 +152,7 @@ export async function orientationEvidence(
   session: OnnxSession,
   pyr: Pyramid,
   signal?: AbortSignal,
-  scratch?: Float32Array,
+  scratch?: DetectorScratch,
 ): Promise<Record<0 | 90 | 180 | 270, RotationEvidence>> {
   const out = {} as Record<0 | 90 | 180 | 270, RotationEvidence>;
   for (const deg of [0, 90, 180, 270] as const) {
@@ -199,7 +215,7 @@ export async function detectFaces(
   frame: Affine,
   width: number,
   height: number,
-  opts: DetectOptions & { signal?: AbortSignal; firstPass?: RawRun; scratch?: Float32Array } = {},
+  opts: DetectOptions & { signal?: AbortSignal; firstPass?: RawRun; scratch?: DetectorScratch } = {},
 ): Promise<Detection[]> {
   const minFace = opts.minFaceSize ?? defaultMinFaceSize(width, height);
   const threshold = opts.scoreThreshold ?? 0.7;
@@ -214,15 +230,22 @@ export async function detectFaces(
     const sh = height * s;
     const xs = tileStarts(sw, DET_W);
     const ys = tileStarts(sh, DET_H);
-    const cut = tileSource(pyr, composeAffine(scaleAffine(s, 0, 0), frame), sw, sh, xs.length * ys.length);
     const scratch = opts.scratch ?? detectorScratch();
+    const cut = tileSource(
+      pyr,
+      composeAffine(scaleAffine(s, 0, 0), frame),
+      sw,
+      sh,
+      xs.length * ys.length,
+      scratch,
+    );
     for (const ty of ys) {
       for (const tx of xs) {
         let run: RawRun;
         if (k === 0 && opts.firstPass) run = opts.firstPass;
         else if (cut) {
           throwIfAborted(opts.signal);
-          run = await runOn(session, cut(tx, ty, scratch));
+          run = await runOn(session, cut(tx, ty, scratch.input));
         } else
           run = await runDetector(
             session,

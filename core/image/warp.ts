@@ -84,13 +84,17 @@ export function fitSimilarity(src: readonly Point[], dst: readonly Point[]): Aff
   return [a, -b, dx - (a * sx - b * sy), b, a, dy - (b * sx + a * sy)];
 }
 
-/** Halve an image with a 2x2 box filter (an odd last row or column is dropped). */
-export function halve(img: RgbImage): RgbImage {
+/**
+ * Halve an image with a 2x2 box filter (an odd last row or column is dropped). `into`, when at
+ * least large enough, holds the result (its start is used), so repeated analyses allocate nothing.
+ */
+export function halve(img: RgbImage, into?: Uint8Array): RgbImage {
   const w = Math.max(1, img.width >> 1);
   const h = Math.max(1, img.height >> 1);
   const src = img.data;
   const stride = img.width * 3;
-  const out = new Uint8Array(w * h * 3);
+  const n = w * h * 3;
+  const out = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
   if (img.width < 2 || img.height < 2) {
     out.set(src.subarray(0, out.length));
     return { data: out, width: w, height: h };
@@ -145,11 +149,20 @@ function halveWords(src: Uint8Array, stride: number, w: number, h: number, out: 
   }
 }
 
+/**
+ * Level buffers kept between images by one owner (an analyzer): index i - 1 holds level i. A
+ * pyramid built on a pool overwrites it, so only one such pyramid may be in use at a time.
+ */
+export type PyramidPool = Uint8Array[];
+
 /** An image with lazily built half-size levels, for alias-free reductions. */
 export class Pyramid {
   private readonly levels: RgbImage[];
 
-  constructor(readonly base: RgbImage) {
+  constructor(
+    readonly base: RgbImage,
+    private readonly pool?: PyramidPool,
+  ) {
     this.levels = [base];
   }
 
@@ -165,7 +178,11 @@ export class Pyramid {
     while (this.levels.length <= i) {
       const last = this.levels[this.levels.length - 1]!;
       if (last.width < 2 || last.height < 2) return last;
-      this.levels.push(halve(last));
+      const k = this.levels.length - 1;
+      const next = halve(last, this.pool?.[k]);
+      // Keep the larger buffer so the pool stops growing once it has seen the largest photo.
+      if (this.pool && (this.pool[k]?.length ?? 0) < next.data.length) this.pool[k] = next.data;
+      this.levels.push(next);
     }
     return this.levels[i]!;
   }
@@ -418,15 +435,23 @@ function samplePlanarSeparable(
   const fc1 = (fill[1] - nm1) * nk1;
   const fc2 = ((swap ? fill[0] : fill[2]) - nm2) * nk2;
   const one = new Float32Array(3);
+  // Source channel offsets of output channels 0 and 2 (B first when swapped).
+  const k0 = swap ? 2 : 0;
+  const k2 = swap ? 0 : 2;
+  // Per-axis offsets and fractions as seen from the output row (v) and column (u).
+  const rowOffs = straight ? yOff : xOff;
+  const rowTs = straight ? yT : xT;
+  const colOffs = straight ? xOff : yOff;
+  const colTs = straight ? xT : yT;
   let o = 0;
   for (let v = 0; v < outH; v++) {
     // The coordinate that depends on v is fixed for the whole row.
-    const rowOff = straight ? yOff[v]! : xOff[v]!;
-    const rowT = straight ? yT[v]! : xT[v]!;
+    const rowOff = rowOffs[v]!;
+    const rowT = rowTs[v]!;
     for (let u = 0; u < outW; u++, o++) {
-      const colOff = straight ? xOff[u]! : yOff[u]!;
-      const colT = straight ? xT[u]! : yT[u]!;
+      const colOff = colOffs[u]!;
       if (rowOff >= 0 && colOff >= 0) {
+        const colT = colTs[u]!;
         const tx = straight ? colT : rowT;
         const ty = straight ? rowT : colT;
         const i00 = rowOff + colOff;
@@ -435,12 +460,16 @@ function samplePlanarSeparable(
         const w10 = tx * (1 - ty);
         const w01 = (1 - tx) * ty;
         const w11 = tx * ty;
-        const r = data[i00]! * w00 + data[i00 + 3]! * w10 + data[i01]! * w01 + data[i01 + 3]! * w11;
-        const g = data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11;
-        const bl = data[i00 + 2]! * w00 + data[i00 + 5]! * w10 + data[i01 + 2]! * w01 + data[i01 + 5]! * w11;
-        outF[o] = ((swap ? bl : r) - nm0) * nk0;
-        outF[o + plane] = (g - nm1) * nk1;
-        outF[o + 2 * plane] = ((swap ? r : bl) - nm2) * nk2;
+        const p0 = i00 + k0;
+        const q0 = i01 + k0;
+        const p2 = i00 + k2;
+        const q2 = i01 + k2;
+        outF[o] = (data[p0]! * w00 + data[p0 + 3]! * w10 + data[q0]! * w01 + data[q0 + 3]! * w11 - nm0) * nk0;
+        outF[o + plane] =
+          (data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11 - nm1) *
+          nk1;
+        outF[o + 2 * plane] =
+          (data[p2]! * w00 + data[p2 + 3]! * w10 + data[q2]! * w01 + data[q2 + 3]! * w11 - nm2) * nk2;
       } else if (rowOff === -2 || colOff === -2) {
         outF[o] = fc0;
         outF[o + plane] = fc1;

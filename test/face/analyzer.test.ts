@@ -304,3 +304,24 @@ describe('orientation', () => {
     }
   });
 });
+
+describe('buffer reuse', () => {
+  it('gives the same result whatever the analyzer saw before, and for concurrent calls', async () => {
+    const small = await fixtureRgb('astronaut.png');
+    const large = await fixtureRgb('sample4.jpg');
+    // Fresh buffers (analyzeDetailed never reuses them) as the reference.
+    const refSmall = (await analyzer.analyzeDetailed(small, { embedding: true })).analysis;
+    const refLarge = (await analyzer.analyzeDetailed(large, { embedding: true })).analysis;
+    // The reused buffers hold larger-image levels when the small one is analysed, and the reverse.
+    expect(await analyzer.analyzeRgb(large, { embedding: true })).toEqual(refLarge);
+    expect(await analyzer.analyzeRgb(small, { embedding: true })).toEqual(refSmall);
+    expect(await analyzer.analyzeRgb(large, { embedding: true })).toEqual(refLarge);
+    // Two calls in flight on one analyzer: only one may hold the reused buffers.
+    const [a, b] = await Promise.all([
+      analyzer.analyzeRgb(small, { embedding: true }),
+      analyzer.analyzeRgb(large, { embedding: true }),
+    ]);
+    expect(a).toEqual(refSmall);
+    expect(b).toEqual(refLarge);
+  });
+});
