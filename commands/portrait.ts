@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InputError, NotAvailableError } from '../core/errors.ts';
+import { fetchChecked } from './attachments.ts';
 import { button } from './buttons.ts';
 import type { IdentityView, Services } from './services.ts';
 import { type Button, type CommandContext, defineCommand } from './types.ts';
@@ -109,12 +110,16 @@ export const portrait = defineCommand({
         ephemeral: true,
       };
     }
-    if (inv.attachments.length > 0) {
+    // An attached image is a pose skeleton (OpenPose style); only one, and only when a worker runs
+    // generation (whether it has the OpenPose ControlNet is the worker's answer: a clear error).
+    const poseFile = inv.attachments[0];
+    if (poseFile && !(await services.jobs.available('generate'))) {
       throw new NotAvailableError(
         'Pose-guided portraits',
         'Send /portrait without an image; this deployment has no pose pipeline installed.',
       );
     }
+    if (inv.attachments.length > 1) throw new InputError('one_pose', ctx.t('portrait.one_pose'));
     // Reroll / more like this repeat the earlier request's style and count.
     const earlier =
       opts.arg && (opts.action === 'reroll' || opts.action === 'more')
@@ -139,6 +144,13 @@ export const portrait = defineCommand({
     };
     // Reroll = the same request with a fresh seed; "more like this" reuses the earlier seed family.
     if (own) data.userStyle = own.id;
+    // Checked and stored last, after every refusal above, so a refused request stores nothing.
+    if (poseFile)
+      data.pose = await services.uploads.put(
+        inv.user,
+        poseFile.name,
+        await fetchChecked(ctx, poseFile, 'image'),
+      );
     if (opts.seed !== undefined) data.seed = opts.seed;
     else if (opts.action === 'more' && opts.arg) data.seed = seedFrom(opts.arg);
     const job = await services.jobs.enqueue({

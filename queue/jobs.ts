@@ -108,6 +108,8 @@ export const jobSchemas = {
       mode: z.enum(['zero-shot', 'lora']),
       identityId: identityId.optional(),
       photo: artifactRef.optional(),
+      /** An OpenPose skeleton image (stored upload) guiding the body pose through ControlNet. */
+      pose: artifactRef.optional(),
       style: z.string().regex(/^[a-z0-9_-]{1,48}$/),
       /** One of the user's own uploaded style LoRAs, applied on top of `style` (owner only). */
       userStyle: z

@@ -59,6 +59,7 @@ export const en = {
   'portrait.identity_busy': 'Your photos are still being checked. Wait for the report, then try again.',
   'portrait.deleted_n': 'Deleted {count} image(s) of that result.',
   'portrait.deleted': 'That result is gone.',
+  'portrait.one_pose': 'Send one pose image (an OpenPose skeleton picture) with /portrait, not several.',
   'portrait.no_styles': 'No style packs are installed on this deployment.',
   'portrait.queued': 'Making {count} portrait(s) in style "{style}".',
   'portrait.progress': 'Portraits',

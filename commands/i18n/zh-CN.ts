@@ -54,6 +54,7 @@ export const zhCN: Record<MessageKey, string> = {
   'portrait.identity_busy': '你的照片仍在检查中。请等待检查报告后再试。',
   'portrait.deleted_n': '已删除该结果的 {count} 张图片。',
   'portrait.deleted': '该结果已不存在。',
+  'portrait.one_pose': '请随 /portrait 只发送一张姿势图（OpenPose 骨架图），不要发送多张。',
   'portrait.no_styles': '此部署没有安装风格包。',
   'portrait.queued': '正在以“{style}”风格生成 {count} 张写真。',
   'portrait.progress': '写真',

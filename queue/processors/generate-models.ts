@@ -13,6 +13,9 @@ import { SdModelFolder } from '../../core/diffusion/model-folder.ts';
 import { factModelIds } from '../../core/fact/encoder.ts';
 import type { ModelStore } from '../../models/store.ts';
 
+/** The ControlNet name for pose guidance: the model folder's controlnet-openpose/model.onnx. */
+export const POSE_CONTROLNET = 'openpose';
+
 /**
  * The model folder for a style pack's base: FACECHAIN_SD_MODEL_DIR when set (one export serves
  * every style), else <models dir>/<base> when it is a complete export, else the default folder.

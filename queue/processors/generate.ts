@@ -23,10 +23,16 @@ import {
   SdPipeline,
   sharedPipeline,
 } from '../../core/diffusion/index.ts';
-import { FacechainError, InputError, ModelError, throwIfAborted } from '../../core/errors.ts';
+import {
+  FacechainError,
+  InputError,
+  ModelError,
+  NotAvailableError,
+  throwIfAborted,
+} from '../../core/errors.ts';
 import { alignedFaceCrop } from '../../core/fact/crop.ts';
 import { FactEncoder, factModelIds, factUnetFeeds } from '../../core/fact/encoder.ts';
-import { encodePng, type RgbImage } from '../../core/image/codec.ts';
+import { decodeImage, encodePng, type RgbImage } from '../../core/image/codec.ts';
 import { log } from '../../core/log.ts';
 import { LoraLibrary } from '../../core/lora/library.ts';
 import { planUserStyle, userStyleStore } from '../../core/lora/user-styles.ts';
@@ -38,7 +44,7 @@ import type { JobResult } from '../jobs.ts';
 import type { ProcessorContext } from '../processor.ts';
 import { faceLoraFile, mergedFolders } from '../user-models.ts';
 import { sharedAnalyzer } from './analyze.ts';
-import { factBaseFolder, factReady, modelDirFor } from './generate-models.ts';
+import { factBaseFolder, factReady, modelDirFor, POSE_CONTROLNET } from './generate-models.ts';
 import { type IdentityFace, loadIdentityFace, loadPhotoFace } from './identity-face.ts';
 
 const logger = log('generate');
@@ -135,6 +141,18 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
   }
 
   try {
+    // Pose: the user's OpenPose skeleton image steers the body through an OpenPose ControlNet at
+    // FaceChain's weight 1.0. The image is used as given (no pose extraction model here).
+    let pose: RgbImage | undefined;
+    if (data.pose) {
+      if (!pipe.controlNets.has(POSE_CONTROLNET))
+        throw new NotAvailableError(
+          'Pose-guided portraits',
+          'This deployment has no OpenPose ControlNet installed; send /portrait without an image. Operators: export one into the SD model folder as controlnet-openpose/model.onnx, with a UNet exported with ControlNet residual inputs (docs/generation.md).',
+        );
+      pose = await decodeImage(await artifacts.read(data.pose));
+      throwIfAborted(signal);
+    }
     const candidates = Math.max(data.count, c.FACECHAIN_GENERATE_CANDIDATES);
     const seed = data.seed ?? randomInt(2 ** 31);
     const rgbs: RgbImage[] = [];
@@ -159,6 +177,9 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
           seed: (seed + offset) % 2 ** 32,
           count,
           batchSize: Math.min(5, count),
+          ...(pose
+            ? { controls: [{ model: POSE_CONTROLNET, image: pose, scale: 1, preprocess: 'none' as const }] }
+            : {}),
         },
         hooks,
       );
@@ -178,6 +199,7 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
     logger.info(
       {
         method,
+        pose: pose !== undefined,
         style: pack.id,
         candidates,
         kept: post.results.length,

@@ -32,7 +32,7 @@ export async function writeFaceModel(
   dir: string,
   photoFile: string,
   index = 0,
-  opts: { loraProbe?: number } = {},
+  opts: { loraProbe?: number; controlnet?: boolean } = {},
 ): Promise<void> {
   const img = await decodeImage(readFileSync(new URL(`../fixtures/faces/${photoFile}`, import.meta.url)));
   const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir));

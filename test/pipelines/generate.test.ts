@@ -88,6 +88,15 @@ describe('generate job (real queue, fixture SD model whose output is a real face
     expect(r.scores[0]).toBeGreaterThan(0.45);
   });
 
+  it('a pose image without an OpenPose ControlNet installed fails clearly, saying what to install', async () => {
+    const pose = await h.producer.artifacts.put(USER, photo('astronaut.png'), { ext: 'png' });
+    const { status, delivery } = await run('tg-8106', { mode: 'zero-shot', count: 1, pose: pose.ref });
+    expect(status?.state).toBe('failed');
+    expect(status?.attempts).toBe(1);
+    expect(delivery.reply.error?.code).toBe('not_available');
+    expect(JSON.stringify(status?.error)).toMatch(/controlnet-openpose\/model\.onnx/);
+  });
+
   it('an unknown style is refused with the list of styles', async () => {
     const { status, delivery } = await run('tg-8104', { mode: 'zero-shot', style: 'no-such-style' });
     expect(status?.state).toBe('failed');
