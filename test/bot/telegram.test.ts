@@ -140,6 +140,17 @@ describe('Telegram front-end', () => {
     expect(fake.callsOf('sendMessage').length).toBe(sendsBefore + 1);
   }, 150_000);
 
+  it('a pose image with /portrait where no worker generates: clear refusal, nothing downloaded', async () => {
+    const mark = fake.calls.length;
+    const pose = fake.addFile(face('messi5.jpg'));
+    fake.push(
+      fake.message(alice, dm, { caption: '/portrait', photo: [{ ...pose, width: 200, height: 200 }] }),
+    );
+    const answer = await fake.waitFor(() => sentText(callsSince(mark), /Pose-guided portraits/), 30_000);
+    expect(String(answer.params.text)).toMatch(/not available on this deployment.*without an image/);
+    expect(callsSince(mark).filter((c) => c.method === 'getFile')).toHaveLength(0);
+  }, 60_000);
+
   it('honours 429 retry_after from the Bot API', async () => {
     fake.failNext('sendMessage', 429, 1);
     const mark = fake.calls.length;
