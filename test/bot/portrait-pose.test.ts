@@ -80,7 +80,7 @@ describe('/portrait with a pose image via Telegram', () => {
     const gen = (await producer.listUserJobs(user)).find((j) => j.name === 'generate');
     const job = await producer.findJob(gen!.id);
     expect(job?.data).toMatchObject({ style: 'snow', identityId: 'idP', count: 1 });
-    const ref = String((job?.data as { pose?: string }).pose);
+    const ref = String((job!.data as { pose?: string }).pose);
     expect(new Uint8Array(await producer.artifacts.read(ref))).toEqual(pose);
 
     // A file that is not an image: refused with the reason, nothing more enqueued.
