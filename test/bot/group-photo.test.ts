@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import type { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { target, until } from '../queue/helpers.ts';
-import { FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
-import { type Stack, startStack } from './harness.ts';
+import type { FakeTelegram, TgChat, TgUser } from './fake-telegram.ts';
+import { type Stack, startTelegramRig, stopTelegramRig } from './harness.ts';
 
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
 
@@ -22,26 +22,10 @@ describe('Telegram group photo', () => {
   const group: TgChat = { id: -100818, type: 'supergroup', title: 'Team' };
 
   beforeAll(async () => {
-    fake = await new FakeTelegram().start();
-    stack = await startStack();
-    tg = new TelegramFrontend({
-      token: TOKEN,
-      apiRoot: fake.url,
-      services: stack.services,
-      editIntervalMs: 400,
-      albumWaitMs: 150,
-      progressPollMs: 50,
-      maxRetryDelaySeconds: 5,
-    });
-    await stack.startWorker({ telegram: tg });
-    await tg.start();
+    ({ fake, stack, tg } = await startTelegramRig());
   });
 
-  afterAll(async () => {
-    await tg?.stop();
-    await stack?.close();
-    await fake?.stop();
-  });
+  afterAll(() => stopTelegramRig({ fake, stack, tg }));
 
   it('an admin sends the template; opted-in members with faces are composed, the one without is named', async () => {
     // Ann and Bea have prepared faces (the real prepare-identity job); Cy has none.

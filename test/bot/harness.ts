@@ -6,6 +6,7 @@
 
 import { producerServices } from '../../bot/services.ts';
 import { installedStyles } from '../../bot/styles.ts';
+import { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import type { StyleView } from '../../commands/services.ts';
 import type { Processors } from '../../queue/processor.ts';
 import { Producer } from '../../queue/producer.ts';
@@ -13,6 +14,7 @@ import type { Deliverers } from '../../queue/reply.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker } from '../../queue/worker.ts';
 import { cleanup, testOptions } from '../queue/helpers.ts';
+import { FakeTelegram, TOKEN as TG_TOKEN } from './fake-telegram.ts';
 
 export interface Stack {
   sys: JobSystemOptions;
@@ -50,4 +52,34 @@ export async function startStack(opts: { styles?: () => Promise<StyleView[]> } =
     },
   };
   return stack;
+}
+
+/** The Telegram front-end on the real stack against a fresh fake Bot API, with test-speed timings. */
+export interface TelegramRig {
+  fake: FakeTelegram;
+  stack: Stack;
+  tg: TelegramFrontend;
+}
+
+export async function startTelegramRig(): Promise<TelegramRig> {
+  const fake = await new FakeTelegram().start();
+  const stack = await startStack();
+  const tg = new TelegramFrontend({
+    token: TG_TOKEN,
+    apiRoot: fake.url,
+    services: stack.services,
+    editIntervalMs: 400,
+    albumWaitMs: 150,
+    progressPollMs: 50,
+    maxRetryDelaySeconds: 5,
+  });
+  await stack.startWorker({ telegram: tg });
+  await tg.start();
+  return { fake, stack, tg };
+}
+
+export async function stopTelegramRig(rig: Partial<TelegramRig>): Promise<void> {
+  await rig.tg?.stop();
+  await rig.stack?.close();
+  await rig.fake?.stop();
 }

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordFrontend } from '../../bot/discord/bot.ts';
-import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import type { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { target, until } from '../queue/helpers.ts';
 import {
@@ -21,8 +21,8 @@ import {
   GUILD_ID,
   type RestCall,
 } from './fake-discord.ts';
-import { type ApiCall, FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
-import { type Stack, startStack } from './harness.ts';
+import type { ApiCall, FakeTelegram, TgChat, TgUser } from './fake-telegram.ts';
+import { type Stack, startStack, startTelegramRig, stopTelegramRig } from './harness.ts';
 
 /** The one file a multipart call uploaded (grammY names the field at random, `attach://…`). */
 const upload = (c: ApiCall) => Object.values(c.files)[0];
@@ -38,26 +38,10 @@ describe('Telegram result actions on a real template result', () => {
   const annId = `tg-${ann.id}`;
 
   beforeAll(async () => {
-    fake = await new FakeTelegram().start();
-    stack = await startStack();
-    tg = new TelegramFrontend({
-      token: TOKEN,
-      apiRoot: fake.url,
-      services: stack.services,
-      editIntervalMs: 400,
-      albumWaitMs: 150,
-      progressPollMs: 50,
-      maxRetryDelaySeconds: 5,
-    });
-    await stack.startWorker({ telegram: tg });
-    await tg.start();
+    ({ fake, stack, tg } = await startTelegramRig());
   });
 
-  afterAll(async () => {
-    await tg?.stop();
-    await stack?.close();
-    await fake?.stop();
-  });
+  afterAll(() => stopTelegramRig({ fake, stack, tg }));
 
   /** Push a message and wait for the bot's first text after it that matches. */
   async function say(from: TgUser, text: string, want: RegExp, ms?: number): Promise<ApiCall> {

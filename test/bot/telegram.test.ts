@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { renderTelegram } from '../../bot/telegram/render.ts';
 import { FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
-import { type Stack, startStack } from './harness.ts';
+import { type Stack, startStack, startTelegramRig, stopTelegramRig } from './harness.ts';
 
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
 
@@ -20,26 +20,10 @@ describe('Telegram front-end', () => {
   const dm: TgChat = { id: 4242, type: 'private', first_name: 'Alice' };
 
   beforeAll(async () => {
-    fake = await new FakeTelegram().start();
-    stack = await startStack();
-    tg = new TelegramFrontend({
-      token: TOKEN,
-      apiRoot: fake.url,
-      services: stack.services,
-      editIntervalMs: 400,
-      albumWaitMs: 150,
-      progressPollMs: 50,
-      maxRetryDelaySeconds: 5,
-    });
-    await stack.startWorker({ telegram: tg });
-    await tg.start();
+    ({ fake, stack, tg } = await startTelegramRig());
   });
 
-  afterAll(async () => {
-    await tg?.stop();
-    await stack?.close();
-    await fake?.stop();
-  });
+  afterAll(() => stopTelegramRig({ fake, stack, tg }));
 
   const callsSince = (n: number) => fake.calls.slice(n);
   const sentText = (calls: typeof fake.calls, re: RegExp) =>
