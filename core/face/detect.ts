@@ -145,44 +145,41 @@ export interface RotationEvidence {
 }
 
 /**
- * The whole-image pass for each candidate rotation: how strongly it fires and its strongest
- * box, from which the caller checks whether the landmark model locks onto a face there.
+ * The whole-image pass at one candidate rotation: how strongly it fires and its strongest box,
+ * from which the caller checks whether the landmark model locks onto a face there.
  */
-export async function orientationEvidence(
+export async function rotationEvidence(
   session: OnnxSession,
   pyr: Pyramid,
+  deg: 0 | 90 | 180 | 270,
   signal?: AbortSignal,
   scratch?: DetectorScratch,
-): Promise<Record<0 | 90 | 180 | 270, RotationEvidence>> {
-  const out = {} as Record<0 | 90 | 180 | 270, RotationEvidence>;
-  for (const deg of [0, 90, 180, 270] as const) {
-    const rot = rotationAffine(pyr.width, pyr.height, deg);
-    const rw = deg % 180 ? pyr.height : pyr.width;
-    const rh = deg % 180 ? pyr.width : pyr.height;
-    const s = Math.min(DET_W / rw, DET_H / rh);
-    const run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal, scratch);
-    let mass = 0;
-    let bestI = -1;
-    for (let i = 0; i < run.scores.length / 2; i++) {
-      const v = run.scores[i * 2 + 1]!;
-      if (v > 0.5) mass += v;
-      if (bestI < 0 || v > run.scores[bestI * 2 + 1]!) bestI = i;
-    }
-    const score = run.scores[bestI * 2 + 1]!;
-    const b = run.boxes.subarray(bestI * 4, bestI * 4 + 4);
-    out[deg] = {
-      mass,
-      run,
-      best:
-        score >= 0.5
-          ? {
-              score,
-              box: [(b[0]! * DET_W) / s, (b[1]! * DET_H) / s, (b[2]! * DET_W) / s, (b[3]! * DET_H) / s],
-            }
-          : undefined,
-    };
+): Promise<RotationEvidence> {
+  const rot = rotationAffine(pyr.width, pyr.height, deg);
+  const rw = deg % 180 ? pyr.height : pyr.width;
+  const rh = deg % 180 ? pyr.width : pyr.height;
+  const s = Math.min(DET_W / rw, DET_H / rh);
+  const run = await runDetector(session, pyr, composeAffine(scaleAffine(s, 0, 0), rot), signal, scratch);
+  let mass = 0;
+  let bestI = -1;
+  for (let i = 0; i < run.scores.length / 2; i++) {
+    const v = run.scores[i * 2 + 1]!;
+    if (v > 0.5) mass += v;
+    if (bestI < 0 || v > run.scores[bestI * 2 + 1]!) bestI = i;
   }
-  return out;
+  const score = run.scores[bestI * 2 + 1]!;
+  const b = run.boxes.subarray(bestI * 4, bestI * 4 + 4);
+  return {
+    mass,
+    run,
+    best:
+      score >= 0.5
+        ? {
+            score,
+            box: [(b[0]! * DET_W) / s, (b[1]! * DET_H) / s, (b[2]! * DET_W) / s, (b[3]! * DET_H) / s],
+          }
+        : undefined,
+  };
 }
 
 function tileStarts(length: number, tile: number): number[] {
