@@ -89,7 +89,7 @@ try {
         user,
         target: { platform: 'telegram', chatId: user, userId: user },
         mode: 'zero-shot',
-        identityId: 'me',
+        photo: `${user}/${'0'.repeat(64)}.jpg`,
         style: 'film',
       },
       { idempotencyKey: `tg-c${i}` },

@@ -170,7 +170,9 @@ async function layerSystem(): Promise<System> {
       const target = { platform: 'telegram' as const, chatId: user, userId: user };
       return producer.enqueue(
         'generate',
-        { user, target, mode: 'zero-shot', identityId: 'me', style: 'film' },
+        // Zero-shot from a photo (FACT's one-photo request); naming a stored identity instead
+        // adds one read of its record.
+        { user, target, mode: 'zero-shot', photo: `${user}/${'0'.repeat(64)}.jpg`, style: 'film' },
         { idempotencyKey: `tg-b${i}` },
       );
     },

@@ -1,65 +1,496 @@
 /**
- * The `deliver` job, run in the bot process: sends a finished request's Reply through the chat
- * front-end for its platform. It is retried on its own (a failed upload never re-runs GPU work),
- * and a per-request "delivered" marker makes it exactly-once in effect: a retried GPU job adds
- * the same deliver job id, and a second deliver job for the same request finds the marker.
- * Nothing is delivered for a cancelled or forgotten request (tombstone checked just before).
+ * Delivery: a finished request's Reply goes to the bot process as a `deliver` job on a Redis
+ * stream (consumer group), not as a second BullMQ job. The worker adds the entry in the same
+ * script that does its finish bookkeeping, so a request costs one BullMQ job plus a stream
+ * entry that bot processes read, check and acknowledge in batches (docs/jobs.md, "Delivery").
+ *
+ * Guarantees, as with a BullMQ deliver job:
+ * - once per request: a "queued" marker (SET NX) lets only the first reply of a request in, and a
+ *   "delivered" marker set with the acknowledgement stops a second send after a crash;
+ * - retried on its own: a failed upload re-adds the entry with the next attempt number and a
+ *   not-before time (exponential backoff), never re-running the work;
+ * - nothing lost: an entry read by a bot process that dies stays in the group's pending list and
+ *   is claimed by another consumer once its lease (idle time) runs out; live consumers refresh
+ *   the lease of entries they hold;
+ * - nothing sent for a cancelled or forgotten request: tombstones are checked just before sending.
  */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { CancelledError, NotAvailableError } from '../core/errors.ts';
+import { errorInfo, isFacechainError, NotAvailableError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
+import type { ArtifactStore } from '../core/storage/artifacts.ts';
 import { userKey } from '../core/storage/records.ts';
-import type { JobResult } from './jobs.ts';
+import { deliverJobId } from './ids.ts';
+import { type JobData, parseJobData } from './jobs.ts';
 import { runScript } from './limits.ts';
-import type { ProcessorContext, ProcessorFn } from './processor.ts';
-import type { Deliverers } from './reply.ts';
+import { jobsTotal } from './metrics.ts';
+import type { Deliverers, Reply } from './reply.ts';
 import { keys } from './system.ts';
 
+const logger = log('deliver');
+
 export const DELIVERED_TTL_SECONDS = 7 * 86_400;
+export const DELIVERY_GROUP = 'bots';
+export const DELIVERY_ATTEMPTS = 8;
 
-/** KEYS: three tombstones, the delivered marker. Returns {tombstones found, marker found}. */
-const CHECK = `return {redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]), redis.call('EXISTS', KEYS[4])}`;
+export const deliveryStream = (prefix: string): string => `${prefix}:deliveries`;
+/** Set when a request's delivery is queued (first reply wins). */
+export const queuedKey = (prefix: string, user: string, requestId: string): string =>
+  userKey(prefix, user, 'dlvq', requestId);
+/** Set when a request's reply was sent. */
+export const deliveredKey = (prefix: string, user: string, requestId: string): string =>
+  userKey(prefix, user, 'delivered', requestId);
 
-export function deliveryProcessor(deps: {
+/**
+ * Lua that queues a delivery unless the request was cancelled or already has one. Shared by the
+ * finish script (success) and ENQUEUE (errors). Expects locals: stream, queued, t1, t2, t3 (keys),
+ * id, user, data, ttl (strings). Leaves `queued_ok` true when it added the entry.
+ */
+export const QUEUE_DELIVERY_LUA = `
+local queued_ok = false
+if data ~= '' and redis.call('EXISTS', t1, t2, t3) == 0 and redis.call('SET', queued, id, 'NX', 'EX', ttl) then
+  redis.call('XADD', stream, '*', 'id', id, 'user', user, 'attempt', '1', 'at', '0', 'data', data)
+  queued_ok = true
+end`;
+
+/** KEYS: stream, queued, three tombstones. ARGV: id, user, data, ttl. */
+const ENQUEUE = `
+local stream, queued, t1, t2, t3 = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, user, data, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+${QUEUE_DELIVERY_LUA}
+return queued_ok and 1 or 0`;
+
+/**
+ * KEYS: per entry 4 keys (three tombstones, delivered marker). Returns per entry 0 = send,
+ * 1 = cancelled, 2 = already delivered.
+ */
+const CHECK = `
+local out = {}
+for i = 1, #KEYS, 4 do
+  if redis.call('EXISTS', KEYS[i], KEYS[i + 1], KEYS[i + 2]) > 0 then out[#out + 1] = 1
+  elseif redis.call('EXISTS', KEYS[i + 3]) == 1 then out[#out + 1] = 2
+  else out[#out + 1] = 0 end
+end
+return out`;
+
+/**
+ * Finish entries. KEYS: stream, then one marker per entry ('' style: the stream key again for
+ * "no marker"). ARGV: group, ttl, then the entries' stream ids. The marker is set only when the
+ * entry still existed (a forget that deleted it first must not see a key re-created).
+ */
+const DONE = `
+for i = 3, #ARGV do
+  local existed = redis.call('XDEL', KEYS[1], ARGV[i])
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  local marker = KEYS[i - 1]
+  if existed == 1 and marker ~= KEYS[1] then redis.call('SET', marker, ARGV[i], 'EX', ARGV[2]) end
+end
+return 1`;
+
+/** Retry later: re-add with the next attempt and a not-before time, drop the old entry. KEYS: stream. ARGV: group, old id, id, user, attempt, at, data. */
+const RETRY = `
+if redis.call('XDEL', KEYS[1], ARGV[2]) == 0 then redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[1], '*', 'id', ARGV[3], 'user', ARGV[4], 'attempt', ARGV[5], 'at', ARGV[6], 'data', ARGV[7])
+return 1`;
+
+export interface DeliveryFields {
+  /** The delivery's id (dlv-<request id>). */
+  id: string;
+  user: string;
+  data: JobData<'deliver'>;
+}
+
+/**
+ * Reply text comes from processors and error messages; a URL in it (a model hub link in some
+ * error) would make the deliver payload fail the guard and the user would hear nothing.
+ */
+export function safeReply(reply: Reply): Reply {
+  const clean = (t: string) => t.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<link removed>').slice(0, 4000);
+  return {
+    ...reply,
+    text: clean(reply.text),
+    ...(reply.error ? { error: { code: reply.error.code, message: clean(reply.error.message) } } : {}),
+  };
+}
+
+/** The validated deliver payload for a request's reply (throws on anything unsafe). */
+export function deliveryPayload(a: {
+  user: string;
+  target: unknown;
+  requestId: string;
+  source: { queue: string; id: string; name: string };
+  reply: Reply;
+}): DeliveryFields {
+  const data = parseJobData('deliver', { ...a, reply: safeReply(a.reply) });
+  return { id: deliverJobId(a.requestId), user: a.user, data };
+}
+
+/** Keys and arguments of QUEUE_DELIVERY_LUA for one delivery (also used by the finish script). */
+export function deliveryArgs(prefix: string, d: DeliveryFields) {
+  const requestId = d.data.requestId ?? d.data.source.id;
+  return {
+    keys: [
+      deliveryStream(prefix),
+      queuedKey(prefix, d.user, requestId),
+      keys.tombstone(prefix, d.data.source.id),
+      keys.tombstone(prefix, requestId),
+      keys.tombstone(prefix, d.id),
+    ],
+    args: [d.id, d.user, JSON.stringify(d.data), DELIVERED_TTL_SECONDS],
+  };
+}
+
+/** Queue a delivery (an error reply, a stall failure). False when the request already has one or was cancelled. */
+export async function enqueueDelivery(redis: Redis, prefix: string, d: DeliveryFields): Promise<boolean> {
+  const a = deliveryArgs(prefix, d);
+  return Number(await runScript(redis, ENQUEUE, a.keys.length, ...a.keys, ...a.args)) === 1;
+}
+
+type StreamRead = [string, [string, string[]][]][];
+
+interface Entry {
+  sid: string;
+  id: string;
+  user: string;
+  attempt: number;
+  at: number;
+  raw: string;
+  data?: JobData<'deliver'>;
+}
+
+function toEntry(sid: string, fields: string[]): Entry {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+  return {
+    sid,
+    id: f.id ?? '',
+    user: f.user ?? '',
+    attempt: Number(f.attempt ?? 1) || 1,
+    at: Number(f.at ?? 0) || 0,
+    raw: f.data ?? '',
+  };
+}
+
+export interface DeliveryConsumerOptions {
   redis: Redis;
   prefix: string;
   deliverers: Deliverers;
+  artifacts: ArtifactStore;
+  /** Deliveries sent at once. */
+  concurrency: number;
+  /** An entry unacknowledged this long by a consumer that no longer refreshes it is taken over. */
+  leaseMs: number;
+  backoffMs?: number;
+  maxAttempts?: number;
   onDelivered?: (requestId: string) => void;
-}): ProcessorFn<'deliver'> {
-  return async (ctx: ProcessorContext<'deliver'>): Promise<JobResult<'deliver'>> => {
-    const { data } = ctx;
-    const requestId = data.requestId ?? data.source.id;
-    const tombstones = [
-      keys.tombstone(deps.prefix, data.source.id),
-      keys.tombstone(deps.prefix, requestId),
-      keys.tombstone(deps.prefix, ctx.jobId),
-    ];
-    const marker = userKey(deps.prefix, data.user, 'delivered', requestId);
-    // One round trip for both checks, right before sending (nothing awaited in between, so a
-    // second tombstone check here would only cost a round trip). A script, not a pipeline: see
-    // finish.ts.
-    const [dead, done] = (await runScript(deps.redis, CHECK, 4, ...tombstones, marker)) as [number, number];
-    if (dead > 0) return { delivered: false, reason: 'cancelled' };
-    if (done > 0) return { delivered: false, reason: 'already delivered' };
-    const deliverer = deps.deliverers[data.target.platform];
-    if (!deliverer)
-      throw new NotAvailableError(
-        `Delivery to ${data.target.platform}`,
-        'Start the bot process with that front-end configured.',
+  onFailed?: (requestId: string, code: string) => void;
+}
+
+/** Reads the delivery stream in a bot process and sends each reply through its platform's deliverer. */
+export class DeliveryConsumer {
+  readonly name = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly stream: string;
+  private blocking?: Redis;
+  private running = false;
+  private loop?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  /** Entries being sent, by stream id. */
+  private readonly active = new Map<string, AbortController>();
+  /** Entries waiting for their not-before time. */
+  private readonly held = new Map<string, NodeJS.Timeout>();
+  private slotFreed?: () => void;
+  private doneBatch: Array<{ sid: string; marker?: string }> = [];
+  private flushing?: Promise<void>;
+
+  constructor(private readonly o: DeliveryConsumerOptions) {
+    this.stream = deliveryStream(o.prefix);
+  }
+
+  private async createGroup(): Promise<void> {
+    await this.o.redis.xgroup('CREATE', this.stream, DELIVERY_GROUP, '0', 'MKSTREAM').catch((e: Error) => {
+      if (!String(e.message).includes('BUSYGROUP')) throw e;
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.createGroup();
+    this.blocking = this.o.redis.duplicate();
+    this.blocking.on('error', () => {});
+    this.running = true;
+    // Leases: refresh what this process holds, take over what a dead one left.
+    this.timer = setInterval(() => void this.tick(), Math.max(200, Math.floor(this.o.leaseMs / 3)));
+    this.timer.unref();
+    void this.tick();
+    this.loop = this.readLoop();
+  }
+
+  private async readLoop(): Promise<void> {
+    while (this.running) {
+      const free = this.o.concurrency - this.active.size;
+      if (free <= 0) {
+        await new Promise<void>((r) => {
+          this.slotFreed = r;
+        });
+        continue;
+      }
+      let res: StreamRead | null = null;
+      try {
+        res = (await this.blocking?.xreadgroup(
+          'GROUP',
+          DELIVERY_GROUP,
+          this.name,
+          'COUNT',
+          free,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          this.stream,
+          '>',
+        )) as StreamRead | null;
+      } catch (e) {
+        if (!this.running) return;
+        // The stream was deleted (a test, an operator): make the group again.
+        if (String((e as Error).message).includes('NOGROUP')) await this.createGroup().catch(() => {});
+        logger.warn({ err: e }, 'reading deliveries failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (res?.[0]) await this.handle(res[0][1].map(([sid, f]) => toEntry(sid, f)));
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const mine = [...this.active.keys(), ...this.held.keys()];
+      if (mine.length)
+        await this.o.redis.xclaim(this.stream, DELIVERY_GROUP, this.name, 0, ...mine, 'JUSTID');
+      const [, entries] = (await this.o.redis.xautoclaim(
+        this.stream,
+        DELIVERY_GROUP,
+        this.name,
+        this.o.leaseMs,
+        '0-0',
+        'COUNT',
+        32,
+      )) as [string, [string, string[]][]];
+      const taken = entries.filter((e) => e?.[1] && !this.active.has(e[0]) && !this.held.has(e[0]));
+      if (taken.length) {
+        logger.info({ count: taken.length }, 'took over deliveries left by a stopped bot process');
+        await this.handle(taken.map(([sid, f]) => toEntry(sid, f)));
+      }
+    } catch (e) {
+      if (this.running) logger.warn({ err: e }, 'delivery lease check failed');
+    }
+  }
+
+  /** Validate, check tombstones and markers for the whole batch in one script, then send. */
+  private async handle(entries: Entry[]): Promise<void> {
+    const checkKeys: string[] = [];
+    const valid: Entry[] = [];
+    for (const e of entries) {
+      try {
+        e.data = parseJobData('deliver', JSON.parse(e.raw));
+      } catch (err) {
+        logger.error({ err, deliveryId: e.id }, 'dropped an unreadable delivery');
+        this.done(e.sid);
+        continue;
+      }
+      const requestId = e.data.requestId ?? e.data.source.id;
+      checkKeys.push(
+        keys.tombstone(this.o.prefix, e.data.source.id),
+        keys.tombstone(this.o.prefix, requestId),
+        keys.tombstone(this.o.prefix, e.id),
+        deliveredKey(this.o.prefix, e.user, requestId),
       );
-    if (ctx.signal.aborted) throw new CancelledError();
-    await deliverer.deliver(data.target, data.reply, {
-      requestId,
-      user: data.user,
-      artifacts: ctx.artifacts,
-      signal: ctx.signal,
-    });
-    // Not awaited: it goes out on the worker's connection ahead of BullMQ's own completion of
-    // this job, so Redis applies it first; if the connection drops, both are retried together.
-    deps.redis.set(marker, ctx.jobId, 'EX', DELIVERED_TTL_SECONDS).catch((err) => {
-      log('deliver').error({ err, requestId }, 'could not record the delivery marker');
-    });
-    deps.onDelivered?.(requestId);
-    return { delivered: true };
-  };
+      valid.push(e);
+    }
+    if (!valid.length) return;
+    const states = (await runScript(this.o.redis, CHECK, checkKeys.length, ...checkKeys)) as number[];
+    for (const [i, e] of valid.entries()) {
+      if (states[i] !== 0) {
+        jobsTotal.inc({
+          queue: 'deliver',
+          name: 'deliver',
+          outcome: states[i] === 1 ? 'cancelled' : 'duplicate',
+        });
+        this.done(e.sid);
+        continue;
+      }
+      const wait = e.at - Date.now();
+      if (wait > 0) {
+        this.held.set(
+          e.sid,
+          setTimeout(() => {
+            this.held.delete(e.sid);
+            if (this.running) void this.recheck(e);
+          }, wait),
+        );
+        continue;
+      }
+      void this.send(e);
+    }
+  }
+
+  /** A held entry's time has come: check again (a cancel may have landed meanwhile), then send. */
+  private async recheck(e: Entry): Promise<void> {
+    e.at = 0;
+    await this.handle([e]).catch((err) => logger.warn({ err, deliveryId: e.id }, 'delivery check failed'));
+  }
+
+  private async send(e: Entry): Promise<void> {
+    const data = e.data as JobData<'deliver'>;
+    const requestId = data.requestId ?? data.source.id;
+    const controller = new AbortController();
+    this.active.set(e.sid, controller);
+    try {
+      const deliverer = this.o.deliverers[data.target.platform];
+      if (!deliverer)
+        throw new NotAvailableError(
+          `Delivery to ${data.target.platform}`,
+          'Start the bot process with that front-end configured.',
+        );
+      await deliverer.deliver(data.target, data.reply, {
+        requestId,
+        user: data.user,
+        artifacts: this.o.artifacts,
+        signal: controller.signal,
+      });
+      this.done(e.sid, deliveredKey(this.o.prefix, e.user, requestId));
+      jobsTotal.inc({ queue: 'deliver', name: 'deliver', outcome: 'completed' });
+      this.o.onDelivered?.(requestId);
+    } catch (err) {
+      await this.failed(e, requestId, err);
+    } finally {
+      this.active.delete(e.sid);
+      this.slotFreed?.();
+      this.slotFreed = undefined;
+    }
+  }
+
+  private async failed(e: Entry, requestId: string, err: unknown): Promise<void> {
+    const info = errorInfo(err);
+    const retryable = isFacechainError(err) ? err.retryable : true;
+    const max = this.o.maxAttempts ?? DELIVERY_ATTEMPTS;
+    if (retryable && e.attempt < max && this.running) {
+      const base = (this.o.backoffMs ?? 1000) * 2 ** (e.attempt - 1);
+      const at = Date.now() + Math.round(base * (0.5 + Math.random() * 0.5));
+      logger.warn(
+        { deliveryId: e.id, attempt: e.attempt, code: info.code, err },
+        'delivery failed, will retry',
+      );
+      jobsTotal.inc({ queue: 'deliver', name: 'deliver', outcome: 'retry' });
+      await runScript(
+        this.o.redis,
+        RETRY,
+        1,
+        this.stream,
+        DELIVERY_GROUP,
+        e.sid,
+        e.id,
+        e.user,
+        e.attempt + 1,
+        at,
+        e.raw,
+      ).catch((x) => logger.error({ err: x, deliveryId: e.id }, 'could not schedule the delivery retry'));
+      return;
+    }
+    // Out of attempts, or something a retry cannot fix: the operator hears of it, the entry goes.
+    logger.error({ deliveryId: e.id, attempt: e.attempt, code: info.code, err }, 'delivery failed for good');
+    jobsTotal.inc({ queue: 'deliver', name: 'deliver', outcome: 'failed' });
+    this.done(e.sid);
+    this.o.onFailed?.(requestId, info.code);
+  }
+
+  /** Acknowledge (and mark delivered) in batches: one script for all entries finished in one turn. */
+  private done(sid: string, marker?: string): void {
+    this.doneBatch.push({ sid, marker });
+    if (this.doneBatch.length === 1) setImmediate(() => void this.flush());
+  }
+
+  private flush(): Promise<void> {
+    const run = async () => {
+      while (this.doneBatch.length) {
+        const batch = this.doneBatch.splice(0, 200);
+        const markers = batch.map((b) => b.marker ?? this.stream);
+        await runScript(
+          this.o.redis,
+          DONE,
+          1 + markers.length,
+          this.stream,
+          ...markers,
+          DELIVERY_GROUP,
+          DELIVERED_TTL_SECONDS,
+          ...batch.map((b) => b.sid),
+        ).catch((err) => {
+          // Not acknowledged: the entries are taken over after their lease and checked again.
+          logger.error({ err, count: batch.length }, 'could not acknowledge deliveries');
+        });
+      }
+    };
+    this.flushing = (this.flushing ?? Promise.resolve()).then(run);
+    return this.flushing;
+  }
+
+  /** Undelivered entries: read but not acknowledged (being sent, or waiting to retry) and not yet read. */
+  async depth(): Promise<{ waiting: number; active: number }> {
+    const [len, pending] = await Promise.all([
+      this.o.redis.xlen(this.stream),
+      this.o.redis.xpending(this.stream, DELIVERY_GROUP).catch(() => [0]) as Promise<[number]>,
+    ]);
+    const p = Number(pending[0] ?? 0);
+    return { waiting: Math.max(0, len - p), active: p };
+  }
+
+  get sending(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Stop reading, let deliveries being sent finish until the deadline, abort the rest (they are
+   * taken over after their lease), acknowledge what finished.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.timer);
+    this.slotFreed?.();
+    for (const t of this.held.values()) clearTimeout(t);
+    this.held.clear();
+    this.blocking?.disconnect();
+    const until = Date.now() + deadlineMs;
+    while (this.active.size && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.active.values()) c.abort();
+    await this.loop?.catch(() => {});
+    await this.flush();
+    // A consumer with nothing pending can go; one with pending entries stays for the takeover.
+    const pending = (await this.o.redis
+      .xpending(this.stream, DELIVERY_GROUP, '-', '+', 1, this.name)
+      .catch(() => [1])) as unknown[];
+    if (pending.length === 0)
+      await this.o.redis.xgroup('DELCONSUMER', this.stream, DELIVERY_GROUP, this.name).catch(() => {});
+  }
+}
+
+/**
+ * Remove a user's undelivered entries (forget): the stream only holds undelivered replies, so a
+ * scan is short. Returns how many were removed.
+ */
+export async function forgetDeliveries(redis: Redis, prefix: string, user: string): Promise<number> {
+  const stream = deliveryStream(prefix);
+  let removed = 0;
+  let start = '-';
+  for (;;) {
+    const page = (await redis.xrange(stream, start, '+', 'COUNT', 500)) as [string, string[]][];
+    const drop = page.filter(([, f]) => toEntry('', f).user === user).map(([sid]) => sid);
+    if (drop.length) {
+      removed += await redis.xdel(stream, ...drop);
+      await redis.xack(stream, DELIVERY_GROUP, ...drop).catch(() => 0);
+    }
+    if (page.length < 500) break;
+    start = `(${page[page.length - 1][0]}`;
+  }
+  return removed;
 }

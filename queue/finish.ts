@@ -1,41 +1,49 @@
 /**
- * The bookkeeping of a finished job in one EVALSHA: its duration (for wait estimates), the
- * request's deliver job in the user's index, its running slot and its pending entries.
+ * The bookkeeping of a finished job in one EVALSHA: its duration (for wait estimates), its
+ * running slot and its pending entries, and the request's delivery (queued on the delivery
+ * stream in the same script, so a finished job and its reply cannot part ways).
  * A Lua script rather than an ioredis pipeline: a pipeline on the connection BullMQ shares
  * copies every BullMQ script onto itself when built, which cost more CPU than the commands.
  */
 import type { Redis } from 'ioredis';
+import { type DeliveryFields, deliveryArgs, QUEUE_DELIVERY_LUA } from './delivery.ts';
 import { runScript } from './limits.ts';
 
 /**
- * KEYS: durations, jobs index, running, pending.
- * ARGV: ms, index score, index member ('' = none), running entry ('' = none), pending entries...
+ * KEYS: durations, running, pending, then the delivery's five (stream, queued marker, three
+ * tombstones). ARGV: ms, running entry ('' = none), delivery id, user, data ('' = no delivery),
+ * ttl, pending entries...
  */
 const FINISH = `
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, 49)
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('SREM', KEYS[3], ARGV[4]) end
-for i = 5, #ARGV do redis.call('SREM', KEYS[4], ARGV[i]) end
-return 1`;
+if ARGV[2] ~= '' then redis.call('SREM', KEYS[2], ARGV[2]) end
+for i = 7, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
+local stream, queued, t1, t2, t3 = KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local id, user, data, ttl = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+${QUEUE_DELIVERY_LUA}
+return queued_ok and 1 or 0`;
 
 export async function recordFinish(
   redis: Redis,
-  k: { durations: string; index: string; running: string; pending: string },
-  a: { ms: number; indexMember?: string; runningEntry?: string; pendingEntries: string[] },
+  prefix: string,
+  k: { durations: string; running: string; pending: string },
+  a: { ms: number; runningEntry?: string; pendingEntries: string[]; delivery?: DeliveryFields },
 ): Promise<void> {
+  const d = a.delivery
+    ? deliveryArgs(prefix, a.delivery)
+    : { keys: ['', '', '', '', ''].map(() => k.pending), args: ['', '', '', 0] };
   await runScript(
     redis,
     FINISH,
-    4,
+    8,
     k.durations,
-    k.index,
     k.running,
     k.pending,
+    ...d.keys,
     a.ms,
-    Date.now(),
-    a.indexMember ?? '',
     a.runningEntry ?? '',
+    ...d.args,
     ...a.pendingEntries,
   );
 }

@@ -29,6 +29,11 @@ export const baseData = z.object({
   requestId: z.string().max(120).optional(),
   /** Set by the producer on the steps of a flow (they read earlier steps' results). */
   flow: z.boolean().optional(),
+  /**
+   * Set by the producer: admitted while the user's running limit could not bind, so the worker
+   * starts it without the slot check (queue/limits.ts, ADMIT). Ignored when a caller sets it.
+   */
+  free: z.boolean().optional(),
 });
 
 export const jobSchemas = {
@@ -255,7 +260,7 @@ export const jobDefs: { [N in JobName]: JobDef<N> } = {
   generate: {
     name: 'generate',
     queue: 'gpu-sd15',
-    priority: (d) => (d.mode === 'zero-shot' ? 1 : 3),
+    priority: (d) => (d.mode === 'zero-shot' ? 0 : 3),
     delivers: true,
     toReply: (r) => reply([say('reply.generated', { count: r.images.length })], r.images),
   },

@@ -12,13 +12,18 @@ import { userKey } from '../core/storage/records.ts';
 /**
  * One round trip for everything checked before an enqueue: idempotency claim, "a worker runs
  * this job", the pending cap, the daily quota, and the job index. Nothing changes unless all
- * checks pass. KEYS: idem, pending, quota, index, capability keys...; ARGV: claim value, claim
- * TTL, pending entry, max pending, daily quota, index score, index members...
+ * checks pass. KEYS: idem, pending, quota, index, free set, capability keys...; ARGV: claim
+ * value, claim TTL, pending entry, max pending, daily quota, index score, max running, index
+ * members...
+ *
+ * A request admitted while the user has no more unfinished requests than the running limit
+ * cannot make that limit bind, so it is marked free ('ok', 1): its jobs start without the
+ * START round trip. It goes in the user's free set, which START counts for the others.
  */
 const ADMIT = `
 local cur = redis.call('GET', KEYS[1])
 if cur then return {'dup', cur} end
-for i = 5, #KEYS do
+for i = 6, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 0 then return {'nocap', KEYS[i]} end
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 and redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then
@@ -30,26 +35,39 @@ redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], 172800)
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-for i = 7, #ARGV do redis.call('ZADD', KEYS[4], ARGV[6], ARGV[i]) end
+for i = 8, #ARGV do redis.call('ZADD', KEYS[4], ARGV[6], ARGV[i]) end
+if redis.call('SCARD', KEYS[2]) <= tonumber(ARGV[7]) then
+  redis.call('SADD', KEYS[5], ARGV[3])
+  redis.call('EXPIRE', KEYS[5], 172800)
+  return {'ok', '1'}
+end
 return {'ok', ''}`;
 
 /**
  * Running slot for a starting job, unless the job has a tombstone (-1). Also confirms the
  * request's idempotency claim as 'added' (the producer's own confirmation may have been lost),
  * and reads one more key the job needs at start (its identity record) in the same round trip.
- * KEYS: tombstone, running, idem[, read]. Returns {state, value of read or nil}.
+ * Free requests (see ADMIT) still unfinished count as running: they start without asking.
+ * KEYS: tombstone, running, idem, pending, free[, read]. Returns {state, value of read or nil}.
  */
 const START = `
 local v = false
-if KEYS[4] then v = redis.call('GET', KEYS[4]) end
+if KEYS[6] then v = redis.call('GET', KEYS[6]) end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, v} end
 redis.call('SET', KEYS[3], 'added', 'XX', 'KEEPTTL')
 if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then return {1, v} end
-if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return {0, v} end
+local n = redis.call('SCARD', KEYS[2])
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  if redis.call('SISMEMBER', KEYS[4], m) == 1 then n = n + 1 else redis.call('SREM', KEYS[5], m) end
+end
+if n >= tonumber(ARGV[1]) then return {0, v} end
 redis.call('SADD', KEYS[2], ARGV[2])
 return {1, v}`;
 
-export type AdmitResult = { kind: 'ok' } | { kind: 'dup'; state: string } | { kind: 'nocap'; key: string };
+export type AdmitResult =
+  | { kind: 'ok'; free: boolean }
+  | { kind: 'dup'; state: string }
+  | { kind: 'nocap'; key: string };
 
 const shas = new Map<string, string>();
 
@@ -82,6 +100,7 @@ export class UserLimits {
 
   private pendingKey = (user: string) => userKey(this.prefix, user, 'pending');
   private runningKey = (user: string) => userKey(this.prefix, user, 'running');
+  private freeKey = (user: string) => userKey(this.prefix, user, 'free');
   private quotaKey = (user: string, at?: number) => userKey(this.prefix, user, 'quota', dayStamp(at));
 
   /**
@@ -101,11 +120,12 @@ export class UserLimits {
       (await runScript(
         this.redis,
         ADMIT,
-        4 + a.capabilityKeys.length,
+        5 + a.capabilityKeys.length,
         a.idemKey,
         this.pendingKey(a.user),
         this.quotaKey(a.user),
         userKey(this.prefix, a.user, 'jobs'),
+        this.freeKey(a.user),
         ...a.capabilityKeys,
         a.claimValue,
         a.claimTtl,
@@ -113,6 +133,7 @@ export class UserLimits {
         this.limits.maxPending,
         this.limits.dailyQuota,
         Date.now(),
+        this.limits.maxRunning,
         ...a.indexMembers,
       )) as [string, string];
     let [kind, detail] = await run();
@@ -134,7 +155,7 @@ export class UserLimits {
       );
     if (kind === 'dup') return { kind, state: detail };
     if (kind === 'nocap') return { kind, key: detail };
-    return { kind: 'ok' };
+    return { kind: 'ok', free: detail === '1' };
   }
 
   /**
@@ -152,7 +173,8 @@ export class UserLimits {
     const key = this.runningKey(user);
     const max = this.limits.maxRunning;
     const idem = userKey(this.prefix, user, 'idem', requestId);
-    const ks = readKey ? [tombstoneKey, key, idem, readKey] : [tombstoneKey, key, idem];
+    const base = [tombstoneKey, key, idem, this.pendingKey(user), this.freeKey(user)];
+    const ks = readKey ? [...base, readKey] : base;
     const run = async () => {
       const [state, value] = (await runScript(this.redis, START, ks.length, ...ks, max, entry)) as [
         number,

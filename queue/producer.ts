@@ -9,6 +9,7 @@ import { InputError, isFacechainError, NotAvailableError, ServiceError } from '.
 import { log } from '../core/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
 import { UserRecords, userKey } from '../core/storage/records.ts';
+import { forgetDeliveries } from './delivery.ts';
 import { checkJobId, childJobId } from './ids.ts';
 import { type JobInput, type JobName, jobDef, parseJobData, QUEUES, type QueueName } from './jobs.ts';
 import { UserLimits } from './limits.ts';
@@ -145,11 +146,12 @@ export class Producer {
   async enqueue<N extends JobName>(name: N, data: JobInput<N>, o: EnqueueOptions): Promise<EnqueueResult> {
     const def = jobDef(name);
     const id = checkJobId(o.idempotencyKey);
-    const parsed = parseJobData(name, { ...data, requestId: id });
+    const parsed = parseJobData(name, { ...data, requestId: id, free: undefined });
     if (o.user && o.user !== parsed.user)
       throw new InputError('wrong_user', 'A job can only be enqueued for the user who asked for it.');
-    return this.submit(parsed.user, def.queue, id, [name], [`${def.queue}/${id}`], async () => {
-      await this.queue(def.queue).add(name, parsed, this.jobOptions(id, def.priority(parsed as never)));
+    return this.submit(parsed.user, def.queue, id, [name], [`${def.queue}/${id}`], async (free) => {
+      const job = free ? { ...parsed, free } : parsed;
+      await this.queue(def.queue).add(name, job, this.jobOptions(id, def.priority(parsed as never)));
     });
   }
 
@@ -170,13 +172,13 @@ export class Producer {
     const nodes = steps.map((s, i) => {
       const def = jobDef(s.name);
       const id = i === steps.length - 1 ? requestId : childJobId(requestId, `${i}${s.name}`);
-      const data = parseJobData(s.name, { ...s.data, ...common, requestId, flow: true });
+      const data = parseJobData(s.name, { ...s.data, ...common, requestId, flow: true, free: undefined });
       return { def, id, data };
     });
     const root = nodes[nodes.length - 1];
     const names = steps.map((s) => s.name);
     const members = nodes.map((n) => `${n.def.queue}/${n.id}`);
-    return this.submit(common.user, root.def.queue, requestId, names, members, async () => {
+    return this.submit(common.user, root.def.queue, requestId, names, members, async (free) => {
       // Build the tree from the first step (deepest child) up to the root.
       // biome-ignore lint/suspicious/noExplicitAny: BullMQ's FlowJob tree type is recursive
       let tree: any;
@@ -188,7 +190,7 @@ export class Producer {
         tree = {
           name: n.def.name,
           queueName: n.def.queue,
-          data: n.data,
+          data: free ? { ...n.data, free } : n.data,
           opts,
           children: tree ? [tree] : undefined,
         };
@@ -213,7 +215,8 @@ export class Producer {
     id: string,
     names: JobName[],
     indexMembers: string[],
-    add: () => Promise<void>,
+    /** Adds the job(s); `free` as ADMIT decided (queue/limits.ts). */
+    add: (free: boolean) => Promise<void>,
   ): Promise<EnqueueResult> {
     const idem = userKey(this.opts.prefix, user, 'idem', id);
     const entry = `${queue}/${id}`;
@@ -253,7 +256,7 @@ export class Producer {
         }
       }
       try {
-        await add();
+        await add(admitted.kind === 'ok' && admitted.free);
       } catch (e) {
         logger.warn({ err: e, jobId: id }, 'enqueue failed');
         if (owned) await this.limits.refund(user, entry).catch(() => {});
@@ -477,6 +480,8 @@ export class Producer {
     for (const e of entries)
       if (!runningIds.has(e.jobId)) await this.redis.del(keys.tombstone(this.opts.prefix, e.jobId));
     const events = await this.scrubEvents(ids);
+    // Replies not yet delivered (the bot process checks tombstones too, for one being sent now).
+    removedJobs += await forgetDeliveries(this.redis, this.opts.prefix, user);
     // Artifacts, then model data derived from the user outside the store (face-LoRA copies,
     // merged model folders containing them, uploaded style LoRAs).
     const files = (await this.artifacts.deleteUser(user)) + (await forgetUserModels(user, this.opts.dataDir));

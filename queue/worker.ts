@@ -5,7 +5,7 @@
  * that hands unfinished jobs back to the queue at its deadline.
  */
 import { EventEmitter } from 'node:events';
-import { DelayedError, type Job, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CancelledError,
@@ -19,9 +19,8 @@ import {
 import { log } from '../core/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
 import { type Identity, identitySchema, UserRecords, userKey } from '../core/storage/records.ts';
-import { deliveryProcessor } from './delivery.ts';
+import { DeliveryConsumer, deliveryPayload, enqueueDelivery } from './delivery.ts';
 import { recordFinish } from './finish.ts';
-import { deliverJobId } from './ids.ts';
 import {
   type JobData,
   type JobName,
@@ -38,6 +37,7 @@ import { defaultProcessors } from './processors/index.ts';
 import { encodeFailure } from './producer.ts';
 import { recordFailure, recordResult, recordStart } from './record-results.ts';
 import type { Deliverers, Reply } from './reply.ts';
+import { StallWatch } from './stall-watch.ts';
 import {
   CAPABILITY_TTL_SECONDS,
   type JobSystemOptions,
@@ -64,19 +64,6 @@ export interface JobWorkerOptions {
 
 const SHUTDOWN = 'shutdown';
 
-/**
- * Reply text comes from processors and error messages; a URL in it (a model hub link in some
- * error) would make the deliver payload fail the guard and the user would hear nothing.
- */
-function safeReply(reply: Reply): Reply {
-  const clean = (t: string) => t.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<link removed>').slice(0, 4000);
-  return {
-    ...reply,
-    text: clean(reply.text),
-    ...(reply.error ? { error: { code: reply.error.code, message: clean(reply.error.message) } } : {}),
-  };
-}
-
 export class JobWorker extends EventEmitter {
   readonly redis: Redis;
   readonly artifacts: ArtifactStore;
@@ -85,8 +72,8 @@ export class JobWorker extends EventEmitter {
   private readonly workers: Worker[] = [];
   private readonly controllers = new Map<string, AbortController>();
   private readonly queues = new Map<string, Queue>();
-  private readonly events: QueueEvents[] = [];
-  private readonly eventConnections: Redis[] = [];
+  private consumer?: DeliveryConsumer;
+  private stallWatch?: StallWatch;
   private subscriber?: Redis;
   private pool?: ThreadPool;
   private poll?: NodeJS.Timeout;
@@ -108,19 +95,8 @@ export class JobWorker extends EventEmitter {
     this.records = new UserRecords(this.redis, sys.prefix);
     this.limits = new UserLimits(this.redis, sys.prefix, sys.limits, async () => true);
     this.processors = { ...defaultProcessors(), ...o.processors };
-    if (o.queues.includes('deliver')) {
-      if (!o.deliverers)
-        throw new FacechainError('no_deliverers', 'Serving the deliver queue needs deliverers.');
-      this.processors.deliver = {
-        kind: 'inline',
-        run: deliveryProcessor({
-          redis: this.redis,
-          prefix: sys.prefix,
-          deliverers: o.deliverers,
-          onDelivered: (id) => this.emit('delivered', id),
-        }) as never,
-      };
-    }
+    if (o.queues.includes('deliver') && !o.deliverers)
+      throw new FacechainError('no_deliverers', 'Serving the deliver queue needs deliverers.');
   }
 
   private queue(name: string): Queue {
@@ -153,6 +129,7 @@ export class JobWorker extends EventEmitter {
     }, 1000);
     this.poll.unref();
     for (const q of this.o.queues) {
+      if (q === 'deliver') continue; // a stream read by DeliveryConsumer, not a BullMQ queue
       const w = new Worker(
         q,
         (job, token) => {
@@ -178,49 +155,49 @@ export class JobWorker extends EventEmitter {
       this.workers.push(w);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
-    if (this.o.queues.includes('deliver')) await this.watchStallFailures();
+    if (this.o.queues.includes('deliver')) await this.startDelivery();
     this.removeDepth = addDepthSource(async () =>
       Promise.all(
         this.o.queues.map(async (q) => ({
           queue: q,
-          counts: await this.queue(q).getJobCounts(
-            'waiting',
-            'prioritized',
-            'delayed',
-            'active',
-            'completed',
-            'failed',
-            'waiting-children',
-          ),
+          counts:
+            q === 'deliver' && this.consumer
+              ? await this.consumer.depth()
+              : await this.queue(q).getJobCounts(
+                  'waiting',
+                  'prioritized',
+                  'delayed',
+                  'active',
+                  'completed',
+                  'failed',
+                  'waiting-children',
+                ),
         })),
       ),
     );
     logger.info({ queues: this.o.queues, threads: this.pool?.size ?? 0 }, 'worker started');
   }
 
-  /**
-   * A job that stalls more than BullMQ allows is failed by BullMQ's stalled check, without our
-   * processor wrapper running, so nobody would tell the user. The bot process (which serves
-   * the deliver queue) watches the work queues' events for that and sends the error reply; the
-   * delivery job id dedupes this against any other reply for the request.
-   */
-  private async watchStallFailures(): Promise<void> {
-    for (const q of QUEUES) {
-      if (q === 'deliver') continue;
-      const conn = this.redis.duplicate();
-      conn.on('error', () => {});
-      this.eventConnections.push(conn);
-      const ev = new QueueEvents(q, { connection: conn, prefix: this.sys.prefix });
-      ev.on('error', () => {});
-      ev.on('failed', ({ jobId, failedReason }) => {
-        if (/(stalled|started) more than allowable limit/.test(failedReason ?? ''))
-          void this.deliverStallFailure(q, jobId).catch((err) =>
-            logger.error({ err, jobId }, 'could not deliver a stall failure'),
-          );
-      });
-      this.events.push(ev);
-    }
-    await Promise.all(this.events.map((e) => e.waitUntilReady()));
+  /** The bot process: send replies from the delivery stream, and report jobs that stalled for good. */
+  private async startDelivery(): Promise<void> {
+    this.consumer = new DeliveryConsumer({
+      redis: this.redis,
+      prefix: this.sys.prefix,
+      deliverers: this.o.deliverers ?? {},
+      artifacts: this.artifacts,
+      concurrency: Math.max(4, this.o.concurrency ?? 1),
+      leaseMs: this.sys.lockDurationMs,
+      onDelivered: (id) => this.emit('delivered', id),
+      onFailed: (id, code) => this.emit('delivery-failed', id, code),
+    });
+    await this.consumer.start();
+    this.stallWatch = new StallWatch(
+      this.redis,
+      this.sys.prefix,
+      QUEUES.filter((q) => q !== 'deliver'),
+      (q, id) => this.deliverStallFailure(q, id),
+    );
+    this.stallWatch.start();
   }
 
   private async deliverStallFailure(queue: string, jobId: string): Promise<void> {
@@ -249,7 +226,8 @@ export class JobWorker extends EventEmitter {
   }
 
   get isRunning(): boolean {
-    return this.workers.length > 0 && this.workers.every((w) => w.isRunning()) && !this.closing;
+    const serving = this.workers.length > 0 || this.consumer !== undefined;
+    return serving && this.workers.every((w) => w.isRunning()) && !this.closing;
   }
 
   /** Jobs this worker really runs (not the "not available" answers), for the producer's check. */
@@ -293,18 +271,23 @@ export class JobWorker extends EventEmitter {
       throw new UnrecoverableError(encodeFailure(errorInfo(e).code, errorInfo(e).message));
     }
     const entry = `${job.queueName}/${id}`;
-    const limited = name !== 'deliver'; // the deliver processor checks tombstones itself
-    // The identity record the job names is read in the START round trip (one write, not two).
+    // A free request (queue/limits.ts, ADMIT) cannot break the user's running limit: it starts
+    // without the START round trip. A cancel that races its start still reaches it (the cancel
+    // message, the tombstone poll, and the finish script that queues no reply for it).
+    const limited = !data.free;
     const identityId = (data as { identityId?: string }).identityId;
+    const identityKey = identityId ? userKey(this.sys.prefix, data.user, 'identity', identityId) : undefined;
+    const controller = new AbortController();
     let identityRaw: string | null = null;
     if (limited) {
+      // The identity record the job names is read in the START round trip (one write, not two).
       const started = await this.limits.start(
         data.user,
         entry,
         keys.tombstone(this.sys.prefix, id),
         data.requestId ?? id,
         (e) => this.isActive(e),
-        identityId ? userKey(this.sys.prefix, data.user, 'identity', identityId) : undefined,
+        identityKey,
       );
       if (started.state === -1) return this.cancelled(job, data);
       identityRaw = started.value;
@@ -315,21 +298,17 @@ export class JobWorker extends EventEmitter {
       }
     }
     let runningReleased = !limited;
-    const controller = new AbortController();
     this.controllers.set(id, controller);
     const started = Date.now();
     try {
+      if (!limited && identityKey) identityRaw = await this.redis.get(identityKey);
       const result = await this.runProcessor(
         job,
         name,
         data,
         controller.signal,
         // Parsed here so a bad record fails the job like any other error (slot released below).
-        limited
-          ? identityRaw === null
-            ? undefined
-            : identitySchema.parse(JSON.parse(identityRaw))
-          : await this.identityOf(data),
+        identityRaw === null ? undefined : identitySchema.parse(JSON.parse(identityRaw)),
       );
       if (controller.signal.aborted) throw new CancelledError();
       const checked = jobSchemas[name].result.safeParse(result);
@@ -341,33 +320,31 @@ export class JobWorker extends EventEmitter {
       const def = jobDef(name);
       const requestId = data.requestId ?? id;
       const delivers = def.delivers && !job.parent;
-      // Bookkeeping (one script) and the delivery go out together. A cancel that lands after
-      // this point is still honoured: the deliver job checks the tombstones before sending.
-      const bookkeeping = async () => {
-        if (name === 'deliver') return; // its source job already freed the request's slots
-        await recordFinish(
-          this.redis,
-          {
-            durations: keys.durations(this.sys.prefix, name),
-            index: userKey(this.sys.prefix, data.user, 'jobs'),
-            running: this.limits.runningKeyOf(data.user),
-            pending: this.limits.pendingKeyOf(data.user),
-          },
-          {
-            ms,
-            indexMember: delivers ? `deliver/${deliverJobId(requestId)}` : undefined,
-            runningEntry: limited ? entry : undefined,
-            pendingEntries: job.parent ? [] : QUEUES.map((q) => `${q}/${requestId}`),
-          },
-        );
-      };
       await recordResult(this.records, data.user, name, checked.data);
-      await Promise.all([
-        bookkeeping(),
-        delivers
-          ? this.deliver(job, data, def.toReply(checked.data as never, data as never), false)
-          : undefined,
-      ]);
+      // Bookkeeping and the delivery in one script. A cancel that lands after this point is
+      // still honoured: the bot process checks the tombstones before sending.
+      const sock = (this.redis as unknown as { stream?: import('node:net').Socket }).stream;
+      if (sock && !sock.writableCorked) {
+        sock.cork();
+        process.nextTick(() => sock.uncork());
+      }
+      void recordFinish(
+        this.redis,
+        this.sys.prefix,
+        {
+          durations: keys.durations(this.sys.prefix, name),
+          running: this.limits.runningKeyOf(data.user),
+          pending: this.limits.pendingKeyOf(data.user),
+        },
+        {
+          ms,
+          runningEntry: limited ? entry : undefined,
+          pendingEntries: job.parent ? [] : QUEUES.map((q) => `${q}/${requestId}`),
+          delivery: delivers
+            ? this.deliveryFor(job, data, def.toReply(checked.data as never, data as never))
+            : undefined,
+        },
+      ).catch(() => {});
       runningReleased = true;
       jobDuration.observe({ queue: job.queueName, name }, ms / 1000);
       jobsTotal.inc({ queue: job.queueName, name, outcome: 'completed' });
@@ -414,12 +391,6 @@ export class JobWorker extends EventEmitter {
       return spec.run({ ...base, signal, progress, artifacts: this.artifacts } as ProcessorContext);
     if (!this.pool) throw new FacechainError('no_pool', 'Thread pool not started.');
     return this.pool.run(spec.module, spec.exportName, base, signal, progress);
-  }
-
-  /** The identity record a job names (data.identityId), for processors that run in threads. */
-  private async identityOf(data: JobData<JobName>) {
-    const id = (data as { identityId?: string }).identityId;
-    return id ? await this.records.getIdentity(data.user, id) : undefined;
   }
 
   /** Results of the flow steps this job waited for, by job name. */
@@ -488,25 +459,19 @@ export class JobWorker extends EventEmitter {
       .catch(() => {});
   }
 
-  /** Enqueue the request's one deliver job (same id on every retry, so it is added once). */
-  private async deliver(job: Job, data: JobData<JobName>, reply: Reply, index = true): Promise<void> {
-    const requestId = data.requestId ?? (job.id as string);
-    const id = deliverJobId(requestId);
-    const payload = parseJobData('deliver', {
+  private deliveryFor(job: Job, data: JobData<JobName>, reply: Reply) {
+    return deliveryPayload({
       user: data.user,
       target: data.target,
-      requestId,
-      source: { queue: job.queueName, id: job.id, name: job.name },
-      reply: safeReply(reply),
+      requestId: data.requestId ?? (job.id as string),
+      source: { queue: job.queueName, id: job.id as string, name: job.name },
+      reply,
     });
-    if (index) await this.records.indexJob(data.user, 'deliver', id);
-    await this.queue('deliver').add('deliver', payload, {
-      jobId: id,
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-      removeOnComplete: { age: this.sys.keepCompletedSeconds },
-      removeOnFail: { age: this.sys.keepFailedSeconds },
-    });
+  }
+
+  /** Queue the request's one reply (an error; successes go out with the finish bookkeeping). */
+  private async deliver(job: Job, data: JobData<JobName>, reply: Reply): Promise<void> {
+    await enqueueDelivery(this.redis, this.sys.prefix, this.deliveryFor(job, data, reply));
   }
 
   /**
@@ -535,9 +500,9 @@ export class JobWorker extends EventEmitter {
         // Still stuck: drop the locks; BullMQ's stalled check gives the jobs to another worker.
         if (forced) await Promise.all(this.workers.map((w) => w.close(true)));
       }
+      this.stallWatch?.stop();
+      await this.consumer?.close(timedOut ? 1000 : deadlineMs);
       await this.pool?.close();
-      for (const e of this.events) await e.close().catch(() => {});
-      for (const c of this.eventConnections) c.disconnect();
       for (const q of this.queues.values()) await q.close().catch(() => {});
       await this.subscriber?.quit().catch(() => {});
       await this.redis.quit().catch(() => this.redis.disconnect());
