@@ -22,7 +22,7 @@ import { log } from '../core/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
 import { userKey } from '../core/storage/records.ts';
 import { deliverJobId } from './ids.ts';
-import { type JobData, parseJobData } from './jobs.ts';
+import { assertSafePayload, type JobData, readJobData } from './jobs.ts';
 import { runScript } from './limits.ts';
 import { jobsTotal } from './metrics.ts';
 import type { Deliverers, Reply } from './reply.ts';
@@ -123,7 +123,9 @@ export function deliveryPayload(a: {
   source: { queue: string; id: string; name: string };
   reply: Reply;
 }): DeliveryFields {
-  const data = parseJobData('deliver', { ...a, reply: safeReply(a.reply) });
+  // Guarded here, where it is written; its shape is checked where it is read (the bot process).
+  const data = { ...a, reply: safeReply(a.reply) } as JobData<'deliver'>;
+  assertSafePayload('deliver', data);
   return { id: deliverJobId(a.requestId), user: a.user, data };
 }
 
@@ -200,6 +202,8 @@ export class DeliveryConsumer {
   private readonly active = new Map<string, AbortController>();
   /** Entries waiting for their not-before time. */
   private readonly held = new Map<string, NodeJS.Timeout>();
+  /** Entries checked and ready, waiting for a free sending slot (read ahead in batches). */
+  private readonly ready: Entry[] = [];
   private slotFreed?: () => void;
   private doneBatch: Array<{ sid: string; marker?: string }> = [];
   private flushing?: Promise<void>;
@@ -228,7 +232,8 @@ export class DeliveryConsumer {
 
   private async readLoop(): Promise<void> {
     while (this.running) {
-      const free = this.o.concurrency - this.active.size;
+      // Read ahead up to four batches' worth, so one read, check and acknowledgement covers many.
+      const free = this.o.concurrency * 4 - this.active.size - this.ready.length;
       if (free <= 0) {
         await new Promise<void>((r) => {
           this.slotFreed = r;
@@ -264,7 +269,7 @@ export class DeliveryConsumer {
   private async tick(): Promise<void> {
     if (!this.running) return;
     try {
-      const mine = [...this.active.keys(), ...this.held.keys()];
+      const mine = [...this.active.keys(), ...this.held.keys(), ...this.ready.map((e) => e.sid)];
       if (mine.length)
         await this.o.redis.xclaim(this.stream, DELIVERY_GROUP, this.name, 0, ...mine, 'JUSTID');
       const [, entries] = (await this.o.redis.xautoclaim(
@@ -276,7 +281,10 @@ export class DeliveryConsumer {
         'COUNT',
         32,
       )) as [string, [string, string[]][]];
-      const taken = entries.filter((e) => e?.[1] && !this.active.has(e[0]) && !this.held.has(e[0]));
+      const taken = entries.filter(
+        (e) =>
+          e?.[1] && !this.active.has(e[0]) && !this.held.has(e[0]) && !this.ready.some((r) => r.sid === e[0]),
+      );
       if (taken.length) {
         logger.info({ count: taken.length }, 'took over deliveries left by a stopped bot process');
         await this.handle(taken.map(([sid, f]) => toEntry(sid, f)));
@@ -292,7 +300,7 @@ export class DeliveryConsumer {
     const valid: Entry[] = [];
     for (const e of entries) {
       try {
-        e.data = parseJobData('deliver', JSON.parse(e.raw));
+        e.data = readJobData('deliver', JSON.parse(e.raw));
       } catch (err) {
         logger.error({ err, deliveryId: e.id }, 'dropped an unreadable delivery');
         this.done(e.sid);
@@ -330,14 +338,21 @@ export class DeliveryConsumer {
         );
         continue;
       }
-      void this.send(e);
+      this.ready.push(e);
     }
+    this.pump();
   }
 
   /** A held entry's time has come: check again (a cancel may have landed meanwhile), then send. */
   private async recheck(e: Entry): Promise<void> {
     e.at = 0;
     await this.handle([e]).catch((err) => logger.warn({ err, deliveryId: e.id }, 'delivery check failed'));
+  }
+
+  /** Start sends while there are free slots. */
+  private pump(): void {
+    while (this.running && this.active.size < this.o.concurrency && this.ready.length)
+      void this.send(this.ready.shift() as Entry);
   }
 
   private async send(e: Entry): Promise<void> {
@@ -365,6 +380,7 @@ export class DeliveryConsumer {
       await this.failed(e, requestId, err);
     } finally {
       this.active.delete(e.sid);
+      this.pump();
       this.slotFreed?.();
       this.slotFreed = undefined;
     }
@@ -459,6 +475,7 @@ export class DeliveryConsumer {
     this.slotFreed?.();
     for (const t of this.held.values()) clearTimeout(t);
     this.held.clear();
+    this.ready.length = 0; // unsent: taken over after their lease
     this.blocking?.disconnect();
     const until = Date.now() + deadlineMs;
     while (this.active.size && Date.now() < until) await new Promise((r) => setTimeout(r, 20));

@@ -299,9 +299,22 @@ export function jobDef(name: string): JobDef {
 
 /** Validate job data; refuses bytes, URLs and secrets with the path of the offending field. */
 export function parseJobData<N extends JobName>(name: N, data: unknown): JobData<N> {
-  jobDef(name);
+  assertSafePayload(name, data);
+  return readJobData(name, data);
+}
+
+/** Refuses bytes, URLs and secrets (queue/payload-guard.ts) in data about to be stored. */
+export function assertSafePayload(name: string, data: unknown): void {
   const unsafe = findUnsafe(data);
   if (unsafe) throw new InputError('unsafe_payload', `Job "${name}" refused: ${unsafe}.`);
+}
+
+/**
+ * Validate job data read back from Redis (shape, defaults, a producer of another version). Not
+ * guarded again: everything is guarded when it is written.
+ */
+export function readJobData<N extends JobName>(name: N, data: unknown): JobData<N> {
+  jobDef(name);
   const parsed = jobSchemas[name].data.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues
