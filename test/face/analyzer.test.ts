@@ -14,6 +14,7 @@ import {
   resizeRgb,
   rotateRgb,
 } from '../../core/image/codec.ts';
+import { OnnxSession } from '../../models/onnx.ts';
 import { blur, brighten, fixtureBytes, fixtureRgb, loadAnalyzer } from './helpers.ts';
 
 let analyzer: FaceAnalyzer;
@@ -277,6 +278,27 @@ describe('orientation', () => {
       const a = await analyzer.analyzeRgb(rotateRgb(close, deg), { embedding: true });
       expect(a.rotation, `rotated ${deg}`).toBe((360 - deg) % 360);
       expect(cosine(largest(a).embedding!, base.embedding!)).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('searches the other rotations only when the upright pass has no firmly locked face', async () => {
+    const img = await fixtureRgb('astronaut.png');
+    const orig = OnnxSession.prototype.run;
+    let detectorRuns = 0;
+    OnnxSession.prototype.run = function (this: OnnxSession, ...args: Parameters<typeof orig>) {
+      if (this.name === 'face-detect') detectorRuns++;
+      return orig.apply(this, args);
+    };
+    try {
+      // 512x512 with faces of 60 px or more: the whole-image pass is the only detection pass.
+      await analyzer.analyzeRgb(img);
+      expect(detectorRuns).toBe(1);
+      detectorRuns = 0;
+      const turned = await analyzer.analyzeRgb(rotateRgb(img, 90));
+      expect(turned.rotation).toBe(270);
+      expect(detectorRuns).toBeGreaterThanOrEqual(4);
+    } finally {
+      OnnxSession.prototype.run = orig;
     }
   });
 
