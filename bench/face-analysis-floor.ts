@@ -27,9 +27,12 @@ export class FloorRunner {
     return new FloorRunner(models);
   }
 
-  /** Decode the photo, then run each model as often as the pipeline did for this photo. */
-  async run(bytes: Uint8Array, runs: Map<string, number>): Promise<void> {
-    await decodeImage(bytes);
+  /**
+   * Decode the photo, then run each model as often as the pipeline did for this photo. Without
+   * `decode`, the model runs alone: the most any pipeline making these runs could do here.
+   */
+  async run(bytes: Uint8Array, runs: Map<string, number>, decode = true): Promise<void> {
+    if (decode) await decodeImage(bytes);
     for (const m of this.models) {
       const n = runs.get(m.id) ?? 0;
       for (let i = 0; i < n; i++) await m.session.run(m.feed);

@@ -1,6 +1,7 @@
 /**
  * Worker-thread side of bench/face-analysis.ts: one FaceAnalyzer (1 ONNX thread) per thread,
- * and, once asked, the floor: decode plus the same model runs on prebuilt tensors.
+ * and, once asked, the floor: decode plus the same model runs on prebuilt tensors (or the model
+ * runs alone).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { config } from '../core/config.ts';
@@ -14,7 +15,7 @@ let floor: FloorRunner | undefined;
 
 type Msg =
   | { kind: 'pipeline'; id: number; bytes: Uint8Array }
-  | { kind: 'floor'; id: number; bytes: Uint8Array; runs: [string, number][] }
+  | { kind: 'floor' | 'models'; id: number; bytes: Uint8Array; runs: [string, number][] }
   | { kind: 'stop' };
 
 parentPort!.on('message', async (msg: Msg) => {
@@ -30,7 +31,7 @@ parentPort!.on('message', async (msg: Msg) => {
     faces = (await analyzer.analyze(msg.bytes, { embedding: true })).faces.length;
   } else {
     floor ??= await FloorRunner.load(store, workerData.ortThreads ?? 1);
-    await floor.run(msg.bytes, new Map(msg.runs));
+    await floor.run(msg.bytes, new Map(msg.runs), msg.kind === 'floor');
   }
   parentPort!.postMessage({ id: msg.id, ms: performance.now() - t0, faces });
 });

@@ -3,7 +3,8 @@
  * Prints photos/s, p50/p95 latency, peak RSS and, in the same run, the floor: JPEG decode plus
  * the raw model inference the pipeline performs (the same runs per model, on prebuilt tensors;
  * bench/face-analysis-floor.ts), so the pipeline's own overhead is visible. Pipeline and floor
- * alternate in rounds so that load from other processes hits both alike.
+ * alternate in rounds so that load from other processes hits both alike. A third row runs the
+ * model runs alone (no decoding): the ceiling of any pipeline making those runs on this machine.
  *
  * Targets (issue 2): >= 25 photos/s on 2 cores, <= 1.3x the floor, peak RSS < 500 MB.
  * Throughput uses one FaceAnalyzer per worker thread (1 ONNX thread each by default), as the job layer
@@ -75,7 +76,10 @@ const workers = await Promise.all(
   }),
 );
 
-async function throughput(kind: 'pipeline' | 'floor', n: number): Promise<{ rate: number; lat: number[] }> {
+async function throughput(
+  kind: 'pipeline' | 'floor' | 'models',
+  n: number,
+): Promise<{ rate: number; lat: number[] }> {
   const lat: number[] = [];
   let next = 0;
   let done = 0;
@@ -86,7 +90,7 @@ async function throughput(kind: 'pipeline' | 'floor', n: number): Promise<{ rate
         if (next >= n) return;
         const id = next++;
         const i = id % photos.length;
-        w.postMessage({ kind, id, bytes: photos[i], runs: kind === 'floor' ? [...runsByPhoto[i]!] : [] });
+        w.postMessage({ kind, id, bytes: photos[i], runs: kind === 'pipeline' ? [] : [...runsByPhoto[i]!] });
       };
       const onMessage = (m: { ms: number; faces: number }) => {
         lat.push(m.ms);
@@ -125,7 +129,13 @@ async function countRuns(): Promise<void> {
   await analyzer.dispose();
 }
 
-const tp = { pipeline: [] as number[], floor: [] as number[], pLat: [] as number[], fLat: [] as number[] };
+const tp = {
+  pipeline: [] as number[],
+  floor: [] as number[],
+  models: [] as number[],
+  pLat: [] as number[],
+  fLat: [] as number[],
+};
 let pipelineRss = 0;
 // Warm-up (not measured): JIT, ONNX Runtime first runs, buffers.
 await throughput('pipeline', threads * photos.length);
@@ -137,8 +147,10 @@ for (let r = 0; r < rounds; r++) {
     await throughput('floor', threads * photos.length); // loads the floor sessions, warms them
   }
   const f = await throughput('floor', perRound);
+  const m = await throughput('models', perRound);
   tp.pipeline.push(p.rate);
   tp.floor.push(f.rate);
+  tp.models.push(m.rate);
   tp.pLat.push(...p.lat);
   tp.fLat.push(...f.lat);
 }
@@ -182,6 +194,11 @@ console.log(
 );
 console.log(
   `  floor / pipeline throughput = ${(mean(tp.floor) / mean(tp.pipeline)).toFixed(2)}x (target <= 1.3x)`,
+);
+// The ceiling: the same model runs with no decoding and nothing else. If it is under the
+// target, no pipeline making these runs can meet the target on this machine.
+console.log(
+  `  models alone (floor without decoding) ${mean(tp.models).toFixed(1)} photos/s (rounds: ${tp.models.map((v) => v.toFixed(1)).join(', ')}): the ceiling for these model runs on this machine${mean(tp.models) < 25 ? ', under the 25 photos/s target' : ''}`,
 );
 console.log(
   `peak RSS ${pipelineRss.toFixed(0)} MB after the first ${threads}-thread pipeline round (main thread + ${threads} analyzers; target < 500 MB), ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB at the end (floor sessions added)`,
