@@ -1,8 +1,11 @@
 /**
  * Job-layer overhead: no-op job throughput and enqueue-to-start latency (p50/p99) through the
  * project's producer + worker (idempotency claim, limits, quota, index, cancellation checks,
- * the reply queued on the delivery stream and sent by the bot side) next to raw BullMQ (Queue.add + Worker) measured in the same run on the same
- * Redis. Targets: at least half the raw throughput, p50 latency within 2x of raw.
+ * the reply queued on the delivery stream and sent by the bot side) next to raw BullMQ
+ * (Queue.add + Worker) measured in the same run on the same Redis. Targets: at least half the raw
+ * throughput, p50 latency within 2x of raw. Two more rows for context: raw BullMQ with a second
+ * job per request as its delivery, and the layer's worker alone (no bot side in the process, as
+ * GPU machines run it; done when the job completes).
  *
  * Each round first enqueues N requests with the workers stopped (enqueue rate), then starts the
  * workers on the full queue (processing rate; for the layer, until every delivery is done). The
@@ -136,10 +139,12 @@ async function rawSystem(withDelivery: boolean): Promise<System> {
   };
 }
 
-async function layerSystem(): Promise<System> {
+/** The layer; with `workerOnly`, a worker process without the bot side (as GPU machines run it). */
+async function layerSystem(workerOnly = false): Promise<System> {
   const sys: JobSystemOptions = {
     redisUrl: url,
-    prefix,
+    // Its own prefix: the lone worker's replies stay on its own stream, unread.
+    prefix: workerOnly ? `${prefix}w` : prefix,
     artifactsDir,
     limits: { maxPending: 100_000, maxRunning: 1000, dailyQuota: 1_000_000 },
     attempts: 3,
@@ -175,7 +180,7 @@ async function layerSystem(): Promise<System> {
     started: (i) => started.get(i),
     async startWorkers() {
       worker = new JobWorker(sys, {
-        queues: ['gpu-sd15', 'deliver'],
+        queues: workerOnly ? ['gpu-sd15'] : ['gpu-sd15', 'deliver'],
         concurrency: CONCURRENCY,
         processors: { generate: { kind: 'inline', run: noop } },
         deliverers: {
@@ -186,6 +191,8 @@ async function layerSystem(): Promise<System> {
           },
         },
       });
+      // Alone, a request is done when its job completes (its reply waits on the stream).
+      if (workerOnly) worker.on('completed', () => delivered++);
       await worker.start();
     },
     async stopWorkers() {
@@ -206,13 +213,21 @@ try {
   const raw = await rawSystem(false);
   const raw2 = await rawSystem(true);
   const layer = await layerSystem();
+  const alone = await layerSystem(true);
   type Rounds = Array<{ enqueue: number; process: number }>;
-  const res: { raw: Rounds; raw2: Rounds; layer: Rounds } = { raw: [], raw2: [], layer: [] };
+  const res: { raw: Rounds; raw2: Rounds; layer: Rounds; alone: Rounds } = {
+    raw: [],
+    raw2: [],
+    layer: [],
+    alone: [],
+  };
   let i = 0;
   for (let r = 0; r < ROUNDS; r++) {
     res.raw.push(await round(raw, i, N));
     res.raw2.push(await round(raw2, i, N));
     res.layer.push(await round(layer, i, N));
+    i += N;
+    res.alone.push(await round(alone, i, N));
     i += N;
   }
   await raw.startWorkers();
@@ -227,6 +242,7 @@ try {
   await raw.close();
   await raw2.close();
   await layer.close();
+  await alone.close();
   const med = (xs: number[]) => pct(xs, 50);
   const enq = (k: keyof typeof res) => med(res[k].map((r) => r.enqueue));
   const proc = (k: keyof typeof res) => med(res[k].map((r) => r.process));
@@ -236,18 +252,20 @@ try {
   console.log(row('raw BullMQ', 'raw', lat.raw));
   console.log(row('raw BullMQ + delivery job', 'raw2'));
   console.log(row('facechain job layer', 'layer', lat.layer));
+  console.log(row('layer, worker alone', 'alone'));
   const latRatio = pct(lat.layer, 50) / pct(lat.raw, 50);
   const p = proc('layer') / proc('raw');
   console.log(
     `processing throughput layer/raw ${p.toFixed(2)} (target >= 0.5: ${p >= 0.5 ? 'met' : 'NOT met'}; ` +
       `layer/(raw + delivery) ${(proc('layer') / proc('raw2')).toFixed(2)}); ` +
+      `worker alone/raw ${(proc('alone') / proc('raw')).toFixed(2)}; ` +
       `enqueue rate layer/raw ${(enq('layer') / enq('raw')).toFixed(2)}; ` +
       `p50 latency layer/raw ${latRatio.toFixed(2)} (target <= 2: ${latRatio <= 2 ? 'met' : 'NOT met'})`,
   );
 } finally {
   const c = new Redis(url);
   const keys: string[] = [];
-  for await (const b of c.scanStream({ match: `${prefix}:*`, count: 1000 })) keys.push(...(b as string[]));
+  for await (const b of c.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(b as string[]));
   for (let k = 0; k < keys.length; k += 500) await c.del(...keys.slice(k, k + 500));
   c.disconnect();
   rmSync(artifactsDir, { recursive: true, force: true });
