@@ -14,10 +14,11 @@ import type {
 import type { ChatRef, UserRef } from '../commands/types.ts';
 import { InputError, isFacechainError, ServiceError } from '../core/errors.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
-import { userKey } from '../core/storage/records.ts';
+import { groupKey as groupRecordKey, userKey } from '../core/storage/records.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
 import type { Producer, JobView as QueueJobView } from '../queue/producer.ts';
+import { sweptRefs } from '../queue/retention.ts';
 
 export interface ServiceOptions {
   /** Installed style packs (the identity/style layer); empty when none are installed. */
@@ -29,7 +30,7 @@ export interface ServiceOptions {
 }
 
 const uid = (u: UserRef) => userIdFor(u.platform, u.id);
-const groupKey = (prefix: string, chat: ChatRef) => `${prefix}:g:${chat.platform}:${chat.id}`;
+const groupKey = (prefix: string, chat: ChatRef) => groupRecordKey(prefix, chat.platform, chat.id);
 
 function toView(v: QueueJobView): JobView {
   return {
@@ -247,14 +248,20 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       };
     },
     async resultImages(id, user) {
+      return (await jobs.resultFiles(id, user))?.images ?? [];
+    },
+    async resultFiles(id, user) {
       const v = await producer.status(id).catch(() => undefined);
-      if (!v || v.user !== uid(user) || v.state !== 'completed') return [];
+      if (!v || v.user !== uid(user) || v.state !== 'completed') return undefined;
       const images = (v.result as { images?: unknown } | undefined)?.images;
       const refs = Array.isArray(images) ? images.filter((x): x is string => typeof x === 'string') : [];
-      // The job record outlives its images (delete button, expiry): only those still stored count,
-      // so a deleted result reads as "no such result" instead of naming an internal file.
-      const kept = await Promise.all(refs.map((r) => producer.artifacts.exists(r).catch(() => false)));
-      return refs.filter((_, i) => kept[i]);
+      // The job record outlives its images (delete button, retention): only those still stored
+      // count, so a deleted result reads as gone instead of naming an internal file. Touching
+      // them is the reuse: the sweep keeps a file touched after it listed the files.
+      const kept = await Promise.all(refs.map((r) => producer.artifacts.touch(r).catch(() => false)));
+      const missing = refs.filter((_, i) => !kept[i]);
+      const expired = missing.length ? (await sweptRefs(producer, uid(user), missing)).size : 0;
+      return { images: refs.filter((_, i) => kept[i]), expired, deleted: missing.length - expired };
     },
   };
 

@@ -8,6 +8,7 @@ import { fetchChecked, isImage } from './attachments.ts';
 import { consentPrompt } from './consent.ts';
 import { resolveStyle } from './portrait.ts';
 import { PRIVACY_VERSION } from './privacy.ts';
+import { storedResult } from './results.ts';
 import type { Services } from './services.ts';
 import type { ChatRef, CommandContext, CommandReply, UserRef } from './types.ts';
 import { defineCommand } from './types.ts';
@@ -107,8 +108,11 @@ export const group = defineCommand({
       case 'picture': {
         await requireAdmin(ctx);
         if (!opts.arg) throw new InputError('no_result', ctx.t('group.no_result'));
-        const refs = await services.jobs.resultImages(opts.arg, inv.user);
-        if (refs.length === 0) throw new InputError('no_result', ctx.t('group.no_result'));
+        const refs = await storedResult(
+          ctx,
+          opts.arg,
+          () => new InputError('no_result', ctx.t('group.no_result')),
+        );
         return {
           text: ctx.t('group.picture_set'),
           action: { kind: 'set-chat-photo', image: { name: 'group.jpg', ref: refs[0] } },

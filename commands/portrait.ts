@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InputError, NotAvailableError } from '../core/errors.ts';
 import { fetchChecked } from './attachments.ts';
 import { button } from './buttons.ts';
+import { keptFor } from './results.ts';
 import type { IdentityView, Services } from './services.ts';
 import { type Button, type CommandContext, defineCommand } from './types.ts';
 
@@ -105,8 +106,13 @@ export const portrait = defineCommand({
       // A running request is cancelled; a finished one has its images removed from storage.
       await services.jobs.cancel(opts.arg, inv.user).catch(() => false);
       const n = await services.jobs.deleteResults(opts.arg, inv.user);
+      if (n > 0) return { text: ctx.t('portrait.deleted_n', { count: n }), ephemeral: true };
+      // Nothing left to delete: say so, and why when the retention sweep got there first.
+      const left = await services.jobs.resultFiles(opts.arg, inv.user);
       return {
-        text: n > 0 ? ctx.t('portrait.deleted_n', { count: n }) : ctx.t('portrait.deleted'),
+        text: left?.expired
+          ? ctx.t('files.result_expired_delete', { age: keptFor(ctx.t) })
+          : ctx.t('portrait.deleted'),
         ephemeral: true,
       };
     }

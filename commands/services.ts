@@ -116,6 +116,16 @@ export interface Services {
     deleteResults(id: string, user: UserRef): Promise<number>;
     /** Artifact refs of a completed job's images, if the job is the user's. */
     resultImages(id: string, user: UserRef): Promise<string[]>;
+    /**
+     * A completed job of the user and its images for a feature that reuses them (the reuse
+     * renews their age for the retention sweep): those still stored, and how many of the others
+     * the retention sweep deleted (`expired`) or were deleted otherwise (`deleted`).
+     * Undefined when there is no such completed job of this user.
+     */
+    resultFiles(
+      id: string,
+      user: UserRef,
+    ): Promise<{ images: string[]; expired: number; deleted: number } | undefined>;
   };
   identities: {
     list(user: UserRef): Promise<IdentityView[]>;

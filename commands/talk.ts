@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { InputError } from '../core/errors.ts';
 import { fetchChecked } from './attachments.ts';
+import { storedResult } from './results.ts';
 import { defineCommand } from './types.ts';
 
 const options = z.object({
@@ -23,9 +24,14 @@ export const talk = defineCommand({
     const { inv, services } = ctx;
     const result = opts.result ?? opts.arg;
     const audio = inv.attachments[0];
-    if (!result || (!opts.text && !audio)) throw new InputError('need_talk_input', ctx.t('talk.need_input'));
-    const [portrait] = await services.jobs.resultImages(result, inv.user);
-    if (!portrait) throw new InputError('no_result', ctx.t('talk.no_result', { id: result }));
+    if (!result) throw new InputError('need_talk_input', ctx.t('talk.need_input'));
+    // The result first: asking for words to animate a picture that is gone helps nobody.
+    const [portrait] = await storedResult(
+      ctx,
+      result,
+      () => new InputError('no_result', ctx.t('talk.no_result', { id: result })),
+    );
+    if (!opts.text && !audio) throw new InputError('need_talk_input', ctx.t('talk.need_input'));
     const data: Record<string, unknown> = { portrait };
     if (opts.text) data.text = opts.text;
     if (opts.voice) data.voice = opts.voice;

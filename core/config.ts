@@ -83,6 +83,13 @@ export const configSchema = z.object({
   /** Health and Prometheus metrics HTTP endpoint; port 0 turns it off. */
   FACECHAIN_HEALTH_PORT: int(0, 65535).default(9464),
   FACECHAIN_HEALTH_HOST: z.string().default('127.0.0.1'),
+  /**
+   * Retention (docs/jobs.md "Retention"): stored files no record or unfinished job names are
+   * deleted once older than this many hours; 0 keeps them until the user's /forget.
+   */
+  FACECHAIN_KEEP_FILES_HOURS: int(0, 87_600).default(168),
+  /** How often a worker process runs the retention sweep. */
+  FACECHAIN_RETENTION_INTERVAL_MINUTES: int(1, 10_080).default(60),
   /** Artifact folder (photos, crops, results); default <data>/artifacts. */
   FACECHAIN_ARTIFACTS_DIR: optionalString,
   TELEGRAM_BOT_TOKEN: optionalString,

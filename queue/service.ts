@@ -1,8 +1,8 @@
 /**
  * Runs a job-layer process: Redis (found or private), the producer, a JobWorker for the
  * configured queues, optionally the deliver queue and the chat front-ends, the health/metrics
- * endpoint, and an orderly stop on SIGTERM/SIGINT. `facechain start` and `facechain worker`
- * are thin wrappers around this.
+ * endpoint, the periodic retention sweep of stored files, and an orderly stop on SIGTERM/SIGINT.
+ * `facechain start` and `facechain worker` are thin wrappers around this.
  */
 import type { Config } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -13,6 +13,7 @@ import { logDeliverer } from './log-deliverer.ts';
 import { Producer } from './producer.ts';
 import { ensureRedis, findRedis, type RedisHandle } from './redis-embedded.ts';
 import type { Deliverers } from './reply.ts';
+import { RetentionSweeper } from './retention.ts';
 import { jobSystemOptions } from './system.ts';
 import { JobWorker } from './worker.ts';
 
@@ -41,6 +42,8 @@ export interface RunningService {
   producer: Producer;
   health?: HealthServer;
   frontends: Stoppable[];
+  /** Deletes stored files nobody needs after FACECHAIN_KEEP_FILES_HOURS (queue/retention.ts). */
+  retention: RetentionSweeper;
   stop(reason?: string): Promise<void>;
 }
 
@@ -100,10 +103,16 @@ export async function runService(o: ServiceOptions): Promise<RunningService> {
             },
           })
         : undefined;
+    // One sweeper per process; across machines a Redis key lets one of them sweep per interval.
+    const retention = new RetentionSweeper(producer, {
+      keepFilesHours: cfg.FACECHAIN_KEEP_FILES_HOURS,
+      intervalMinutes: cfg.FACECHAIN_RETENTION_INTERVAL_MINUTES,
+    }).start();
     let stopping: Promise<void> | undefined;
     const stop = (reason = 'stop') => {
       stopping ??= (async () => {
         logger.info({ reason }, 'stopping');
+        await retention.stop();
         await Promise.allSettled(frontends.map((f) => f.stop()));
         const { handedBack } = await worker.close();
         if (handedBack) logger.warn({ handedBack }, 'running jobs handed back to the queue');
@@ -113,7 +122,7 @@ export async function runService(o: ServiceOptions): Promise<RunningService> {
       })();
       return stopping;
     };
-    return { redis, worker, producer, health, frontends, stop };
+    return { redis, worker, producer, health, frontends, retention, stop };
   } catch (e) {
     for (const c of cleanup.reverse()) await c().catch(() => {});
     await producer.close().catch(() => {});

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   start: () => import('./start.ts'),
   worker: () => import('./worker.ts'),
   jobs: () => import('./jobs.ts'),
+  files: () => import('./files.ts'),
   fuse: () => import('./fuse.ts'),
   rank: () => import('./rank.ts'),
   analyze: () => import('./analyze.ts'),

@@ -84,6 +84,12 @@ export const en = {
   'talk.need_input': 'Give a text to speak, or send a voice message or audio file with /talk.',
   'talk.no_result': 'There is no finished result {id} of yours. Use a result id from /status.',
   'talk.queued': 'Making the talking video.',
+  'files.result_expired':
+    "That result's pictures were deleted after {age}, as this server keeps files; make a new one with /portrait.",
+  'files.result_expired_delete':
+    "That result's pictures were already deleted after {age}, as this server keeps files.",
+  'files.age_days': '{n} day(s)',
+  'files.age_hours': '{n} hour(s)',
 
   'job.analyze': 'Photo analysis',
   'job.prepare-identity': 'Photo check',
@@ -209,6 +215,8 @@ export const en = {
   'joberror.no_usable_candidate':
     'None of the pictures made for you had one clear face of the right size, so there is nothing good to send. Try again, or choose another style.',
   'joberror.not_an_image': 'The file is not an image. Send a JPEG, PNG or WebP photo.',
+  'joberror.artifact_missing':
+    'A file this request needs is no longer stored (this server deletes files after a while, or it was deleted). Send it again.',
   'joberror.unsupported_format':
     'This image format cannot be read here. Send a JPEG, PNG or WebP photo (on an iPhone: Settings > Camera > Formats > Most Compatible).',
   'joberror.corrupt_image': 'The image file is damaged or incomplete. Send the original photo again.',

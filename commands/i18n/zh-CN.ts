@@ -79,6 +79,11 @@ export const zhCN: Record<MessageKey, string> = {
   'talk.need_input': '请提供要说的文字，或用 /talk 发送语音消息或音频文件。',
   'talk.no_result': '没有找到你已完成的结果 {id}。请使用 /status 中的结果编号。',
   'talk.queued': '正在生成说话视频。',
+  'files.result_expired':
+    '该结果的图片已在 {age} 后删除（本服务器只保留文件这么久）；请用 /portrait 重新生成。',
+  'files.result_expired_delete': '该结果的图片已在 {age} 后被删除（本服务器只保留文件这么久）。',
+  'files.age_days': '{n} 天',
+  'files.age_hours': '{n} 小时',
 
   'job.analyze': '照片分析',
   'job.prepare-identity': '照片检查',
@@ -194,6 +199,8 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.several_faces': '照片中有好几张脸。请发送只有你一个人的照片。',
   'joberror.no_such_face': '模板照片中没有你选择的那张脸。请从左往右数，选择照片中存在的脸。',
   'joberror.no_usable_candidate':
+  'joberror.artifact_missing':
+    '此请求需要的文件已不再保存（服务器会在一段时间后删除文件，或文件已被删除）。请重新发送。',
     '为你生成的图片中没有一张有大小合适的清晰人脸，所以没有可以发送的好结果。请再试一次，或换一种风格。',
   'joberror.not_an_image': '这个文件不是图片。请发送 JPEG、PNG 或 WebP 照片。',
   'joberror.unsupported_format':

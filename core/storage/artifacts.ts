@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,10 +21,19 @@ export const ARTIFACT_REF_RE = /^([a-z]{2,8}-[A-Za-z0-9_-]{1,64})\/([0-9a-f]{64}
 export interface ArtifactInfo {
   ref: ArtifactRef;
   size: number;
+  /**
+   * Last write or touch, epoch ms (set by listUser and stat; an S3 store maps LastModified). The
+   * retention sweep (queue/retention.ts) measures a file's age from it.
+   */
+  modifiedAt?: number;
 }
 
 export interface ArtifactStore {
-  /** Store bytes or a stream for a user; returns the content-addressed ref (same bytes, same ref). */
+  /**
+   * Store bytes or a stream for a user; returns the content-addressed ref (same bytes, same ref).
+   * Storing bytes that are already there must refresh their modification time: a re-upload
+   * makes the file young again for the retention sweep.
+   */
   put(user: string, content: Uint8Array | Readable, opts: { ext: string }): Promise<ArtifactInfo>;
   /** A stream of the stored bytes. */
   open(ref: ArtifactRef): Promise<Readable>;
@@ -32,7 +41,22 @@ export interface ArtifactStore {
   read(ref: ArtifactRef): Promise<Buffer>;
   exists(ref: ArtifactRef): Promise<boolean>;
   delete(ref: ArtifactRef): Promise<boolean>;
+  /** The user's files, each with its size and modification time. */
   listUser(user: string): Promise<ArtifactInfo[]>;
+  /** Users that have anything stored (an S3 store lists the top-level prefixes). */
+  listUsers(): Promise<string[]>;
+  /** Size and modification time of one file; undefined when it is not stored. */
+  stat(ref: ArtifactRef): Promise<ArtifactInfo | undefined>;
+  /**
+   * Refresh a file's modification time (a feature reuses it, e.g. a result being animated), so
+   * the retention sweep keeps it; false when it is not stored. S3: copy the object onto itself.
+   */
+  touch(ref: ArtifactRef): Promise<boolean>;
+  /**
+   * Remove leftovers of interrupted puts older than `before` (epoch ms): local temp files; an S3
+   * store aborts stale multipart uploads. Returns how many were removed.
+   */
+  deleteIncomplete(user: string, before: number): Promise<number>;
   /** Remove everything stored for a user; returns how many files were removed. */
   deleteUser(user: string): Promise<number>;
 }
@@ -89,6 +113,8 @@ export class LocalArtifactStore implements ArtifactStore {
     try {
       await pipeline(source, tap, createWriteStream(tmp, { mode: 0o600 }));
       const ref = `${user}/${hash.digest('hex')}.${ext}`;
+      // Renaming the freshly written temp file over an existing copy replaces it, so storing the
+      // same bytes again also gives the file a new modification time (see ArtifactStore.put).
       await rename(tmp, this.file(ref));
       return { ref, size };
     } catch (e) {
@@ -99,21 +125,22 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async open(ref: ArtifactRef): Promise<Readable> {
     const f = this.file(ref);
-    await this.mustExist(ref, f);
+    await this.mustExist(f);
     return createReadStream(f);
   }
 
   async read(ref: ArtifactRef): Promise<Buffer> {
     const f = this.file(ref);
-    await this.mustExist(ref, f);
+    await this.mustExist(f);
     return readFile(f);
   }
 
-  private async mustExist(ref: string, f: string): Promise<void> {
+  private async mustExist(f: string): Promise<void> {
     if (!(await stat(f).catch(() => null)))
       throw new InputError(
         'artifact_missing',
-        `The stored file ${ref} no longer exists (it may have expired or been deleted). Send it again.`,
+        // No ref in the text: it reaches users (a job's error) and names their id.
+        'A stored file this request needs no longer exists (it may have expired or been deleted). Send it again.',
       );
   }
 
@@ -137,9 +164,43 @@ export class LocalArtifactStore implements ArtifactStore {
       const ref = `${user}/${n}`;
       if (!ARTIFACT_REF_RE.test(ref)) continue;
       const s = await stat(path.join(dir, n)).catch(() => null);
-      if (s) out.push({ ref, size: s.size });
+      if (s) out.push({ ref, size: s.size, modifiedAt: s.mtimeMs });
     }
     return out;
+  }
+
+  async listUsers(): Promise<string[]> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    return names.filter((n) => USER_ID_RE.test(n)).sort();
+  }
+
+  async stat(ref: ArtifactRef): Promise<ArtifactInfo | undefined> {
+    const s = await stat(this.file(ref)).catch(() => null);
+    return s ? { ref, size: s.size, modifiedAt: s.mtimeMs } : undefined;
+  }
+
+  async touch(ref: ArtifactRef): Promise<boolean> {
+    const now = new Date();
+    return utimes(this.file(ref), now, now).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async deleteIncomplete(user: string, before: number): Promise<number> {
+    checkUser(user);
+    const dir = path.join(this.root, user);
+    let n = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith('.tmp-')) continue;
+      const f = path.join(dir, name);
+      const s = await stat(f).catch(() => null);
+      if (s && s.mtimeMs < before) {
+        await rm(f, { force: true });
+        n++;
+      }
+    }
+    return n;
   }
 
   async deleteUser(user: string): Promise<number> {

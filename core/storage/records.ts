@@ -11,6 +11,32 @@ import { checkUser } from './artifacts.ts';
 export const userKey = (prefix: string, user: string, ...parts: string[]): string =>
   [prefix, 'u', checkUser(user), ...parts].join(':');
 
+/** A group chat's record (theme, group-photo template) and its `:members` / `:names` sets. */
+export const groupKey = (prefix: string, platform: string, chatId: string): string =>
+  `${prefix}:g:${platform}:${chatId}`;
+
+/** Artifact refs an identity record names (kept by the retention sweep however old). */
+export function identityRefs(i: Identity): string[] {
+  return [...i.crops, i.embedding, i.report, i.lora].filter((r): r is string => typeof r === 'string');
+}
+
+/**
+ * The group-photo templates group records name (each an admin's artifact). SCAN, never KEYS;
+ * the members and names sets of a group share the prefix and are skipped.
+ */
+export async function groupTemplates(redis: Redis, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  const stream = redis.scanStream({ match: `${prefix}:g:*`, count: 500 });
+  for await (const batch of stream) {
+    const groups = (batch as string[]).filter((k) => !k.endsWith(':members') && !k.endsWith(':names'));
+    for (const k of groups) {
+      const ref = await redis.hget(k, 'template').catch(() => null);
+      if (ref) out.push(ref);
+    }
+  }
+  return out;
+}
+
 export const profileSchema = z.object({
   locale: z.string().max(16).optional(),
   consentVersion: z.string().max(32).optional(),
