@@ -80,8 +80,8 @@ export const zhCN: Record<MessageKey, string> = {
   'talk.no_result': '没有找到你已完成的结果 {id}。请使用 /status 中的结果编号。',
   'talk.queued': '正在生成说话视频。',
   'files.result_expired':
-    '该结果的图片已在 {age} 后删除（本服务器只保留文件这么久）；请用 /portrait 重新生成。',
-  'files.result_expired_delete': '该结果的图片已在 {age} 后被删除（本服务器只保留文件这么久）。',
+    '该结果的图片已在 {age}后删除（本服务器只保留文件这么久）；请用 /portrait 重新生成。',
+  'files.result_expired_delete': '该结果的图片已在 {age}后被删除（本服务器只保留文件这么久）。',
   'files.age_days': '{n} 天',
   'files.age_hours': '{n} 小时',
 
