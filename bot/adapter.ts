@@ -3,6 +3,7 @@
  * `Invocation`s for `dispatch`, renders `Outgoing` messages, follows tracked jobs with progress
  * edits, and implements the job layer's `Deliverer` for results that arrive later.
  */
+import type { Locale } from '../commands/i18n/index.ts';
 import type { Button, CommandReply, ReplyImage } from '../commands/types.ts';
 import type { Reply } from '../queue/reply.ts';
 
@@ -21,6 +22,8 @@ export interface Outgoing {
   buttons?: Button[][];
   select?: { placeholder: string; options: Button[] };
   isError?: boolean;
+  /** The user's language, for what the renderer itself has to say (files too large, ...). */
+  locale?: Locale;
 }
 
 /** Platforms without select menus show the choices as buttons, two per row, after the others. */
@@ -37,6 +40,7 @@ export function fromCommandReply(r: CommandReply): Outgoing {
     images: r.images ?? [],
     ...(r.buttons ? { buttons: r.buttons } : {}),
     ...(r.select ? { select: r.select } : {}),
+    ...(r.locale ? { locale: r.locale } : {}),
   };
 }
 

@@ -57,7 +57,7 @@ export async function deliveryOutgoing(
   requestId: string,
 ): Promise<Outgoing> {
   const locale = await deliveryLocale(services, target);
-  const out = fromDelivery({ ...reply, text: localizedText(reply, locale) });
+  const out: Outgoing = { ...fromDelivery({ ...reply, text: localizedText(reply, locale) }), locale };
   if (out.isError || out.images.length === 0) return out;
   const job = await services.jobs.status(requestId).catch(() => undefined);
   if (!job || !RESULT_JOBS.has(job.name)) return out;

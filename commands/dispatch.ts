@@ -7,6 +7,7 @@ import { FacechainError, InputError, NotAvailableError, ServiceError } from '../
 import { log } from '../core/log.ts';
 import { consentPrompt } from './consent.ts';
 import { type Locale, resolveLocale, translate } from './i18n/index.ts';
+import { userErrorText } from './i18n/user-error.ts';
 import { findCommand } from './index.ts';
 import { PRIVACY_VERSION } from './privacy.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -49,7 +50,8 @@ export async function dispatch(
     profile = await services.profiles.get(inv.user);
   } catch (e) {
     // Redis unreachable (or similar) before anything else: answer in the platform's language.
-    return errorReply({ t: translator(resolveLocale(inv.platformLocale)) }, e);
+    const locale = resolveLocale(inv.platformLocale);
+    return { ...errorReply({ t: translator(locale), locale }, e), locale };
   }
   const locale = resolveLocale(profile.locale, inv.platformLocale);
   const t = translator(locale);
@@ -63,16 +65,16 @@ export async function dispatch(
     const command = findCommand(inv.command);
     if (!command) {
       outcome = 'unknown';
-      return { text: t('error.unknown_command', { command: inv.command }), ephemeral: true };
+      return { text: t('error.unknown_command', { command: inv.command }), ephemeral: true, locale };
     }
     const wait = (opts.limiter ?? defaultLimiter).take(`${inv.platform}:${inv.user.id}`);
     if (wait > 0) {
       outcome = 'rate_limited';
-      return { text: t('error.rate_limited', { seconds: wait }), ephemeral: true };
+      return { text: t('error.rate_limited', { seconds: wait }), ephemeral: true, locale };
     }
     if (command.needsConsent && profile.consent?.version !== PRIVACY_VERSION) {
       outcome = 'needs_consent';
-      return consentPrompt(ctx, t('consent.required'));
+      return { ...consentPrompt(ctx, t('consent.required')), locale };
     }
     const parsed = command.options.safeParse(inv.options);
     if (!parsed.success) {
@@ -80,13 +82,15 @@ export async function dispatch(
       const problems = parsed.error.issues
         .map((i) => `${i.path.join('.') || 'options'}: ${i.message}`)
         .join('; ');
-      return { text: t('error.bad_options', { problems }), ephemeral: true };
+      return { text: t('error.bad_options', { problems }), ephemeral: true, locale };
     }
-    return await command.run(ctx, parsed.data);
+    const reply = await command.run(ctx, parsed.data);
+    return reply && { ...reply, locale };
   } catch (e) {
-    return errorReply(ctx, e, (o) => {
+    const reply = errorReply(ctx, e, (o) => {
       outcome = o;
     });
+    return { ...reply, locale };
   } finally {
     logger.info(
       { platform: inv.platform, command: inv.command, outcome, ms: Math.round(performance.now() - started) },
@@ -95,9 +99,15 @@ export async function dispatch(
   }
 }
 
+/** The answer when dispatch itself threw (a front-end's last resort), in the user's language if known. */
+export async function crashReply(services: Services, inv: Invocation, e: unknown): Promise<CommandReply> {
+  const locale = await localeFor(services, inv).catch(() => resolveLocale(inv.platformLocale));
+  return { ...errorReply({ t: translator(locale), locale }, e), locale };
+}
+
 /** The error boundary: user errors say what to do; anything else is logged and apologised for. */
 export function errorReply(
-  ctx: Pick<CommandContext, 't'>,
+  ctx: Pick<CommandContext, 't' | 'locale'>,
   e: unknown,
   note: (o: string) => void = () => {},
 ): CommandReply {
@@ -105,7 +115,7 @@ export function errorReply(
   if (e instanceof InputError || e instanceof NotAvailableError || e instanceof ServiceError) {
     note(e.code);
     if (e instanceof ServiceError) logger.warn({ err: e, code: e.code }, 'service unavailable');
-    return { text: e.message, ephemeral: true, isError: true };
+    return { text: userErrorText(e, ctx.locale), ephemeral: true, isError: true };
   }
   if (e instanceof FacechainError) {
     note(e.code);

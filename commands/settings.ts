@@ -25,7 +25,9 @@ export const settings = defineCommand({
     if (opts.language !== undefined) {
       const l = opts.language.toLowerCase();
       if (!l.startsWith('zh') && !l.startsWith('en')) {
-        throw new InputError('bad_language', `Language must be one of: ${LOCALES.join(', ')}.`);
+        throw new InputError('bad_language', `Language must be one of: ${LOCALES.join(', ')}.`, {
+          context: { languages: LOCALES.join(', ') },
+        });
       }
       patch.locale = resolveLocale(l);
     }

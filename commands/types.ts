@@ -4,6 +4,7 @@
  * Nothing here knows a platform SDK.
  */
 import type { z } from 'zod';
+import type { Locale } from './i18n/index.ts';
 import type { Services } from './services.ts';
 
 export type Platform = 'telegram' | 'discord' | 'web';
@@ -90,6 +91,8 @@ export interface CommandReply {
   isError?: boolean;
   /** A request the adapter must perform with platform rights (e.g. set the chat picture). */
   action?: { kind: 'set-chat-photo'; image: ReplyImage };
+  /** The user's language, set by the dispatcher, for what the adapter itself has to say. */
+  locale?: Locale;
 }
 
 export interface CommandContext {
@@ -97,7 +100,7 @@ export interface CommandContext {
   services: Services;
   /** Translate a catalog key in the user's resolved locale. */
   t(key: string, params?: Record<string, string | number>): string;
-  locale: string;
+  locale: Locale;
 }
 
 export interface Command<S extends z.ZodType = z.ZodType> {

@@ -392,7 +392,9 @@ export class Producer {
   async cancel(id: string, user: string): Promise<boolean> {
     const job = await this.findJob(id).catch(unavailable);
     if (!job || job.data?.user !== user)
-      throw new InputError('no_such_job', `You have no job "${id}". Use /status to see your jobs.`);
+      throw new InputError('no_such_job', `You have no job "${id}". Use /status to see your jobs.`, {
+        context: { id },
+      });
     return this.cancelJob(job);
   }
 

@@ -25,7 +25,7 @@ import {
   TextInputStyle,
 } from 'discord.js';
 import { parseButtonId } from '../../commands/buttons.ts';
-import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
+import { crashReply, dispatch, localeFor, translator } from '../../commands/dispatch.ts';
 import { invitationFor } from '../../commands/group.ts';
 import type { Services } from '../../commands/services.ts';
 import type { CommandReply, Invocation } from '../../commands/types.ts';
@@ -39,7 +39,7 @@ import { EditThrottle } from '../throttle.ts';
 import { commandDefinitions } from './definitions.ts';
 import { DEFAULT_UPLOAD_LIMIT } from './fit.ts';
 import { attachmentsOf, invocationFrom, optionsOf } from './invocation.ts';
-import { type DiscordPayload, toPayload } from './render.ts';
+import { type DiscordPayload, toPayloads } from './render.ts';
 
 const logger = log('discord');
 
@@ -159,10 +159,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     try {
       reply = await dispatch(inv, this.opts.services);
     } catch (e) {
-      reply = errorReply(
-        { t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) },
-        e,
-      );
+      reply = await crashReply(this.opts.services, inv, e);
     }
     if (!reply) {
       await i.deleteReply().catch(() => {});
@@ -170,15 +167,19 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     }
     if (reply.action?.kind === 'set-chat-photo') reply = await this.setGuildIcon(i, reply);
     const read = (r: string) => this.opts.services.uploads.get(r);
-    const payload = await toPayload(fromCommandReply(reply), read, this.tokens.get(i.id)?.limit);
-    await i.editReply(payload);
+    const [first, ...more] = await toPayloads(fromCommandReply(reply), read, this.tokens.get(i.id)?.limit);
+    await i.editReply(first);
+    const flags = EPHEMERAL.has(command) ? { flags: MessageFlags.Ephemeral as const } : {};
+    for (const p of more) await i.followUp({ ...p, ...flags });
     if (reply.track) this.follow(i, inv, reply.track, reply.text);
   }
 
   private async setGuildIcon(i: Answerable, reply: CommandReply): Promise<CommandReply> {
-    if (!i.inCachedGuild() || !reply.action) return { text: 'Group pictures can be set in servers only.' };
+    const t = translator(reply.locale ?? 'en');
+    if (!i.inCachedGuild() || !reply.action)
+      return { text: t('group.icon_servers_only'), locale: reply.locale };
     if (!i.appPermissions.has(PermissionFlagsBits.ManageGuild)) {
-      return { text: 'I need the "Manage Server" permission to change the server icon.' };
+      return { text: t('group.icon_needs_permission'), locale: reply.locale };
     }
     const bytes = await imageBytes(reply.action.image, (r) => this.opts.services.uploads.get(r));
     try {
@@ -188,9 +189,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       // Only the message and code: discord.js errors carry the request body (the image as base64).
       const why = e instanceof Error ? e.message : String(e);
       logger.warn({ why, code: (e as { code?: unknown }).code }, 'guild icon not set');
-      return {
-        text: `I could not change the server icon: ${why}. Give the bot the "Manage Server" permission.`,
-      };
+      return { text: t('group.icon_failed', { why }), locale: reply.locale };
     }
     return reply;
   }
@@ -266,26 +265,26 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     const entry = interaction ? this.tokens.get(interaction) : undefined;
     const live = entry && Date.now() < entry.expires ? entry : undefined;
     const out: Outgoing = await deliveryOutgoing(this.opts.services, target, reply, ctx.requestId);
-    const payload = await toPayload(
+    const payloads = await toPayloads(
       out,
       async (r) => new Uint8Array(await ctx.artifacts.read(r)),
       live?.limit,
     );
-    const body = encode(payload);
     try {
+      let route: `/${string}`;
+      let auth = true;
       if (target.privateDelivery) {
         const dm = (await this.client.rest.post(Routes.userChannels(), {
           body: { recipient_id: target.userId },
         })) as { id: string };
-        await this.client.rest.post(Routes.channelMessages(dm.id), body);
+        route = Routes.channelMessages(dm.id);
       } else if (live) {
-        await this.client.rest.post(Routes.webhook(this.opts.applicationId, live.token), {
-          ...body,
-          auth: false,
-        });
+        route = Routes.webhook(this.opts.applicationId, live.token);
+        auth = false;
       } else {
-        await this.client.rest.post(Routes.channelMessages(target.chatId), body);
+        route = Routes.channelMessages(target.chatId);
       }
+      for (const p of payloads) await this.client.rest.post(route, { ...encode(p), auth });
     } catch (e) {
       if (e instanceof DiscordAPIError && e.status < 500) {
         // Missing access, unknown channel, too large: retrying cannot help.

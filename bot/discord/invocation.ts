@@ -22,6 +22,7 @@ export function attachmentsOf(i: ChatInputCommandInteraction): Attachment[] {
           throw new InputError(
             'file_too_big',
             `"${a.name}" is ${mb(a.size)} MB; send files up to ${mb(DOWNLOAD_LIMIT)} MB.`,
+            { context: { size: mb(a.size), limit: mb(DOWNLOAD_LIMIT) } },
           );
         }
         const res = await fetch(a.url);

@@ -1,8 +1,13 @@
 /** Outgoing messages → Discord message payloads: content, files (fitted to the limit), buttons. */
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, StringSelectMenuBuilder } from 'discord.js';
+import { translate } from '../../commands/i18n/index.ts';
 import type { Button } from '../../commands/types.ts';
 import { imageBytes, type Outgoing } from '../adapter.ts';
+import { splitText } from '../split-text.ts';
 import { DEFAULT_UPLOAD_LIMIT, fitImage } from './fit.ts';
+
+/** Discord's limit on a message's content. */
+const TEXT_LIMIT = 2000;
 
 const STYLE: Record<NonNullable<Button['style']>, ButtonStyle> = {
   primary: ButtonStyle.Primary,
@@ -44,32 +49,42 @@ export interface DiscordPayload {
   components: Array<ActionRowBuilder<ButtonBuilder> | ActionRowBuilder<StringSelectMenuBuilder>>;
 }
 
-export async function toPayload(
+/**
+ * The messages for `out`: usually one. A text over Discord's 2000 characters goes on as more
+ * messages; the files ride on the first, the buttons under the last.
+ */
+export async function toPayloads(
   out: Outgoing,
   read: (ref: string) => Promise<Uint8Array>,
   limit = DEFAULT_UPLOAD_LIMIT,
-): Promise<DiscordPayload> {
+): Promise<DiscordPayload[]> {
+  const locale = out.locale ?? 'en';
   const files: DiscordPayload['files'] = [];
   const notes: string[] = [];
   for (const img of out.images.slice(0, 10)) {
-    const fitted = await fitImage(await imageBytes(img, read), limit);
+    const bytes = await imageBytes(img, read);
+    const fitted = await fitImage(bytes, limit);
     if (fitted)
       files.push({
         attachment: Buffer.from(fitted),
         name: fitted === img.bytes ? img.name : img.name.replace(/\.\w+$/, '.jpg'),
       });
-    else notes.push(`${img.name} is too large to upload here even after re-encoding.`);
+    else notes.push(translate(locale, 'error.upload_too_big', { size: mb(bytes.byteLength) }));
   }
   if (out.video) {
     const bytes = await read(out.video.ref);
     if (bytes.byteLength <= limit) files.push({ attachment: Buffer.from(bytes), name: 'portrait.mp4' });
     else
-      notes.push(
-        `The video is ${(bytes.byteLength / 1048576).toFixed(1)} MB, over this server's ${(limit / 1048576).toFixed(1)} MB upload limit.`,
-      );
+      notes.push(translate(locale, 'error.video_too_big', { size: mb(bytes.byteLength), limit: mb(limit) }));
   }
-  const content = [out.text, ...notes].join('\n').slice(0, 2000);
+  const parts = splitText([out.text, ...notes].join('\n'), TEXT_LIMIT);
   const rows: DiscordPayload['components'] = components(out.buttons).slice(0, out.select ? 4 : 5);
   if (out.select) rows.push(selectRow(out.select));
-  return { content, files, components: rows };
+  return parts.map((content, i) => ({
+    content,
+    files: i === 0 ? files : [],
+    components: i === parts.length - 1 ? rows : [],
+  }));
 }
+
+const mb = (bytes: number) => (bytes / 1048576).toFixed(1);

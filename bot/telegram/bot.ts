@@ -10,7 +10,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type Context, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy';
 import type { Message, Update, UserFromGetMe } from 'grammy/types';
 import { parseButtonId } from '../../commands/buttons.ts';
-import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
+import { crashReply, dispatch, localeFor, translator } from '../../commands/dispatch.ts';
 import { invitationFor } from '../../commands/group.ts';
 import { translate } from '../../commands/i18n/index.ts';
 import { COMMANDS } from '../../commands/index.ts';
@@ -157,10 +157,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     try {
       reply = await dispatch(inv, this.opts.services);
     } catch (e) {
-      reply = errorReply(
-        { t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) },
-        e,
-      );
+      reply = await crashReply(this.opts.services, inv, e);
     }
     if (!reply) return;
     const chatId = inv.chat.id;

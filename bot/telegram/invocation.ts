@@ -50,7 +50,7 @@ export function tooBigError(size: number, limit: number): InputError {
     'file_too_big',
     `The file is ${mb(size)} MB; Telegram bots can download files up to ${mb(limit)} MB. ` +
       'Send a smaller or compressed image (or the operator can run a self-hosted Bot API server).',
-    { context: { size, limit } },
+    { context: { size: mb(size), limit: mb(limit) } },
   );
 }
 

@@ -3,12 +3,15 @@
  * (sendMediaGroup, 2-10 items per call), videos with sendVideo. Limits from the Bot API docs.
  */
 import { type Api, InlineKeyboard, InputFile, InputMediaBuilder } from 'grammy';
+import { type Locale, translate } from '../../commands/i18n/index.ts';
 import type { Button } from '../../commands/types.ts';
 import { imageBytes, type Outgoing, selectAsButtons } from '../adapter.ts';
+import { splitText } from '../split-text.ts';
 
 export const PHOTO_LIMIT = 10 * 1024 * 1024;
 export const UPLOAD_LIMIT = 50 * 1024 * 1024;
 const CAPTION_LIMIT = 1024;
+const TEXT_LIMIT = 4096;
 
 export function keyboard(buttons: Button[][] | undefined): InlineKeyboard | undefined {
   if (!buttons?.length) return undefined;
@@ -36,7 +39,7 @@ export async function renderTelegram(
   if (out.video) {
     const bytes = await read(out.video.ref);
     if (bytes.byteLength > UPLOAD_LIMIT) {
-      const m = await api.sendMessage(to.chatId, tooLargeText(bytes.byteLength), replyParams);
+      const m = await api.sendMessage(to.chatId, tooLargeText(bytes.byteLength, out.locale), replyParams);
       return m.message_id;
     }
     const m = await api.sendVideo(to.chatId, new InputFile(bytes, 'portrait.mp4'), {
@@ -87,14 +90,23 @@ export async function renderTelegram(
       );
     }
   }
-  // Text (and buttons, which albums cannot carry) as their own message.
-  const m = await api.sendMessage(to.chatId, out.text.slice(0, 4096), {
-    ...(reply_markup ? { reply_markup } : {}),
-    ...(photos.length || out.video ? {} : replyParams),
-  });
-  return m.message_id;
+  // Text (and buttons, which albums cannot carry) as their own message; a text over the limit as
+  // several, the buttons under the last.
+  const parts = splitText(out.text, TEXT_LIMIT);
+  let last = 0;
+  for (const [i, part] of parts.entries()) {
+    const m = await api.sendMessage(to.chatId, part, {
+      ...(reply_markup && i === parts.length - 1 ? { reply_markup } : {}),
+      ...(photos.length || out.video || i > 0 ? {} : replyParams),
+    });
+    last = m.message_id;
+  }
+  return last;
 }
 
-function tooLargeText(size: number): string {
-  return `The result is too large for Telegram (${(size / 1048576).toFixed(1)} MB, limit 50 MB).`;
+function tooLargeText(size: number, locale: Locale = 'en'): string {
+  return translate(locale, 'error.video_too_big', {
+    size: (size / 1048576).toFixed(1),
+    limit: UPLOAD_LIMIT / 1048576,
+  });
 }

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseButtonId } from '../../commands/buttons.ts';
-import { dispatch, errorReply, localeFor, translator } from '../../commands/dispatch.ts';
+import { crashReply, dispatch, localeFor, translator } from '../../commands/dispatch.ts';
 import { resolveLocale } from '../../commands/i18n/index.ts';
 import { parseTextCommand } from '../../commands/parse-text.ts';
 import type { Services } from '../../commands/services.ts';
@@ -267,10 +267,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
     try {
       reply = await dispatch(inv, this.opts.services);
     } catch (e) {
-      reply = errorReply(
-        { t: translator(await localeFor(this.opts.services, inv).catch(() => 'en' as const)) },
-        e,
-      );
+      reply = await crashReply(this.opts.services, inv, e);
     }
     if (!reply) return json(res, 200, { duplicate: true });
     const ev: WebEvent = {

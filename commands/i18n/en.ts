@@ -156,6 +156,19 @@ export const en = {
   'error.file_too_big':
     'The file is {size} MB; this deployment can download files up to {limit} MB. Send a smaller file.',
   'error.upload_too_big': 'The result is too large to upload here even after re-encoding ({size} MB).',
+  'error.feature_unavailable': 'This feature is not available on this deployment right now.',
+  'error.service_unavailable': 'The service is busy or unreachable right now. Please try again in a minute.',
+  'error.too_many_pending':
+    'You already have {limit} request(s) in progress. Wait for one to finish, or cancel one with /cancel.',
+  'error.daily_quota': "You have used today's {limit} request(s). The quota resets at 00:00 UTC.",
+  'error.no_such_job': 'You have no job "{id}". Use /status to see your jobs.',
+  'error.bad_language': 'Language must be one of: {languages}.',
+  'error.download_failed': 'Your file could not be downloaded from the chat service. Please send it again.',
+  'error.video_too_big': 'The video is {size} MB, over the {limit} MB upload limit here.',
+  'group.icon_servers_only': 'Group pictures can be set in servers only.',
+  'group.icon_needs_permission': 'I need the "Manage Server" permission to change the server icon.',
+  'group.icon_failed':
+    'I could not change the server icon: {why}. Give the bot the "Manage Server" permission.',
   // Uploaded style LoRAs (mystyle)
   'cmd.mystyle': 'Upload, list or delete your own style LoRAs',
   'mystyle.need_file':
@@ -202,6 +215,8 @@ export const en = {
   'reject.other': '{name}: {message}',
   // Job failures by error code (bot/delivery.ts picks these over the job's English message).
   'joberror.cancelled': 'The job was cancelled.',
+  'joberror.artifact_missing':
+    'A file this request needs is no longer stored (this server deletes files after a while, or it was deleted). Send it again.',
   'joberror.internal': 'Something went wrong on our side. Please try again later.',
   'joberror.model': 'This feature is not working on the server right now. Please try again later.',
   'joberror.stalled': 'Something went wrong on our side (the worker stopped twice). Please try again.',
@@ -215,8 +230,6 @@ export const en = {
   'joberror.no_usable_candidate':
     'None of the pictures made for you had one clear face of the right size, so there is nothing good to send. Try again, or choose another style.',
   'joberror.not_an_image': 'The file is not an image. Send a JPEG, PNG or WebP photo.',
-  'joberror.artifact_missing':
-    'A file this request needs is no longer stored (this server deletes files after a while, or it was deleted). Send it again.',
   'joberror.unsupported_format':
     'This image format cannot be read here. Send a JPEG, PNG or WebP photo (on an iPhone: Settings > Camera > Formats > Most Compatible).',
   'joberror.corrupt_image': 'The image file is damaged or incomplete. Send the original photo again.',

@@ -146,6 +146,17 @@ export const zhCN: Record<MessageKey, string> = {
   'error.bad_options': '参数无效：{problems}',
   'error.file_too_big': '文件大小为 {size} MB；此部署最多可下载 {limit} MB。请发送更小的文件。',
   'error.upload_too_big': '结果即使重新编码后也太大，无法在此上传（{size} MB）。',
+  'error.feature_unavailable': '当前部署暂不提供此功能。',
+  'error.service_unavailable': '服务繁忙或暂时无法连接，请一分钟后再试。',
+  'error.too_many_pending': '你已有 {limit} 个请求正在处理。请等其中一个完成，或用 /cancel 取消一个。',
+  'error.daily_quota': '你今天的 {limit} 次请求已用完。额度在 UTC 时间 00:00 重置。',
+  'error.no_such_job': '你没有编号为“{id}”的任务。用 /status 查看你的任务。',
+  'error.bad_language': '语言必须是以下之一：{languages}。',
+  'error.download_failed': '无法从聊天服务下载你的文件。请重新发送。',
+  'error.video_too_big': '视频大小为 {size} MB，超过了这里 {limit} MB 的上传上限。',
+  'group.icon_servers_only': '只能在服务器中设置群组头像。',
+  'group.icon_needs_permission': '我需要“管理服务器”权限才能更换服务器图标。',
+  'group.icon_failed': '无法更换服务器图标：{why}。请给机器人“管理服务器”权限。',
   // 用户上传的风格 LoRA（mystyle）
   'cmd.mystyle': '上传、查看或删除你自己的风格 LoRA',
   'mystyle.need_file': '请用 /mystyle 发送一个 SD 1.5 风格 LoRA（.safetensors 文件），或直接私聊发给我。',
@@ -188,6 +199,8 @@ export const zhCN: Record<MessageKey, string> = {
   'reject.different_person': '{name} 中的人似乎与其他照片中的不是同一个人。请只发送同一个人的照片。',
   'reject.other': '{name}：这张图片无法使用（{message}）。请发送原始的 JPEG、PNG 或 WebP 照片。',
   'joberror.cancelled': '任务已取消。',
+  'joberror.artifact_missing':
+    '此请求需要的文件已不再保存（服务器会在一段时间后删除文件，或文件已被删除）。请重新发送。',
   'joberror.internal': '我们这边出了点问题，请稍后再试。',
   'joberror.model': '服务器上的这个功能暂时无法工作，请稍后再试。',
   'joberror.stalled': '我们这边出了点问题（处理程序两次中断），请再试一次。',
@@ -199,8 +212,6 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.several_faces': '照片中有好几张脸。请发送只有你一个人的照片。',
   'joberror.no_such_face': '模板照片中没有你选择的那张脸。请从左往右数，选择照片中存在的脸。',
   'joberror.no_usable_candidate':
-  'joberror.artifact_missing':
-    '此请求需要的文件已不再保存（服务器会在一段时间后删除文件，或文件已被删除）。请重新发送。',
     '为你生成的图片中没有一张有大小合适的清晰人脸，所以没有可以发送的好结果。请再试一次，或换一种风格。',
   'joberror.not_an_image': '这个文件不是图片。请发送 JPEG、PNG 或 WebP 照片。',
   'joberror.unsupported_format':

@@ -5,18 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { addResultButtons } from '../../bot/delivery.ts';
 import { commandDefinitions } from '../../bot/discord/definitions.ts';
 import { fitImage } from '../../bot/discord/fit.ts';
-import { toPayload } from '../../bot/discord/render.ts';
+import { toPayloads } from '../../bot/discord/render.ts';
 import { producerServices } from '../../bot/services.ts';
+import { splitText } from '../../bot/split-text.ts';
 import { AlbumCollector } from '../../bot/telegram/album.ts';
 import { EditThrottle } from '../../bot/throttle.ts';
 import { buttonId, parseButtonId } from '../../commands/buttons.ts';
 import { dispatch } from '../../commands/dispatch.ts';
 import { en } from '../../commands/i18n/en.ts';
 import { resolveLocale, translate } from '../../commands/i18n/index.ts';
+import { userErrorText } from '../../commands/i18n/user-error.ts';
 import { zhCN } from '../../commands/i18n/zh-CN.ts';
 import { COMMANDS, findCommand } from '../../commands/index.ts';
 import { parseTextCommand } from '../../commands/parse-text.ts';
 import { RateLimiter } from '../../commands/rate-limit.ts';
+import { InputError, NotAvailableError } from '../../core/errors.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { Producer } from '../../queue/producer.ts';
 import { testOptions } from '../queue/helpers.ts';
@@ -153,7 +156,7 @@ describe('delivered results', () => {
 describe('Discord payloads', () => {
   it('fits images under the upload limit and names a video that cannot fit', async () => {
     const png = new Uint8Array(readFileSync(new URL('../fixtures/faces/astronaut.png', import.meta.url)));
-    const p = await toPayload(
+    const [p, ...more] = await toPayloads(
       {
         text: 'Here',
         images: [{ name: 'big.png', bytes: png }],
@@ -166,11 +169,82 @@ describe('Discord payloads', () => {
     expect(p.files).toHaveLength(1);
     expect(p.files[0].name).toBe('big.jpg');
     expect(p.files[0].attachment.byteLength).toBeLessThanOrEqual(80_000);
-    expect(p.content).toMatch(/^Here\nThe video is 0\.2 MB, over this server's 0\.1 MB upload limit\.$/);
+    expect(more).toHaveLength(0);
+    expect(p.content).toBe('Here\nThe video is 0.2 MB, over the 0.1 MB upload limit here.');
     expect(p.components[0].toJSON().components[0]).toMatchObject({
       custom_id: 'portrait:reroll:x',
       label: 'Reroll',
     });
+  });
+
+  it('sends a text over 2000 characters as several messages: files on the first, buttons under the last', async () => {
+    const png = new Uint8Array(readFileSync(new URL('../fixtures/faces/astronaut.png', import.meta.url)));
+    const lines = Array.from(
+      { length: 30 },
+      (_, i) => `• photo-${i}.jpg: ${'the face is too small; '.repeat(4)}`,
+    );
+    const text = lines.join('\n');
+    const payloads = await toPayloads(
+      {
+        text,
+        images: [{ name: 'crop.png', bytes: png }],
+        buttons: [[{ id: 'portrait:reroll:x', label: 'Reroll' }]],
+      },
+      async () => new Uint8Array(0),
+    );
+    expect(payloads.length).toBeGreaterThan(1);
+    for (const p of payloads) expect(p.content.length).toBeLessThanOrEqual(2000);
+    // Nothing cut: the messages put back together are the text, line for line.
+    expect(payloads.map((p) => p.content).join('\n')).toBe(text);
+    expect(payloads[0].files).toHaveLength(1);
+    expect(payloads.slice(1).every((p) => p.files.length === 0)).toBe(true);
+    expect(payloads.at(-1)?.components).toHaveLength(1);
+    expect(payloads.slice(0, -1).every((p) => p.components.length === 0)).toBe(true);
+  });
+
+  it("says what did not fit in the user's language", async () => {
+    const [p] = await toPayloads(
+      { text: '完成', images: [], video: { ref: 'v' }, locale: 'zh-CN' },
+      async () => new Uint8Array(200_000),
+      80_000,
+    );
+    expect(p.content).toBe('完成\n视频大小为 0.2 MB，超过了这里 0.1 MB 的上传上限。');
+  });
+});
+
+describe('splitting long texts', () => {
+  it('keeps a short text whole and splits between lines, then words, then inside a word', () => {
+    expect(splitText('short', 10)).toEqual(['short']);
+    expect(splitText('aaaa\nbbbb\ncccc', 9)).toEqual(['aaaa\nbbbb', 'cccc']);
+    expect(splitText('one two three four', 9)).toEqual(['one two', 'three', 'four']);
+    expect(splitText('x'.repeat(25), 10)).toEqual(['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(5)]);
+    const parts = splitText(Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n'), 50);
+    expect(parts.every((p) => p.length <= 50)).toBe(true);
+    expect(parts.join('\n')).toBe(Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n'));
+  });
+});
+
+describe('errors from outside the command layer, in the user language', () => {
+  it('translates limits, quota and availability by code; keeps English specifics and already translated text', () => {
+    const quota = new InputError(
+      'daily_quota',
+      "You have used today's 5 request(s). The quota resets at 00:00 UTC.",
+      {
+        context: { limit: 5 },
+      },
+    );
+    expect(userErrorText(quota, 'en')).toBe(quota.message);
+    expect(userErrorText(quota, 'zh-CN')).toBe('你今天的 5 次请求已用完。额度在 UTC 时间 00:00 重置。');
+    const pending = new InputError('too_many_pending', 'x', { context: { limit: 3 } });
+    expect(userErrorText(pending, 'zh-CN')).toContain('你已有 3 个请求正在处理');
+    const na = new NotAvailableError('Portrait generation', 'No worker that runs it is connected.');
+    expect(userErrorText(na, 'en')).toBe(na.message);
+    expect(userErrorText(na, 'zh-CN')).toBe('当前部署暂不提供此功能。');
+    // A command's own error with the same code was translated when thrown (no context): kept.
+    const own = new InputError('file_too_big', '照片“a.jpg”太大。');
+    expect(userErrorText(own, 'zh-CN')).toBe('照片“a.jpg”太大。');
+    // A code with no catalog entry keeps its text.
+    expect(userErrorText(new InputError('something_else', 'Specific.'), 'zh-CN')).toBe('Specific.');
   });
 });
 
@@ -179,21 +253,26 @@ describe('Redis unreachable', () => {
     const producer = new Producer(testOptions({ redisUrl: 'redis://127.0.0.1:1' }));
     try {
       const services = producerServices(producer);
-      const reply = await dispatch(
-        {
-          id: 'u1',
-          platform: 'web',
-          user: { platform: 'web', id: 'a'.repeat(32) },
-          chat: { platform: 'web', id: 'a'.repeat(32), kind: 'private' },
-          command: 'help',
-          options: {},
-          attachments: [],
-          replyTarget: { platform: 'web', chatId: 'x', userId: 'x' },
-          isChatAdmin: async () => false,
-        },
-        services,
-      ).catch((e: Error) => ({ text: `threw: ${e.message}` }));
+      const ask = (id: string, platformLocale?: string) =>
+        dispatch(
+          {
+            id,
+            platform: 'web',
+            user: { platform: 'web', id: 'a'.repeat(32) },
+            chat: { platform: 'web', id: 'a'.repeat(32), kind: 'private' },
+            command: 'help',
+            options: {},
+            attachments: [],
+            replyTarget: { platform: 'web', chatId: 'x', userId: 'x' },
+            isChatAdmin: async () => false,
+            platformLocale,
+          },
+          services,
+        ).catch((e: Error) => ({ text: `threw: ${e.message}` }));
+      const reply = await ask('u1');
       expect(reply?.text).toBe('The service is busy or unreachable right now. Please try again in a minute.');
+      // In the platform's language when the profile cannot be read.
+      expect((await ask('u2', 'zh-hans'))?.text).toBe('服务繁忙或暂时无法连接，请一分钟后再试。');
     } finally {
       producer.redis.disconnect();
     }

@@ -353,6 +353,26 @@ describe('Telegram rendering', () => {
       expect(video).toHaveLength(1);
       expect(video[0].params.caption).toBe('Talking');
       expect(Object.values(video[0].files)[0].size).toBe(bytes.byteLength);
+
+      // A text over Telegram's 4096 characters: several messages, nothing cut, buttons under the last.
+      const long = Array.from(
+        { length: 60 },
+        (_, i) => `• photo-${i}.jpg: ${'the face is too small; '.repeat(4)}`,
+      );
+      const before = fake.callsOf('sendMessage').length;
+      await renderTelegram(
+        api,
+        { chatId: 7, replyTo: 3 },
+        { text: long.join('\n'), images: [], buttons: [[{ id: 'portrait:reroll:y', label: 'Reroll' }]] },
+        async () => bytes,
+      );
+      const sent = fake.callsOf('sendMessage').slice(before);
+      expect(sent.length).toBeGreaterThan(1);
+      expect(sent.every((c) => String(c.params.text).length <= 4096)).toBe(true);
+      expect(sent.map((c) => c.params.text).join('\n')).toBe(long.join('\n'));
+      expect(JSON.stringify(sent.at(-1)?.params.reply_markup)).toContain('portrait:reroll:y');
+      expect(sent.slice(0, -1).every((c) => c.params.reply_markup === undefined)).toBe(true);
+      expect(sent[0].params.reply_parameters).toBeDefined();
     } finally {
       await fake.stop();
     }
