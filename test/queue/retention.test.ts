@@ -181,6 +181,11 @@ describe('retention sweep', () => {
       skippedUsers: 0,
     };
 
+    // A sweep stopped by shutdown before it read the references deletes nothing.
+    expect(await sweepFiles(p, { keepFilesHours: 168, signal: AbortSignal.abort() })).toMatchObject({
+      aborted: true,
+      deleted: 0,
+    });
     const dry = await sweepFiles(p, { keepFilesHours: 168, dryRun: true });
     expect(dry).toMatchObject({ ...expected, dryRun: true });
     expect(dry.bytesFreed).toBeGreaterThan(0);
