@@ -2,12 +2,12 @@
 import { z } from 'zod';
 import { button } from './buttons.ts';
 import { describeReceipt } from './forget.ts';
-import { PRIVACY_VERSION } from './privacy.ts';
+import { howLongKept, privacyVersion } from './privacy.ts';
 import type { CommandContext, CommandReply } from './types.ts';
 import { defineCommand } from './types.ts';
 
 export function consentPrompt(ctx: CommandContext, lead?: string): CommandReply {
-  const text = ctx.t('consent.text', { version: PRIVACY_VERSION });
+  const text = ctx.t('consent.text', { version: privacyVersion(), how_long: howLongKept(ctx.t) });
   return {
     text: lead ? `${lead}\n\n${text}` : text,
     buttons: [
@@ -28,7 +28,7 @@ export const consent = defineCommand({
   async run(ctx, opts) {
     const { services, inv } = ctx;
     if (opts.action === 'accept') {
-      await services.profiles.setConsent(inv.user, { version: PRIVACY_VERSION, at: Date.now() });
+      await services.profiles.setConsent(inv.user, { version: privacyVersion(), at: Date.now() });
       return { text: ctx.t('consent.accepted') };
     }
     if (opts.action === 'revoke') {
@@ -38,8 +38,8 @@ export const consent = defineCommand({
     }
     const profile = await services.profiles.get(inv.user);
     const reply = consentPrompt(ctx);
-    if (profile.consent?.version === PRIVACY_VERSION) {
-      reply.text = `${ctx.t('consent.already', { version: PRIVACY_VERSION })}\n\n${reply.text}`;
+    if (profile.consent?.version === privacyVersion()) {
+      reply.text = `${ctx.t('consent.already', { version: privacyVersion() })}\n\n${reply.text}`;
     }
     return reply;
   },

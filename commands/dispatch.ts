@@ -9,7 +9,7 @@ import { consentPrompt } from './consent.ts';
 import { type Locale, resolveLocale, translate } from './i18n/index.ts';
 import { userErrorText } from './i18n/user-error.ts';
 import { findCommand } from './index.ts';
-import { PRIVACY_VERSION } from './privacy.ts';
+import { privacyVersion } from './privacy.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Services } from './services.ts';
 import type { CommandContext, CommandReply, Invocation } from './types.ts';
@@ -72,7 +72,7 @@ export async function dispatch(
       outcome = 'rate_limited';
       return { text: t('error.rate_limited', { seconds: wait }), ephemeral: true, locale };
     }
-    if (command.needsConsent && profile.consent?.version !== PRIVACY_VERSION) {
+    if (command.needsConsent && profile.consent?.version !== privacyVersion()) {
       outcome = 'needs_consent';
       return { ...consentPrompt(ctx, t('consent.required')), locale };
     }

@@ -7,7 +7,7 @@ import { InputError, NotAvailableError } from '../core/errors.ts';
 import { fetchChecked, isImage } from './attachments.ts';
 import { consentPrompt } from './consent.ts';
 import { resolveStyle } from './portrait.ts';
-import { PRIVACY_VERSION } from './privacy.ts';
+import { privacyVersion } from './privacy.ts';
 import { storedResult } from './results.ts';
 import type { Services } from './services.ts';
 import type { ChatRef, CommandContext, CommandReply, UserRef } from './types.ts';
@@ -43,7 +43,7 @@ async function groupPhoto(ctx: CommandContext): Promise<CommandReply> {
   if (file) {
     // The template is the admin's upload: stored only after their consent, like any photo.
     const profile = await services.profiles.get(inv.user);
-    if (profile.consent?.version !== PRIVACY_VERSION) return consentPrompt(ctx, ctx.t('consent.required'));
+    if (profile.consent?.version !== privacyVersion()) return consentPrompt(ctx, ctx.t('consent.required'));
     template = await services.uploads.put(inv.user, file.name, await fetchChecked(ctx, file, 'image'));
     await services.groups.setTemplate(inv.chat, template);
   } else {

@@ -8,8 +8,7 @@ import { InputError } from '../core/errors.ts';
 import type { CommandContext } from './types.ts';
 
 /** "7 day(s)" or "36 hour(s)": FACECHAIN_KEEP_FILES_HOURS as the user reads it. */
-export function keptFor(t: CommandContext['t']): string {
-  const hours = config().FACECHAIN_KEEP_FILES_HOURS;
+export function keptFor(t: CommandContext['t'], hours = config().FACECHAIN_KEEP_FILES_HOURS): string {
   return hours % 24 === 0 ? t('files.age_days', { n: hours / 24 }) : t('files.age_hours', { n: hours });
 }
 

@@ -30,12 +30,19 @@ export const en = {
     'Privacy notice (version {version})\n' +
     '• What is stored: the photos you send, face crops and face embeddings made from them, your ' +
     'personal model (LoRA) if one is trained, and the results you ask for.\n' +
-    '• How long: until you delete them. /forget (or revoking consent) erases your photos, face crops, ' +
-    'embeddings, personal models and results at once.\n' +
+    '• How long: {how_long}\n' +
     '• Outside services: your chat platform delivers the messages; speech synthesis (if you use ' +
     '/talk with text) may use a configured text-to-speech service. Nothing is sold or used for training.\n' +
     '• Deleting: /forget deletes everything at once; revoking consent does the same.\n' +
     'Only send photos of yourself.',
+  'consent.kept_until_deleted':
+    'until you delete them. /forget (or revoking consent) erases your photos, face crops, embeddings, ' +
+    'personal models and results at once.',
+  'consent.kept_for':
+    'the photos you send and your results are deleted automatically {age} after they were stored ' +
+    '(later only while a request of yours still needs them); the face crops, embeddings and personal ' +
+    'model of your saved identity stay until you delete them. /forget (or revoking consent) erases ' +
+    'everything at once.',
   'consent.accept': 'I accept',
   'consent.revoke': 'Revoke and delete',
   'consent.accepted': 'Thank you. You can now send photos with /train.',

@@ -18,6 +18,7 @@ import { userErrorText } from '../../commands/i18n/user-error.ts';
 import { zhCN } from '../../commands/i18n/zh-CN.ts';
 import { COMMANDS, findCommand } from '../../commands/index.ts';
 import { parseTextCommand } from '../../commands/parse-text.ts';
+import { howLongKept, privacyVersion } from '../../commands/privacy.ts';
 import { RateLimiter } from '../../commands/rate-limit.ts';
 import { InputError, NotAvailableError } from '../../core/errors.ts';
 import { decodeImage } from '../../core/image/codec.ts';
@@ -209,6 +210,27 @@ describe('Discord payloads', () => {
       80_000,
     );
     expect(p.content).toBe('完成\n视频大小为 0.2 MB，超过了这里 0.1 MB 的上传上限。');
+  });
+});
+
+describe('privacy notice', () => {
+  it('states how long files are kept, and a different setting is a different version to consent to', () => {
+    const en = (key: string, params?: Record<string, string | number>) => translate('en', key, params);
+    const zh = (key: string, params?: Record<string, string | number>) => translate('zh-CN', key, params);
+    expect(howLongKept(en, 168)).toContain('deleted automatically 7 day(s) after they were stored');
+    expect(howLongKept(en, 36)).toContain('36 hour(s)');
+    expect(howLongKept(en, 0)).toMatch(/^until you delete them/);
+    expect(howLongKept(zh, 168)).toContain('保存 7 天后自动删除');
+    expect(privacyVersion(168)).not.toBe(privacyVersion(0));
+    expect(privacyVersion(168)).not.toBe(privacyVersion(24));
+    const text = translate('en', 'consent.text', {
+      version: privacyVersion(168),
+      how_long: howLongKept(en, 168),
+    });
+    expect(text).toContain(
+      '• How long: the photos you send and your results are deleted automatically 7 day(s)',
+    );
+    expect(text).not.toContain('{');
   });
 });
 

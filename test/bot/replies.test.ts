@@ -14,7 +14,7 @@ import { dispatch } from '../../commands/dispatch.ts';
 import { en } from '../../commands/i18n/en.ts';
 import { translate } from '../../commands/i18n/index.ts';
 import { zhCN } from '../../commands/i18n/zh-CN.ts';
-import { PRIVACY_VERSION } from '../../commands/privacy.ts';
+import { privacyVersion } from '../../commands/privacy.ts';
 import { describeProgress } from '../../commands/progress-text.ts';
 import { describeJob } from '../../commands/status.ts';
 import type { Invocation } from '../../commands/types.ts';
@@ -292,7 +292,7 @@ describe('delivered through the real job and delivery path', () => {
       '你的脸（1 张照片）：可以生成写真；个人模型训练中',
     );
     // While its LoRA trains, the face still makes zero-shot portraits (not "still being checked").
-    await stack.services.profiles.setConsent(first.user, { version: PRIVACY_VERSION, at: Date.now() });
+    await stack.services.profiles.setConsent(first.user, { version: privacyVersion(), at: Date.now() });
     const portrait = await dispatch({ ...inv(`pt-${Date.now()}`), command: 'portrait' }, stack.services);
     expect(portrait?.text).not.toBe(zhCN['portrait.identity_busy']);
     expect(portrait?.text).not.toBe(zhCN['portrait.no_identity']);

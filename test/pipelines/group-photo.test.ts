@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { producerServices } from '../../bot/services.ts';
 import { dispatch } from '../../commands/dispatch.ts';
-import { PRIVACY_VERSION } from '../../commands/privacy.ts';
+import { privacyVersion } from '../../commands/privacy.ts';
 import type { Invocation } from '../../commands/types.ts';
 import { cosine } from '../../core/face/index.ts';
 import { facesLeftToRight } from '../../core/fusion/faces.ts';
@@ -82,7 +82,7 @@ describe('group photo (real commands, queue and face models)', () => {
     const services = producerServices(h.producer);
     await services.profiles.setConsent(
       { platform: 'telegram', id: people.ann.id },
-      { version: PRIVACY_VERSION, at: Date.now() },
+      { version: privacyVersion(), at: Date.now() },
     );
     for (const p of [people.ann, people.max, people.cat])
       expect((await dispatch(inv(p, 'group', { action: 'join' }), services))?.text).toMatch(
