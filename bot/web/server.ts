@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseButtonId } from '../../commands/buttons.ts';
-import { crashReply, dispatch, localeFor, translator } from '../../commands/dispatch.ts';
+import { crashReply, dispatch, localeFor } from '../../commands/dispatch.ts';
 import { resolveLocale } from '../../commands/i18n/index.ts';
 import { parseTextCommand } from '../../commands/parse-text.ts';
 import type { Services } from '../../commands/services.ts';

@@ -82,7 +82,9 @@ describe('a swept result on Telegram', () => {
         .find((c) => c.method === 'sendPhoto' && /talk:animate:/.test(JSON.stringify(c.params.reply_markup))),
     );
     expect(JSON.stringify(delivered.params.reply_markup)).toContain(`portrait:delete:${job.id}`);
-    const [ref] = ((await stack.producer.status(job.id))?.result as { images: string[] }).images;
+    const status = await stack.producer.status(job.id);
+    if (!status) throw new Error('the finished job has no status');
+    const [ref] = (status.result as { images: string[] }).images;
 
     // Eight days later (the file's age), the sweep deletes the result's picture.
     const old = new Date(Date.now() - 8 * 86_400_000);
