@@ -97,6 +97,32 @@ describe('web playground', () => {
     await page.screenshot({ path: path.join(SHOTS, 'playground.png'), fullPage: true });
   }, 150_000);
 
+  it('says a picture is no longer stored instead of showing a broken image', async () => {
+    const sid = (await page.context().cookies()).find((c) => c.name === 'fc_sid')?.value;
+    expect(sid).toBeTruthy();
+    // A result whose file the retention sweep (or the user) already deleted.
+    const gone = `web-${sid}/${'0'.repeat(64)}.png`;
+    await web.deliver(
+      { platform: 'web', chatId: sid as string, userId: sid as string },
+      { text: 'old result', images: [gone] },
+      {
+        requestId: 'gone-1',
+        user: `web-${sid}`,
+        artifacts: stack.producer.artifacts,
+        signal: new AbortController().signal,
+      },
+    );
+    await expect
+      .poll(() =>
+        page
+          .locator('#results .gone')
+          .first()
+          .textContent()
+          .catch(() => ''),
+      )
+      .toContain('This picture is no longer stored');
+  });
+
   it('speaks Simplified Chinese to a zh-CN browser (page labels and bot replies)', async () => {
     const zhPage = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1100, height: 900 } });
     try {

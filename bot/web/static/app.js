@@ -31,6 +31,7 @@ const ZH = {
   accepted: '✓ 已同意',
   download: '下载',
   noStyles: '没有安装风格包',
+  gone: '这张图片已不再保存（服务器会在一段时间后删除文件）。',
 };
 const zh = navigator.language.toLowerCase().startsWith('zh');
 const L = (key, en) => (zh ? (ZH[key] ?? en) : en);
@@ -44,6 +45,20 @@ function el(tag, props = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
   for (const c of children) if (c != null) e.append(c);
   return e;
+}
+
+// A picture the server no longer stores (deleted by its retention, or by the user): say so
+// instead of showing a broken image.
+function picture(src, alt) {
+  const img = el('img', { src, alt });
+  img.onerror = () =>
+    img.replaceWith(
+      el('span', {
+        className: 'gone',
+        textContent: L('gone', 'This picture is no longer stored (the server deletes files after a while).'),
+      }),
+    );
+  return img;
 }
 
 function buttonsRow(rows) {
@@ -61,7 +76,7 @@ function logBubble(text, who = 'bot', extra = {}) {
   const b = el('div', { className: `bubble ${who}${extra.error ? ' error' : ''}` }, text);
   if (extra.images?.length) {
     const t = el('div', { className: 'thumbs' });
-    for (const src of extra.images) t.append(el('img', { src, alt: 'image' }));
+    for (const src of extra.images) t.append(picture(src, 'image'));
     b.append(t);
   }
   const btns = buttonsRow(extra.buttons);
@@ -136,7 +151,7 @@ function showDelivery(ev) {
     rep.replaceChildren(ev.text);
     if (ev.images?.length) {
       const t = el('div', { className: 'thumbs' });
-      for (const src of ev.images) t.append(el('img', { src, alt: 'accepted face crop' }));
+      for (const src of ev.images) t.append(picture(src, 'accepted face crop'));
       rep.append(t);
     }
     return;
@@ -148,7 +163,7 @@ function showDelivery(ev) {
       el(
         'figure',
         {},
-        el('img', { src, alt: `result ${i + 1}` }),
+        picture(src, `result ${i + 1}`),
         el(
           'figcaption',
           {},
