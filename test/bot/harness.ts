@@ -61,7 +61,7 @@ export interface TelegramRig {
   tg: TelegramFrontend;
 }
 
-export async function startTelegramRig(): Promise<TelegramRig> {
+export async function startTelegramRig(processors?: Processors): Promise<TelegramRig> {
   const fake = await new FakeTelegram().start();
   const stack = await startStack();
   const tg = new TelegramFrontend({
@@ -73,7 +73,7 @@ export async function startTelegramRig(): Promise<TelegramRig> {
     progressPollMs: 50,
     maxRetryDelaySeconds: 5,
   });
-  await stack.startWorker({ telegram: tg });
+  await stack.startWorker({ telegram: tg }, processors);
   await tg.start();
   return { fake, stack, tg };
 }

@@ -9,12 +9,12 @@ import { readFileSync } from 'node:fs';
 import { utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import type { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import type { ProcessorFn } from '../../queue/processor.ts';
 import { sweepFiles } from '../../queue/retention.ts';
 import { until } from '../queue/helpers.ts';
-import { type ApiCall, FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
-import { type Stack, startStack } from './harness.ts';
+import type { ApiCall, FakeTelegram, TgChat, TgUser } from './fake-telegram.ts';
+import { type Stack, startTelegramRig, stopTelegramRig } from './harness.ts';
 
 const png = readFileSync(new URL('../fixtures/faces/astronaut.png', import.meta.url));
 
@@ -33,26 +33,10 @@ describe('a swept result on Telegram', () => {
   const cyId = `tg-${cy.id}`;
 
   beforeAll(async () => {
-    fake = await new FakeTelegram().start();
-    stack = await startStack();
-    tg = new TelegramFrontend({
-      token: TOKEN,
-      apiRoot: fake.url,
-      services: stack.services,
-      editIntervalMs: 400,
-      albumWaitMs: 150,
-      progressPollMs: 50,
-      maxRetryDelaySeconds: 5,
-    });
-    await stack.startWorker({ telegram: tg }, { generate: { kind: 'inline', run: pictureDouble } });
-    await tg.start();
+    ({ fake, stack, tg } = await startTelegramRig({ generate: { kind: 'inline', run: pictureDouble } }));
   });
 
-  afterAll(async () => {
-    await tg?.stop();
-    await stack?.close();
-    await fake?.stop();
-  });
+  afterAll(() => stopTelegramRig({ fake, stack, tg }));
 
   const textOf = (c: ApiCall) => String(c.params.text ?? c.params.caption ?? '');
   async function send(update: Record<string, unknown>, want: RegExp): Promise<string> {

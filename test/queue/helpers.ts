@@ -8,6 +8,17 @@ import type { JobSystemOptions } from '../../queue/system.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** The environment for running `bin/facechain.js` against a test's queue prefix and folder. */
+export function cliEnv(opts: JobSystemOptions): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    REDIS_URL,
+    FACECHAIN_QUEUE_PREFIX: opts.prefix,
+    FACECHAIN_ARTIFACTS_DIR: opts.artifactsDir,
+    FACECHAIN_LOG_LEVEL: 'error',
+  };
+}
+
 export function testOptions(over: Partial<JobSystemOptions> = {}): JobSystemOptions {
   return {
     redisUrl: REDIS_URL,

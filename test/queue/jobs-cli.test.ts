@@ -3,17 +3,11 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Producer } from '../../queue/producer.ts';
 import { JobWorker } from '../../queue/worker.ts';
-import { cleanup, REDIS_URL, testOptions } from './helpers.ts';
+import { cleanup, cliEnv, testOptions } from './helpers.ts';
 
 const run = promisify(execFile);
 const opts = testOptions();
-const env = {
-  ...process.env,
-  REDIS_URL,
-  FACECHAIN_QUEUE_PREFIX: opts.prefix,
-  FACECHAIN_ARTIFACTS_DIR: opts.artifactsDir,
-  FACECHAIN_LOG_LEVEL: 'error',
-};
+const env = cliEnv(opts);
 const cli = (...args: string[]) =>
   run(process.execPath, ['bin/facechain.js', 'jobs', ...args], { env }).then(
     (r) => ({ code: 0, ...r }),

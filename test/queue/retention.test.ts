@@ -15,7 +15,7 @@ import { RetentionSweeper, sweepFiles, sweptRefs } from '../../queue/retention.t
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker } from '../../queue/worker.ts';
 import { gpuDouble } from './gpu-double.ts';
-import { cleanup, REDIS_URL, target, testOptions, until } from './helpers.ts';
+import { cleanup, cliEnv, target, testOptions, until } from './helpers.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -281,13 +281,7 @@ describe('facechain files sweep', () => {
   it('prints the counts; --dry-run deletes nothing', async () => {
     const p = setup();
     const ref = await file(p, 'cli-operator', 'cli', 9 * DAY);
-    const env = {
-      ...process.env,
-      REDIS_URL,
-      FACECHAIN_QUEUE_PREFIX: opts.prefix,
-      FACECHAIN_ARTIFACTS_DIR: opts.artifactsDir,
-      FACECHAIN_LOG_LEVEL: 'error',
-    };
+    const env = cliEnv(opts);
     const run = (...args: string[]) =>
       promisify(execFile)(process.execPath, ['bin/facechain.js', 'files', 'sweep', ...args], { env });
     const dry = await run('--dry-run');
