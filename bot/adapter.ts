@@ -3,7 +3,7 @@
  * `Invocation`s for `dispatch`, renders `Outgoing` messages, follows tracked jobs with progress
  * edits, and implements the job layer's `Deliverer` for results that arrive later.
  */
-import type { Locale } from '../commands/i18n/index.ts';
+import type { Locale } from '../base/i18n/index.ts';
 import type { Button, CommandReply, ReplyImage } from '../commands/types.ts';
 import type { Reply } from '../queue/reply.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { StyleView } from '../commands/services.ts';
 import { type Config, config as loadConfig } from '../core/config.ts';
-import { log } from '../core/log.ts';
+import { log } from '../base/log.ts';
 import { BUILTIN_STYLES_DIR } from '../core/styles/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import type { Deliverers } from '../queue/reply.ts';

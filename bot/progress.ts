@@ -4,7 +4,7 @@
  * for jobs run by any worker on any machine; renders only when the text changes.
  */
 import { translator } from '../commands/dispatch.ts';
-import type { Locale } from '../commands/i18n/index.ts';
+import type { Locale } from '../base/i18n/index.ts';
 import { describeProgress } from '../commands/progress-text.ts';
 import type { JobView, Services } from '../commands/services.ts';
 

@@ -12,9 +12,9 @@ import type {
   UserStyleView,
 } from '../commands/services.ts';
 import type { ChatRef, UserRef } from '../commands/types.ts';
-import { InputError, isFacechainError, ServiceError } from '../core/errors.ts';
+import { InputError, isFacechainError, ServiceError } from '../base/errors.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
-import { groupKey as groupRecordKey, userKey } from '../core/storage/records.ts';
+import { groupKey as groupRecordKey, userKey } from '../queue/records.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
 import type { Producer, JobView as QueueJobView } from '../queue/producer.ts';

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { StyleView } from '../commands/services.ts';
 import { config } from '../core/config.ts';
-import { log } from '../core/log.ts';
+import { log } from '../base/log.ts';
 import { BUILTIN_STYLES_DIR, loadStyleCatalog } from '../core/styles/catalog.ts';
 
 const logger = log('styles');

@@ -3,7 +3,7 @@
  * and setting the group picture from a result. Admin rights come from the platform.
  */
 import { z } from 'zod';
-import { InputError, NotAvailableError } from '../core/errors.ts';
+import { InputError, NotAvailableError } from '../base/errors.ts';
 import { fetchChecked, isImage } from './attachments.ts';
 import { consentPrompt } from './consent.ts';
 import { resolveStyle } from './portrait.ts';

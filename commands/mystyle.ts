@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { config } from '../core/config.ts';
-import { InputError } from '../core/errors.ts';
+import { InputError } from '../base/errors.ts';
 import { mb } from './attachments.ts';
 import { button } from './buttons.ts';
 import type { CommandContext, CommandReply } from './types.ts';

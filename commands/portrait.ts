@@ -3,7 +3,7 @@
  * through delivery with the buttons from `resultButtons`.
  */
 import { z } from 'zod';
-import { InputError, NotAvailableError } from '../core/errors.ts';
+import { InputError, NotAvailableError } from '../base/errors.ts';
 import { fetchChecked } from './attachments.ts';
 import { button } from './buttons.ts';
 import { keptFor } from './results.ts';

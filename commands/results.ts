@@ -4,7 +4,7 @@
  * everywhere: how long this server keeps files, and what to do instead.
  */
 import { config } from '../core/config.ts';
-import { InputError } from '../core/errors.ts';
+import { InputError } from '../base/errors.ts';
 import type { CommandContext } from './types.ts';
 
 /** "7 day(s)" or "36 hour(s)": FACECHAIN_KEEP_FILES_HOURS as the user reads it. */

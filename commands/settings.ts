@@ -1,7 +1,7 @@
 /** Language, default style and private delivery. */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
-import { LOCALES, resolveLocale, translate } from './i18n/index.ts';
+import { InputError } from '../base/errors.ts';
+import { LOCALES, resolveLocale, translate } from '../base/i18n/index.ts';
 import type { UserProfile } from './services.ts';
 import { defineCommand } from './types.ts';
 

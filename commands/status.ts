@@ -1,7 +1,7 @@
 /** The user's jobs with queue position, stage, percentage and ETA, and the state of their faces. */
 import { z } from 'zod';
-import { isMessageKey, resolveLocale } from './i18n/index.ts';
-import { errorText } from './i18n/job-error.ts';
+import { isMessageKey, resolveLocale } from '../base/i18n/index.ts';
+import { errorText } from '../base/i18n/job-error.ts';
 import type { IdentityView, JobView } from './services.ts';
 import type { CommandContext } from './types.ts';
 import { defineCommand } from './types.ts';

@@ -1,6 +1,6 @@
 /** A talking-head video of a result: from text (with a voice) or from the user's audio. */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
+import { InputError } from '../base/errors.ts';
 import { fetchChecked } from './attachments.ts';
 import { storedResult } from './results.ts';
 import { defineCommand } from './types.ts';

@@ -1,6 +1,6 @@
 /** A portrait of the user inside a template photo they send. */
 import { z } from 'zod';
-import { InputError, NotAvailableError } from '../core/errors.ts';
+import { InputError, NotAvailableError } from '../base/errors.ts';
 import { fetchChecked } from './attachments.ts';
 import { requireIdentity } from './portrait.ts';
 import { defineCommand } from './types.ts';

@@ -4,7 +4,7 @@
  * ready for zero-shot use. The per-photo report arrives as the job's delivered reply.
  */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
+import { InputError } from '../base/errors.ts';
 import { fetchChecked, photoLabel } from './attachments.ts';
 import { defineCommand } from './types.ts';
 

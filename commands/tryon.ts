@@ -1,6 +1,6 @@
 /** Virtual try-on: keep the garment from the user's photo, repaint person and background. */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
+import { InputError } from '../base/errors.ts';
 import { fetchChecked } from './attachments.ts';
 import { requireIdentity } from './portrait.ts';
 import { defineCommand } from './types.ts';

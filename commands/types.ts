@@ -4,7 +4,7 @@
  * Nothing here knows a platform SDK.
  */
 import type { z } from 'zod';
-import type { Locale } from './i18n/index.ts';
+import type { Locale } from '../base/i18n/index.ts';
 import type { Services } from './services.ts';
 
 export type Platform = 'telegram' | 'discord' | 'web';

@@ -5,7 +5,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../base/errors.ts';
+import { setLogLevel, setLogLevelSource } from '../base/log.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
@@ -163,6 +164,12 @@ let cached: Config | undefined;
 
 /** The process-wide configuration, read once. */
 export function config(): Config {
-  cached ??= loadConfig();
+  if (!cached) {
+    cached = loadConfig();
+    setLogLevel(cached.FACECHAIN_LOG_LEVEL);
+  }
   return cached;
 }
+
+// The logger (base/log.ts) reads no settings itself: it asks here when it first logs.
+setLogLevelSource(() => config().FACECHAIN_LOG_LEVEL);

@@ -17,10 +17,10 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { errorInfo, isFacechainError, NotAvailableError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
+import { errorInfo, isFacechainError, NotAvailableError } from '../base/errors.ts';
+import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { userKey } from '../core/storage/records.ts';
+import { userKey } from './records.ts';
 import { deliverJobId } from './ids.ts';
 import { assertSafePayload, type JobData, readJobData } from './jobs.ts';
 import { runScript } from './limits.ts';

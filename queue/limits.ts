@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { InputError } from '../core/errors.ts';
-import { userKey } from '../core/storage/records.ts';
+import { InputError } from '../base/errors.ts';
+import { userKey } from './records.ts';
 
 /**
  * One round trip for everything checked before an enqueue: idempotency claim, "a worker runs

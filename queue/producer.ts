@@ -5,10 +5,10 @@
  */
 import { FlowProducer, type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { InputError, isFacechainError, NotAvailableError, ServiceError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
+import { InputError, isFacechainError, NotAvailableError, ServiceError } from '../base/errors.ts';
+import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { UserRecords, userKey } from '../core/storage/records.ts';
+import { UserRecords, userKey } from './records.ts';
 import { forgetDeliveries } from './delivery.ts';
 import { checkJobId, childJobId } from './ids.ts';
 import { type JobInput, type JobName, jobDef, parseJobData, QUEUES, type QueueName } from './jobs.ts';

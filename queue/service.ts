@@ -5,8 +5,8 @@
  * `facechain start` and `facechain worker` are thin wrappers around this.
  */
 import type { Config } from '../core/config.ts';
-import { ConfigError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
+import { ConfigError } from '../base/errors.ts';
+import { log } from '../base/log.ts';
 import { type HealthServer, startHealthServer } from './health.ts';
 import { QUEUES, type QueueName } from './jobs.ts';
 import { logDeliverer } from './log-deliverer.ts';

@@ -5,7 +5,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../core/config.ts';
-import { ServiceError } from '../core/errors.ts';
+import { ServiceError } from '../base/errors.ts';
 import { type ArtifactStore, LocalArtifactStore } from '../core/storage/artifacts.ts';
 
 export interface JobSystemOptions {

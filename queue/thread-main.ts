@@ -4,7 +4,7 @@
  * main thread keeps renewing BullMQ locks meanwhile.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FacechainError } from '../core/errors.ts';
+import { FacechainError } from '../base/errors.ts';
 import { LocalArtifactStore } from '../core/storage/artifacts.ts';
 import type { ProcessorContext, ProcessorFn } from './processor.ts';
 

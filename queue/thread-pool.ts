@@ -13,8 +13,8 @@ import {
   ModelError,
   NotAvailableError,
   ServiceError,
-} from '../core/errors.ts';
-import { log } from '../core/log.ts';
+} from '../base/errors.ts';
+import { log } from '../base/log.ts';
 import type { ProcessorContext } from './processor.ts';
 import type { ErrorInfo, FromThread, RunMessage } from './thread-main.ts';
 

@@ -15,10 +15,10 @@ import {
   isFacechainError,
   ModelError,
   NotAvailableError,
-} from '../core/errors.ts';
-import { log } from '../core/log.ts';
+} from '../base/errors.ts';
+import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { type Identity, identitySchema, UserRecords, userKey } from '../core/storage/records.ts';
+import { type Identity, identitySchema, UserRecords, userKey } from './records.ts';
 import { DeliveryConsumer, deliveryPayload, enqueueDelivery } from './delivery.ts';
 import { recordFinish } from './finish.ts';
 import {

@@ -3,7 +3,7 @@
  * one worker processes run every FACECHAIN_RETENTION_INTERVAL_MINUTES. Prints counts only.
  */
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
 import { sweepFiles } from '../../queue/retention.ts';

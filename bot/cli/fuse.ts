@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { fusionInput, largestFace, uprightImage } from '../../core/fusion/faces.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';

@@ -2,7 +2,7 @@
  * `facechain <command>`: the operator's and the newcomer's command line. Each command lives in
  * its own module and is loaded only when used.
  */
-import { errorInfo, isFacechainError } from '../../core/errors.ts';
+import { errorInfo, isFacechainError } from '../../base/errors.ts';
 
 export interface CliCommand {
   summary: string;

@@ -5,7 +5,7 @@
  * front-ends; the health/metrics endpoint. Stops cleanly on SIGTERM/SIGINT.
  */
 import { config } from '../../core/config.ts';
-import { errorInfo } from '../../core/errors.ts';
+import { errorInfo } from '../../base/errors.ts';
 import { ModelStore } from '../../models/store.ts';
 import { parseQueues, runService, stopOnSignals } from '../../queue/service.ts';
 import type { CliCommand } from './main.ts';

@@ -2,7 +2,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../base/errors.ts';
 import {
   convertFacechainStyle,
   FACECHAIN_BASES,

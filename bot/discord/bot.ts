@@ -29,8 +29,8 @@ import { crashReply, dispatch, localeFor, translator } from '../../commands/disp
 import { invitationFor } from '../../commands/group.ts';
 import type { Services } from '../../commands/services.ts';
 import type { CommandReply, Invocation } from '../../commands/types.ts';
-import { FacechainError, ServiceError } from '../../core/errors.ts';
-import { log } from '../../core/log.ts';
+import { FacechainError, ServiceError } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, fromCommandReply, imageBytes, type Outgoing } from '../adapter.ts';
 import { continueRequest, deliveryOutgoing } from '../delivery.ts';

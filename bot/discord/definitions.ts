@@ -3,7 +3,7 @@
  * descriptions (en-US, zh-CN), typed options, attachment options for photos (photo1..photo20:
  * Discord allows 25 options per command), autocomplete for styles.
  */
-import { translate } from '../../commands/i18n/index.ts';
+import { translate } from '../../base/i18n/index.ts';
 import { COMMANDS } from '../../commands/index.ts';
 
 const STRING = 3;

@@ -10,7 +10,7 @@
  */
 
 import type { OnnxSession, Tensor } from '../../models/onnx.ts';
-import { ModelError } from '../errors.ts';
+import { ModelError } from '../../base/errors.ts';
 import { FloatFeed, inputType, readFloat } from './tensors.ts';
 import type { Residuals } from './unet.ts';
 

@@ -10,7 +10,7 @@
  * Prompts longer than one window (75 tokens between BOS and EOS) are split into several windows
  * whose embeddings are concatenated along the sequence axis; nothing is cut.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { ClipTokenizer } from './tokenizer.ts';
 
 export interface WeightedText {

@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ModelError } from '../errors.ts';
+import { ModelError } from '../../base/errors.ts';
 
 export interface TokenizerFiles {
   vocab: Record<string, number>;

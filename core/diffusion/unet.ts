@@ -5,7 +5,7 @@
  */
 
 import type { OnnxSession, Tensor } from '../../models/onnx.ts';
-import { ModelError } from '../errors.ts';
+import { ModelError } from '../../base/errors.ts';
 import { FloatFeed, inputType, readFloat } from './tensors.ts';
 
 /** SD 1.x's ControlNet residuals: 12 down (levels and channels) and one mid block. */

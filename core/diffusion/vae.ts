@@ -4,7 +4,7 @@
  * Images are [-1, 1] floats on the model side, 8-bit RGB (interleaved) on ours.
  */
 import type { OnnxSession } from '../../models/onnx.ts';
-import { ModelError } from '../errors.ts';
+import { ModelError } from '../../base/errors.ts';
 import type { RgbImage } from '../image/codec.ts';
 import { FloatFeed, inputType, readFloat } from './tensors.ts';
 

@@ -7,7 +7,7 @@
  */
 
 import type { ModelStore } from '../../models/store.ts';
-import { throwIfAborted } from '../errors.ts';
+import { throwIfAborted } from '../../base/errors.ts';
 import { decodeImage, type RgbImage } from '../image/codec.ts';
 import { type Affine, composeAffine, Pyramid, type PyramidPool, warpAffine } from '../image/warp.ts';
 import { recognitionAffine } from './align.ts';

@@ -6,7 +6,7 @@
  * are merged with non-maximum suppression in upright-image pixels.
  */
 import type { OnnxSession } from '../../models/onnx.ts';
-import { throwIfAborted } from '../errors.ts';
+import { throwIfAborted } from '../../base/errors.ts';
 import { type Affine, composeAffine, type Pyramid, warpToPlanar } from '../image/warp.ts';
 import type { Box } from './types.ts';
 

@@ -12,7 +12,7 @@
 
 import { OnnxSession, type Tensor } from '../../models/onnx.ts';
 import type { ModelStore } from '../../models/store.ts';
-import { InputError, ModelError } from '../errors.ts';
+import { InputError, ModelError } from '../../base/errors.ts';
 
 export const FACE_SIZE = 112;
 export const FACE_PATCHES = 144;

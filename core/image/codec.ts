@@ -11,7 +11,7 @@
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { config } from '../config.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 
 /** Interleaved 8-bit RGB, row-major, no padding. */
 export interface RgbImage {

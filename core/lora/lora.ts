@@ -6,7 +6,7 @@
  * the caller's `defaultAlpha`; otherwise alpha = rank (scale 1). The last rule is what FaceChain's
  * merge_lora.py does for its own face LoRAs, whose .bin files carry no alpha.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { type LoraComponent, type LoraFormat, parseLoraKey } from './keys.ts';
 import { readSafetensors, type SafetensorsFile } from './safetensors.ts';
 

@@ -4,7 +4,7 @@
  * made for another base, e.g. SDXL, and is refused). Layers that match nothing are reported.
  */
 import type { WeightTarget } from '../../models/onnx-edit.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { LoraComponent } from './keys.ts';
 import type { Lora, LoraModule } from './lora.ts';
 

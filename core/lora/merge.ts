@@ -5,7 +5,7 @@
  * and offline "bake a style into the base" use.
  */
 import type { OnnxModel } from '../../models/onnx-edit.ts';
-import { log } from '../log.ts';
+import { log } from '../../base/log.ts';
 import type { LoraComponent } from './keys.ts';
 import { type DeltaAdder, defaultAdder } from './lowrank.ts';
 import { assertSomethingMatched, type LoraUse, type MatchReport, matchLoras } from './match.ts';

@@ -4,7 +4,7 @@
  * load. Entries in use are never disposed: eviction of a busy entry waits for its last release.
  */
 import type { OnnxSession } from '../../models/onnx.ts';
-import { log } from '../log.ts';
+import { log } from '../../base/log.ts';
 import type { LoraUse } from './match.ts';
 
 export interface CacheHandle {

@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/prom
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { USER_ID_RE } from './ids.ts';
 
 /** "<user>/<64 hex>.<ext>": the only way a job names a stored file. */

@@ -10,7 +10,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import {
   DEFAULT_HUMAN_MULTIPLIER,
   DEFAULT_STYLE_MULTIPLIER,

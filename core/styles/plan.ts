@@ -6,7 +6,7 @@
  * `cacheKey`) and runs the sampler.
  */
 import type { ModelStore } from '../../models/store.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { AgeBand, Gender } from '../identity/caption.ts';
 import type { LoraLibrary } from '../lora/library.ts';
 import type { LoraUse } from '../lora/match.ts';

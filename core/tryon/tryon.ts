@@ -9,7 +9,7 @@
  * The garment mask comes from the image's transparency; a human-parsing model is not wired
  * (no such model is in the manifests).
  */
-import { NotAvailableError, throwIfAborted } from '../errors.ts';
+import { NotAvailableError, throwIfAborted } from '../../base/errors.ts';
 import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';

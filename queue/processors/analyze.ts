@@ -5,7 +5,7 @@
  * job result keeps only its ref and a short summary.
  */
 import { config } from '../../core/config.ts';
-import { throwIfAborted } from '../../core/errors.ts';
+import { throwIfAborted } from '../../base/errors.ts';
 import { FaceAnalyzer } from '../../core/face/index.ts';
 import type { ImageAnalysis } from '../../core/face/types.ts';
 import { ModelStore } from '../../models/store.ts';

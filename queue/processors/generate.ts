@@ -29,11 +29,11 @@ import {
   ModelError,
   NotAvailableError,
   throwIfAborted,
-} from '../../core/errors.ts';
+} from '../../base/errors.ts';
 import { alignedFaceCrop } from '../../core/fact/crop.ts';
 import { FactEncoder, factModelIds, factUnetFeeds } from '../../core/fact/encoder.ts';
 import { decodeImage, encodePng, type RgbImage } from '../../core/image/codec.ts';
-import { log } from '../../core/log.ts';
+import { log } from '../../base/log.ts';
 import { LoraLibrary } from '../../core/lora/library.ts';
 import { planUserStyle, userStyleStore } from '../../core/lora/user-styles.ts';
 import { postProcess } from '../../core/rank/postprocess.ts';

@@ -7,7 +7,7 @@
  * member whose face was erased (forget) after the request is skipped.
  */
 import { config } from '../../core/config.ts';
-import { InputError, throwIfAborted } from '../../core/errors.ts';
+import { InputError, throwIfAborted } from '../../base/errors.ts';
 import { facesLeftToRight, fusionInput, uprightImage } from '../../core/fusion/faces.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';
 import { decodeImage, encodePng } from '../../core/image/codec.ts';

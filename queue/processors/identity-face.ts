@@ -5,14 +5,14 @@
  * Everything is read from the user's artifacts; nothing biometric is logged.
  */
 import { z } from 'zod';
-import { InputError, ModelError } from '../../core/errors.ts';
+import { InputError, ModelError } from '../../base/errors.ts';
 import type { FaceAnalyzer } from '../../core/face/index.ts';
 import { fusionInput, largestFace, uprightImage } from '../../core/fusion/faces.ts';
 import type { FaceInImage } from '../../core/fusion/fuser.ts';
 import { type AgeBand, ageBand, type Gender } from '../../core/identity/caption.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import type { ArtifactStore } from '../../core/storage/artifacts.ts';
-import type { Identity } from '../../core/storage/records.ts';
+import type { Identity } from '../records.ts';
 
 export interface IdentityFace {
   id: string;

@@ -4,7 +4,7 @@
  * worker passes its own table (see docs/jobs.md).
  */
 import { config } from '../../core/config.ts';
-import { log } from '../../core/log.ts';
+import { log } from '../../base/log.ts';
 import type { ProcessorSpec, Processors } from '../processor.ts';
 import { generateProblem } from './generate-models.ts';
 import { notAvailable } from './not-available.ts';

@@ -2,7 +2,7 @@
  * Jobs whose pipeline is not installed on this deployment fail at once with NotAvailableError
  * (delivered to the user as such), never with a fake result.
  */
-import { NotAvailableError } from '../../core/errors.ts';
+import { NotAvailableError } from '../../base/errors.ts';
 import type { JobName } from '../jobs.ts';
 import type { ProcessorFn } from '../processor.ts';
 

@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError, isFacechainError, throwIfAborted } from '../../core/errors.ts';
+import { InputError, isFacechainError, throwIfAborted } from '../../base/errors.ts';
 import { prepareIdentity, type RejectedPhoto } from '../../core/identity/prepare.ts';
 import { GOOD_PHOTO, isRejectCode, rejectionText } from '../../core/identity/reasons.ts';
 import { parseRef } from '../../core/storage/artifacts.ts';

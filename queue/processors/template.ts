@@ -5,7 +5,7 @@
  * A template without a face, or a face index that does not exist, is an InputError the user sees.
  */
 import { config } from '../../core/config.ts';
-import { throwIfAborted } from '../../core/errors.ts';
+import { throwIfAborted } from '../../base/errors.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';
 import { decodeImage, encodePng } from '../../core/image/codec.ts';
 import { likenessAt } from '../../core/rank/likeness.ts';

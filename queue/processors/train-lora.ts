@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { config } from '../../core/config.ts';
-import { InputError, ModelError, throwIfAborted } from '../../core/errors.ts';
+import { InputError, ModelError, throwIfAborted } from '../../base/errors.ts';
 import { metadataLine, TRIGGER_TOKEN } from '../../core/identity/caption.ts';
 import { UserStyleStore } from '../../core/lora/user-styles.ts';
 import type { JobResult } from '../jobs.ts';

@@ -11,9 +11,9 @@
  *   --resolution 512 --seed 42 --trigger <fcsks>
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { CancelledError, FacechainError, ModelError } from '../../core/errors.ts';
+import { CancelledError, FacechainError, ModelError } from '../../base/errors.ts';
 import { TRIGGER_TOKEN } from '../../core/identity/caption.ts';
-import { log } from '../../core/log.ts';
+import { log } from '../../base/log.ts';
 
 const logger = log('trainer');
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.ts';
 import { SdPipeline } from '../../core/diffusion/generate.ts';
-import { InputError, NotAvailableError } from '../../core/errors.ts';
+import { InputError, NotAvailableError } from '../../base/errors.ts';
 import { cosine, FaceAnalyzer } from '../../core/face/index.ts';
 import { fusionInput, largestFace } from '../../core/fusion/faces.ts';
 import type { RgbImage } from '../../core/fusion/raster.ts';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotAvailableError } from '../../core/errors.ts';
+import { NotAvailableError } from '../../base/errors.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { generateProcessor } from '../../queue/processors/index.ts';
 import { target, until } from '../queue/helpers.ts';

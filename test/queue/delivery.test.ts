@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NotAvailableError } from '../../core/errors.ts';
+import { NotAvailableError } from '../../base/errors.ts';
 import { LocalArtifactStore } from '../../core/storage/artifacts.ts';
 import {
   DELIVERY_GROUP,

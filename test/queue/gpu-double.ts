@@ -1,5 +1,5 @@
 /** Test double of a GPU pipeline (the outside world here): stages of sleep, honouring the signal. */
-import { CancelledError } from '../../core/errors.ts';
+import { CancelledError } from '../../base/errors.ts';
 import type { ProcessorFn } from '../../queue/processor.ts';
 
 export function gpuDouble(stages: number, stageMs: number): ProcessorFn {

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { userKey } from '../../core/storage/records.ts';
+import { userKey } from '../../queue/records.ts';
 import { deliveredKey, deliveryStream, queuedKey } from '../../queue/delivery.ts';
 import type { ProcessorContext, ProcessorFn } from '../../queue/processor.ts';
 import { Producer } from '../../queue/producer.ts';

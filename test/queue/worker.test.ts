@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CancelledError, InputError, ServiceError } from '../../core/errors.ts';
+import { CancelledError, InputError, ServiceError } from '../../base/errors.ts';
 import type { ProcessorFn } from '../../queue/processor.ts';
 import { Producer } from '../../queue/producer.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl, scrub } from '../../core/log.ts';
+import { redactUrl, scrub } from '../../base/log.ts';
 
 describe('log scrubbing', () => {
   it('redacts bot tokens inside Telegram file URLs', () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.ts';
-import { ModelError } from '../../core/errors.ts';
+import { ModelError } from '../../base/errors.ts';
 import { type ModelManifest, parseManifest } from '../../models/manifest.ts';
 import { OnnxSession } from '../../models/onnx.ts';
 import { ModelStore } from '../../models/store.ts';

@@ -3,7 +3,7 @@
  * not by timestep value, because PNDM repeats a timestep and img2img starts part-way through.
  * All updates are in place on caller-owned Float32Arrays: no allocation per step.
  */
-import { InputError } from '../../errors.ts';
+import { InputError } from '../../../base/errors.ts';
 import type { SchedulerConfig } from './config.ts';
 
 export type SamplerName =

@@ -3,7 +3,7 @@
  * and the noise tables every scheduler shares: betas, cumulative alphas (alpha_bar) and the
  * matching Karras-style sigmas sqrt((1 - alpha_bar) / alpha_bar).
  */
-import { ModelError } from '../../errors.ts';
+import { ModelError } from '../../../base/errors.ts';
 
 export type TimestepSpacing = 'leading' | 'linspace' | 'trailing';
 

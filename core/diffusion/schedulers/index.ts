@@ -1,5 +1,5 @@
 /** Sampler names users pick from, and the factory that builds each from a scheduler config. */
-import { InputError } from '../../errors.ts';
+import { InputError } from '../../../base/errors.ts';
 import type { SamplerName, Scheduler } from './base.ts';
 import type { SchedulerConfig } from './config.ts';
 import { DdimScheduler } from './ddim.ts';

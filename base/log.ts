@@ -3,7 +3,6 @@
  * known secret fields are redacted and binary values are replaced by their length.
  */
 import pino, { type Logger } from 'pino';
-import { config } from './config.ts';
 
 const SECRET_KEYS = ['token', 'botToken', 'authorization', 'password', 'secret', 'apiKey'];
 
@@ -34,11 +33,30 @@ export function scrub(value: unknown, depth = 0): unknown {
 }
 
 let root: Logger | undefined;
+let level: string | undefined;
+let levelSource: (() => string) | undefined;
+const children = new Map<string, Logger>();
+
+/** core/config.ts registers how to read the level, so the first log line already honours it. */
+export function setLogLevelSource(source: () => string): void {
+  levelSource = source;
+}
+
+/**
+ * Set by core/config.ts when it reads FACECHAIN_LOG_LEVEL (this bottom layer reads no settings
+ * itself). Loggers made before that are updated too.
+ */
+export function setLogLevel(next: string): void {
+  level = next;
+  if (!root) return;
+  root.level = next;
+  for (const c of children.values()) c.level = next;
+}
 
 export function logger(): Logger {
   root ??= pino(
     {
-      level: config().FACECHAIN_LOG_LEVEL,
+      level: level ?? safeLevel(),
       base: { pid: process.pid },
       hooks: {
         logMethod(args, method) {
@@ -52,7 +70,20 @@ export function logger(): Logger {
   return root;
 }
 
+function safeLevel(): string {
+  try {
+    return levelSource?.() ?? 'info';
+  } catch {
+    return 'info'; // bad settings are reported by whoever loads them, not by the logger
+  }
+}
+
 /** A child logger for one module, e.g. log('models'). */
 export function log(module: string): Logger {
-  return logger().child({ module });
+  let child = children.get(module);
+  if (!child) {
+    child = logger().child({ module });
+    children.set(module, child);
+  }
+  return child;
 }

@@ -1,5 +1,9 @@
 /** English messages. Keys are stable; {name} marks a parameter. zh-CN must have every key. */
-import { GOOD_PHOTO, REJECT_TEMPLATES } from '../../core/identity/reasons.ts';
+/** What a usable photo looks like; reused by the rejection reasons below. */
+const GOOD_PHOTO =
+  'A good photo shows one person, face towards the camera, eyes open, in focus, with the face at least ' +
+  'a fifth of the photo wide (a head-and-shoulders shot).';
+
 export const en = {
   'cmd.start': 'What this bot does and how to begin',
   'cmd.help': 'Guide to good photos and all commands',
@@ -211,14 +215,23 @@ export const en = {
   'reply.tryon': 'Here is your try-on.',
   'reply.talk': 'Here is your talking portrait.',
   // Why a photo was not used: the English wording lives in core/identity/reasons.ts.
-  'reject.no_face': REJECT_TEMPLATES.no_face,
-  'reject.several_faces': REJECT_TEMPLATES.several_faces,
-  'reject.face_too_small': REJECT_TEMPLATES.face_too_small,
-  'reject.extreme_pose': REJECT_TEMPLATES.extreme_pose,
-  'reject.eyes_closed': REJECT_TEMPLATES.eyes_closed,
-  'reject.too_blurry': REJECT_TEMPLATES.too_blurry,
-  'reject.duplicate': REJECT_TEMPLATES.duplicate,
-  'reject.different_person': REJECT_TEMPLATES.different_person,
+  'reject.no_face':
+    `No face was found in {name}. ${GOOD_PHOTO}`,
+  'reject.several_faces':
+    "{name} shows {faces} faces and none clearly dominates. Send a photo of only you (or one where your face is much larger than anyone else's).",
+  'reject.face_too_small':
+    'The face in {name} is only {size} pixels; at least {min} are needed. Send a closer or larger photo.',
+  'reject.extreme_pose':
+    'The face in {name} is turned too far (yaw {yaw}°, pitch {pitch}°). Send a photo looking roughly at the camera.',
+  'reject.eyes_closed':
+    'The eyes in {name} look closed. Send a photo with open eyes.',
+  'reject.too_blurry':
+    '{name} is too blurry. Send a sharp, well-lit photo.',
+  'reject.duplicate':
+    '{name} is nearly the same photo as {other}. Send different photos (other days, light, angles).',
+  'reject.different_person':
+    '{name} seems to show a different person from the other photos. Send photos of one person only.',
+  'photo.good': GOOD_PHOTO,
   'reject.other': '{name}: {message}',
   // Job failures by error code (bot/delivery.ts picks these over the job's English message).
   'joberror.cancelled': 'The job was cancelled.',

@@ -5,8 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { InputError } from '../errors.ts';
-import { checkUser } from './artifacts.ts';
+import { InputError } from '../base/errors.ts';
+import { checkUser } from '../core/storage/artifacts.ts';
 
 export const userKey = (prefix: string, user: string, ...parts: string[]): string =>
   [prefix, 'u', checkUser(user), ...parts].join(':');

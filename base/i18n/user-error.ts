@@ -6,7 +6,7 @@
  * lacking the context an entry needs keeps its own text: that is how a command's
  * already-translated error with the same code is told apart (commands add no context).
  */
-import type { FacechainError } from '../../core/errors.ts';
+import type { FacechainError } from '../errors.ts';
 import type { MessageKey } from './en.ts';
 import { type Locale, translate } from './index.ts';
 
