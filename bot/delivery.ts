@@ -3,13 +3,14 @@
  * into the user's language (its message lines, or its error by code), and portraits, try-ons and
  * template results get the result buttons (reroll, more like this, animate, try on, delete).
  */
-import { translator } from '../commands/dispatch.ts';
+
 import { type Locale, renderParts, resolveLocale } from '../base/i18n/index.ts';
 import { errorText } from '../base/i18n/job-error.ts';
+import { log } from '../base/log.ts';
+import { translator } from '../commands/dispatch.ts';
 import { resultButtons } from '../commands/portrait.ts';
 import type { Services } from '../commands/services.ts';
 import type { Platform } from '../commands/types.ts';
-import { log } from '../base/log.ts';
 import type { Reply, ReplyTarget } from '../queue/reply.ts';
 import { fromDelivery, type Outgoing } from './adapter.ts';
 

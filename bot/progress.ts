@@ -3,8 +3,9 @@
  * (Telegram, Discord) or push events (web). Polls the job layer's status, so it works the same
  * for jobs run by any worker on any machine; renders only when the text changes.
  */
-import { translator } from '../commands/dispatch.ts';
+
 import type { Locale } from '../base/i18n/index.ts';
+import { translator } from '../commands/dispatch.ts';
 import { describeProgress } from '../commands/progress-text.ts';
 import type { JobView, Services } from '../commands/services.ts';
 

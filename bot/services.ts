@@ -3,6 +3,7 @@
  * and the artifact store. The only place that maps platform users to job-layer user ids.
  */
 import type { Redis } from 'ioredis';
+import { InputError, isFacechainError, ServiceError } from '../base/errors.ts';
 import type {
   ForgetReceipt,
   JobView,
@@ -12,12 +13,11 @@ import type {
   UserStyleView,
 } from '../commands/services.ts';
 import type { ChatRef, UserRef } from '../commands/types.ts';
-import { InputError, isFacechainError, ServiceError } from '../base/errors.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
-import { groupKey as groupRecordKey, userKey } from '../queue/records.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
 import type { Producer, JobView as QueueJobView } from '../queue/producer.ts';
+import { groupKey as groupRecordKey, userKey } from '../queue/records.ts';
 import { sweptRefs } from '../queue/retention.ts';
 
 export interface ServiceOptions {

@@ -4,10 +4,10 @@
  * touch attachments, so nothing is downloaded without it.
  */
 import { FacechainError, InputError, NotAvailableError, ServiceError } from '../base/errors.ts';
-import { log } from '../base/log.ts';
-import { consentPrompt } from './consent.ts';
 import { type Locale, resolveLocale, translate } from '../base/i18n/index.ts';
 import { userErrorText } from '../base/i18n/user-error.ts';
+import { log } from '../base/log.ts';
+import { consentPrompt } from './consent.ts';
 import { findCommand } from './index.ts';
 import { privacyVersion } from './privacy.ts';
 import { RateLimiter } from './rate-limit.ts';

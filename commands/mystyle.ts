@@ -4,8 +4,8 @@
  * nobody else can see or use it.
  */
 import { z } from 'zod';
-import { config } from '../core/config.ts';
 import { InputError } from '../base/errors.ts';
+import { config } from '../core/config.ts';
 import { mb } from './attachments.ts';
 import { button } from './buttons.ts';
 import type { CommandContext, CommandReply } from './types.ts';

@@ -20,11 +20,11 @@ import type { Redis } from 'ioredis';
 import { errorInfo, isFacechainError, NotAvailableError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { userKey } from './records.ts';
 import { deliverJobId } from './ids.ts';
 import { assertSafePayload, type JobData, readJobData } from './jobs.ts';
 import { runScript } from './limits.ts';
 import { jobsTotal } from './metrics.ts';
+import { userKey } from './records.ts';
 import type { Deliverers, Reply } from './reply.ts';
 import { keys } from './system.ts';
 

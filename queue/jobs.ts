@@ -4,8 +4,8 @@
  * share these, so a wrong payload is refused at enqueue time with the exact field at fault.
  */
 import { z } from 'zod';
-import { isMessageKey, renderParts } from '../base/i18n/index.ts';
 import { InputError } from '../base/errors.ts';
+import { isMessageKey, renderParts } from '../base/i18n/index.ts';
 import { USER_ID_RE } from '../core/storage/ids.ts';
 import { findUnsafe } from './payload-guard.ts';
 import { artifactRef, type MessagePart, type Reply, replySchema, replyTargetSchema } from './reply.ts';

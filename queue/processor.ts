@@ -5,8 +5,8 @@
  * (queue/thread-pool.ts) so inference never blocks the event loop that renews BullMQ locks.
  */
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import type { Identity } from './records.ts';
 import type { JobData, JobName, JobResult } from './jobs.ts';
+import type { Identity } from './records.ts';
 
 export interface ProcessorContext<N extends JobName = JobName> {
   jobId: string;

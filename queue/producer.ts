@@ -8,11 +8,11 @@ import type { Redis } from 'ioredis';
 import { InputError, isFacechainError, NotAvailableError, ServiceError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { UserRecords, userKey } from './records.ts';
 import { forgetDeliveries } from './delivery.ts';
 import { checkJobId, childJobId } from './ids.ts';
 import { type JobInput, type JobName, jobDef, parseJobData, QUEUES, type QueueName } from './jobs.ts';
 import { UserLimits } from './limits.ts';
+import { UserRecords, userKey } from './records.ts';
 import { type JobSystemOptions, keys, openArtifacts, redisConnection } from './system.ts';
 import { forgetUserModels } from './user-models.ts';
 

@@ -4,8 +4,9 @@
  * when cancelled) if it ends without one, so /status tells the truth. Runs on the worker's main
  * thread (Redis).
  */
-import type { Identity, UserRecords } from './records.ts';
+
 import type { JobName } from './jobs.ts';
+import type { Identity, UserRecords } from './records.ts';
 
 /** When a job starts: a LoRA training marks its identity "training". */
 export async function recordStart(

@@ -15,11 +15,11 @@ import type { JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { log } from '../base/log.ts';
 import { ARTIFACT_REF_RE, type ArtifactInfo, parseRef } from '../core/storage/artifacts.ts';
-import { groupTemplates, identityRefs, userKey } from './records.ts';
 import { deliveryStream } from './delivery.ts';
 import { QUEUES } from './jobs.ts';
 import { runScript } from './limits.ts';
 import type { Producer } from './producer.ts';
+import { groupTemplates, identityRefs, userKey } from './records.ts';
 
 const logger = log('retention');
 

@@ -4,9 +4,10 @@
  * endpoint, the periodic retention sweep of stored files, and an orderly stop on SIGTERM/SIGINT.
  * `facechain start` and `facechain worker` are thin wrappers around this.
  */
-import type { Config } from '../core/config.ts';
+
 import { ConfigError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
+import type { Config } from '../core/config.ts';
 import { type HealthServer, startHealthServer } from './health.ts';
 import { QUEUES, type QueueName } from './jobs.ts';
 import { logDeliverer } from './log-deliverer.ts';

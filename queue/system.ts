@@ -4,8 +4,8 @@
  * test), so nothing below reads the environment.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Config } from '../core/config.ts';
 import { ServiceError } from '../base/errors.ts';
+import type { Config } from '../core/config.ts';
 import { type ArtifactStore, LocalArtifactStore } from '../core/storage/artifacts.ts';
 
 export interface JobSystemOptions {

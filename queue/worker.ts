@@ -18,7 +18,6 @@ import {
 } from '../base/errors.ts';
 import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { type Identity, identitySchema, UserRecords, userKey } from './records.ts';
 import { DeliveryConsumer, deliveryPayload, enqueueDelivery } from './delivery.ts';
 import { recordFinish } from './finish.ts';
 import {
@@ -37,6 +36,7 @@ import type { ProcessorContext, Processors } from './processor.ts';
 import { defaultProcessors } from './processors/index.ts';
 import { encodeFailure } from './producer.ts';
 import { recordFailure, recordResult, recordStart } from './record-results.ts';
+import { type Identity, identitySchema, UserRecords, userKey } from './records.ts';
 import type { Deliverers, Reply } from './reply.ts';
 import { StallWatch } from './stall-watch.ts';
 import {

@@ -214,19 +214,16 @@ export const en = {
   'reply.generated': 'Here are your {count} portrait(s).',
   'reply.tryon': 'Here is your try-on.',
   'reply.talk': 'Here is your talking portrait.',
-  // Why a photo was not used: the English wording lives in core/identity/reasons.ts.
-  'reject.no_face':
-    `No face was found in {name}. ${GOOD_PHOTO}`,
+  // Why a photo was not used (core/identity/reasons.ts fills these for its report).
+  'reject.no_face': `No face was found in {name}. ${GOOD_PHOTO}`,
   'reject.several_faces':
     "{name} shows {faces} faces and none clearly dominates. Send a photo of only you (or one where your face is much larger than anyone else's).",
   'reject.face_too_small':
     'The face in {name} is only {size} pixels; at least {min} are needed. Send a closer or larger photo.',
   'reject.extreme_pose':
     'The face in {name} is turned too far (yaw {yaw}°, pitch {pitch}°). Send a photo looking roughly at the camera.',
-  'reject.eyes_closed':
-    'The eyes in {name} look closed. Send a photo with open eyes.',
-  'reject.too_blurry':
-    '{name} is too blurry. Send a sharp, well-lit photo.',
+  'reject.eyes_closed': 'The eyes in {name} look closed. Send a photo with open eyes.',
+  'reject.too_blurry': '{name} is too blurry. Send a sharp, well-lit photo.',
   'reject.duplicate':
     '{name} is nearly the same photo as {other}. Send different photos (other days, light, angles).',
   'reject.different_person':

@@ -191,7 +191,8 @@ export const zhCN: Record<MessageKey, string> = {
   'reply.generated': '这是你的 {count} 张写真。',
   'reply.tryon': '这是你的试穿效果。',
   'reply.talk': '这是你的说话写真。',
-  'photo.good': '好的照片：只有一个人，脸朝向镜头，睁着眼，对焦清晰，脸的宽度至少占照片的五分之一（头肩照）。',
+  'photo.good':
+    '好的照片：只有一个人，脸朝向镜头，睁着眼，对焦清晰，脸的宽度至少占照片的五分之一（头肩照）。',
   'reject.no_face':
     '在 {name} 中没有找到人脸。好的照片：只有一个人，脸朝向镜头，睁着眼，对焦清晰，脸的宽度至少占照片的五分之一（头肩照）。',
   'reject.several_faces':

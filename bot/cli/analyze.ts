@@ -1,7 +1,7 @@
 /** `facechain analyze <image…> [--embedding]`: one JSON line per input, errors included. */
 import { readFile } from 'node:fs/promises';
-import { config } from '../../core/config.ts';
 import { errorInfo } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import type { Face, ImageAnalysis } from '../../core/face/types.ts';
 import { ModelStore } from '../../models/store.ts';

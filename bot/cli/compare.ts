@@ -1,7 +1,7 @@
 /** `facechain compare <imageA> <imageB>`: cosine similarity of the largest faces. */
 import { readFile } from 'node:fs/promises';
-import { config } from '../../core/config.ts';
 import { InputError } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { cosine } from '../../core/face/embedding.ts';
 import { ModelStore } from '../../models/store.ts';

@@ -2,8 +2,9 @@
  * `facechain files sweep [--dry-run]`: run the retention sweep now (queue/retention.ts), the same
  * one worker processes run every FACECHAIN_RETENTION_INTERVAL_MINUTES. Prints counts only.
  */
-import { config } from '../../core/config.ts';
+
 import { InputError } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
 import { sweepFiles } from '../../queue/retention.ts';

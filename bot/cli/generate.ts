@@ -5,8 +5,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type ControlSpec, defaultModelDir, SdPipeline } from '../../core/diffusion/index.ts';
 import { InputError } from '../../base/errors.ts';
+import { type ControlSpec, defaultModelDir, SdPipeline } from '../../core/diffusion/index.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import type { CliCommand } from './main.ts';
 

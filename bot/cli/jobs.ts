@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { config } from '../../core/config.ts';
 import { InputError } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { isJobName, JOB_NAMES, QUEUES } from '../../queue/jobs.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';

@@ -4,8 +4,9 @@
  * for the configured queues (FACECHAIN_WORKER_QUEUES) plus the deliver queue; the configured
  * front-ends; the health/metrics endpoint. Stops cleanly on SIGTERM/SIGINT.
  */
-import { config } from '../../core/config.ts';
+
 import { errorInfo } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { ModelStore } from '../../models/store.ts';
 import { parseQueues, runService, stopOnSignals } from '../../queue/service.ts';
 import type { CliCommand } from './main.ts';

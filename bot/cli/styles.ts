@@ -1,8 +1,8 @@
 /** `facechain styles list | check | import <FaceChain style .json files or folders>` */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { config } from '../../core/config.ts';
 import { InputError } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import {
   convertFacechainStyle,
   FACECHAIN_BASES,

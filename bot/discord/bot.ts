@@ -24,13 +24,13 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from 'discord.js';
+import { FacechainError, ServiceError } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import { parseButtonId } from '../../commands/buttons.ts';
 import { crashReply, dispatch, localeFor, translator } from '../../commands/dispatch.ts';
 import { invitationFor } from '../../commands/group.ts';
 import type { Services } from '../../commands/services.ts';
 import type { CommandReply, Invocation } from '../../commands/types.ts';
-import { FacechainError, ServiceError } from '../../base/errors.ts';
-import { log } from '../../base/log.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, fromCommandReply, imageBytes, type Outgoing } from '../adapter.ts';
 import { continueRequest, deliveryOutgoing } from '../delivery.ts';

@@ -9,11 +9,11 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { CancelledError, InputError, NotAvailableError } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import type { OnnxSession, Tensor } from '../../models/onnx.ts';
 import { config } from '../config.ts';
-import { CancelledError, InputError, NotAvailableError } from '../../base/errors.ts';
 import { encodePng, type RgbImage, resizeRgb } from '../image/codec.ts';
-import { log } from '../../base/log.ts';
 import { canny } from './canny.ts';
 import { type ControlInput, ControlNetRunner } from './controlnet.ts';
 import { denoiseMany, type StepProgress } from './denoise.ts';

@@ -13,10 +13,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OnnxSession } from '../../models/onnx.ts';
-import { config } from '../config.ts';
 import { ModelError } from '../../base/errors.ts';
 import { log } from '../../base/log.ts';
+import { OnnxSession } from '../../models/onnx.ts';
+import { config } from '../config.ts';
 import { parseSchedulerConfig, type SchedulerConfig } from './schedulers/config.ts';
 import { ClipTokenizer } from './tokenizer.ts';
 

@@ -3,8 +3,9 @@
  * recently used identity/style then costs nothing; a new combination costs a merge plus a session
  * load. Entries in use are never disposed: eviction of a busy entry waits for its last release.
  */
-import type { OnnxSession } from '../../models/onnx.ts';
+
 import { log } from '../../base/log.ts';
+import type { OnnxSession } from '../../models/onnx.ts';
 import type { LoraUse } from './match.ts';
 
 export interface CacheHandle {

@@ -5,8 +5,9 @@
  * scale. The generation engine merges `loras` (switcher or merged-session cache, keyed by
  * `cacheKey`) and runs the sampler.
  */
-import type { ModelStore } from '../../models/store.ts';
+
 import { InputError } from '../../base/errors.ts';
+import type { ModelStore } from '../../models/store.ts';
 import type { AgeBand, Gender } from '../identity/caption.ts';
 import type { LoraLibrary } from '../lora/library.ts';
 import type { LoraUse } from '../lora/match.ts';

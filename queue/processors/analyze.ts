@@ -4,8 +4,9 @@
  * The full report (with embeddings: biometric data) is stored as an artifact of the user; the
  * job result keeps only its ref and a short summary.
  */
-import { config } from '../../core/config.ts';
+
 import { throwIfAborted } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { FaceAnalyzer } from '../../core/face/index.ts';
 import type { ImageAnalysis } from '../../core/face/types.ts';
 import { ModelStore } from '../../models/store.ts';

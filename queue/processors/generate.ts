@@ -15,6 +15,14 @@
  * merged face-LoRA folder is closed when the job ends (the folder on disk is erased by forget).
  */
 import { randomInt } from 'node:crypto';
+import {
+  FacechainError,
+  InputError,
+  ModelError,
+  NotAvailableError,
+  throwIfAborted,
+} from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import { config } from '../../core/config.ts';
 import {
   type GenerateHooks,
@@ -23,17 +31,9 @@ import {
   SdPipeline,
   sharedPipeline,
 } from '../../core/diffusion/index.ts';
-import {
-  FacechainError,
-  InputError,
-  ModelError,
-  NotAvailableError,
-  throwIfAborted,
-} from '../../base/errors.ts';
 import { alignedFaceCrop } from '../../core/fact/crop.ts';
 import { FactEncoder, factModelIds, factUnetFeeds } from '../../core/fact/encoder.ts';
 import { decodeImage, encodePng, type RgbImage } from '../../core/image/codec.ts';
-import { log } from '../../base/log.ts';
 import { LoraLibrary } from '../../core/lora/library.ts';
 import { planUserStyle, userStyleStore } from '../../core/lora/user-styles.ts';
 import { postProcess } from '../../core/rank/postprocess.ts';

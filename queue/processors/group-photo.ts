@@ -6,8 +6,9 @@
  * (more than the template has faces) are left out, extra template faces stay as they are; a
  * member whose face was erased (forget) after the request is skipped.
  */
-import { config } from '../../core/config.ts';
+
 import { InputError, throwIfAborted } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { facesLeftToRight, fusionInput, uprightImage } from '../../core/fusion/faces.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';
 import { decodeImage, encodePng } from '../../core/image/codec.ts';

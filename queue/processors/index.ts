@@ -3,8 +3,9 @@
  * module URL + export); jobs with no pipeline here answer "not available". A GPU machine's
  * worker passes its own table (see docs/jobs.md).
  */
-import { config } from '../../core/config.ts';
+
 import { log } from '../../base/log.ts';
+import { config } from '../../core/config.ts';
 import type { ProcessorSpec, Processors } from '../processor.ts';
 import { generateProblem } from './generate-models.ts';
 import { notAvailable } from './not-available.ts';

@@ -4,8 +4,9 @@
  * deterministic, so it makes one image for the chosen face whatever `count` asks for.
  * A template without a face, or a face index that does not exist, is an InputError the user sees.
  */
-import { config } from '../../core/config.ts';
+
 import { throwIfAborted } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';
 import { decodeImage, encodePng } from '../../core/image/codec.ts';
 import { likenessAt } from '../../core/rank/likeness.ts';

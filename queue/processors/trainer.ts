@@ -12,8 +12,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CancelledError, FacechainError, ModelError } from '../../base/errors.ts';
-import { TRIGGER_TOKEN } from '../../core/identity/caption.ts';
 import { log } from '../../base/log.ts';
+import { TRIGGER_TOKEN } from '../../core/identity/caption.ts';
 
 const logger = log('trainer');
 

@@ -2,6 +2,11 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { InputError, NotAvailableError } from '../../base/errors.ts';
+import { en } from '../../base/i18n/en.ts';
+import { resolveLocale, translate } from '../../base/i18n/index.ts';
+import { userErrorText } from '../../base/i18n/user-error.ts';
+import { zhCN } from '../../base/i18n/zh-CN.ts';
 import { addResultButtons } from '../../bot/delivery.ts';
 import { commandDefinitions } from '../../bot/discord/definitions.ts';
 import { fitImage } from '../../bot/discord/fit.ts';
@@ -12,15 +17,10 @@ import { AlbumCollector } from '../../bot/telegram/album.ts';
 import { EditThrottle } from '../../bot/throttle.ts';
 import { buttonId, parseButtonId } from '../../commands/buttons.ts';
 import { dispatch } from '../../commands/dispatch.ts';
-import { en } from '../../base/i18n/en.ts';
-import { resolveLocale, translate } from '../../base/i18n/index.ts';
-import { userErrorText } from '../../base/i18n/user-error.ts';
-import { zhCN } from '../../base/i18n/zh-CN.ts';
 import { COMMANDS, findCommand } from '../../commands/index.ts';
 import { parseTextCommand } from '../../commands/parse-text.ts';
 import { howLongKept, privacyVersion } from '../../commands/privacy.ts';
 import { RateLimiter } from '../../commands/rate-limit.ts';
-import { InputError, NotAvailableError } from '../../base/errors.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { Producer } from '../../queue/producer.ts';
 import { testOptions } from '../queue/helpers.ts';

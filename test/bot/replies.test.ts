@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { en } from '../../base/i18n/en.ts';
+import { translate } from '../../base/i18n/index.ts';
+import { zhCN } from '../../base/i18n/zh-CN.ts';
 import type { Outgoing } from '../../bot/adapter.ts';
 import { addResultButtons, deliveryOutgoing, errorText, localizedText } from '../../bot/delivery.ts';
 import { photoLabel } from '../../commands/attachments.ts';
 import { dispatch } from '../../commands/dispatch.ts';
-import { en } from '../../base/i18n/en.ts';
-import { translate } from '../../base/i18n/index.ts';
-import { zhCN } from '../../base/i18n/zh-CN.ts';
 import { privacyVersion } from '../../commands/privacy.ts';
 import { describeProgress } from '../../commands/progress-text.ts';
 import { describeJob } from '../../commands/status.ts';
