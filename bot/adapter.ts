@@ -41,6 +41,7 @@ export function fromCommandReply(r: CommandReply): Outgoing {
     ...(r.buttons ? { buttons: r.buttons } : {}),
     ...(r.select ? { select: r.select } : {}),
     ...(r.locale ? { locale: r.locale } : {}),
+    ...(r.isError ? { isError: true } : {}),
   };
 }
 

@@ -15,10 +15,11 @@ import type {
 import type { ChatRef, UserRef } from '../commands/types.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
-import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
-import type { Producer, JobView as QueueJobView } from '../queue/producer.ts';
+import { isJobName, type JobInput, type JobName } from '../queue/jobs/index.ts';
+import type { Producer } from '../queue/producer.ts';
 import { groupKey as groupRecordKey, userKey } from '../queue/records.ts';
 import { sweptRefs } from '../queue/retention.ts';
+import type { JobView as QueueJobView } from '../queue/status.ts';
 
 export interface ServiceOptions {
   /** Installed style packs (the identity/style layer); empty when none are installed. */
@@ -212,13 +213,7 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       return (await producer.listUserJobs(uid(user))).map(toView);
     },
     async forget(user): Promise<ForgetReceipt> {
-      const u = uid(user);
-      const mine = userKey(prefix, u, 'groups');
-      for (const g of await redis.smembers(mine)) {
-        await redis.srem(`${g}:members`, u);
-        await redis.hdel(`${g}:names`, u);
-      }
-      const r = await producer.forget(u);
+      const r = await producer.forget(uid(user));
       return { removed: { ...r.removed } };
     },
     async available(name) {

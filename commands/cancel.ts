@@ -6,7 +6,10 @@ export const cancel = defineCommand({
   name: 'cancel',
   description: 'cmd.cancel',
   options: z
-    .object({ id: z.string().max(100).optional(), arg: z.string().max(100).optional() })
+    .object({
+      id: z.string().max(100).optional().meta({ describe: 'opt.cancel.id', positional: 0 }),
+      arg: z.string().max(100).optional().meta({ hidden: true }),
+    })
     .passthrough(),
   needsConsent: false,
   listed: true,

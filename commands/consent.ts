@@ -22,7 +22,12 @@ export function consentPrompt(ctx: CommandContext, lead?: string): CommandReply 
 export const consent = defineCommand({
   name: 'consent',
   description: 'cmd.consent',
-  options: z.object({ action: z.enum(['show', 'accept', 'revoke']).default('show') }),
+  options: z.object({
+    action: z
+      .enum(['show', 'accept', 'revoke'])
+      .default('show')
+      .meta({ describe: 'opt.consent.action', positional: 0 }),
+  }),
   needsConsent: false,
   listed: true,
   async run(ctx, opts) {

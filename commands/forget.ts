@@ -15,7 +15,7 @@ export function describeReceipt(ctx: CommandContext, r: ForgetReceipt): string {
 export const forget = defineCommand({
   name: 'forget',
   description: 'cmd.forget',
-  options: z.object({ action: z.enum(['ask', 'confirm']).default('ask') }),
+  options: z.object({ action: z.enum(['ask', 'confirm']).default('ask').meta({ hidden: true }) }),
   needsConsent: false,
   listed: true,
   async run(ctx, opts) {

@@ -14,9 +14,12 @@ import type { ChatRef, CommandContext, CommandReply, UserRef } from './types.ts'
 import { defineCommand } from './types.ts';
 
 const options = z.object({
-  action: z.enum(['show', 'style', 'join', 'leave', 'photo', 'picture']).default('show'),
+  action: z
+    .enum(['show', 'style', 'join', 'leave', 'photo', 'picture'])
+    .default('show')
+    .meta({ describe: 'opt.group.action', positional: 0, required: true }),
   /** Style id for `style` ("off" clears), result job id for `picture`. */
-  arg: z.string().max(80).optional(),
+  arg: z.string().max(80).optional().meta({ describe: 'opt.group.arg', positional: 1, autocomplete: true }),
 });
 
 async function requireAdmin(ctx: CommandContext): Promise<void> {
@@ -83,6 +86,7 @@ export const group = defineCommand({
   name: 'group',
   description: 'cmd.group',
   options,
+  attachments: [{ name: 'template', describe: 'opt.group.template' }],
   needsConsent: false,
   listed: true,
   async run(ctx, opts) {

@@ -12,12 +12,15 @@ import type { CommandContext, CommandReply } from './types.ts';
 import { defineCommand } from './types.ts';
 
 const options = z.object({
-  action: z.enum(['list', 'upload', 'delete']).optional(),
+  action: z
+    .enum(['list', 'upload', 'delete'])
+    .optional()
+    .meta({ describe: 'opt.mystyle.action', positional: 0 }),
   /** The style id (delete). */
-  arg: z.string().max(60).optional(),
+  arg: z.string().max(60).optional().meta({ describe: 'opt.mystyle.arg', positional: 1 }),
   /** Display name for an upload (default: the file name). */
-  name: z.string().min(1).max(60).optional(),
-  strength: z.coerce.number().min(0).max(2).optional(),
+  name: z.string().min(1).max(60).optional().meta({ describe: 'opt.mystyle.name' }),
+  strength: z.coerce.number().min(0).max(2).optional().meta({ hidden: true }),
 });
 
 async function upload(ctx: CommandContext, opts: z.infer<typeof options>): Promise<CommandReply> {
@@ -61,6 +64,7 @@ export const mystyle = defineCommand({
   description: 'cmd.mystyle',
   options,
   // An upload is the user's data: nothing is downloaded or listed before consent.
+  attachments: [{ name: 'lora', describe: 'opt.mystyle.lora' }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {

@@ -2,19 +2,11 @@
  * Text commands ("/portrait cyberpunk 2 seed=7") → command name + raw options, for platforms
  * without typed options (Telegram, the web playground's command box). `key=value` sets a named
  * option; bare words fill each command's positional options in order; the last positional may
- * take the rest of the line (talk's text).
+ * take the rest of the line (talk's text). The positions come from each command's option schema
+ * (commands/options.ts).
  */
-const POSITIONAL: Record<string, string[]> = {
-  portrait: ['style', 'count', 'seed'],
-  consent: ['action'],
-  cancel: ['id'],
-  group: ['action', 'arg'],
-  talk: ['result', '...text'],
-  styles: ['arg'],
-  template: ['count'],
-  settings: [],
-  mystyle: ['action', 'arg'],
-};
+import { findCommand } from './index.ts';
+import { positionalNames } from './options.ts';
 
 export function parseTextCommand(
   text: string,
@@ -24,7 +16,8 @@ export function parseTextCommand(
   const command = m[1].toLowerCase();
   const options: Record<string, unknown> = {};
   const words = (m[2] ?? '').split(/\s+/).filter(Boolean);
-  const positional = POSITIONAL[command] ?? [];
+  const known = findCommand(command);
+  const positional = known ? positionalNames(known) : [];
   let p = 0;
   for (let i = 0; i < words.length; i++) {
     const kv = /^([a-z]+)=(.*)$/.exec(words[i]);

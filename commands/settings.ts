@@ -13,9 +13,19 @@ export const settings = defineCommand({
   name: 'settings',
   description: 'cmd.settings',
   options: z.object({
-    language: z.string().max(10).optional(),
-    style: z.string().max(80).optional(),
-    private: bool.optional(),
+    language: z
+      .string()
+      .max(10)
+      .optional()
+      .meta({
+        describe: 'opt.settings.language',
+        choices: [
+          { value: 'en', label: 'English' },
+          { value: 'zh-CN', label: '简体中文' },
+        ],
+      }),
+    style: z.string().max(80).optional().meta({ describe: 'opt.settings.style', autocomplete: true }),
+    private: bool.optional().meta({ describe: 'opt.settings.private' }),
   }),
   needsConsent: false,
   listed: true,

@@ -7,8 +7,8 @@ import { defineCommand } from './types.ts';
 export const PAGE_SIZE = 5;
 
 const options = z.object({
-  action: z.enum(['page']).default('page'),
-  arg: z.coerce.number().int().min(0).default(0),
+  action: z.enum(['page']).default('page').meta({ hidden: true }),
+  arg: z.coerce.number().int().min(0).default(0).meta({ describe: 'opt.styles.page', positional: 0 }),
 });
 
 export const styles = defineCommand({

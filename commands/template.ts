@@ -8,7 +8,18 @@ import { defineCommand } from './types.ts';
 export const template = defineCommand({
   name: 'template',
   description: 'cmd.template',
-  options: z.object({ count: z.coerce.number().int().min(1).max(6).default(2) }).passthrough(),
+  options: z
+    .object({
+      count: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(6)
+        .default(2)
+        .meta({ describe: 'opt.template.count', positional: 0 }),
+    })
+    .passthrough(),
+  attachments: [{ name: 'photo', describe: 'opt.template.photo', required: true }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {

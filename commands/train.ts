@@ -20,6 +20,7 @@ export const train = defineCommand({
   aliases: ['photos'],
   description: 'cmd.train',
   options: z.object({}).passthrough(),
+  attachments: [{ name: 'photo', describe: 'opt.train.photo', required: true, count: 20 }],
   needsConsent: true,
   listed: true,
   async run(ctx) {

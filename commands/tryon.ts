@@ -8,7 +8,11 @@ import { defineCommand } from './types.ts';
 export const tryon = defineCommand({
   name: 'tryon',
   description: 'cmd.tryon',
-  options: z.object({ action: z.enum(['make', 'ask']).default('make'), arg: z.string().optional() }),
+  options: z.object({
+    action: z.enum(['make', 'ask']).default('make').meta({ hidden: true }),
+    arg: z.string().optional().meta({ hidden: true }),
+  }),
+  attachments: [{ name: 'garment', describe: 'opt.tryon.garment', required: true }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Locale } from '../base/i18n/index.ts';
+import type { AttachmentSpec } from './options.ts';
 import type { Services } from './services.ts';
 
 export type Platform = 'telegram' | 'discord' | 'web';
@@ -109,6 +110,8 @@ export interface Command<S extends z.ZodType = z.ZodType> {
   /** Catalog key of the one-line description shown in menus. */
   description: string;
   options: S;
+  /** Files it takes (menus offer them as attachment options; they arrive as the invocation's files). */
+  attachments?: AttachmentSpec[];
   /** Whether the user must have accepted the current privacy text first. */
   needsConsent: boolean;
   /** Shown in platform menus (slash commands, BotFather list). Button-only commands are hidden. */

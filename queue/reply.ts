@@ -57,6 +57,8 @@ export interface DeliveryContext {
   /** The user's request (root job id): the same id for every retry of this delivery. */
   requestId: string;
   user: string;
+  /** The job whose result (or failure) this is, e.g. "generate": what the reply's buttons depend on. */
+  job: string;
   artifacts: ArtifactStore;
   signal: AbortSignal;
 }

@@ -9,9 +9,9 @@ import { ConfigError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
 import type { Config } from '../core/config.ts';
 import { type HealthServer, startHealthServer } from './health.ts';
-import { QUEUES, type QueueName } from './jobs.ts';
+import { QUEUES, type QueueName } from './jobs/index.ts';
 import { logDeliverer } from './log-deliverer.ts';
-import { Producer } from './producer.ts';
+import { followUpStarter, Producer } from './producer.ts';
 import { ensureRedis, findRedis, type RedisHandle } from './redis-embedded.ts';
 import type { Deliverers } from './reply.ts';
 import { RetentionSweeper } from './retention.ts';
@@ -78,6 +78,7 @@ export async function runService(o: ServiceOptions): Promise<RunningService> {
   const worker = new JobWorker(sys, {
     queues,
     deliverers: queues.includes('deliver') ? deliverers : undefined,
+    startFollowUp: followUpStarter(producer),
     concurrency: o.concurrency ?? cfg.FACECHAIN_WORKER_CONCURRENCY,
     threads: o.threads ?? cfg.FACECHAIN_WORKER_THREADS,
     shutdownDeadlineMs: cfg.FACECHAIN_SHUTDOWN_DEADLINE_MS,

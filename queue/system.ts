@@ -4,7 +4,7 @@
  * test), so nothing below reads the environment.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { ServiceError } from '../base/errors.ts';
+import { isFacechainError, ServiceError } from '../base/errors.ts';
 import type { Config } from '../core/config.ts';
 import { type ArtifactStore, LocalArtifactStore } from '../core/storage/artifacts.ts';
 
@@ -109,3 +109,13 @@ export const keys = {
   /** Heartbeat of "some worker runs this job" (expires when no worker refreshes it). */
   capability: (p: string, name: string) => `${p}:cap:${name}`,
 };
+
+/** Redis or BullMQ failing under a producer call: one clear, retryable error for the user. */
+export function queueUnavailable(e: unknown): never {
+  if (isFacechainError(e)) throw e;
+  throw new ServiceError(
+    'queue_unavailable',
+    'The job system is busy or unreachable right now. Please try again in a minute.',
+    { cause: e },
+  );
+}

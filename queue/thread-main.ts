@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { FacechainError } from '../base/errors.ts';
 import { LocalArtifactStore } from '../core/storage/artifacts.ts';
-import type { ProcessorContext, ProcessorFn } from './processor.ts';
+import type { ProcessorContext, ProcessorFn } from './jobs/define.ts';
 
 export interface RunMessage {
   type: 'run';

@@ -15,7 +15,7 @@ import {
   ServiceError,
 } from '../base/errors.ts';
 import { log } from '../base/log.ts';
-import type { ProcessorContext } from './processor.ts';
+import type { ProcessorContext } from './jobs/define.ts';
 import type { ErrorInfo, FromThread, RunMessage } from './thread-main.ts';
 
 const logger = log('thread-pool');

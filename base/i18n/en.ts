@@ -20,6 +20,34 @@ export const en = {
   'cmd.forget': 'Delete everything the bot stores about you',
   'cmd.group': 'Group theme, group photo, group picture',
 
+  // Option descriptions in menus (commands/options.ts).
+  'opt.settings.language': 'Language',
+  'opt.settings.style': 'Default style',
+  'opt.settings.private': 'Deliver results by direct message',
+  'opt.cancel.id': 'Job id (all your jobs when empty)',
+  'opt.styles.page': 'Page (from 0)',
+  'opt.template.count': 'How many (1-6)',
+  'opt.template.photo': 'The template photo',
+  'opt.tryon.garment': 'A photo of the garment',
+  'opt.consent.action': 'Show, accept or revoke',
+  'opt.train.photo': 'A clear photo of your face',
+  'opt.train.photo_more': 'Photo {n} (optional)',
+  'opt.group.action': 'What to do',
+  'opt.group.arg': 'Style id (style) or result id (picture)',
+  'opt.group.template': 'Group template photo (photo; else the last one)',
+  'opt.mystyle.action': 'List, upload or delete',
+  'opt.mystyle.arg': 'Style id (delete)',
+  'opt.mystyle.name': 'Name for the uploaded style',
+  'opt.mystyle.lora': 'An SD 1.5 style LoRA (.safetensors)',
+  'opt.portrait.style': 'Style pack',
+  'opt.portrait.count': 'How many portraits (1-6)',
+  'opt.portrait.seed': 'Seed for repeatable results',
+  'opt.portrait.pose': 'Optional pose image',
+  'opt.talk.result': 'Result id to animate (see /status)',
+  'opt.talk.text': 'Text to speak',
+  'opt.talk.voice': 'Voice name',
+  'opt.talk.audio': 'Or a voice message / audio file',
+
   'start.text':
     'Hello! I make portraits of you in many styles (FaceChain).\n' +
     '1. /consent — read and accept the privacy text (nothing is stored before).\n' +

@@ -17,6 +17,34 @@ export const zhCN: Record<MessageKey, string> = {
   'cmd.forget': '删除机器人保存的你的全部数据',
   'cmd.group': '群组主题、合影、群头像',
 
+  // Option descriptions in menus (commands/options.ts).
+  'opt.settings.language': '语言',
+  'opt.settings.style': '默认风格',
+  'opt.settings.private': '通过私信发送结果',
+  'opt.cancel.id': '任务编号（留空则取消你的全部任务）',
+  'opt.styles.page': '页码（从 0 开始）',
+  'opt.template.count': '数量（1-6）',
+  'opt.template.photo': '模板照片',
+  'opt.tryon.garment': '服装照片',
+  'opt.consent.action': '查看、同意或撤回',
+  'opt.train.photo': '一张清晰的你的正脸照片',
+  'opt.train.photo_more': '第 {n} 张照片（可选）',
+  'opt.group.action': '要做什么',
+  'opt.group.arg': '风格编号（style）或结果编号（picture）',
+  'opt.group.template': '群合影模板照片（photo；否则用上一张）',
+  'opt.mystyle.action': '列出、上传或删除',
+  'opt.mystyle.arg': '风格编号（删除时）',
+  'opt.mystyle.name': '上传风格的名称',
+  'opt.mystyle.lora': '一个 SD 1.5 风格 LoRA（.safetensors）',
+  'opt.portrait.style': '风格包',
+  'opt.portrait.count': '写真数量（1-6）',
+  'opt.portrait.seed': '随机种子（可复现结果）',
+  'opt.portrait.pose': '可选的姿势图片',
+  'opt.talk.result': '要让其说话的结果编号（见 /status）',
+  'opt.talk.text': '要说的文字',
+  'opt.talk.voice': '声音名称',
+  'opt.talk.audio': '或一条语音消息 / 音频文件',
+
   'start.text':
     '你好！我可以为你生成多种风格的写真（FaceChain）。\n' +
     '1. /consent —— 阅读并同意隐私说明（同意前不保存任何内容）。\n' +

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { isJobName, JOB_NAMES, QUEUES } from '../../queue/jobs.ts';
+import { isJobName, JOB_NAMES, QUEUES } from '../../queue/jobs/index.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
 import { jobSystemOptions } from '../../queue/system.ts';
@@ -22,7 +22,7 @@ export const command: CliCommand = {
     '       facechain jobs status <id> | cancel <id> | list [--user <user>]',
     '       facechain jobs put <file> [--user <user>]     (prints the artifact ref to use in <json>)',
     '       facechain jobs forget <user>                   (erase everything of a user; prints the receipt)',
-    `   jobs: ${JOB_NAMES.filter((n) => n !== 'deliver').join(', ')}`,
+    `   jobs: ${JOB_NAMES.join(', ')}`,
   ].join('\n'),
   async run(argv) {
     const [sub, ...rest] = argv;
@@ -38,7 +38,7 @@ export const command: CliCommand = {
         case 'add': {
           const [name, json] = rest;
           if (!name || !json) throw new InputError('usage', `usage: ${this.usage}`);
-          if (!isJobName(name) || name === 'deliver')
+          if (!isJobName(name))
             throw new InputError('unknown_job', `There is no job "${name}". Jobs: ${JOB_NAMES.join(', ')}.`);
           let data: Record<string, unknown>;
           try {

@@ -8,7 +8,7 @@ import { utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliveryPayload, enqueueDelivery } from '../../queue/delivery.ts';
+import { deliveryPayload, enqueueDelivery } from '../../queue/delivery/entry.ts';
 import { Producer } from '../../queue/producer.ts';
 import { groupKey } from '../../queue/records.ts';
 import { RetentionSweeper, sweepFiles, sweptRefs } from '../../queue/retention.ts';

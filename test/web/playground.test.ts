@@ -107,6 +107,7 @@ describe('web playground', () => {
       { text: 'old result', images: [gone] },
       {
         requestId: 'gone-1',
+        job: 'generate',
         user: `web-${sid}`,
         artifacts: stack.producer.artifacts,
         signal: new AbortController().signal,
@@ -143,6 +144,7 @@ describe('web playground', () => {
     // Deliveries are pushed as events; send two through the Deliverer directly.
     const ctx = {
       requestId: 'r',
+      job: 'generate',
       user: `web-${sid}`,
       artifacts: stack.producer.artifacts,
       signal: new AbortController().signal,

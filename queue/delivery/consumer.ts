@@ -1,5 +1,5 @@
 /**
- * Delivery: a finished request's Reply goes to the bot process as a `deliver` job on a Redis
+ * Delivery, the bot process's side: a finished request's Reply goes to the bot process as a `deliver` job on a Redis
  * stream (consumer group), not as a second BullMQ job. The worker adds the entry in the same
  * script that does its finish bookkeeping, so a request costs one BullMQ job plus a stream
  * entry that bot processes read, check and acknowledge in batches (docs/jobs.md, "Delivery").
@@ -14,141 +14,29 @@
  *   the lease of entries they hold;
  * - nothing sent for a cancelled or forgotten request: tombstones are checked just before sending.
  */
+
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { errorInfo, isFacechainError, NotAvailableError } from '../base/errors.ts';
-import { log } from '../base/log.ts';
-import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { deliverJobId } from './ids.ts';
-import { assertSafePayload, type JobData, readJobData } from './jobs.ts';
-import { runScript } from './limits.ts';
-import { jobsTotal } from './metrics.ts';
-import { userKey } from './records.ts';
-import type { Deliverers, Reply } from './reply.ts';
-import { keys } from './system.ts';
+import { errorInfo, isFacechainError, NotAvailableError } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
+import type { ArtifactStore } from '../../core/storage/artifacts.ts';
+import type { FollowUp } from '../jobs/define.ts';
+import { runScript, SCRIPTS } from '../lua/scripts.ts';
+import { jobsTotal } from '../metrics.ts';
+import type { Deliverers } from '../reply.ts';
+import { keys } from '../system.ts';
+import {
+  DELIVERED_TTL_SECONDS,
+  DELIVERY_ATTEMPTS,
+  DELIVERY_GROUP,
+  type DeliveryData,
+  deliveredKey,
+  deliveryStream,
+  readDelivery,
+} from './entry.ts';
 
 const logger = log('deliver');
-
-export const DELIVERED_TTL_SECONDS = 7 * 86_400;
-export const DELIVERY_GROUP = 'bots';
-export const DELIVERY_ATTEMPTS = 8;
-
-export const deliveryStream = (prefix: string): string => `${prefix}:deliveries`;
-/** Set when a request's delivery is queued (first reply wins). */
-export const queuedKey = (prefix: string, user: string, requestId: string): string =>
-  userKey(prefix, user, 'dlvq', requestId);
-/** Set when a request's reply was sent. */
-export const deliveredKey = (prefix: string, user: string, requestId: string): string =>
-  userKey(prefix, user, 'delivered', requestId);
-
-/**
- * Lua that queues a delivery unless the request was cancelled or already has one. Shared by the
- * finish script (success) and ENQUEUE (errors). Expects locals: stream, queued, t1, t2, t3 (keys),
- * id, user, data, ttl (strings). Leaves `queued_ok` true when it added the entry.
- */
-export const QUEUE_DELIVERY_LUA = `
-local queued_ok = false
-if data ~= '' and redis.call('EXISTS', t1, t2, t3) == 0 and redis.call('SET', queued, id, 'NX', 'EX', ttl) then
-  redis.call('XADD', stream, '*', 'id', id, 'user', user, 'attempt', '1', 'at', '0', 'data', data)
-  queued_ok = true
-end`;
-
-/** KEYS: stream, queued, three tombstones. ARGV: id, user, data, ttl. */
-const ENQUEUE = `
-local stream, queued, t1, t2, t3 = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local id, user, data, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-${QUEUE_DELIVERY_LUA}
-return queued_ok and 1 or 0`;
-
-/**
- * KEYS: per entry 4 keys (three tombstones, delivered marker). Returns per entry 0 = send,
- * 1 = cancelled, 2 = already delivered.
- */
-const CHECK = `
-local out = {}
-for i = 1, #KEYS, 4 do
-  if redis.call('EXISTS', KEYS[i], KEYS[i + 1], KEYS[i + 2]) > 0 then out[#out + 1] = 1
-  elseif redis.call('EXISTS', KEYS[i + 3]) == 1 then out[#out + 1] = 2
-  else out[#out + 1] = 0 end
-end
-return out`;
-
-/**
- * Finish entries. KEYS: stream, then one marker per entry ('' style: the stream key again for
- * "no marker"). ARGV: group, ttl, then the entries' stream ids. The marker is set only when the
- * entry still existed (a forget that deleted it first must not see a key re-created).
- */
-const DONE = `
-for i = 3, #ARGV do
-  local existed = redis.call('XDEL', KEYS[1], ARGV[i])
-  redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
-  local marker = KEYS[i - 1]
-  if existed == 1 and marker ~= KEYS[1] then redis.call('SET', marker, ARGV[i], 'EX', ARGV[2]) end
-end
-return 1`;
-
-/** Retry later: re-add with the next attempt and a not-before time, drop the old entry. KEYS: stream. ARGV: group, old id, id, user, attempt, at, data. */
-const RETRY = `
-if redis.call('XDEL', KEYS[1], ARGV[2]) == 0 then redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XADD', KEYS[1], '*', 'id', ARGV[3], 'user', ARGV[4], 'attempt', ARGV[5], 'at', ARGV[6], 'data', ARGV[7])
-return 1`;
-
-export interface DeliveryFields {
-  /** The delivery's id (dlv-<request id>). */
-  id: string;
-  user: string;
-  data: JobData<'deliver'>;
-}
-
-/**
- * Reply text comes from processors and error messages; a URL in it (a model hub link in some
- * error) would make the deliver payload fail the guard and the user would hear nothing.
- */
-export function safeReply(reply: Reply): Reply {
-  const clean = (t: string) => t.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<link removed>').slice(0, 4000);
-  return {
-    ...reply,
-    text: clean(reply.text),
-    ...(reply.error ? { error: { code: reply.error.code, message: clean(reply.error.message) } } : {}),
-  };
-}
-
-/** The validated deliver payload for a request's reply (throws on anything unsafe). */
-export function deliveryPayload(a: {
-  user: string;
-  target: unknown;
-  requestId: string;
-  source: { queue: string; id: string; name: string };
-  reply: Reply;
-}): DeliveryFields {
-  // Guarded here, where it is written; its shape is checked where it is read (the bot process).
-  const data = { ...a, reply: safeReply(a.reply) } as JobData<'deliver'>;
-  assertSafePayload('deliver', data);
-  return { id: deliverJobId(a.requestId), user: a.user, data };
-}
-
-/** Keys and arguments of QUEUE_DELIVERY_LUA for one delivery (also used by the finish script). */
-export function deliveryArgs(prefix: string, d: DeliveryFields) {
-  const requestId = d.data.requestId ?? d.data.source.id;
-  return {
-    keys: [
-      deliveryStream(prefix),
-      queuedKey(prefix, d.user, requestId),
-      keys.tombstone(prefix, d.data.source.id),
-      keys.tombstone(prefix, requestId),
-      keys.tombstone(prefix, d.id),
-    ],
-    args: [d.id, d.user, JSON.stringify(d.data), DELIVERED_TTL_SECONDS],
-  };
-}
-
-/** Queue a delivery (an error reply, a stall failure). False when the request already has one or was cancelled. */
-export async function enqueueDelivery(redis: Redis, prefix: string, d: DeliveryFields): Promise<boolean> {
-  const a = deliveryArgs(prefix, d);
-  return Number(await runScript(redis, ENQUEUE, a.keys.length, ...a.keys, ...a.args)) === 1;
-}
 
 type StreamRead = [string, [string, string[]][]][];
 
@@ -159,10 +47,10 @@ interface Entry {
   attempt: number;
   at: number;
   raw: string;
-  data?: JobData<'deliver'>;
+  data?: DeliveryData;
 }
 
-function toEntry(sid: string, fields: string[]): Entry {
+export function toEntry(sid: string, fields: string[]): Entry {
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
   return {
@@ -188,6 +76,12 @@ export interface DeliveryConsumerOptions {
   maxAttempts?: number;
   onDelivered?: (requestId: string) => void;
   onFailed?: (requestId: string, code: string) => void;
+  /**
+   * Starts a job the delivered reply declares (e.g. LoRA training after the photo report). Runs
+   * after the reply was sent, inside this exactly-once step; its idempotency key derives from the
+   * request, so a retried delivery never starts it twice. Failures are logged, not retried.
+   */
+  startFollowUp?: (d: DeliveryData, f: FollowUp) => Promise<void>;
 }
 
 /** Reads the delivery stream in a bot process and sends each reply through its platform's deliverer. */
@@ -300,7 +194,7 @@ export class DeliveryConsumer {
     const valid: Entry[] = [];
     for (const e of entries) {
       try {
-        e.data = readJobData('deliver', JSON.parse(e.raw));
+        e.data = readDelivery(e.raw);
       } catch (err) {
         logger.error({ err, deliveryId: e.id }, 'dropped an unreadable delivery');
         this.done(e.sid);
@@ -316,7 +210,12 @@ export class DeliveryConsumer {
       valid.push(e);
     }
     if (!valid.length) return;
-    const states = (await runScript(this.o.redis, CHECK, checkKeys.length, ...checkKeys)) as number[];
+    const states = (await runScript(
+      this.o.redis,
+      SCRIPTS.checkDeliveries,
+      checkKeys.length,
+      ...checkKeys,
+    )) as number[];
     for (const [i, e] of valid.entries()) {
       if (states[i] !== 0) {
         jobsTotal.inc({
@@ -356,7 +255,7 @@ export class DeliveryConsumer {
   }
 
   private async send(e: Entry): Promise<void> {
-    const data = e.data as JobData<'deliver'>;
+    const data = e.data as DeliveryData;
     const requestId = data.requestId ?? data.source.id;
     const controller = new AbortController();
     this.active.set(e.sid, controller);
@@ -370,9 +269,16 @@ export class DeliveryConsumer {
       await deliverer.deliver(data.target, data.reply, {
         requestId,
         user: data.user,
+        job: data.source.name,
         artifacts: this.o.artifacts,
         signal: controller.signal,
       });
+      for (const f of data.followUps ?? [])
+        await this.o
+          .startFollowUp?.(data, f)
+          .catch((err) =>
+            logger.warn({ err, requestId, followUp: f.name }, 'could not start the follow-up job'),
+          );
       this.done(e.sid, deliveredKey(this.o.prefix, e.user, requestId));
       jobsTotal.inc({ queue: 'deliver', name: 'deliver', outcome: 'completed' });
       this.o.onDelivered?.(requestId);
@@ -400,7 +306,7 @@ export class DeliveryConsumer {
       jobsTotal.inc({ queue: 'deliver', name: 'deliver', outcome: 'retry' });
       await runScript(
         this.o.redis,
-        RETRY,
+        SCRIPTS.retryDelivery,
         1,
         this.stream,
         DELIVERY_GROUP,
@@ -433,7 +339,7 @@ export class DeliveryConsumer {
         const markers = batch.map((b) => b.marker ?? this.stream);
         await runScript(
           this.o.redis,
-          DONE,
+          SCRIPTS.doneDeliveries,
           1 + markers.length,
           this.stream,
           ...markers,
@@ -489,25 +395,4 @@ export class DeliveryConsumer {
     if (pending.length === 0)
       await this.o.redis.xgroup('DELCONSUMER', this.stream, DELIVERY_GROUP, this.name).catch(() => {});
   }
-}
-
-/**
- * Remove a user's undelivered entries (forget): the stream only holds undelivered replies, so a
- * scan is short. Returns how many were removed.
- */
-export async function forgetDeliveries(redis: Redis, prefix: string, user: string): Promise<number> {
-  const stream = deliveryStream(prefix);
-  let removed = 0;
-  let start = '-';
-  for (;;) {
-    const page = (await redis.xrange(stream, start, '+', 'COUNT', 500)) as [string, string[]][];
-    const drop = page.filter(([, f]) => toEntry('', f).user === user).map(([sid]) => sid);
-    if (drop.length) {
-      removed += await redis.xdel(stream, ...drop);
-      await redis.xack(stream, DELIVERY_GROUP, ...drop).catch(() => 0);
-    }
-    if (page.length < 500) break;
-    start = `(${page[page.length - 1][0]}`;
-  }
-  return removed;
 }

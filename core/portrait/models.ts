@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { config } from '../../core/config.ts';
-import { defaultModelDir } from '../../core/diffusion/index.ts';
-import { SdModelFolder } from '../../core/diffusion/model-folder.ts';
-import { factModelIds } from '../../core/fact/encoder.ts';
 import type { ModelStore } from '../../models/store.ts';
+import { config } from '../config.ts';
+import { defaultModelDir } from '../diffusion/index.ts';
+import { SdModelFolder } from '../diffusion/model-folder.ts';
+import { factModelIds } from '../fact/encoder.ts';
 
 /** The ControlNet name for pose guidance: the model folder's controlnet-openpose/model.onnx. */
 export const POSE_CONTROLNET = 'openpose';

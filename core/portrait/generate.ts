@@ -23,34 +23,59 @@ import {
   throwIfAborted,
 } from '../../base/errors.ts';
 import { log } from '../../base/log.ts';
-import { config } from '../../core/config.ts';
-import {
-  type GenerateHooks,
-  LIMITS,
-  type Progress,
-  SdPipeline,
-  sharedPipeline,
-} from '../../core/diffusion/index.ts';
-import { alignedFaceCrop } from '../../core/fact/crop.ts';
-import { FactEncoder, factModelIds, factUnetFeeds } from '../../core/fact/encoder.ts';
-import { decodeImage, encodePng, type RgbImage } from '../../core/image/codec.ts';
-import { LoraLibrary } from '../../core/lora/library.ts';
-import { planUserStyle, userStyleStore } from '../../core/lora/user-styles.ts';
-import { postProcess } from '../../core/rank/postprocess.ts';
-import { styleCatalog } from '../../core/styles/index.ts';
-import { type IdentityInput, planGeneration } from '../../core/styles/plan.ts';
 import { ModelStore } from '../../models/store.ts';
-import type { JobResult } from '../jobs.ts';
-import type { ProcessorContext } from '../processor.ts';
-import { faceLoraFile, mergedFolders } from '../user-models.ts';
-import { sharedAnalyzer } from './analyze.ts';
-import { factBaseFolder, factReady, modelDirFor, POSE_CONTROLNET } from './generate-models.ts';
-import { type IdentityFace, loadIdentityFace, loadPhotoFace } from './identity-face.ts';
+import { config } from '../config.ts';
+import { type GenerateHooks, LIMITS, type Progress, SdPipeline, sharedPipeline } from '../diffusion/index.ts';
+import { sharedAnalyzer } from '../face/shared.ts';
+import { alignedFaceCrop } from '../fact/crop.ts';
+import { FactEncoder, factModelIds, factUnetFeeds } from '../fact/encoder.ts';
+import {
+  type IdentityFace,
+  type IdentityFiles,
+  loadIdentityFace,
+  loadPhotoFace,
+} from '../identity/face-source.ts';
+import { decodeImage, encodePng, type RgbImage } from '../image/codec.ts';
+import { LoraLibrary } from '../lora/library.ts';
+import { faceLoraFile, mergedFolders } from '../lora/user-models.ts';
+import { planUserStyle, userStyleStore } from '../lora/user-styles.ts';
+import { postProcess } from '../rank/postprocess.ts';
+import type { ArtifactStore } from '../storage/artifacts.ts';
+import { styleCatalog } from '../styles/index.ts';
+import { type IdentityInput, planGeneration } from '../styles/plan.ts';
+import { factBaseFolder, factReady, modelDirFor, POSE_CONTROLNET } from './models.ts';
 
 const logger = log('generate');
 
-export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<JobResult<'generate'>> {
-  const { data, artifacts, signal } = ctx;
+/** What one request asks for (the `generate` job's data). */
+export interface PortraitRequest {
+  user: string;
+  mode: 'zero-shot' | 'lora';
+  identityId?: string;
+  /** A photo of the face (zero-shot without a prepared identity). */
+  photo?: string;
+  /** An OpenPose skeleton image steering the body. */
+  pose?: string;
+  style: string;
+  userStyle?: string;
+  count: number;
+  seed?: number;
+}
+
+/** Where a pipeline reads and writes, when it stops, and how it reports its stages. */
+export interface PipelineTask {
+  artifacts: ArtifactStore;
+  signal: AbortSignal;
+  progress(stage: string, percent: number): void;
+}
+
+export async function generatePortraits(
+  ctx: PipelineTask,
+  data: PortraitRequest,
+  /** The prepared identity's files and trained LoRA, when the request names one. */
+  stored: (IdentityFiles & { lora?: string }) | undefined,
+): Promise<{ images: string[]; scores: number[] }> {
+  const { artifacts, signal } = ctx;
   const c = config();
   ctx.progress('load-models', 0);
   const analyzer = await sharedAnalyzer();
@@ -58,8 +83,7 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
 
   ctx.progress('identity', 2);
   let who: IdentityFace;
-  if (data.identityId)
-    who = await loadIdentityFace(analyzer, artifacts, data.identityId, ctx.identity, signal);
+  if (data.identityId) who = await loadIdentityFace(analyzer, artifacts, data.identityId, stored, signal);
   else if (data.photo) who = await loadPhotoFace(analyzer, artifacts, data.photo, signal);
   else
     throw new InputError(
@@ -71,7 +95,7 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
   ctx.progress('plan', 5);
   const pack = (await styleCatalog()).get(data.style);
   const store = new ModelStore(c.modelsDir);
-  const lora = ctx.identity?.lora;
+  const lora = stored?.lora;
   const useFact = !(data.mode === 'lora' && lora) && (await factReady(store, pack.base));
   const person = { gender: who.gender, ageBand: who.ageBand, age: who.age };
   const identity: IdentityInput =

@@ -13,7 +13,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CancelledError, FacechainError, ModelError } from '../../base/errors.ts';
 import { log } from '../../base/log.ts';
-import { TRIGGER_TOKEN } from '../../core/identity/caption.ts';
+import { TRIGGER_TOKEN } from './caption.ts';
 
 const logger = log('trainer');
 

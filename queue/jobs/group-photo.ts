@@ -1,23 +1,54 @@
 /**
  * group-photo: the prepared faces of a group's opted-in members fused into the faces of a group
  * template photo, left to right, by landmark fusion alone (like the template job, for several
- * faces), so it runs on any CPU worker. Runs in a worker thread. Members come from the command
- * layer, already filtered to those who opted in and have a prepared identity; extra members
- * (more than the template has faces) are left out, extra template faces stay as they are; a
- * member whose face was erased (forget) after the request is skipped.
+ * faces), so it runs on any CPU worker. Members come from the command layer, already filtered to
+ * those who opted in and have a prepared identity; extra members (more than the template has
+ * faces) are left out, extra template faces stay as they are; a member whose face was erased
+ * (forget) after the request is skipped.
  */
-
+import { z } from 'zod';
 import { InputError, throwIfAborted } from '../../base/errors.ts';
-import { config } from '../../core/config.ts';
-import { facesLeftToRight, fusionInput, uprightImage } from '../../core/fusion/faces.ts';
-import { LandmarkFuser } from '../../core/fusion/fuser.ts';
-import { decodeImage, encodePng } from '../../core/image/codec.ts';
-import type { JobResult } from '../jobs.ts';
-import type { ProcessorContext } from '../processor.ts';
-import { sharedAnalyzer } from './analyze.ts';
-import { type IdentityFace, loadIdentityFace } from './identity-face.ts';
+import type { IdentityFace } from '../../core/identity/face-source.ts';
+import { artifactRef } from '../reply.ts';
+import { baseData, defineJob, inThread, type ProcessorContext, reply, say } from './define.ts';
 
-export async function groupPhotoJob(ctx: ProcessorContext<'group-photo'>): Promise<JobResult<'group-photo'>> {
+const data = baseData.extend({
+  template: artifactRef,
+  /** Opted-in members with a prepared face, in the order they fill the template's faces (left to right). */
+  members: z
+    .array(
+      z.object({
+        crops: z.array(artifactRef).min(1).max(20),
+        report: artifactRef.optional(),
+        embedding: artifactRef.optional(),
+      }),
+    )
+    .min(1)
+    .max(20),
+});
+const result = z.object({
+  images: z.array(artifactRef),
+  placed: z.number().int(),
+  faceCount: z.number().int(),
+});
+
+export const groupPhoto = defineJob({
+  name: 'group-photo',
+  queue: 'cpu',
+  data,
+  result,
+  feature: { name: 'Group photos', howToEnable: 'Start a worker that serves the cpu queue.' },
+  reply: (r) => reply([say('reply.group_photo', { placed: r.placed, faces: r.faceCount })], r.images),
+  processor: () => inThread(import.meta.url),
+});
+
+export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<z.infer<typeof result>> {
+  const { config } = await import('../../core/config.ts');
+  const { sharedAnalyzer } = await import('../../core/face/shared.ts');
+  const { facesLeftToRight, fusionInput, uprightImage } = await import('../../core/fusion/faces.ts');
+  const { LandmarkFuser } = await import('../../core/fusion/fuser.ts');
+  const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
+  const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
   const { data, artifacts, signal } = ctx;
   ctx.progress('load-models', 0);
   const analyzer = await sharedAnalyzer();
@@ -39,11 +70,11 @@ export async function groupPhotoJob(ctx: ProcessorContext<'group-photo'>): Promi
       'no_face',
       'No face was found in the group template photo. Send a photo where the faces are clearly visible.',
     );
-  const template = uprightImage(decoded, analysis);
+  const picture = uprightImage(decoded, analysis);
   const slots = facesLeftToRight(analysis.faces);
   const fuser = new LandmarkFuser();
   const blend = config().FACECHAIN_FUSION_BLEND;
-  let image = template;
+  let image = picture;
   let placed = 0;
   for (const [i, m] of data.members.entries()) {
     if (placed === slots.length) break;
@@ -55,7 +86,7 @@ export async function groupPhotoJob(ctx: ProcessorContext<'group-photo'>): Promi
         analyzer,
         artifacts,
         `member ${i + 1}`,
-        { id: `member-${i + 1}`, status: 'prepared', ...m, updatedAt: 0 },
+        { id: `member-${i + 1}`, ...m },
         signal,
       );
     } catch (e) {

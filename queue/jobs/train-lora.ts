@@ -1,9 +1,10 @@
 /**
- * train-lora: the user's face LoRA, trained by the operator's trainer (queue/processors/trainer.ts)
- * on the identity's prepared crops. Runs in a worker thread on gpu-sd15 (the trainer itself is a
- * child process). The trainer's output is checked as an SD 1.5 LoRA before it is stored as the
- * user's artifact; the identity record then says "trained" (queue/record-results.ts).
- * The scratch folder (the user's face crops) is removed whatever happens.
+ * train-lora: the user's face LoRA, trained by the operator's trainer (core/identity/trainer.ts,
+ * a child process) on the identity's prepared crops, on gpu-sd15. The trainer's output is checked
+ * as an SD 1.5 LoRA before it is stored as the user's artifact. The identity record says
+ * "training" while it runs, "trained" after, and "failed" (or what it was, when cancelled) if it
+ * ends without a LoRA, so /status tells the truth. The scratch folder (the user's face crops) is
+ * removed whatever happens.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,16 +13,77 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InputError, ModelError, throwIfAborted } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { metadataLine, TRIGGER_TOKEN } from '../../core/identity/caption.ts';
-import { UserStyleStore } from '../../core/lora/user-styles.ts';
-import type { JobResult } from '../jobs.ts';
-import type { ProcessorContext } from '../processor.ts';
-import { userModelDirs } from '../user-models.ts';
-import { runTrainer } from './trainer.ts';
+import { artifactRef } from '../reply.ts';
+import {
+  baseData,
+  defineJob,
+  identityId,
+  inThread,
+  notInstalled,
+  type ProcessorContext,
+  reply,
+  say,
+} from './define.ts';
+
+const data = baseData.extend({ identityId, steps: z.number().int().min(50).max(5000).default(800) });
+const result = z.object({ identityId, lora: artifactRef });
+
+export const trainLora = defineJob({
+  name: 'train-lora',
+  queue: 'gpu-sd15',
+  data,
+  result,
+  feature: {
+    name: 'Face-model (LoRA) training',
+    howToEnable:
+      'It needs a GPU worker with a LoRA trainer configured (FACECHAIN_TRAINER_CMD; see docs/pipelines.md).',
+  },
+  priority: () => 10,
+  reply: () => reply([say('reply.trained')]),
+  records: {
+    async start(records, d, identity) {
+      if (!identity || identity.status === 'training') return;
+      await records.putIdentity(d.user, { ...identity, status: 'training', updatedAt: Date.now() });
+    },
+    async result(records, d, r) {
+      const current = await records.getIdentity(d.user, r.identityId);
+      await records.putIdentity(d.user, {
+        id: r.identityId,
+        status: 'trained',
+        crops: current?.crops ?? [],
+        embedding: current?.embedding,
+        report: current?.report,
+        lora: r.lora,
+        updatedAt: Date.now(),
+      });
+    },
+    async failure(records, d, code) {
+      const current = await records.getIdentity(d.user, d.identityId);
+      // Gone (forgotten) or already moved on: nothing to correct.
+      if (current?.status !== 'training') return;
+      // An earlier LoRA still works; a cancelled first training leaves the prepared set as it was.
+      const status = current.lora ? 'trained' : code === 'cancelled' ? 'prepared' : 'failed';
+      await records.putIdentity(d.user, { ...current, status, updatedAt: Date.now() });
+    },
+  },
+  processor: () =>
+    config().FACECHAIN_TRAINER_CMD
+      ? inThread(import.meta.url)
+      : notInstalled('FACECHAIN_TRAINER_CMD is not set'),
+});
+
+/** The trainer command a worker was started with (tests pass their own). */
+export function trainerProcessor(command: string | undefined) {
+  return command ? inThread(import.meta.url) : notInstalled('no trainer command');
+}
 
 const reportSchema = z.object({ accepted: z.array(z.object({ caption: z.string() })) });
 
-export async function trainLoraJob(ctx: ProcessorContext<'train-lora'>): Promise<JobResult<'train-lora'>> {
+export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<z.infer<typeof result>> {
+  const { metadataLine, TRIGGER_TOKEN } = await import('../../core/identity/caption.ts');
+  const { runTrainer } = await import('../../core/identity/trainer.ts');
+  const { UserStyleStore } = await import('../../core/lora/user-styles.ts');
+  const { userModelDirs } = await import('../../core/lora/user-models.ts');
   const { data, artifacts, signal } = ctx;
   const c = config();
   const command = c.FACECHAIN_TRAINER_CMD;

@@ -6,13 +6,21 @@
  */
 import { z } from 'zod';
 import { InputError, ModelError } from '../../base/errors.ts';
-import type { FaceAnalyzer } from '../../core/face/index.ts';
-import { fusionInput, largestFace, uprightImage } from '../../core/fusion/faces.ts';
-import type { FaceInImage } from '../../core/fusion/fuser.ts';
-import { type AgeBand, ageBand, type Gender } from '../../core/identity/caption.ts';
-import { decodeImage } from '../../core/image/codec.ts';
-import type { ArtifactStore } from '../../core/storage/artifacts.ts';
-import type { Identity } from '../records.ts';
+import type { FaceAnalyzer } from '../face/index.ts';
+import { fusionInput, largestFace, uprightImage } from '../fusion/faces.ts';
+import type { FaceInImage } from '../fusion/fuser.ts';
+import { decodeImage } from '../image/codec.ts';
+import type { ArtifactStore } from '../storage/artifacts.ts';
+import { type AgeBand, ageBand, type Gender } from './caption.ts';
+
+/** The stored files of a prepared identity (the job layer's identity record has these fields). */
+export interface IdentityFiles {
+  id: string;
+  /** Artifact refs of the accepted 512² crops, in the report's order. */
+  crops: string[];
+  embedding?: string;
+  report?: string;
+}
 
 export interface IdentityFace {
   id: string;
@@ -53,7 +61,7 @@ export async function loadIdentityFace(
   analyzer: FaceAnalyzer,
   artifacts: ArtifactStore,
   identityId: string,
-  identity: Identity | undefined,
+  identity: IdentityFiles | undefined,
   signal?: AbortSignal,
 ): Promise<IdentityFace> {
   if (!identity || identity.crops.length === 0) {

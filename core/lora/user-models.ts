@@ -8,10 +8,10 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { config } from '../core/config.ts';
-import { MergedFolderCache } from '../core/lora/merged-folder.ts';
-import { UserStyleStore } from '../core/lora/user-styles.ts';
-import { type ArtifactStore, checkUser, parseRef } from '../core/storage/artifacts.ts';
+import { config } from '../config.ts';
+import { type ArtifactStore, checkUser, parseRef } from '../storage/artifacts.ts';
+import { MergedFolderCache } from './merged-folder.ts';
+import { UserStyleStore } from './user-styles.ts';
 
 export interface UserModelDirs {
   faceLoras: string;
