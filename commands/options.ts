@@ -74,7 +74,9 @@ function kindOf(t: Internal): Pick<OptionInfo, 'kind' | 'choices'> {
   return { kind: 'string' };
 }
 
-const finite = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n : undefined);
+/** A bound the schema states (zod's .int() alone implies the safe-integer range: not a bound). */
+const finite = (n: unknown) =>
+  typeof n === 'number' && Number.isFinite(n) && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined;
 
 /** The fields of a command's option schema, with what menus need to know of each. */
 export function optionInfo(command: Pick<Command, 'options'>): OptionInfo[] {
@@ -148,7 +150,9 @@ export function discordOptions(
             ...(o.max !== undefined ? { max_value: o.max } : {}),
           }
         : {}),
-      ...(o.kind === 'string' && o.maxLength !== undefined ? { max_length: o.maxLength } : {}),
+      ...(o.kind === 'string' && !o.meta.choices && o.maxLength !== undefined
+        ? { max_length: o.maxLength }
+        : {}),
     }));
   const files = (command.attachments ?? []).flatMap((a) =>
     attachmentNames(a).map((name, i) => ({
