@@ -28,7 +28,7 @@ export interface JobView {
   /** 1-based place in the queue while waiting. */
   position?: number;
   etaSeconds?: number;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; key?: string };
 }
 
 export interface IdentityView {

@@ -48,8 +48,20 @@ export const replySchema = z.object({
   images: z.array(artifactRef).max(10).default([]),
   video: artifactRef.optional(),
   buttons: z.array(z.array(buttonSchema).max(5)).max(5).optional(),
-  /** Set when the request failed; `text` is then the user-facing message. */
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * Set when the request failed; `text` is then the user-facing message. `key` names the catalog
+   * entry when the message is one of the worker's own (an apology whatever the code).
+   */
+  error: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      key: z
+        .string()
+        .regex(/^[a-z][a-z0-9_.-]{0,63}$/)
+        .optional(),
+    })
+    .optional(),
 });
 export type Reply = z.infer<typeof replySchema>;
 

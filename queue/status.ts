@@ -25,20 +25,24 @@ export interface JobView {
   etaSeconds?: number;
   attempts: number;
   result?: unknown;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; key?: string };
   createdAt: number;
   finishedAt?: number;
 }
 
 /** "[code] message" in BullMQ's failedReason, so status can return the user-facing error. */
-export function encodeFailure(code: string, message: string): string {
-  return `[${code}] ${message}`;
+export function encodeFailure(code: string, message: string, key?: string): string {
+  return `[${code}${key ? `#${key}` : ''}] ${message}`;
 }
 
-export function decodeFailure(reason: string | undefined): { code: string; message: string } | undefined {
+/** The user-facing error back from BullMQ's failedReason; `key` names its catalog entry when it has one. */
+export function decodeFailure(
+  reason: string | undefined,
+): { code: string; message: string; key?: string } | undefined {
   if (!reason) return undefined;
-  const m = /^\[([a-z0-9_]+)\] ([\s\S]*)$/.exec(reason);
-  return m ? { code: m[1], message: m[2] } : { code: 'internal', message: reason };
+  const m = /^\[([a-z0-9_]+)(?:#([a-z][a-z0-9_.-]{0,63}))?\] ([\s\S]*)$/.exec(reason);
+  if (!m) return { code: 'internal', message: reason };
+  return { code: m[1], message: m[3], ...(m[2] ? { key: m[2] } : {}) };
 }
 
 /** Find a job by id in any queue. */

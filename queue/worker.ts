@@ -16,6 +16,7 @@ import {
   ModelError,
   NotAvailableError,
 } from '../base/errors.ts';
+import { en } from '../base/i18n/en.ts';
 import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
 import { DeliveryConsumer } from './delivery/consumer.ts';
@@ -234,10 +235,7 @@ export class JobWorker extends EventEmitter {
     }
     jobsTotal.inc({ queue, name: job.name, outcome: 'failed' });
     logger.warn({ jobId, name: job.name }, 'job failed after stalling too often');
-    const shown = {
-      code: 'stalled',
-      message: 'Something went wrong on our side (the worker stopped twice). Please try again.',
-    };
+    const shown = { code: 'stalled', message: en['joberror.stalled'], key: 'joberror.stalled' };
     await this.deliver(job, data, { text: shown.message, images: [], error: shown });
     await this.recordFailure(job.name, data, shown.code);
     await this.releasePending(data, jobId);
@@ -452,22 +450,16 @@ export class JobWorker extends EventEmitter {
     else logger.warn({ jobId: job.id, name: job.name, code: info.code, err: e }, 'job failed');
     const shown =
       !fe || fe.retryable
-        ? {
-            code: fe?.code ?? 'internal',
-            message: 'Something went wrong on our side. Please try again later.',
-          }
+        ? { code: fe?.code ?? 'internal', message: en['joberror.internal'], key: 'joberror.internal' }
         : fe instanceof ModelError
-          ? {
-              code: fe.code,
-              message: 'This feature is not working on the server right now. Please try again later.',
-            }
+          ? { code: fe.code, message: en['joberror.model'], key: 'joberror.model' }
           : info;
     await this.recordFailure(job.name, data, shown.code);
     await this.releasePending(data, job.id as string);
     // Last, with BullMQ's move to failed (the script skips a cancelled request).
     this.afterCompletion(this.deliver(job, data, { text: shown.message, images: [], error: shown }), job.id);
     this.emit('failed', job.id, shown.code);
-    const reason = encodeFailure(shown.code, shown.message);
+    const reason = encodeFailure(shown.code, shown.message, 'key' in shown ? shown.key : undefined);
     return retryable ? new Error(reason) : new UnrecoverableError(reason);
   }
 

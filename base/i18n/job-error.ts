@@ -2,7 +2,6 @@
  * A failed job's message in the user's language, from its stable error code (core/errors.ts).
  * Used for delivered errors (bot/delivery.ts) and failed jobs in /status.
  */
-import { en } from './en.ts';
 import { isMessageKey, type Locale, translate } from './index.ts';
 
 /**
@@ -17,13 +16,12 @@ const SPECIFIC_IN_ENGLISH = new Set([
   'no_face',
 ]);
 
-/** The worker's apologies for failures users cannot fix carry many codes but one text each. */
-const GENERIC = ['joberror.internal', 'joberror.model', 'joberror.stalled'] as const;
-
-/** A failed job's message for the user: the catalog entry of its code where there is one. */
-export function errorText(error: { code: string; message: string }, locale: Locale): string {
-  const generic = GENERIC.find((k) => en[k] === error.message);
-  if (generic) return translate(locale, generic);
+/**
+ * A failed job's message for the user: the catalog entry it names (the worker's apologies carry
+ * many codes but one text each), else the entry of its code where there is one.
+ */
+export function errorText(error: { code: string; message: string; key?: string }, locale: Locale): string {
+  if (error.key && isMessageKey(error.key)) return translate(locale, error.key);
   const key = `joberror.${error.code}`;
   if (!isMessageKey(key) || (locale === 'en' && SPECIFIC_IN_ENGLISH.has(error.code))) return error.message;
   return translate(locale, key);

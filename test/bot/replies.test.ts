@@ -183,9 +183,13 @@ describe('errors by code', () => {
     };
     expect(errorText(photos, 'en')).toBe(photos.message);
     expect(errorText(photos, 'zh-CN')).toBe(zhCN['joberror.no_usable_photos']);
-    // The worker's apology for internal failures comes under many codes, one text.
-    const apology = { code: 'redis_down', message: en['joberror.internal'] };
+    // The worker's apology for internal failures comes under many codes, one text: it names it.
+    const apology = { code: 'redis_down', message: en['joberror.internal'], key: 'joberror.internal' };
     expect(errorText(apology, 'zh-CN')).toBe('我们这边出了点问题，请稍后再试。');
+    // Matched by its key, never by its English words.
+    expect(errorText({ code: 'redis_down', message: en['joberror.internal'] }, 'zh-CN')).toBe(
+      en['joberror.internal'],
+    );
     // No catalog entry: the job's own message.
     expect(errorText({ code: 'trainer_timeout', message: 'Took too long.' }, 'zh-CN')).toBe('Took too long.');
   });
