@@ -9,7 +9,7 @@ import { config } from '../../core/config.ts';
 import { isJobName, JOB_NAMES, QUEUES } from '../../queue/jobs/index.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
-import { jobSystemOptions } from '../../queue/system.ts';
+import { jobSystemOptions, openArtifacts } from '../../queue/system.ts';
 import type { CliCommand } from './main.ts';
 
 const OPERATOR = 'cli-operator';
@@ -19,6 +19,7 @@ export const command: CliCommand = {
   summary: 'Add, inspect, cancel and list jobs; store a file as an artifact; forget a user.',
   usage: [
     'facechain jobs add <name> <json> [--id <idempotency id>]',
+    '       facechain jobs run <name> <json>                (runs its processor here, no queue; prints the result)',
     '       facechain jobs status <id> | cancel <id> | list [--user <user>]',
     '       facechain jobs put <file> [--user <user>]     (prints the artifact ref to use in <json>)',
     '       facechain jobs forget <user>                   (erase everything of a user; prints the receipt)',
@@ -30,6 +31,7 @@ export const command: CliCommand = {
       const i = rest.indexOf(name);
       return i >= 0 ? rest[i + 1] : undefined;
     };
+    if (sub === 'run') return runHere(rest, this.usage);
     const cfg = config();
     const url = await findRedis({ redisUrl: cfg.REDIS_URL, dataDir: cfg.dataDir });
     const producer = new Producer(jobSystemOptions(cfg, url));
@@ -118,3 +120,27 @@ export const command: CliCommand = {
     }
   },
 };
+
+/** `jobs run <name> <json>`: the job's processor in this process, through its declaration (no Redis). */
+async function runHere(rest: string[], usage: string): Promise<number> {
+  const [name, json] = rest;
+  if (!name || !json) throw new InputError('usage', `usage: ${usage}`);
+  if (!isJobName(name))
+    throw new InputError('unknown_job', `There is no job "${name}". Jobs: ${JOB_NAMES.join(', ')}.`);
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw new InputError('bad_json', `The job data is not valid JSON: ${(e as Error).message}`);
+  }
+  const { runJobDirectly } = await import('../../queue/jobs/run-direct.ts');
+  const user = (data.user as string) ?? OPERATOR;
+  const full = { user, target: { platform: 'cli', chatId: 'operator', userId: 'operator' }, ...data };
+  out(
+    await runJobDirectly(name, full, {
+      artifacts: openArtifacts({ artifactsDir: config().artifactsDir }),
+      progress: (stage, percent) => process.stderr.write(`${stage} ${Math.round(percent)}%\n`),
+    }),
+  );
+  return 0;
+}
