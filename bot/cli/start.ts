@@ -8,7 +8,7 @@
 import { errorInfo } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
 import { ModelStore } from '../../models/store.ts';
-import { parseQueues, runService, stopOnSignals } from '../../queue/service.ts';
+import { parseQueues, runService, stopOnSignals } from '../app.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {

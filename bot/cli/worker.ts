@@ -5,7 +5,7 @@
  * machine until an S3-compatible store is configured (docs/jobs.md).
  */
 import { config } from '../../core/config.ts';
-import { parseQueues, runService, stopOnSignals } from '../../queue/service.ts';
+import { parseQueues, runService, stopOnSignals } from '../app.ts';
 import type { CliCommand } from './main.ts';
 
 function option(argv: string[], name: string): string | undefined {

@@ -45,6 +45,8 @@ export async function runJobDirectly<N extends JobName>(
   };
   const result = def.result.safeParse(await run(ctx as ProcessorContext<never>));
   if (!result.success)
-    throw new Error(`processor for ${name} returned an invalid result: ${describeIssues(result.error, 'result')}`);
+    throw new Error(
+      `processor for ${name} returned an invalid result: ${describeIssues(result.error, 'result')}`,
+    );
   return result.data as JobResult<N>;
 }

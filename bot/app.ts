@@ -1,5 +1,5 @@
 /**
- * Runs a job-layer process: Redis (found or private), the producer, a JobWorker for the
+ * The composition root: the one place that wires the app together. Runs a job-layer process: Redis (found or private), the producer, a JobWorker for the
  * configured queues, optionally the deliver queue and the chat front-ends, the health/metrics
  * endpoint, the periodic retention sweep of stored files, and an orderly stop on SIGTERM/SIGINT.
  * `facechain start` and `facechain worker` are thin wrappers around this.
@@ -8,15 +8,15 @@
 import { ConfigError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
 import type { Config } from '../core/config.ts';
-import { type HealthServer, startHealthServer } from './health.ts';
-import { QUEUES, type QueueName } from './jobs/index.ts';
-import { logDeliverer } from './log-deliverer.ts';
-import { followUpStarter, Producer } from './producer.ts';
-import { ensureRedis, findRedis, type RedisHandle } from './redis-embedded.ts';
-import type { Deliverers } from './reply.ts';
-import { RetentionSweeper } from './retention.ts';
-import { jobSystemOptions } from './system.ts';
-import { JobWorker } from './worker.ts';
+import { type HealthServer, startHealthServer } from '../queue/health.ts';
+import { QUEUES, type QueueName } from '../queue/jobs/index.ts';
+import { logDeliverer } from '../queue/log-deliverer.ts';
+import { followUpStarter, Producer } from '../queue/producer.ts';
+import { ensureRedis, findRedis, type RedisHandle } from '../queue/redis-embedded.ts';
+import type { Deliverers } from '../queue/reply.ts';
+import { RetentionSweeper } from '../queue/retention.ts';
+import { jobSystemOptions } from '../queue/system.ts';
+import { JobWorker } from '../queue/worker.ts';
 
 const logger = log('service');
 
