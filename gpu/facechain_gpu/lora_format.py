@@ -180,3 +180,25 @@ def lora_metadata(rank: int, alpha: float, base: str, steps: int, photos: int) -
         "ss_training_comment": f"facechain-bot gpu/train.py: face LoRA, {steps} steps on {photos} photos",
         "facechain_base": base,
     }
+
+
+def kohya_from_peft(state: Mapping[str, RawTensor], alpha: float) -> dict[str, RawTensor]:
+    """The trainer's output from PEFT's adapter state dict (get_peft_model_state_dict keys such as
+    `down_blocks.0…attn1.to_q.lora_A.weight`): every layer must be a UNet attention projection
+    with both matrices."""
+    pairs: dict[str, dict[str, RawTensor]] = {}
+    for key, value in state.items():
+        pm = peft_param_module(key)
+        if not pm:
+            raise ValueError(f"unexpected adapter tensor {key}")
+        module, part = pm
+        if not is_attention_projection(module):
+            raise ValueError(f"adapter tensor {key} is not a UNet attention projection")
+        pairs.setdefault(module, {})[part] = value
+    layers = []
+    for module in sorted(pairs):
+        p = pairs[module]
+        if "down" not in p or "up" not in p:
+            raise ValueError(f"adapter layer {module} lacks its {'up' if 'down' in p else 'down'} matrix")
+        layers.append((module, p["down"], p["up"]))
+    return kohya_tensors(layers, alpha)

@@ -46,7 +46,7 @@ def steps_for(
         raise UsageError("--epochs and --max-steps must be at least 1")
     wanted = epochs * photos
     steps = min(wanted, max_steps)
-    why = f"{epochs} epochs x {photos} photos = {wanted} steps"
+    why = f"{epochs} epochs x {photos} photo{'' if photos == 1 else 's'} = {wanted} steps"
     if steps < wanted:
         why += f", capped at --max-steps {max_steps}"
     return StepPlan(steps, why + " (FaceChain's rule; the job's --steps is not used)")

@@ -33,8 +33,7 @@ from .dataset import Dataset
 from .lora_format import (
     ATTENTION_TARGETS,
     RawTensor,
-    is_attention_projection,
-    kohya_tensors,
+    kohya_from_peft,
     lora_metadata,
     parse_lora_key,
     peft_param_module,
@@ -159,30 +158,14 @@ def _init_from(unet, path: Path) -> None:
     info(f"started from {path.name}: {copied} matrices copied")
 
 
-def _lora_file(unet, a, steps: int, photos: int) -> dict[str, RawTensor]:
+def _lora_file(unet, a) -> dict[str, RawTensor]:
     from peft.utils import get_peft_model_state_dict
-
-    pairs: dict[str, dict[str, torch.Tensor]] = {}
-    for key, value in get_peft_model_state_dict(unet).items():
-        pm = peft_param_module(key)
-        if not pm:
-            raise RuntimeError(f"unexpected adapter tensor {key}")
-        module, part = pm
-        if not is_attention_projection(module):
-            raise RuntimeError(f"adapter tensor {key} is not a UNet attention projection")
-        pairs.setdefault(module, {})[part] = value
 
     def raw(t: torch.Tensor) -> RawTensor:
         arr = t.detach().to("cpu", torch.float32).contiguous().numpy()
         return RawTensor("F32", tuple(arr.shape), arr.astype("<f4").tobytes())
 
-    layers = []
-    for module in sorted(pairs):
-        p = pairs[module]
-        if "down" not in p or "up" not in p:
-            raise RuntimeError(f"adapter layer {module} lacks a matrix")
-        layers.append((module, raw(p["down"]), raw(p["up"])))
-    return kohya_tensors(layers, a.alpha)
+    return kohya_from_peft({k: raw(v) for k, v in get_peft_model_state_dict(unet).items()}, a.alpha)
 
 
 def train(a, data: Dataset, plan: StepPlan) -> None:
@@ -273,7 +256,7 @@ def train(a, data: Dataset, plan: StepPlan) -> None:
 
     seconds = time.time() - t_train
     peak = torch.cuda.max_memory_allocated(device) / GIB
-    tensors = _lora_file(unet, a, total, len(data.samples))
+    tensors = _lora_file(unet, a)
     out = Path(a.output)
     tmp = out.with_name(out.name + ".part")
     try:

@@ -12,6 +12,7 @@ from facechain_gpu.lora_format import (
     LoraKey,
     RawTensor,
     is_attention_projection,
+    kohya_from_peft,
     kohya_name,
     kohya_tensors,
     lora_metadata,
@@ -105,6 +106,19 @@ class SafetensorsTest(unittest.TestCase):
             kohya_tensors([(Q, down, RawTensor("F32", (320, 8), bytes(4 * 320 * 8)))], 32)
         meta = lora_metadata(4, 32, "film", 1000, 5)
         self.assertEqual((meta["ss_network_dim"], meta["ss_network_alpha"]), ("4", "32"))
+
+    def test_from_peft_state(self):
+        down = RawTensor("F32", (4, 320), bytes(4 * 4 * 320))
+        up = RawTensor("F32", (320, 4), bytes(4 * 320 * 4))
+        t = kohya_from_peft({f"{Q}.lora_A.weight": down, f"{Q}.lora_B.weight": up}, 32)
+        self.assertEqual(len(t), 3)
+        self.assertIs(t[f"lora_unet_{FLAT}.lora_down.weight"], down)
+        with self.assertRaisesRegex(ValueError, "lacks its up matrix"):
+            kohya_from_peft({f"{Q}.lora_A.weight": down}, 32)
+        with self.assertRaisesRegex(ValueError, "not a UNet attention projection"):
+            kohya_from_peft({"down_blocks.0.resnets.0.conv1.lora_A.weight": down}, 32)
+        with self.assertRaisesRegex(ValueError, "unexpected adapter tensor"):
+            kohya_from_peft({f"{Q}.weight": down}, 32)
 
 
 if __name__ == "__main__":
