@@ -146,6 +146,8 @@ def main(argv: Sequence[str]) -> int:
     if a.dry_run:
         info("dry run: options, dataset, base model and output folder are fine; nothing was trained")
         return 0
+    # Before the libraries load: hub download bars would print "N/M" the worker reads as progress.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     require_packages("training", ("torch", "diffusers", "transformers", "peft", "numpy", "PIL", "safetensors"))
     from facechain_gpu.torch_train import train
 

@@ -407,6 +407,8 @@ def _install_fact_adapter(unet, procs_mod, state: dict, device, dtype) -> list:
     """FACT's adapter in every cross-attention (attn2) layer: each transformer block's norm2 moves
     into a FaceAttnProcessor, which first runs a gated self-attention over [visual tokens; face
     tokens]; self-attention (attn1) keeps the plain processor."""
+    from diffusers.models.attention_processor import AttnProcessor
+
     blocks = {}
     for name, module in unet.named_modules():
         if name.endswith("transformer_blocks.0") and hasattr(module, "attn2"):
@@ -415,7 +417,8 @@ def _install_fact_adapter(unet, procs_mod, state: dict, device, dtype) -> list:
     channels = list(unet.config.block_out_channels)
     for name in unet.attn_processors:
         if name.endswith("attn1.processor"):
-            procs[name] = procs_mod.AttnProcessor()
+            # diffusers' plain processor: what FaceChain's own AttnProcessor computes, and it traces.
+            procs[name] = AttnProcessor()
             continue
         block = blocks.get(name)
         if block is None:

@@ -63,9 +63,20 @@ def _device(a) -> torch.device:
     return device
 
 
+def _quiet_libraries() -> None:
+    """No loading progress bars: the worker would read their "6/6" as training progress."""
+    import diffusers.utils.logging as dlog
+    import transformers.utils.logging as tlog
+
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+
+
 def _load(a):
     from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
+
+    _quiet_libraries()
 
     base = Path(a.base)
     if base.is_dir():
