@@ -31,7 +31,9 @@ const GPU = path.join(ROOT, 'gpu');
 
 const PYTHON = spawnSync('python3', ['--version'], { encoding: 'utf8' }).status === 0 ? 'python3' : undefined;
 if (!PYTHON)
-  console.warn('test/gpu: python3 is not installed, so the GPU-host script tests are skipped (apt-get install python3).');
+  console.warn(
+    'test/gpu: python3 is not installed, so the GPU-host script tests are skipped (apt-get install python3).',
+  );
 
 let tmp: string;
 
@@ -60,9 +62,16 @@ function pyFiles(dir: string): string[] {
 
 /** The config files of a diffusers SD 1.5 folder: what train.py --dry-run checks before loading weights. */
 function diffusersBase(dir: string): string {
-  for (const sub of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) mkdirSync(path.join(dir, sub), { recursive: true });
-  writeFileSync(path.join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionPipeline' }));
-  writeFileSync(path.join(dir, 'unet/config.json'), JSON.stringify({ cross_attention_dim: 768, in_channels: 4 }));
+  for (const sub of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler'])
+    mkdirSync(path.join(dir, sub), { recursive: true });
+  writeFileSync(
+    path.join(dir, 'model_index.json'),
+    JSON.stringify({ _class_name: 'StableDiffusionPipeline' }),
+  );
+  writeFileSync(
+    path.join(dir, 'unet/config.json'),
+    JSON.stringify({ cross_attention_dim: 768, in_channels: 4 }),
+  );
   writeFileSync(
     path.join(dir, 'scheduler/scheduler_config.json'),
     JSON.stringify({ _class_name: 'PNDMScheduler', prediction_type: 'epsilon' }),
@@ -102,7 +111,15 @@ describe.skipIf(!PYTHON)('GPU-host scripts (gpu/)', () => {
     writeFixtureControlNet(path.join(exportDir, 'controlnet-openpose'));
     const manifestDir = path.join(tmp, 'manifests');
     mkdirSync(manifestDir);
-    const r = py(['gpu/export.py', '--manifest-only', exportDir, '--id', 'sd15-gpu-fixture', '--manifest-dir', manifestDir]);
+    const r = py([
+      'gpu/export.py',
+      '--manifest-only',
+      exportDir,
+      '--id',
+      'sd15-gpu-fixture',
+      '--manifest-dir',
+      manifestDir,
+    ]);
     expect(r.status, r.stderr).toBe(0);
 
     // The project's own validation (models/manifest.ts), as `facechain models` loads manifests.
@@ -111,7 +128,12 @@ describe.skipIf(!PYTHON)('GPU-host scripts (gpu/)', () => {
     expect(m.verified).toBe(true);
     const names = m.files.map((f) => f.name);
     expect(names).toEqual(
-      expect.arrayContaining(['unet/model.onnx', 'unet/weights.pb', 'tokenizer/vocab.json', 'controlnet-openpose/model.onnx']),
+      expect.arrayContaining([
+        'unet/model.onnx',
+        'unet/weights.pb',
+        'tokenizer/vocab.json',
+        'controlnet-openpose/model.onnx',
+      ]),
     );
     for (const f of m.files) {
       const bytes = readFileSync(path.join(exportDir, f.name));
@@ -120,7 +142,10 @@ describe.skipIf(!PYTHON)('GPU-host scripts (gpu/)', () => {
       expect(f.source).toBe(`file:${path.join(exportDir, f.name)}`);
     }
     // Inputs and outputs describe the UNet as ONNX Runtime sees it (ControlNet residuals included).
-    const unet = await OnnxSession.create(path.join(exportDir, 'unet/model.onnx'), { name: 'unet', threads: 1 });
+    const unet = await OnnxSession.create(path.join(exportDir, 'unet/model.onnx'), {
+      name: 'unet',
+      threads: 1,
+    });
     expect(m.inputs.map((i) => [i.name, i.type])).toEqual(unet.inputs.map((i) => [i.name, i.type]));
     expect(m.inputs.filter((i) => i.name.includes('residual'))).toHaveLength(13);
     expect(m.outputs.map((o) => o.name)).toEqual(['out_sample']);
@@ -130,7 +155,9 @@ describe.skipIf(!PYTHON)('GPU-host scripts (gpu/)', () => {
     const store = new ModelStore(path.join(tmp, 'cache'), manifests);
     const fetched = await store.fetch(['sd15-gpu-fixture']);
     expect(fetched.map((s) => s.state)).toEqual(names.map(() => 'ok'));
-    const installed = store.filePath('sd15-gpu-fixture', 'model_index.json').replace(/model_index\.json$/, '');
+    const installed = store
+      .filePath('sd15-gpu-fixture', 'model_index.json')
+      .replace(/model_index\.json$/, '');
     expect(SdModelFolder.problem(installed)).toBeUndefined();
     const opts = { prompt: 'a portrait', width: 64, height: 64, steps: 3, seed: 7 };
     const a = SdPipeline.open(installed, { providers: ['cpu'], threads: 1 });
@@ -193,9 +220,13 @@ describe.skipIf(!PYTHON)('GPU-host scripts (gpu/)', () => {
     expect(r.stdout).toContain('dataset: 1 photos');
     expect(r.stdout).toContain('200 epochs x 1 photo = 200 steps');
     // Nothing it prints moves the worker's progress (trainer.ts parseProgress) ...
-    for (const line of `${r.stdout}\n${r.stderr}`.split('\n')) expect(parseProgress(line), line).toBeUndefined();
+    for (const line of `${r.stdout}\n${r.stderr}`.split('\n'))
+      expect(parseProgress(line), line).toBeUndefined();
     // ... while its progress lines do, as the fraction of steps done.
-    const p = py(['-c', 'import sys; sys.path.insert(0, "gpu"); from facechain_gpu.schedule import progress_line as f; print(f(50, 200, 0.1, 1e-4, 3.1))']);
+    const p = py([
+      '-c',
+      'import sys; sys.path.insert(0, "gpu"); from facechain_gpu.schedule import progress_line as f; print(f(50, 200, 0.1, 1e-4, 3.1))',
+    ]);
     expect(p.stdout.trim()).toBe('step 50/200 loss 0.1000 lr 1.000e-04 3.10 it/s');
     expect(parseProgress(p.stdout)).toBe(0.25);
     // A caption without the trigger is refused before any GPU work.
