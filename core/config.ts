@@ -17,6 +17,8 @@ export const configSchema = z.object({
   FACECHAIN_DATA_DIR: z.string().default('data'),
   FACECHAIN_MODELS_DIR: optionalString,
   FACECHAIN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Log lines (stderr): auto = human-readable on a terminal, JSON when piped; or always json / pretty. */
+  FACECHAIN_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Threads per ONNX Runtime session (intra-op). 0 = all cores. Pinned because sharp and ffmpeg share the host. */
   FACECHAIN_ORT_THREADS: int(0, 256).default(1),
   /** Comma-separated execution providers in order of preference, e.g. "cuda,cpu". */

@@ -1,9 +1,13 @@
 /**
- * Structured logging (pino). Tokens, token-bearing URLs and image bytes never reach a log line:
- * known secret fields are redacted and binary values are replaced by their length.
+ * Structured logging (pino) on stderr: JSON when stderr is a pipe or a file (for collectors),
+ * human-readable lines on a terminal (FACECHAIN_LOG_FORMAT overrides). Tokens, token-bearing URLs
+ * and image bytes never reach a log line: known secret fields are redacted and binary values are
+ * replaced by their length.
  */
-import pino, { type Logger } from 'pino';
+import { writeSync } from 'node:fs';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { config } from './config.ts';
+import { prettyLine } from './log-pretty.ts';
 
 const SECRET_KEYS = ['token', 'botToken', 'authorization', 'password', 'secret', 'apiKey'];
 
@@ -33,6 +37,19 @@ export function scrub(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** JSON for machines, lines for people: 'auto' picks by whether stderr is a terminal. */
+export function logFormat(setting: 'auto' | 'json' | 'pretty', isTTY: boolean): 'json' | 'pretty' {
+  return setting === 'auto' ? (isTTY ? 'pretty' : 'json') : setting;
+}
+
+/** Where log lines go: fd 2 (stderr), so command-line results on stdout stay clean. */
+function destination(format: 'json' | 'pretty'): DestinationStream {
+  if (format === 'json') return pino.destination(2);
+  const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+  // Written synchronously, like pino.destination's default, so no line is lost at exit.
+  return { write: (line: string) => void writeSync(2, prettyLine(line, color)) };
+}
+
 let root: Logger | undefined;
 
 export function logger(): Logger {
@@ -47,8 +64,8 @@ export function logger(): Logger {
       },
       serializers: { err: pino.stdSerializers.err },
     },
-    pino.destination(2),
-  ); // stderr, so command-line JSON on stdout stays clean
+    destination(logFormat(config().FACECHAIN_LOG_FORMAT, process.stderr.isTTY === true)),
+  );
   return root;
 }
 
