@@ -16,8 +16,14 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
   let stderr = '';
   const out = process.stdout.write;
   const err = process.stderr.write;
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
+  process.stdout.write = ((s: string) => {
+    stdout += s;
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => {
+    stderr += s;
+    return true;
+  }) as typeof process.stderr.write;
   try {
     return { code: await runCli(argv), stdout, stderr };
   } finally {
