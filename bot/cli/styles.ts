@@ -75,7 +75,7 @@ export const command: CliCommand = {
               const imported = convertFacechainStyle(JSON.parse(await readFile(file, 'utf8')), base, file);
               const r = await writeImportedStyle(imported, out, root);
               process.stdout.write(`${file} → ${r.dir}\n`);
-              for (const w of r.warnings) process.stdout.write(`  note: ${w}\n`);
+              for (const w of r.warnings) process.stderr.write(`${file}: note: ${w}\n`);
             } catch (e) {
               failed++;
               process.stderr.write(`${file}: ${(e as Error).message}\n`);
