@@ -5,6 +5,7 @@
  * replaced by their length.
  */
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { config } from './config.ts';
 import { prettyLine } from './log-pretty.ts';
@@ -45,7 +46,7 @@ export function logFormat(setting: 'auto' | 'json' | 'pretty', isTTY: boolean): 
 /** Where log lines go: fd 2 (stderr), so command-line results on stdout stay clean. */
 function destination(format: 'json' | 'pretty'): DestinationStream {
   if (format === 'json') return pino.destination(2);
-  const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+  const color = isatty(2) && !process.env.NO_COLOR;
   // Written synchronously, like pino.destination's default, so no line is lost at exit.
   return { write: (line: string) => void writeSync(2, prettyLine(line, color)) };
 }
@@ -64,7 +65,9 @@ export function logger(): Logger {
       },
       serializers: { err: pino.stdSerializers.err },
     },
-    destination(logFormat(config().FACECHAIN_LOG_FORMAT, process.stderr.isTTY === true)),
+    // fd 2 itself, not process.stderr, so worker threads (whose stderr is a pipe to the main
+    // thread) choose the same format as the main thread.
+    destination(logFormat(config().FACECHAIN_LOG_FORMAT, isatty(2))),
   );
   return root;
 }
