@@ -1,8 +1,13 @@
 /**
- * Structured logging (pino). Tokens, token-bearing URLs and image bytes never reach a log line:
- * known secret fields are redacted and binary values are replaced by their length.
+ * Structured logging (pino) on stderr: JSON when stderr is a pipe or a file (for collectors),
+ * human-readable lines on a terminal (FACECHAIN_LOG_FORMAT overrides). Tokens, token-bearing URLs
+ * and image bytes never reach a log line: known secret fields are redacted and binary values are
+ * replaced by their length.
  */
-import pino, { type Logger } from 'pino';
+import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { prettyLine } from './log-pretty.ts';
 
 const SECRET_KEYS = ['token', 'botToken', 'authorization', 'password', 'secret', 'apiKey'];
 
@@ -32,31 +37,53 @@ export function scrub(value: unknown, depth = 0): unknown {
   return out;
 }
 
-let root: Logger | undefined;
-let level: string | undefined;
-let levelSource: (() => string) | undefined;
-const children = new Map<string, Logger>();
-
-/** core/config.ts registers how to read the level, so the first log line already honours it. */
-export function setLogLevelSource(source: () => string): void {
-  levelSource = source;
+/** JSON for machines, lines for people: 'auto' picks by whether stderr is a terminal. */
+export function logFormat(setting: 'auto' | 'json' | 'pretty', isTTY: boolean): 'json' | 'pretty' {
+  return setting === 'auto' ? (isTTY ? 'pretty' : 'json') : setting;
 }
 
+/** Where log lines go: fd 2 (stderr), so command-line results on stdout stay clean. */
+function destination(format: 'json' | 'pretty'): DestinationStream {
+  if (format === 'json') return pino.destination(2);
+  const color = isatty(2) && !process.env.NO_COLOR;
+  // Written synchronously, like pino.destination's default, so no line is lost at exit.
+  return { write: (line: string) => void writeSync(2, prettyLine(line, color)) };
+}
+
+type LogSettings = { level: string; format: 'auto' | 'json' | 'pretty' };
+
+let root: Logger | undefined;
+let settings: (() => LogSettings) | undefined;
+const children = new Map<string, Logger>();
+
 /**
- * Set by core/config.ts when it reads FACECHAIN_LOG_LEVEL (this bottom layer reads no settings
- * itself). Loggers made before that are updated too.
+ * core/config.ts registers how to read FACECHAIN_LOG_LEVEL and FACECHAIN_LOG_FORMAT (this bottom
+ * layer reads no settings itself), so the first log line already honours them.
  */
+export function setLogSettingsSource(source: () => LogSettings): void {
+  settings = source;
+}
+
+/** A changed level (core/config.ts after reading it) reaches loggers made before. */
 export function setLogLevel(next: string): void {
-  level = next;
   if (!root) return;
   root.level = next;
   for (const c of children.values()) c.level = next;
 }
 
+function current(): LogSettings {
+  try {
+    return settings?.() ?? { level: 'info', format: 'auto' };
+  } catch {
+    return { level: 'info', format: 'auto' }; // bad settings are reported by whoever loads them
+  }
+}
+
 export function logger(): Logger {
+  const s = root ? undefined : current();
   root ??= pino(
     {
-      level: level ?? safeLevel(),
+      level: s?.level ?? 'info',
       base: { pid: process.pid },
       hooks: {
         logMethod(args, method) {
@@ -65,17 +92,11 @@ export function logger(): Logger {
       },
       serializers: { err: pino.stdSerializers.err },
     },
-    pino.destination(2),
-  ); // stderr, so command-line JSON on stdout stays clean
+    // fd 2 itself, not process.stderr, so worker threads (whose stderr is a pipe to the main
+    // thread) choose the same format as the main thread.
+    destination(logFormat(s?.format ?? 'auto', isatty(2))),
+  );
   return root;
-}
-
-function safeLevel(): string {
-  try {
-    return levelSource?.() ?? 'info';
-  } catch {
-    return 'info'; // bad settings are reported by whoever loads them, not by the logger
-  }
 }
 
 /** A child logger for one module, e.g. log('models'). */

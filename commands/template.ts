@@ -28,7 +28,8 @@ export const template = defineCommand({
     if (!photo || inv.attachments.length > 1)
       throw new InputError('need_template', ctx.t('template.need_photo'));
     const identity = await requireIdentity(ctx);
-    // The job layer defines no template job yet: say so instead of pretending.
+    // queue/jobs.ts defines the template job; a job layer wired without it (fewer jobs) is
+    // answered "not available" instead of being sent a job nothing would run.
     if (!services.jobs.has('template')) {
       throw new NotAvailableError('Template portraits', 'Use /portrait with a style instead.');
     }

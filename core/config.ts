@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../base/errors.ts';
-import { setLogLevel, setLogLevelSource } from '../base/log.ts';
+import { setLogLevel, setLogSettingsSource } from '../base/log.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
@@ -18,6 +18,8 @@ export const configSchema = z.object({
   FACECHAIN_DATA_DIR: z.string().default('data'),
   FACECHAIN_MODELS_DIR: optionalString,
   FACECHAIN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Log lines (stderr): auto = human-readable on a terminal, JSON when piped; or always json / pretty. */
+  FACECHAIN_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Threads per ONNX Runtime session (intra-op). 0 = all cores. Pinned because sharp and ffmpeg share the host. */
   FACECHAIN_ORT_THREADS: int(0, 256).default(1),
   /** Comma-separated execution providers in order of preference, e.g. "cuda,cpu". */
@@ -172,4 +174,4 @@ export function config(): Config {
 }
 
 // The logger (base/log.ts) reads no settings itself: it asks here when it first logs.
-setLogLevelSource(() => config().FACECHAIN_LOG_LEVEL);
+setLogSettingsSource(() => ({ level: config().FACECHAIN_LOG_LEVEL, format: config().FACECHAIN_LOG_FORMAT }));

@@ -4,12 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { isJobName, JOB_NAMES, QUEUES } from '../../queue/jobs/index.ts';
+import { isJobName, JOB_NAMES, type JobName, QUEUES } from '../../queue/jobs/index.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
 import { jobSystemOptions, openArtifacts } from '../../queue/system.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 const OPERATOR = 'cli-operator';
@@ -27,38 +27,51 @@ export const command: CliCommand = {
   ].join('\n'),
   async run(argv) {
     const [sub, ...rest] = argv;
-    const opt = (name: string) => {
-      const i = rest.indexOf(name);
-      return i >= 0 ? rest[i + 1] : undefined;
+    // The whole command line is checked before Redis is contacted.
+    const shape: Record<string, Parameters<typeof parseCommandLine>[1]> = {
+      add: { strings: ['id'], positionals: { min: 2, max: 2 } },
+      run: { positionals: { min: 2, max: 2 } },
+      status: { positionals: { min: 1, max: 1, what: 'job id' } },
+      cancel: { positionals: { min: 1, max: 1, what: 'job id' } },
+      list: { strings: ['user'] },
+      put: { strings: ['user'], positionals: { min: 1, max: 1, what: 'file' } },
+      forget: { positionals: { min: 1, max: 1, what: 'user' } },
     };
-    if (sub === 'run') return runHere(rest, this.usage);
+    if (!sub || !shape[sub]) throw new UsageError(sub ? `Unknown subcommand "${sub}".` : 'Which subcommand?');
+    const args = parseCommandLine(rest, shape[sub]);
+    const [first, second] = args.positionals;
+    let data: Record<string, unknown> = {};
+    if (sub === 'add' || sub === 'run') {
+      if (!isJobName(first!))
+        throw new UsageError(`There is no job "${first}". Jobs: ${JOB_NAMES.join(', ')}.`, 'unknown_job');
+      try {
+        data = JSON.parse(second!);
+      } catch (e) {
+        throw new UsageError(`The job data is not valid JSON: ${(e as Error).message}`, 'bad_json');
+      }
+      if (typeof data !== 'object' || data === null || Array.isArray(data))
+        throw new UsageError('The job data must be a JSON object, e.g. \'{"photo": "<ref>"}\'.', 'bad_json');
+    }
+    if (sub === 'run') return runHere(first as JobName, data);
     const cfg = config();
     const url = await findRedis({ redisUrl: cfg.REDIS_URL, dataDir: cfg.dataDir });
     const producer = new Producer(jobSystemOptions(cfg, url));
     try {
       switch (sub) {
         case 'add': {
-          const [name, json] = rest;
-          if (!name || !json) throw new InputError('usage', `usage: ${this.usage}`);
-          if (!isJobName(name))
-            throw new InputError('unknown_job', `There is no job "${name}". Jobs: ${JOB_NAMES.join(', ')}.`);
-          let data: Record<string, unknown>;
-          try {
-            data = JSON.parse(json);
-          } catch (e) {
-            throw new InputError('bad_json', `The job data is not valid JSON: ${(e as Error).message}`);
-          }
+          const name = first as JobName;
           const user = (data.user as string) ?? OPERATOR;
           const full = { user, target: { platform: 'cli', chatId: 'operator', userId: 'operator' }, ...data };
-          const id = opt('--id') ?? `cli-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+          const id =
+            args.string('id') ?? `cli-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
           out(await producer.enqueue(name, full as never, { idempotencyKey: id }));
           return 0;
         }
         case 'status': {
-          const v = rest[0] ? await producer.status(rest[0]) : undefined;
+          const v = await producer.status(first!);
           if (!v) {
             process.stderr.write(
-              `no job "${rest[0] ?? ''}" (finished jobs are removed after their retention time)\n`,
+              `no job "${first}" (finished jobs are removed after their retention time)\n`,
             );
             return 1;
           }
@@ -66,9 +79,9 @@ export const command: CliCommand = {
           return 0;
         }
         case 'cancel': {
-          const job = rest[0] ? await producer.findJob(rest[0]) : undefined;
+          const job = await producer.findJob(first!);
           if (!job) {
-            process.stderr.write(`no job "${rest[0] ?? ''}"\n`);
+            process.stderr.write(`no job "${first}"\n`);
             return 1;
           }
           const done = await producer.cancel(job.id as string, job.data.user);
@@ -76,7 +89,7 @@ export const command: CliCommand = {
           return done ? 0 : 1;
         }
         case 'list': {
-          const user = opt('--user');
+          const user = args.string('user');
           if (user) {
             out(await producer.listUserJobs(user));
             return 0;
@@ -99,21 +112,20 @@ export const command: CliCommand = {
           return 0;
         }
         case 'put': {
-          const file = rest.find((a, i) => !a.startsWith('--') && rest[i - 1] !== '--user');
-          if (!file) throw new InputError('usage', 'usage: facechain jobs put <file> [--user <user>]');
+          const file = first!;
           const ext = path.extname(file).slice(1).toLowerCase() || 'bin';
-          const info = await producer.artifacts.put(opt('--user') ?? OPERATOR, await readFile(file), { ext });
+          const info = await producer.artifacts.put(args.string('user') ?? OPERATOR, await readFile(file), {
+            ext,
+          });
           out(info);
           return 0;
         }
         case 'forget': {
-          if (!rest[0]) throw new InputError('usage', 'usage: facechain jobs forget <user>');
-          out(await producer.forget(rest[0]));
+          out(await producer.forget(first!));
           return 0;
         }
         default:
-          process.stderr.write(`usage: ${this.usage}\n`);
-          return 2;
+          throw new UsageError(`Unknown subcommand "${sub}".`);
       }
     } finally {
       await producer.close();
@@ -121,18 +133,8 @@ export const command: CliCommand = {
   },
 };
 
-/** `jobs run <name> <json>`: the job's processor in this process, through its declaration (no Redis). */
-async function runHere(rest: string[], usage: string): Promise<number> {
-  const [name, json] = rest;
-  if (!name || !json) throw new InputError('usage', `usage: ${usage}`);
-  if (!isJobName(name))
-    throw new InputError('unknown_job', `There is no job "${name}". Jobs: ${JOB_NAMES.join(', ')}.`);
-  let data: Record<string, unknown>;
-  try {
-    data = JSON.parse(json);
-  } catch (e) {
-    throw new InputError('bad_json', `The job data is not valid JSON: ${(e as Error).message}`);
-  }
+/** `jobs run`: the job's processor in this process, through its declaration (no Redis, no queue). */
+async function runHere(name: JobName, data: Record<string, unknown>): Promise<number> {
   const { runJobDirectly } = await import('../../queue/jobs/run-direct.ts');
   const user = (data.user as string) ?? OPERATOR;
   const full = { user, target: { platform: 'cli', chatId: 'operator', userId: 'operator' }, ...data };

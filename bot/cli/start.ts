@@ -9,12 +9,14 @@ import { errorInfo } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
 import { ModelStore } from '../../models/store.ts';
 import { parseQueues, runService, stopOnSignals } from '../app.ts';
+import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {
   summary: 'Run the bot: front-ends, a worker, the health endpoint (and a private Redis if needed).',
   usage: 'facechain start   (settings: see README; FACECHAIN_WORKER_QUEUES chooses the queues served here)',
-  async run() {
+  async run(argv) {
+    parseCommandLine(argv, {}); // settings come from the environment; nothing else is accepted
     const cfg = config();
     await ensureFaceModels(cfg.modelsDir);
     const { startFrontends } = await import('../frontends.ts');

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SdPipeline } from '../../core/diffusion/generate.ts';
 import { SdModelFolder } from '../../core/diffusion/model-folder.ts';
 import { type PhotoInput, prepareIdentity } from '../../core/identity/prepare.ts';
+import { parseProgress, trainerArgs } from '../../core/identity/trainer.ts';
 import { loadLora } from '../../core/lora/lora.ts';
 import { matchLoras } from '../../core/lora/match.ts';
 import { sd15UnetLayers } from '../../core/lora/sd15.ts';
@@ -23,7 +24,6 @@ import { writeFixtureControlNet, writeFixtureSdModel } from '../../models/fixtur
 import { loadManifests } from '../../models/manifest.ts';
 import { OnnxSession } from '../../models/onnx.ts';
 import { ModelStore } from '../../models/store.ts';
-import { parseProgress, trainerArgs } from '../../queue/processors/trainer.ts';
 import { fixtureBytes, loadAnalyzer } from '../face/helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
