@@ -69,7 +69,8 @@ describe('log format', () => {
           'tsx',
           '--input-type=module',
           '-e',
-          "import { log } from './base/log.ts'; log('t').info({ n: 1 }, 'hello');",
+          // The logger takes its settings from core/config.ts, which every entry point loads.
+          "import './core/config.ts'; import { log } from './base/log.ts'; log('t').info({ n: 1 }, 'hello');",
         ],
         { env: { ...process.env, FACECHAIN_LOG_LEVEL: 'info', ...env } },
       );
