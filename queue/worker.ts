@@ -115,7 +115,11 @@ export class JobWorker extends EventEmitter {
       Object.entries(this.processors).some(([n, p]) => p?.kind === 'thread' && jobDef(n).queue === q),
     );
     if (needsThreads)
-      this.pool = new ThreadPool(this.o.threads ?? 1, this.sys.artifactsDir, this.o.abortGraceMs);
+      this.pool = new ThreadPool(
+        this.o.threads ?? 1,
+        { dir: this.sys.artifactsDir, s3: this.sys.artifactsS3 },
+        this.o.abortGraceMs,
+      );
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_ch, id: string) => this.controllers.get(id)?.abort());
