@@ -60,7 +60,7 @@ describe('retention and forget on an S3 artifact store', () => {
     const oldUpload = await put(ann, 'upload');
     const waitingPhoto = await put(ann, 'waiting');
     const reused = await put(ann, 'reused');
-    const oldReport = await put(bob, 'report');
+    await put(bob, 'report'); // old, unreferenced: goes
     await leftover(store, ann);
     await p.enqueue(
       'analyze',

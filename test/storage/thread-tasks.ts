@@ -2,7 +2,7 @@
 import type { ProcessorContext } from '../../queue/processor.ts';
 
 export async function reverseCopy(ctx: ProcessorContext): Promise<unknown> {
-  const { ref, user } = ctx.data as { ref: string; user: string };
+  const { ref, user } = ctx.data as unknown as { ref: string; user: string };
   const bytes = await ctx.artifacts.read(ref);
   const stored = await ctx.artifacts.put(user, Buffer.from(bytes).reverse(), { ext: 'bin' });
   return { read: bytes.length, stored: stored.ref };
