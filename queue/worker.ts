@@ -9,6 +9,7 @@ import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker
 import type { Redis } from 'ioredis';
 import {
   CancelledError,
+  ConfigError,
   errorInfo,
   FacechainError,
   InputError,
@@ -436,7 +437,7 @@ export class JobWorker extends EventEmitter {
             code: fe?.code ?? 'internal',
             message: 'Something went wrong on our side. Please try again later.',
           }
-        : fe instanceof ModelError
+        : fe instanceof ModelError || fe instanceof ConfigError // the operator's to fix; details stay in the log
           ? {
               code: fe.code,
               message: 'This feature is not working on the server right now. Please try again later.',

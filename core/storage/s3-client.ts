@@ -9,7 +9,8 @@
  * - credentials refused, bucket missing, wrong region, clock skew: a ConfigError that names
  *   the setting to fix (retrying cannot help);
  * - "no such key/upload": returned to the caller as undefined/false, which knows what it means.
- * Messages carry the operation and S3's error code, never an object key (keys name users).
+ * A ServiceError's message is for users (it can reach a chat); what failed and where is in its
+ * context, for logs. No message or log names an object key (keys name users).
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, ServiceError } from '../errors.ts';
@@ -72,6 +73,12 @@ const CONFIG_CODES: Record<string, [code: string, hint: string]> = {
   IllegalLocationConstraintException: ['artifact_store_region', 'set AWS_REGION to the bucket’s region'],
   RequestTimeTooSkewed: ['artifact_store_clock', 'this machine’s clock is wrong by more than 15 minutes'],
 };
+
+const BUSY = 'The file store is busy or unreachable right now. Please try again in a minute.';
+
+/** A store failure that retrying the job may get past; `reason` is for the operator's logs. */
+export const storeFault = (op: string, reason: string): ServiceError =>
+  new ServiceError('artifact_store_error', BUSY, { context: { op, reason } });
 
 /** User metadata name of a touch's time (x-amz-meta-fc-touched). */
 const TOUCHED = 'fc-touched';
@@ -142,20 +149,19 @@ export class S3Client {
         if (e instanceof ServiceError) failure = e;
         else {
           const cause = (e as { cause?: { code?: string } }).cause?.code;
-          const what = controller.signal.aborted
+          const reason = controller.signal.aborted
             ? `no answer in ${this.timeoutMs} ms`
             : (cause ?? (e as Error).message);
-          failure = new ServiceError(
-            'artifact_store_unreachable',
-            `The artifact store (${this.describe()}) could not be reached for ${o.op}: ${what}.`,
-            { cause: e },
-          );
+          failure = new ServiceError('artifact_store_unreachable', BUSY, {
+            cause: e,
+            context: { op: o.op, store: this.describe(), reason },
+          });
         }
       }
       if (!failure.retryable || attempt >= this.retries) throw failure;
       const wait = this.retryBaseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
       logger.warn(
-        { op: o.op, attempt: attempt + 1, code: failure.code },
+        { op: o.op, attempt: attempt + 1, code: failure.code, reason: failure.context.reason },
         'artifact store request failed; retrying',
       );
       await new Promise((r) => setTimeout(r, wait));
@@ -175,13 +181,10 @@ export class S3Client {
       );
     }
     const transient = status >= 500 || status === 429 || TRANSIENT_CODES.has(code);
-    return new ServiceError(
-      'artifact_store_error',
-      `The artifact store answered ${op} with ${code} (HTTP ${status}).`,
-      {
-        retryable: transient,
-      },
-    );
+    return new ServiceError('artifact_store_error', BUSY, {
+      retryable: transient,
+      context: { op, store: this.describe(), reason: `${code} (HTTP ${status})` },
+    });
   }
 
   /** A 200 answer whose body is an <Error> (S3 does this for copies and multipart completion). */
@@ -262,9 +265,9 @@ export class S3Client {
     const text = await this.okBody(res, 'DeleteObjects');
     const errors = xmlBlocks(text, 'Error');
     if (errors.length)
-      throw new ServiceError(
-        'artifact_store_error',
-        `The artifact store could not delete ${errors.length} of ${keys.length} objects (${xmlText(errors[0], 'Code') ?? 'unknown'}).`,
+      throw storeFault(
+        'DeleteObjects',
+        `${errors.length} of ${keys.length} objects not deleted (${xmlText(errors[0], 'Code') ?? 'unknown'})`,
       );
   }
 
@@ -323,8 +326,7 @@ export class S3Client {
       headers: { 'content-type': contentType },
     });
     const id = xmlText(await this.okBody(res, 'CreateMultipartUpload'), 'UploadId');
-    if (!id)
-      throw new ServiceError('artifact_store_error', 'The artifact store started an upload without an id.');
+    if (!id) throw storeFault('CreateMultipartUpload', 'no UploadId in the answer');
     return id;
   }
 
@@ -337,31 +339,7 @@ export class S3Client {
     });
     await res.arrayBuffer();
     const etag = res.headers.get('etag');
-    if (!etag)
-      throw new ServiceError('artifact_store_error', 'The artifact store stored a part without an ETag.');
-    return etag;
-  }
-
-  /** A part copied from a byte range of another object (copies over 5 GiB). */
-  async uploadPartCopy(
-    from: string,
-    to: string,
-    uploadId: string,
-    part: number,
-    range: [number, number],
-  ): Promise<string> {
-    const res = await this.send('PUT', {
-      op: 'UploadPartCopy',
-      key: to,
-      query: { partNumber: String(part), uploadId },
-      headers: {
-        'x-amz-copy-source': `/${this.s.bucket}/${encodeKeyPath(from)}`,
-        'x-amz-copy-source-range': `bytes=${range[0]}-${range[1]}`,
-      },
-    });
-    const etag = xmlText(await this.okBody(res, 'UploadPartCopy'), 'ETag');
-    if (!etag)
-      throw new ServiceError('artifact_store_error', 'The artifact store copied a part without an ETag.');
+    if (!etag) throw storeFault('UploadPart', 'no ETag in the answer');
     return etag;
   }
 

@@ -13,7 +13,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
-import { InputError, ServiceError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import { log } from '../log.ts';
 import {
   ARTIFACT_REF_RE,
@@ -26,7 +26,7 @@ import {
   parseRef,
 } from './artifacts.ts';
 import { USER_ID_RE } from './ids.ts';
-import { S3Client, type S3ClientOptions } from './s3-client.ts';
+import { S3Client, type S3ClientOptions, storeFault } from './s3-client.ts';
 import type { S3Settings } from './s3-settings.ts';
 
 const logger = log('s3-store');
@@ -193,17 +193,11 @@ export class S3ArtifactStore implements ArtifactStore {
       completed = await this.client.completeMultipartUpload(tmp, uploadId, etags);
       // Unknown upload after a retried complete: the first attempt did it if the object is there.
       if (!completed && (await this.client.headObject(tmp))?.size !== size)
-        throw new ServiceError(
-          'artifact_store_error',
-          'The artifact store lost an upload before it was completed.',
-        );
+        throw storeFault('CompleteMultipartUpload', 'the upload vanished before it was completed');
       completed = true;
       const ref = `${prefix.slice(this.settings.prefix.length)}${hash.digest('hex')}.${ext}`;
       if (!(await this.client.copyObject(tmp, this.settings.prefix + ref, { contentType: type })))
-        throw new ServiceError(
-          'artifact_store_error',
-          'The artifact store lost an upload before it was stored.',
-        );
+        throw storeFault('CopyObject', 'the uploaded temp object vanished before it was copied');
       return { ref, size };
     } catch (e) {
       await Promise.allSettled(inflight);

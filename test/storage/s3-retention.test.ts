@@ -1,16 +1,18 @@
 /**
- * The job layer on an S3 bucket: the retention sweep (queue/retention.ts) and /forget
- * (Producer.forget) against a real S3-protocol server (s3rver, 127.0.0.1) and the shared Redis
+ * The job layer on an S3 bucket: the retention sweep (queue/retention.ts), /forget
+ * (Producer.forget) and a job meeting a misconfigured store, against a real S3-protocol server (s3rver, 127.0.0.1) and the shared Redis
  * under a fresh key prefix. Objects cannot be aged on a server, so the sweep is given a `now`
  * that makes everything stored before a chosen moment old.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../core/storage/s3-store.ts';
+import type { ProcessorFn } from '../../queue/processor.ts';
 import { Producer } from '../../queue/producer.ts';
 import { sweepFiles, sweptRefs } from '../../queue/retention.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
-import { cleanup, target, testOptions } from '../queue/helpers.ts';
+import { JobWorker } from '../../queue/worker.ts';
+import { cleanup, target, testOptions, until } from '../queue/helpers.ts';
 import { TestS3Server } from './s3-server.ts';
 
 const HOUR = 3_600_000;
@@ -20,14 +22,24 @@ afterAll(() => server.stop());
 
 let opts: JobSystemOptions;
 let producer: Producer | undefined;
+let worker: JobWorker | undefined;
 afterEach(async () => {
+  await worker?.close(500);
+  worker = undefined;
   await producer?.close();
   producer = undefined;
   await cleanup(opts);
 });
 
-function setup(): { p: Producer; store: S3ArtifactStore } {
-  opts = testOptions({ requireWorker: false, artifactsS3: server.settings(`r${randomUUID().slice(0, 8)}/`) });
+function setup(over: Partial<Parameters<typeof server.settings>[1]> = {}): {
+  p: Producer;
+  store: S3ArtifactStore;
+} {
+  opts = testOptions({
+    requireWorker: false,
+    attempts: 1,
+    artifactsS3: server.settings(`r${randomUUID().slice(0, 8)}/`, over),
+  });
   producer = new Producer(opts);
   // The options choose the store: no local folder is involved.
   expect(producer.artifacts).toBeInstanceOf(S3ArtifactStore);
@@ -102,5 +114,26 @@ describe('retention and forget on an S3 artifact store', () => {
     expect(await keysOf(store, ann)).toEqual([]);
     expect(await p.artifacts.listUsers()).toEqual([bob]);
     expect(await keysOf(store, bob)).toEqual([bobs]);
+  });
+
+  it('a job that meets refused credentials fails for good, telling the user nothing of the setup', async () => {
+    const { p } = setup({ secretAccessKey: 'not-the-secret' });
+    const read: ProcessorFn = (async (ctx) => {
+      await ctx.artifacts.read((ctx.data as { photo: string }).photo);
+      return {};
+    }) as ProcessorFn;
+    worker = new JobWorker(opts, { queues: ['cpu'], processors: { analyze: { kind: 'inline', run: read } } });
+    await worker.start();
+    const photo = `tg-321/${'a'.repeat(64)}.jpg`;
+    await p.enqueue(
+      'analyze',
+      { user: 'tg-321', target: target('tg-321'), photo },
+      { idempotencyKey: 'r-c1' },
+    );
+    await until(async () => (await p.queue('cpu').getJobState('r-c1')) === 'failed');
+    const reason = (await p.queue('cpu').getJob('r-c1'))?.failedReason ?? '';
+    expect(reason).toMatch(/artifact_store_credentials/);
+    expect(reason).toMatch(/not working on the server right now/);
+    expect(reason).not.toMatch(/AWS_|facechain-test|127\.0\.0\.1/);
   });
 });
