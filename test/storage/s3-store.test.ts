@@ -55,7 +55,8 @@ function source(total: number, at?: (offset: number) => Promise<void>) {
       yield c;
     }
   }
-  return { stream: Readable.from(gen()), digest: () => hash.digest('hex') };
+  // A small read-ahead, like a file or a socket, so what is measured is the store's own buffering.
+  return { stream: Readable.from(gen(), { highWaterMark: 1 }), digest: () => hash.digest('hex') };
 }
 
 /** Live (after a full GC) Buffer memory, sampled while `fn` runs: the peak above the start. */
@@ -92,8 +93,9 @@ describe('S3 artifact store on a real S3-protocol server', () => {
     });
     expect(size).toBe(100 * MB);
     expect(hash.digest('hex')).toBe(up.result.ref.slice(5, 69));
-    // Parts of 5 MiB, two uploading at once (and fetch's copy of each): far below the object.
-    expect(up.peak).toBeLessThan(80 * MB);
+    // Parts of 5 MiB: two uploading (and fetch's copy of each), one being filled: far below the object.
+    // (Measured about 30 MB; freed buffers are swept in the background, so some slack.)
+    expect(up.peak).toBeLessThan(60 * MB);
     expect(down.peak).toBeLessThan(40 * MB);
     // Only the object: the temp upload was copied to its name and deleted.
     expect(await keys(store, store.settings.prefix)).toEqual([store.settings.prefix + up.result.ref]);
