@@ -3,10 +3,11 @@
  * several machines share files without a shared folder. Same refs and semantics as the local
  * store: object key = <prefix><user>/<sha256>.<ext>, one "folder" per user.
  *
- * A put of bytes (or of a stream that fits in one part) goes straight to its final key. A larger
- * stream cannot: its name is its hash, known only at the end. It goes up as a multipart upload
- * to <user>/.tmp-<uuid> (a few parts in memory at a time, never the whole object), is copied
- * server-side onto its final key, and the temp object is deleted. Nothing is visible under a
+ * A put of bytes goes straight to its final key (in parts when larger than one), and so does a
+ * stream that fits in one part. A larger stream cannot: its name is its hash, known only at the
+ * end. It goes up as a multipart upload to <user>/.tmp-<uuid> (a few parts in memory at a time,
+ * never the whole object), is copied server-side onto its final key, and the temp object is
+ * deleted. Nothing is visible under a
  * ref before all its bytes are stored; what an interrupted put leaves (an unfinished upload, a
  * temp object) is removed by deleteIncomplete (the retention sweep) and by deleteUser.
  */
@@ -116,12 +117,21 @@ export class S3ArtifactStore implements ArtifactStore {
     const prefix = this.userPrefix(user);
     const ext = checkExt(opts.ext);
     const type = contentType(ext);
+    const refOf = (hash: string) => `${prefix.slice(this.settings.prefix.length)}${hash}.${ext}`;
+    const { partSize } = this.settings;
     if (!(content instanceof Readable)) {
       if (content.byteLength > MAX_ARTIFACT_BYTES) throw tooLarge();
       const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-      return this.putWhole(prefix, ext, type, bytes);
+      if (bytes.length <= partSize) return this.putWhole(refOf, type, bytes);
+      // Known name: straight to it, in parts (a failed part is retried alone, not the whole).
+      const ref = refOf(createHash('sha256').update(bytes).digest('hex'));
+      const slices = function* () {
+        for (let at = 0; at < bytes.length; at += partSize) yield bytes.subarray(at, at + partSize);
+      };
+      await this.multipart(this.settings.prefix + ref, type, slices());
+      return { ref, size: bytes.length };
     }
-    const iter = parts(content, this.settings.partSize);
+    const iter = parts(content, partSize);
     try {
       // Up to two parts decide the way: one part (or none) is a plain put.
       const head: Buffer[] = [];
@@ -130,81 +140,92 @@ export class S3ArtifactStore implements ArtifactStore {
         if (r.done) break;
         head.push(r.value);
       }
-      if (head.length < 2) return await this.putWhole(prefix, ext, type, head[0] ?? Buffer.alloc(0));
-      return await this.putMultipart(prefix, ext, type, head, iter);
+      if (head.length < 2) return await this.putWhole(refOf, type, head[0] ?? Buffer.alloc(0));
+      // Shifted out so that no part stays referenced after its upload.
+      const all = (async function* () {
+        for (let part = head.shift(); part; part = head.shift()) yield part;
+        yield* iter;
+      })();
+      // The name is known at the end: up to a temp key, then copied to it server-side.
+      const tmp = `${prefix}.tmp-${randomUUID()}`;
+      const hash = createHash('sha256');
+      const size = await this.multipart(tmp, type, all, (part) => hash.update(part));
+      try {
+        const ref = refOf(hash.digest('hex'));
+        if (!(await this.client.copyObject(tmp, this.settings.prefix + ref, { contentType: type })))
+          throw storeFault('CopyObject', 'the uploaded temp object vanished before it was copied');
+        return { ref, size };
+      } finally {
+        await this.client.deleteObject(tmp).catch(() => {}); // else deleteIncomplete will
+      }
     } finally {
       await iter.return(undefined); // stops reading and closes the source on any early exit
     }
   }
 
   /** One PutObject to the final key; S3 checks the bytes against the sha256 we sign. */
-  private async putWhole(prefix: string, ext: string, type: string, bytes: Buffer): Promise<ArtifactInfo> {
+  private async putWhole(
+    refOf: (hash: string) => string,
+    type: string,
+    bytes: Buffer,
+  ): Promise<ArtifactInfo> {
     const hash = createHash('sha256').update(bytes).digest('hex');
-    const ref = `${prefix.slice(this.settings.prefix.length)}${hash}.${ext}`;
+    const ref = refOf(hash);
     // Storing the same bytes again writes the object again: a fresh LastModified (see put()).
     await this.client.putObject(this.settings.prefix + ref, bytes, { contentType: type, sha256: hash });
     return { ref, size: bytes.length };
   }
 
-  private async putMultipart(
-    prefix: string,
-    ext: string,
+  /**
+   * A multipart upload of `parts` to `key`, `concurrency` parts at a time; nothing is visible
+   * under the key unless every part is stored (any failure aborts the upload). Returns the size.
+   */
+  private async multipart(
+    key: string,
     type: string,
-    head: Buffer[],
-    rest: AsyncGenerator<Buffer>,
-  ): Promise<ArtifactInfo> {
-    const tmp = `${prefix}.tmp-${randomUUID()}`;
-    const uploadId = await this.client.createMultipartUpload(tmp, type);
-    const hash = createHash('sha256');
+    parts: AsyncIterable<Buffer> | Iterable<Buffer>,
+    each?: (part: Buffer) => void,
+  ): Promise<number> {
+    const uploadId = await this.client.createMultipartUpload(key, type);
     const etags: string[] = [];
     const inflight = new Set<Promise<void>>();
     let failed: unknown;
     let size = 0;
-    let completed = false;
-    const upload = (n: number, body: Buffer) => {
-      const p: Promise<void> = this.client
-        .uploadPart(tmp, uploadId, n, body)
-        .then(
-          (etag) => {
-            etags[n - 1] = etag;
-          },
-          (e) => {
-            failed ??= e;
-          },
-        )
-        .finally(() => inflight.delete(p));
-      inflight.add(p);
-    };
+    let n = 0;
     try {
-      let n = 0;
-      const take = async (part: Buffer) => {
+      for await (const part of parts) {
         size += part.length;
         if (size > MAX_ARTIFACT_BYTES) throw tooLarge();
-        hash.update(part);
-        upload(++n, part);
+        each?.(part);
+        const num = ++n;
+        const p: Promise<void> = this.client
+          .uploadPart(key, uploadId, num, part)
+          .then(
+            (etag) => {
+              etags[num - 1] = etag;
+            },
+            (e) => {
+              failed ??= e;
+            },
+          )
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
         while (inflight.size >= this.concurrency) await Promise.race(inflight);
         if (failed) throw failed;
-      };
-      // Shifted out so that no part stays referenced after its upload (memory stays ~ parts in flight).
-      for (let part = head.shift(); part; part = head.shift()) await take(part);
-      for await (const part of rest) await take(part);
+      }
       await Promise.all(inflight);
       if (failed) throw failed;
-      completed = await this.client.completeMultipartUpload(tmp, uploadId, etags);
       // Unknown upload after a retried complete: the first attempt did it if the object is there.
-      if (!completed && (await this.client.headObject(tmp))?.size !== size)
+      if (
+        !(await this.client.completeMultipartUpload(key, uploadId, etags)) &&
+        (await this.client.headObject(key))?.size !== size
+      )
         throw storeFault('CompleteMultipartUpload', 'the upload vanished before it was completed');
-      completed = true;
-      const ref = `${prefix.slice(this.settings.prefix.length)}${hash.digest('hex')}.${ext}`;
-      if (!(await this.client.copyObject(tmp, this.settings.prefix + ref, { contentType: type })))
-        throw storeFault('CopyObject', 'the uploaded temp object vanished before it was copied');
-      return { ref, size };
+      return size;
     } catch (e) {
       await Promise.allSettled(inflight);
-      if (!completed) await this.client.abortMultipartUpload(tmp, uploadId).catch(() => {});
+      await this.client.abortMultipartUpload(key, uploadId).catch(() => {});
       throw e;
-    } finally {
-      if (completed) await this.client.deleteObject(tmp).catch(() => {}); // else deleteIncomplete will
     }
   }
 
