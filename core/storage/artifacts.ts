@@ -59,6 +59,11 @@ export interface ArtifactStore {
   deleteIncomplete(user: string, before: number): Promise<number>;
   /** Remove everything stored for a user; returns how many files were removed. */
   deleteUser(user: string): Promise<number>;
+  /**
+   * Whether the store answers with these settings (a remote store: reachable, credentials and
+   * bucket accepted), for a start-up check; throws the store's ConfigError or ServiceError.
+   */
+  check?(): Promise<void>;
 }
 
 export function parseRef(ref: string): { user: string; hash: string; ext: string } {

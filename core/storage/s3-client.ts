@@ -298,11 +298,12 @@ export class S3Client {
     prefix: string;
     delimiter?: string;
     token?: string;
+    maxKeys?: number;
   }): Promise<{ objects: S3Object[]; prefixes: string[]; next?: string }> {
     const query: Record<string, string> = {
       'list-type': '2',
       prefix: o.prefix,
-      'max-keys': String(this.pageSize),
+      'max-keys': String(o.maxKeys ?? this.pageSize),
     };
     if (o.delimiter) query.delimiter = o.delimiter;
     if (o.token) query['continuation-token'] = o.token;

@@ -104,6 +104,11 @@ export class S3ArtifactStore implements ArtifactStore {
     return { store: 's3', location: this.client.describe() };
   }
 
+  /** One small listing of the prefix: proves the server, the credentials and the bucket. */
+  async check(): Promise<void> {
+    await this.client.listObjects({ prefix: this.settings.prefix, delimiter: '/', maxKeys: 1 });
+  }
+
   private key(ref: ArtifactRef): string {
     parseRef(ref);
     return this.settings.prefix + ref;

@@ -166,6 +166,11 @@ describe('S3 artifact store on a real S3-protocol server', () => {
     expect((e2 as Error).message).toMatch(/SignatureDoesNotMatch.*AWS_SECRET_ACCESS_KEY/);
     expect((e2 as Error).message).not.toContain('wrong-secret');
 
+    // The start-up check says the same before any request.
+    await expect(badSecret.check()).rejects.toMatchObject({ code: 'artifact_store_credentials' });
+    await expect(off.check()).rejects.toMatchObject({ code: 'artifact_store_unreachable' });
+    await expect(new S3ArtifactStore(fresh()).check()).resolves.toBeUndefined();
+
     const badKey = new S3ArtifactStore(fresh({ accessKeyId: 'NOBODY' }));
     await expect(badKey.listUsers()).rejects.toMatchObject({ code: 'artifact_store_credentials' });
     await expect(badKey.listUsers()).rejects.toThrow(/InvalidAccessKeyId.*AWS_ACCESS_KEY_ID/);
@@ -175,6 +180,7 @@ describe('S3 artifact store on a real S3-protocol server', () => {
       code: 'artifact_store_bucket',
     });
     await expect(noBucket.read(`tg-1/${'a'.repeat(64)}.png`)).rejects.toBeInstanceOf(ConfigError);
+    await expect(noBucket.check()).rejects.toMatchObject({ code: 'artifact_store_bucket' });
     // Logged or printed, the store shows where it is, never its credentials.
     expect(JSON.stringify(badSecret)).not.toContain('wrong-secret');
     expect(JSON.stringify(badSecret)).toContain('facechain-test');
