@@ -85,6 +85,15 @@ export async function runService(o: ServiceOptions): Promise<RunningService> {
   });
   const cleanup: Array<() => Promise<void>> = [];
   try {
+    // A store that refuses these settings (S3 credentials, bucket) is the operator's to fix: say
+    // so at start, not at the first job. One that is only unreachable may come back.
+    await producer.artifacts.check?.().catch((e: unknown) => {
+      if (e instanceof ConfigError) throw e;
+      logger.warn(
+        { code: (e as { code?: string }).code },
+        'artifact store unreachable at start; jobs will retry',
+      );
+    });
     await worker.start();
     cleanup.push(async () => void (await worker.close()));
     const frontends = o.frontends ? await o.frontends({ producer, deliverers, config: cfg }) : [];

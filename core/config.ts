@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../base/errors.ts';
 import { setLogLevel, setLogSettingsSource } from '../base/log.ts';
+import { type S3Settings, s3Settings } from './storage/s3-settings.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
@@ -95,6 +96,20 @@ export const configSchema = z.object({
   FACECHAIN_RETENTION_INTERVAL_MINUTES: int(1, 10_080).default(60),
   /** Artifact folder (photos, crops, results); default <data>/artifacts. */
   FACECHAIN_ARTIFACTS_DIR: optionalString,
+  /** s3://bucket[/prefix]: keep artifacts in an S3-compatible bucket instead (docs/storage.md). */
+  FACECHAIN_ARTIFACTS_URL: optionalString,
+  /** Bucket in the URL path (auto: when AWS_ENDPOINT_URL[_S3] names a server, or the bucket has dots). */
+  FACECHAIN_S3_PATH_STYLE: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** Multipart part size; larger streams go up in parts of this size (S3's minimum: 5). */
+  FACECHAIN_S3_PART_MB: int(5, 5120).default(8),
+  // The AWS tools' standard variables, for the S3 store only.
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
+  AWS_REGION: optionalString,
+  AWS_DEFAULT_REGION: optionalString,
+  AWS_ENDPOINT_URL: optionalString,
+  AWS_ENDPOINT_URL_S3: optionalString,
   TELEGRAM_BOT_TOKEN: optionalString,
   TELEGRAM_API_ROOT: optionalString,
   TELEGRAM_WEBHOOK_URL: optionalString,
@@ -128,6 +143,8 @@ export interface Config extends RawConfig {
   dataDir: string;
   modelsDir: string;
   artifactsDir: string;
+  /** Set when FACECHAIN_ARTIFACTS_URL names an S3 bucket: the artifact store lives there. */
+  artifactsS3?: S3Settings;
   stylesDir: string;
   mergedModelsDir: string;
   executionProviders: string[];
@@ -153,6 +170,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     modelsDir: path.resolve(raw.FACECHAIN_MODELS_DIR ?? path.join(dataDir, 'models')),
     artifactsDir: path.resolve(raw.FACECHAIN_ARTIFACTS_DIR ?? path.join(dataDir, 'artifacts')),
+    artifactsS3: raw.FACECHAIN_ARTIFACTS_URL
+      ? s3Settings({
+          url: raw.FACECHAIN_ARTIFACTS_URL,
+          accessKeyId: raw.AWS_ACCESS_KEY_ID,
+          secretAccessKey: raw.AWS_SECRET_ACCESS_KEY,
+          sessionToken: raw.AWS_SESSION_TOKEN,
+          region: raw.AWS_REGION,
+          defaultRegion: raw.AWS_DEFAULT_REGION,
+          endpointUrl: raw.AWS_ENDPOINT_URL,
+          endpointUrlS3: raw.AWS_ENDPOINT_URL_S3,
+          pathStyle: raw.FACECHAIN_S3_PATH_STYLE,
+          partMb: raw.FACECHAIN_S3_PART_MB,
+        })
+      : undefined,
     stylesDir: path.resolve(raw.FACECHAIN_STYLES_DIR ?? path.join(dataDir, 'styles')),
     mergedModelsDir: path.join(dataDir, 'merged'),
     executionProviders: raw.FACECHAIN_EXECUTION_PROVIDERS.split(',')

@@ -6,13 +6,17 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { isFacechainError, ServiceError } from '../base/errors.ts';
 import type { Config } from '../core/config.ts';
-import { type ArtifactStore, LocalArtifactStore } from '../core/storage/artifacts.ts';
+import type { ArtifactStore } from '../core/storage/artifacts.ts';
+import { openArtifactStore } from '../core/storage/open-store.ts';
+import type { S3Settings } from '../core/storage/s3-settings.ts';
 
 export interface JobSystemOptions {
   redisUrl: string;
   /** Prefix of every key (BullMQ queues, records, counters). */
   prefix: string;
   artifactsDir: string;
+  /** The S3 bucket that holds the artifacts instead of artifactsDir (FACECHAIN_ARTIFACTS_URL). */
+  artifactsS3?: S3Settings;
   limits: { maxPending: number; maxRunning: number; dailyQuota: number };
   attempts: number;
   backoffMs: number;
@@ -40,6 +44,7 @@ export function jobSystemOptions(
     redisUrl,
     prefix: cfg.FACECHAIN_QUEUE_PREFIX,
     artifactsDir: cfg.artifactsDir,
+    artifactsS3: cfg.artifactsS3,
     limits: {
       maxPending: cfg.FACECHAIN_USER_MAX_PENDING,
       maxRunning: cfg.FACECHAIN_USER_MAX_RUNNING,
@@ -56,9 +61,9 @@ export function jobSystemOptions(
   };
 }
 
-/** The artifact store the options name (local folder today; an S3 store would be chosen here). */
-export function openArtifacts(opts: Pick<JobSystemOptions, 'artifactsDir'>): ArtifactStore {
-  return new LocalArtifactStore(opts.artifactsDir);
+/** The artifact store the options name: the S3 bucket when set, else the local folder. */
+export function openArtifacts(opts: Pick<JobSystemOptions, 'artifactsDir' | 'artifactsS3'>): ArtifactStore {
+  return openArtifactStore({ dir: opts.artifactsDir, s3: opts.artifactsS3 });
 }
 
 /**

@@ -9,6 +9,7 @@ import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker
 import type { Redis } from 'ioredis';
 import {
   CancelledError,
+  ConfigError,
   errorInfo,
   FacechainError,
   InputError,
@@ -137,7 +138,11 @@ export class JobWorker extends EventEmitter {
     await this.resolveProcessors();
     const needsThreads = Object.values(this.processors).some((p) => runs(p) && p.kind === 'thread');
     if (needsThreads)
-      this.pool = new ThreadPool(this.o.threads ?? 1, this.sys.artifactsDir, this.o.abortGraceMs);
+      this.pool = new ThreadPool(
+        this.o.threads ?? 1,
+        { dir: this.sys.artifactsDir, s3: this.sys.artifactsS3 },
+        this.o.abortGraceMs,
+      );
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_ch, id: string) => this.controllers.get(id)?.abort());
@@ -451,7 +456,7 @@ export class JobWorker extends EventEmitter {
     const shown =
       !fe || fe.retryable
         ? { code: fe?.code ?? 'internal', message: en['joberror.internal'], key: 'joberror.internal' }
-        : fe instanceof ModelError
+        : fe instanceof ModelError || fe instanceof ConfigError // the operator's to fix; details stay in the log
           ? { code: fe.code, message: en['joberror.model'], key: 'joberror.model' }
           : info;
     await this.recordFailure(job.name, data, shown.code);

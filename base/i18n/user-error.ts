@@ -13,6 +13,9 @@ import { type Locale, translate } from './index.ts';
 const BY_CODE: Record<string, { key: MessageKey; params: string[] }> = {
   not_available: { key: 'error.feature_unavailable', params: [] },
   service_unavailable: { key: 'error.service_unavailable', params: [] },
+  // The artifact store (S3) being away: the same answer as any other service.
+  artifact_store_unreachable: { key: 'error.service_unavailable', params: [] },
+  artifact_store_error: { key: 'error.service_unavailable', params: [] },
   too_many_pending: { key: 'error.too_many_pending', params: ['limit'] },
   daily_quota: { key: 'error.daily_quota', params: ['limit'] },
   file_too_big: { key: 'error.file_too_big', params: ['size', 'limit'] },
