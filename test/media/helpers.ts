@@ -1,6 +1,6 @@
 /** Test helpers for audio and video: make media with the real ffmpeg and eSpeak NG, inspect outputs. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -54,26 +54,17 @@ export function projectTempEntries(): string[] {
   return readdirSync(os.tmpdir()).filter((n) => n.startsWith('facechain-'));
 }
 
-/** A WAV header claiming `seconds` of 8 kHz 8-bit mono audio, followed by `actualSeconds` of it. */
-export function lyingWav(seconds: number, actualSeconds: number): Uint8Array {
-  const rate = 8000;
-  const claimed = seconds * rate;
-  const actual = Math.round(actualSeconds * rate);
-  const b = Buffer.alloc(44 + actual, 128);
-  b.write('RIFF', 0, 'ascii');
-  b.writeUInt32LE(36 + claimed, 4);
-  b.write('WAVE', 8, 'ascii');
-  b.write('fmt ', 12, 'ascii');
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate, 28);
-  b.writeUInt16LE(1, 32);
-  b.writeUInt16LE(8, 34);
-  b.write('data', 36, 'ascii');
-  b.writeUInt32LE(claimed, 40);
-  for (let i = 0; i < actual; i++)
-    b[44 + i] = 128 + Math.round(60 * Math.sin((2 * Math.PI * 440 * i) / rate));
-  return new Uint8Array(b);
+/**
+ * A 2-second 8 kHz MP3 whose Xing/Info header claims `seconds`: what ffprobe reports as its
+ * duration, although only 2 s of audio follow (so a refusal can only have come from the header).
+ */
+export function mp3Claiming(seconds: number, out: string): string {
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=f=440:d=2:r=8000', '-c:a', 'libmp3lame', '-b:a', '8k', out]);
+  const b = readFileSync(out);
+  let at = b.indexOf('Info');
+  if (at < 0) at = b.indexOf('Xing');
+  if (at < 0 || (b.readUInt32BE(at + 4) & 1) === 0) throw new Error('no frame count in the MP3 header');
+  b.writeUInt32BE(Math.round((seconds * 8000) / 576), at + 8); // MPEG-2.5 layer III: 576 samples a frame
+  writeFileSync(out, b);
+  return out;
 }
