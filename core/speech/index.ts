@@ -30,15 +30,17 @@ import {
 export type { SpeechTiming } from './timing.ts';
 export { DEFAULT_VOICES, type SpeechLocale, type VoiceInfo } from './voices.ts';
 
-/** Why the offline voice spoke instead of the online one. */
-export type FallbackReason =
-  | 'disabled'
-  | 'circuit_open'
-  | 'timeout'
-  | 'rejected'
-  | 'unreachable'
-  | 'dropped'
-  | 'failed';
+/** Why the offline voice spoke instead of the online one (message keys talk.voice_fallback.<reason>). */
+export const FALLBACK_REASONS = [
+  'disabled',
+  'circuit_open',
+  'timeout',
+  'rejected',
+  'unreachable',
+  'dropped',
+  'failed',
+] as const;
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
 export interface Speech {
   audio: Pcm;

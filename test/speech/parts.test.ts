@@ -2,6 +2,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { translate } from '../../commands/i18n/index.ts';
 import { SpeechCache, speechCacheKey } from '../../core/speech/cache.ts';
 import { CircuitBreaker } from '../../core/speech/circuit-breaker.ts';
 import {
@@ -10,6 +11,7 @@ import {
   parseTextFrame,
   wordBoundaries,
 } from '../../core/speech/edge-protocol.ts';
+import { FALLBACK_REASONS } from '../../core/speech/index.ts';
 import { escapeSsml, parsePitch, parseRate, prepareText } from '../../core/speech/text.ts';
 import { speechTokens, splitIpa, spreadPhonemes } from '../../core/speech/timing.ts';
 import {
@@ -192,5 +194,29 @@ describe('speech cache', () => {
     expect((await cache.get(keys[0]!))?.mp3[0]).toBe(1);
     expect(await new SpeechCache(dir, 0).get(keys[0]!)).toBeUndefined();
     rmSync(path.dirname(dir), { recursive: true, force: true });
+  });
+});
+
+describe('messages', () => {
+  it('every fallback reason and speech error code has an English and a Chinese message', () => {
+    const keys = [
+      ...FALLBACK_REASONS.map((r) => `talk.voice_fallback.${r}`),
+      ...[
+        'text_too_long',
+        'empty_text',
+        'bad_voice',
+        'bad_rate',
+        'bad_pitch',
+        'not_audio',
+        'audio_too_long',
+      ].map((c) => `joberror.${c}`),
+      ...['audio_too_large', 'video_too_large', 'video_too_long'].map((c) => `joberror.${c}`),
+    ];
+    for (const k of keys) {
+      const en = translate('en', k);
+      const zh = translate('zh-CN', k);
+      expect(en, k).not.toMatch(/\{\w+\}/);
+      expect(zh, k).toMatch(/\p{Script=Han}/u);
+    }
   });
 });
