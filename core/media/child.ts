@@ -26,6 +26,24 @@ export interface ChildExit {
 
 const STDERR_TAIL = 8192;
 
+/** What the tools need from the environment, and nothing else (no bot tokens, no Redis URL). */
+const PASSED_ENV = [
+  'PATH',
+  'LANG',
+  'LC_ALL',
+  'TMPDIR',
+  'HOME',
+  'ESPEAK_DATA_PATH',
+  'FONTCONFIG_PATH',
+  'LD_LIBRARY_PATH',
+];
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { AV_LOG_FORCE_NOCOLOR: '1' };
+  for (const k of PASSED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}
+
 /**
  * A started child process. `exit` resolves when it ends; it rejects with CancelledError on abort,
  * a ServiceError 'media_timeout' past the deadline, or `missing()` when the program is absent.
@@ -41,7 +59,7 @@ export class Child {
       stdio: o.stdio ?? ['pipe', 'pipe', 'pipe'],
       shell: false,
       windowsHide: true,
-      env: { ...process.env, AV_LOG_FORCE_NOCOLOR: '1' },
+      env: childEnv(),
     });
     let stderr = '';
     this.process.stderr?.setEncoding('utf8');

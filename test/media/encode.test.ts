@@ -256,6 +256,20 @@ describe('encodeMp4', () => {
     );
   });
 
+  it('an encode past its deadline is killed, with media_timeout and no files left', async () => {
+    const err = await encodeMp4({
+      frames: frames(128, 128, { delayMs: 50 }),
+      width: 128,
+      height: 128,
+      fps: 25,
+      audio: tone(5),
+      out: path.join(dir, 'slow.mp4'),
+      tools: { ...mediaTools(), timeoutMs: 300 },
+    }).catch((e) => e);
+    expect(err.code).toBe('media_timeout');
+    expect(readdirSync(dir).filter((n) => n.startsWith('slow') || n.includes('.part'))).toEqual([]);
+  });
+
   it('a missing ffmpeg is NotAvailableError naming how to install it', async () => {
     const err = await encodeMp4({
       frames: frames(64, 64),

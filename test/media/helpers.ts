@@ -49,9 +49,9 @@ export function ffprobe(file: string): Probe {
   return JSON.parse(out) as Probe;
 }
 
-/** The project's temporary folders in the system temp folder (what a leak would leave). */
+/** The media code's private temporary folders in the system temp folder (what a leak would leave). */
 export function projectTempEntries(): string[] {
-  return readdirSync(os.tmpdir()).filter((n) => n.startsWith('facechain-'));
+  return readdirSync(os.tmpdir()).filter((n) => /^facechain-(audio|espeak)-/.test(n));
 }
 
 /**
