@@ -120,7 +120,8 @@ export class SpeechService {
         pitch: pitch.text,
         format: EDGE_OUTPUT_FORMAT,
       });
-      let edge: EdgeAudio | undefined = await this.o.cache?.get(key);
+      const cached: EdgeAudio | undefined = await this.o.cache?.get(key);
+      let edge = cached;
       if (!edge) {
         edge = await this.o.onlineVoice.synthesize({
           voice: voice.id,
@@ -130,7 +131,6 @@ export class SpeechService {
           lang: voice.locale,
           ...(o.signal ? { signal: o.signal } : {}),
         });
-        await this.o.cache?.put(key, edge);
       }
       const audio = await decodeAudio(edge.mp3, {
         maxSeconds: 3600,
@@ -138,6 +138,8 @@ export class SpeechService {
         ...(o.signal ? { signal: o.signal } : {}),
         ...(this.o.tools ? { tools: this.o.tools } : {}),
       });
+      // Cached only once it decoded: a damaged answer must not be served again.
+      if (!cached) await this.o.cache?.put(key, edge);
       const timing = await this.onlineTiming(edge.words, espeakVoiceFor(voice.locale), o.signal);
       return { audio, voice: voice.id, engine: 'edge', ...(timing ? { timing } : {}) };
     } catch (e) {

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 
-export type Behaviour = 'ok' | '403' | 'hang' | 'drop' | '503';
+export type Behaviour = 'ok' | '403' | 'hang' | 'drop' | '503' | 'garbage';
 
 export interface Received {
   url: string;
@@ -97,8 +97,9 @@ export class EdgeStandin {
             `X-RequestId:standin${CRLF}Content-Type:application/json; charset=utf-8${CRLF}Path:turn.start${CRLF}${CRLF}{}`,
           );
           const chunks: Buffer[] = [];
-          for (let i = 0; i < this.mp3.length; i += 4096)
-            chunks.push(audioFrame(this.mp3.subarray(i, i + 4096)));
+          const audio =
+            behaviour === 'garbage' ? new Uint8Array(20_000).map((_, i) => (i * 7919) & 255) : this.mp3;
+          for (let i = 0; i < audio.length; i += 4096) chunks.push(audioFrame(audio.subarray(i, i + 4096)));
           if (behaviour === 'drop') {
             ws.send(chunks[0]!);
             setTimeout(() => ws.terminate(), 20);

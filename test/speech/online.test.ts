@@ -251,6 +251,18 @@ describe('online voice (stand-in service)', () => {
     expect(standin.received.length).toBe(before + 3);
   });
 
+  it('audio the service sends that is not audio falls back with reason failed, and is not cached', async () => {
+    const svc = service({ cache: true });
+    standin.queue = ['garbage', 'garbage'];
+    const before = standin.received.length;
+    const a = await svc.synthesize('Scrambled.', {});
+    expect(a.fallback?.reason).toBe('failed');
+    expect(a.fallback?.message).toMatch(/not audio/);
+    const b = await svc.synthesize('Scrambled.', {});
+    expect(b.fallback?.reason).toBe('failed');
+    expect(standin.received.length).toBe(before + 2);
+  });
+
   it('online off: the offline voice speaks, with reason disabled; offline asked for: no fallback noted', async () => {
     const before = standin.received.length;
     const off = await service({ online: false }).synthesize('Turned off.', { locale: 'zh-CN' });
