@@ -25,7 +25,7 @@ import {
   writeFixtureControlNet,
   writeFixtureSdModel,
 } from '../../models/fixtures/sd.ts';
-import { psnr } from './helpers.ts';
+import { psnr, writeFastTokenizer } from './helpers.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'fc-sd-'));
 const base = path.join(root, 'base');
@@ -424,6 +424,31 @@ describe('model folders', () => {
     const noTok = path.join(root, 'notok');
     writeFixtureSdModel(noTok, { omit: ['tokenizer'] });
     expect(() => SdModelFolder.open(noTok)).toThrow(/missing tokenizer\/vocab\.json/);
+  });
+
+  it('opens a folder whose tokenizer is tokenizer.json only (transformers >= 5) and generates the same image', async () => {
+    const dir = path.join(root, 'fast-tokenizer');
+    writeFixtureSdModel(dir, { omit: ['tokenizer'] });
+    expect(SdModelFolder.problem(dir)).toMatch(/missing tokenizer\/vocab\.json and tokenizer\/merges\.txt/);
+    writeFastTokenizer(path.join(dir, 'tokenizer'), 'pairs');
+    expect(SdModelFolder.problem(dir)).toBeUndefined();
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      const opts = {
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 3,
+        sampler: 'ddim',
+        seed: 4,
+      };
+      const a = await p.generate(opts);
+      const b = await pipe.generate(opts);
+      expect(Buffer.from(a.images[0].png).equals(Buffer.from(b.images[0].png))).toBe(true);
+    } finally {
+      await p.close();
+    }
   });
 
   it('img2img without a VAE encoder says which file is needed', async () => {
