@@ -27,6 +27,7 @@ import { encodeInitImage } from './init-image.ts';
 import { type LatentItem, prepareLatents } from './latents.ts';
 import { SdModelFolder as Folder, type SdModelFolder, type SessionSettings } from './model-folder.ts';
 import { bad, type GenerateOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import type { PromptWeighting } from './prompt.ts';
 import type { SamplerName } from './schedulers/index.ts';
 import { type PromptEmbedding, PromptEncoder } from './text-encoder.ts';
 import { UnetRunner } from './unet.ts';
@@ -61,6 +62,9 @@ export interface GenerateResult {
   metadata: {
     seeds: number[];
     sampler: SamplerName;
+    promptWeighting: PromptWeighting;
+    /** Tokens cut off the end of "plain" prompts longer than one window (absent when none). */
+    truncatedTokens?: { prompt: number; negative: number };
     steps: number;
     /** UNet steps actually run per image (fewer with img2img strength < 1; PNDM adds one warm-up call). */
     stepsRun: number;
@@ -286,6 +290,8 @@ export class SdPipeline {
         count: o.count,
         width: o.width,
         height: o.height,
+        // Counts only, never the text (diffusers warns with the cut text; we do not log prompts).
+        ...(cond.truncated || uncond.truncated ? { truncatedTokens: cond.truncated + uncond.truncated } : {}),
         ms: Math.round(totalMs),
       },
       'generated',
@@ -295,6 +301,10 @@ export class SdPipeline {
       metadata: {
         seeds,
         sampler: o.sampler,
+        promptWeighting: o.weighting,
+        ...(cond.truncated || uncond.truncated
+          ? { truncatedTokens: { prompt: cond.truncated, negative: uncond.truncated } }
+          : {}),
         steps: o.steps,
         stepsRun,
         guidanceScale: o.guidance,
@@ -311,7 +321,7 @@ export class SdPipeline {
 
   /** The encode-prompt stage: conditional and unconditional embeddings with equal window counts. */
   private encodePrompt(o: ResolvedOptions): Promise<{ cond: PromptEmbedding; uncond: PromptEmbedding }> {
-    return this.text!.encodePair(o.prompt, o.negative);
+    return this.text!.encodePair(o.prompt, o.negative, o.weighting);
   }
 
   /** Milliseconds spent inside ONNX Runtime so far, over all of this pipeline's models. */

@@ -5,6 +5,7 @@
 import { config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import type { RgbImage } from '../image/codec.ts';
+import { PROMPT_WEIGHTINGS, type PromptWeighting } from './prompt.ts';
 import { isSamplerName, SAMPLERS, type SamplerName } from './schedulers/index.ts';
 
 export interface ControlSpec {
@@ -21,6 +22,12 @@ export interface ControlSpec {
 export interface GenerateOptions {
   prompt: string;
   negativePrompt?: string;
+  /**
+   * How both prompts are read: "a1111" (default; attention syntax, long prompts in several
+   * windows) or "plain" (as diffusers reads FaceChain's prompts: characters as they are, cut to
+   * one 77-token window). See prompt.ts.
+   */
+  promptWeighting?: PromptWeighting;
   width?: number;
   height?: number;
   steps?: number;
@@ -73,6 +80,7 @@ function checkInt(name: string, v: number, min: number, max: number, code: strin
 export interface ResolvedOptions {
   prompt: string;
   negative: string;
+  weighting: PromptWeighting;
   width: number;
   height: number;
   steps: number;
@@ -90,6 +98,12 @@ export interface ResolvedOptions {
 export function resolveOptions(o: GenerateOptions): ResolvedOptions {
   if (typeof o.prompt !== 'string') bad('bad_prompt', 'A prompt is required.');
   const negative = o.negativePrompt ?? '';
+  const weighting = o.promptWeighting ?? 'a1111';
+  if (!PROMPT_WEIGHTINGS.includes(weighting))
+    bad(
+      'bad_prompt_weighting',
+      `Prompt weighting must be one of ${PROMPT_WEIGHTINGS.join(', ')} (got "${weighting}").`,
+    );
   if (o.prompt.length > LIMITS.maxPromptChars || negative.length > LIMITS.maxPromptChars)
     bad('prompt_too_long', `Prompts are limited to ${LIMITS.maxPromptChars} characters.`);
   const width = o.width ?? 512;
@@ -135,6 +149,7 @@ export function resolveOptions(o: GenerateOptions): ResolvedOptions {
   return {
     prompt: o.prompt,
     negative,
+    weighting,
     width,
     height,
     steps,

@@ -169,6 +169,7 @@ export async function generateJob(ctx: ProcessorContext<'generate'>): Promise<Jo
         {
           prompt: plan.prompt,
           negativePrompt: plan.negativePrompt,
+          promptWeighting: plan.promptWeighting,
           steps: plan.sampler.steps,
           guidanceScale: plan.sampler.cfg,
           sampler: plan.sampler.name as never,

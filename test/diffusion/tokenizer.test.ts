@@ -139,6 +139,26 @@ describe('prompt attention syntax', () => {
     expect(tokenizePrompt(tok, 'cat', 3).windows).toBe(3); // padded to match the other prompt
   });
 
+  it('"plain" reads brackets and weights as characters and cuts to one window, as diffusers does', () => {
+    const text = '(<fcsks>:10), a (red cat:1.5)';
+    const plain = tokenizePrompt(tok, text, 1, 'plain');
+    const all = tok.encode(text);
+    expect(all).toContain(id('('));
+    expect(Array.from(plain.ids.slice(1, all.length + 1))).toEqual(all);
+    expect(plain.ids[all.length + 1]).toBe(tok.eosId);
+    expect(Array.from(plain.weights).every((w) => w === 1)).toBe(true);
+    expect(plain.truncated).toBe(0);
+    // The same text with A1111 weights: no bracket tokens, weights 10 and 1.5.
+    const weighted = tokenizePrompt(tok, text);
+    expect(Array.from(weighted.ids)).not.toContain(id('('));
+    expect(new Set(weighted.weights)).toEqual(new Set([1, 10, 1.5]));
+
+    const words = Array.from({ length: 200 }, () => 'cat').join(' ');
+    const cut = tokenizePrompt(tok, words, 1, 'plain');
+    expect([cut.windows, cut.tokenCount, cut.truncated]).toEqual([1, 200, 125]);
+    expect(cut.ids[76]).toBe(tok.eosId);
+  });
+
   it('scales weighted token embeddings and restores the window mean', () => {
     const L = 3;
     const dim = 2;
