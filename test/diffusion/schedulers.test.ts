@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../core/config.ts';
 import { SeededNoise } from '../../core/diffusion/noise.ts';
 import { noiseTables, SD15_SCHEDULER } from '../../core/diffusion/schedulers/config.ts';
 import { DpmMultistepScheduler, DpmSinglestepScheduler } from '../../core/diffusion/schedulers/dpm.ts';
@@ -97,6 +98,25 @@ describe('scheduler timesteps and sigmas', () => {
     expect(s.setStrength(1)).toBe(0);
     expect(() => s.setStrength(0)).toThrow(/Strength/);
     expect(() => s.setStrength(1.5)).toThrow(/Strength/);
+  });
+
+  it('one table gives the sampler names, the FACECHAIN_SD_SAMPLER setting and the factories', () => {
+    expect(SAMPLERS).toEqual([
+      'ddim',
+      'pndm',
+      'euler',
+      'euler-a',
+      'dpm++2m',
+      'dpm++2m-karras',
+      'dpm-single',
+      'lcm',
+    ]);
+    for (const name of SAMPLERS) {
+      expect(configSchema.safeParse({ FACECHAIN_SD_SAMPLER: name }).success, name).toBe(true);
+      expect(createScheduler(name, cfg).name).toBe(name);
+    }
+    expect(configSchema.safeParse({ FACECHAIN_SD_SAMPLER: 'k_lms' }).success).toBe(false);
+    expect(() => createScheduler('toString', cfg)).toThrow(/Unknown sampler "toString"/);
   });
 
   it('refuses step counts out of range with a clear error', () => {
