@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../base/errors.ts';
 import { setLogLevel, setLogSettingsSource } from '../base/log.ts';
+import { SAMPLERS } from './diffusion/schedulers/index.ts';
 import { type S3Settings, s3Settings } from './storage/s3-settings.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -51,9 +52,7 @@ export const configSchema = z.object({
   /** Diffusers ONNX export folder of the default SD 1.5 base (default: <models dir>/sd15-film). */
   FACECHAIN_SD_MODEL_DIR: optionalString,
   /** Default sampler for generation (FaceChain's own: dpm-single; FACT: pndm). */
-  FACECHAIN_SD_SAMPLER: z
-    .enum(['ddim', 'pndm', 'euler', 'euler-a', 'dpm++2m', 'dpm++2m-karras', 'dpm-single', 'lcm'])
-    .default('dpm-single'),
+  FACECHAIN_SD_SAMPLER: z.enum(SAMPLERS).default('dpm-single'),
   /** Prompt embeddings kept per loaded model (each is 77 x 768 floats per window, ~236 KB). */
   FACECHAIN_SD_PROMPT_CACHE: int(0, 10_000).default(32),
   /** Candidates generated per portrait request before filtering and ranking (FaceChain: 10). */

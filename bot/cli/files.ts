@@ -3,7 +3,6 @@
  * one worker processes run every FACECHAIN_RETENTION_INTERVAL_MINUTES. Prints counts only.
  */
 
-import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';

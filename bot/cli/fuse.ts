@@ -1,7 +1,6 @@
 /** `facechain fuse <source> <target> [--face N] --out file.png`: face fusion without a generation model. */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { fusionInput, largestFace, uprightImage } from '../../core/fusion/faces.ts';

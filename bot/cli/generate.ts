@@ -5,7 +5,6 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../../base/errors.ts';
 import { type ControlSpec, defaultModelDir, SdPipeline } from '../../core/diffusion/index.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { parseCommandLine, UsageError } from './args.ts';

@@ -5,7 +5,6 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { fusionInput, largestFace, uprightImage } from '../../core/fusion/faces.ts';

@@ -193,6 +193,7 @@ export async function generatePortraits(
         {
           prompt: plan.prompt,
           negativePrompt: plan.negativePrompt,
+          promptWeighting: plan.promptWeighting,
           steps: plan.sampler.steps,
           guidanceScale: plan.sampler.cfg,
           sampler: plan.sampler.name as never,

@@ -6,23 +6,14 @@
 import { InputError } from '../../../base/errors.ts';
 import type { SchedulerConfig } from './config.ts';
 
-export type SamplerName =
-  | 'ddim'
-  | 'pndm'
-  | 'euler'
-  | 'euler-a'
-  | 'dpm++2m'
-  | 'dpm++2m-karras'
-  | 'dpm-single'
-  | 'lcm';
-
 /** Fills a buffer with standard Gaussian samples (the seeded generator in noise.ts). */
 export interface NoiseSource {
   fill(out: Float32Array): void;
 }
 
 export interface Scheduler {
-  readonly name: SamplerName;
+  /** The sampler name it was made for (a key of the table in index.ts). */
+  readonly name: string;
   readonly config: SchedulerConfig;
   /** Timestep fed to the UNet at each step index (fractional for Karras sigmas with Euler). */
   readonly timesteps: readonly number[];
