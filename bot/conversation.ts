@@ -109,7 +109,7 @@ export class Conversation {
             await target.edit(`${head}\n${line}`, { line, view });
           }),
         {
-          intervalMs: this.o.progressPollMs ?? 1000,
+          intervalMs: this.o.progressPollMs ?? 5000,
           signal: this.aborter.signal,
           ...(this.o.followMaxMs ? { maxMs: this.o.followMaxMs } : {}),
         },

@@ -206,6 +206,9 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       const v = await producer.status(id);
       return v ? toView(v) : undefined;
     },
+    watch(id, onChange) {
+      return producer.watch(id, onChange);
+    },
     async cancel(id, user) {
       return producer.cancel(id, uid(user));
     },

@@ -98,6 +98,8 @@ export interface Services {
   jobs: {
     enqueue(req: EnqueueRequest): Promise<{ id: string; duplicate: boolean }>;
     status(id: string): Promise<JobView | undefined>;
+    /** Calls `onChange` when the job starts, moves on or ends; resolves to the unsubscribe. */
+    watch?(id: string, onChange: () => void): Promise<() => void>;
     cancel(id: string, user: UserRef): Promise<boolean>;
     list(user: UserRef): Promise<JobView[]>;
     forget(user: UserRef): Promise<ForgetReceipt>;

@@ -23,6 +23,7 @@ import {
   type QueueName,
 } from './jobs/index.ts';
 import { UserLimits } from './limits.ts';
+import { ProgressFeed } from './progress-feed.ts';
 import { UserRecords, userKey } from './records.ts';
 import { findJob, type JobView, jobStatus, jobView, listUserJobs } from './status.ts';
 import {
@@ -61,6 +62,7 @@ export class Producer {
   readonly artifacts: ArtifactStore;
   private readonly queues = new Map<QueueName, Queue>();
   private flow?: FlowProducer;
+  private feed?: ProgressFeed;
 
   constructor(
     readonly opts: JobSystemOptions,
@@ -235,6 +237,12 @@ export class Producer {
     return !['completed', 'failed', 'unknown'].includes(state);
   }
 
+  /** Call `onChange` when request `id` starts, moves on or ends (queue/progress-feed.ts). */
+  watch(id: string, onChange: () => void): Promise<() => void> {
+    this.feed ??= new ProgressFeed(this.redis, this.opts.prefix);
+    return this.feed.watch(id, onChange);
+  }
+
   /** Find a job by id in any queue. */
   findJob(id: string): Promise<Job | undefined> {
     return findJob(this, id);
@@ -264,6 +272,7 @@ export class Producer {
   }
 
   async close(): Promise<void> {
+    await this.feed?.close();
     for (const q of this.queues.values()) await q.close();
     await this.flow?.close();
     await this.redis.quit().catch(() => this.redis.disconnect());

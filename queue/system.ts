@@ -109,6 +109,8 @@ export const CAPABILITY_TTL_SECONDS = 90;
 
 export const keys = {
   cancelChannel: (p: string) => `${p}:cancel`,
+  /** Workers publish a request id here when its job starts, moves on a stage, or ends. */
+  progressChannel: (p: string) => `${p}:progress`,
   tombstone: (p: string, jobId: string) => `${p}:cancel:${jobId}`,
   durations: (p: string, name: string) => `${p}:stats:dur:${name}`,
   /** Heartbeat of "some worker runs this job" (expires when no worker refreshes it). */

@@ -37,6 +37,7 @@ import {
 } from './jobs/index.ts';
 import { UserLimits } from './limits.ts';
 import { addDepthSource, jobDuration, jobsTotal, stalledTotal } from './metrics.ts';
+import { notifyProgress } from './progress-feed.ts';
 import { type Identity, identitySchema, UserRecords, userKey } from './records.ts';
 import type { Deliverers, Reply } from './reply.ts';
 import { StallWatch } from './stall-watch.ts';
@@ -75,6 +76,8 @@ export interface JobWorkerOptions {
 }
 
 const SHUTDOWN = 'shutdown';
+/** Shortest time between two progress notices of one job (queue/progress-feed.ts). */
+const PROGRESS_NOTICE_MS = 250;
 
 /** What a job runs on this worker: a processor, or why it cannot run here. */
 export type Processor = ProcessorSpec | NotInstalled;
@@ -176,6 +179,13 @@ export class JobWorker extends EventEmitter {
         },
       );
       w.on('error', (e) => logger.warn({ err: e, queue: q }, 'worker error'));
+      // After BullMQ has moved the job: a follower reading its state now sees the new one.
+      const notice = (job?: Job) => {
+        if (job?.id) notifyProgress(this.redis, this.sys.prefix, job.data?.requestId ?? job.id);
+      };
+      w.on('active', notice);
+      w.on('completed', notice);
+      w.on('failed', notice);
       w.on('stalled', (jobId) => {
         stalledTotal.inc({ queue: q });
         this.emit('stalled', jobId);
@@ -408,8 +418,17 @@ export class JobWorker extends EventEmitter {
       identity,
     };
     await def.records?.start?.(this.records, data, base.identity);
+    // Followers hear of a change at most every PROGRESS_NOTICE_MS (the new state is in the job).
+    let noticed = 0;
     const progress = (stage: string, percent: number) => {
-      job.updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) }).catch(() => {});
+      job
+        .updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) })
+        .then(() => {
+          if (Date.now() - noticed < PROGRESS_NOTICE_MS) return;
+          noticed = Date.now();
+          notifyProgress(this.redis, this.sys.prefix, base.requestId);
+        })
+        .catch(() => {});
     };
     if (spec.kind === 'inline')
       return spec.run({ ...base, signal, progress, artifacts: this.artifacts } as ProcessorContext<never>);

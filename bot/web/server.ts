@@ -86,7 +86,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
     this.conversation = new Conversation({
       services: opts.services,
       editIntervalMs: 0,
-      progressPollMs: opts.progressPollMs ?? 500,
+      progressPollMs: opts.progressPollMs ?? 5000,
     });
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((e) => {
