@@ -3,7 +3,7 @@
  * (state, stage, percent, queue position, ETA), cancel, list a user's jobs, and forget a user.
  * It never runs work; workers (queue/worker.ts) do.
  */
-import { FlowProducer, type Job, type JobsOptions, Queue } from 'bullmq';
+import { FlowProducer, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InputError, NotAvailableError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
@@ -30,6 +30,7 @@ import {
   type JobSystemOptions,
   keys,
   openArtifacts,
+  queueHandle,
   redisConnection,
   queueUnavailable as unavailable,
 } from './system.ts';
@@ -75,13 +76,7 @@ export class Producer {
   }
 
   queue(name: QueueName): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.redis, prefix: this.opts.prefix });
-      q.on('error', () => {});
-      this.queues.set(name, q);
-    }
-    return q;
+    return queueHandle(this.queues, name, this.redis, this.opts.prefix);
   }
 
   private flowProducer(): FlowProducer {

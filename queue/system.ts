@@ -3,6 +3,7 @@
  * object, built from config() in production and from explicit values in tests (fresh prefix per
  * test), so nothing below reads the environment.
  */
+import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { isFacechainError, ServiceError } from '../base/errors.ts';
 import type { Config } from '../core/config.ts';
@@ -116,6 +117,17 @@ export const keys = {
   /** Heartbeat of "some worker runs this job" (expires when no worker refreshes it). */
   capability: (p: string, name: string) => `${p}:cap:${name}`,
 };
+
+/** One BullMQ Queue handle per queue name on a connection, made on first use (errors are the caller's). */
+export function queueHandle(handles: Map<string, Queue>, name: string, redis: Redis, prefix: string): Queue {
+  let q = handles.get(name);
+  if (!q) {
+    q = new Queue(name, { connection: redis, prefix });
+    q.on('error', () => {});
+    handles.set(name, q);
+  }
+  return q;
+}
 
 /** Redis or BullMQ failing under a producer call: one clear, retryable error for the user. */
 export function queueUnavailable(e: unknown): never {

@@ -5,7 +5,7 @@
  * that hands unfinished jobs back to the queue at its deadline.
  */
 import { EventEmitter } from 'node:events';
-import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, type Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CancelledError,
@@ -47,6 +47,7 @@ import {
   type JobSystemOptions,
   keys,
   openArtifacts,
+  queueHandle,
   redisConnection,
 } from './system.ts';
 import { ThreadPool } from './thread-pool.ts';
@@ -119,13 +120,7 @@ export class JobWorker extends EventEmitter {
   }
 
   private queue(name: string): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.redis, prefix: this.sys.prefix });
-      q.on('error', () => {});
-      this.queues.set(name, q);
-    }
-    return q;
+    return queueHandle(this.queues, name, this.redis, this.sys.prefix);
   }
 
   /** Each served job's processor: the override, else the job table's (which checks its models). */

@@ -26,7 +26,7 @@ import { log } from '../../base/log.ts';
 import { ModelStore } from '../../models/store.ts';
 import { config } from '../config.ts';
 import { type GenerateHooks, LIMITS, type Progress, SdPipeline, sharedPipeline } from '../diffusion/index.ts';
-import { sharedAnalyzer } from '../face/shared.ts';
+import { analyzerForTask } from '../face/shared.ts';
 import { alignedFaceCrop } from '../fact/crop.ts';
 import { FactEncoder, factModelIds, factUnetFeeds } from '../fact/encoder.ts';
 import {
@@ -77,9 +77,7 @@ export async function generatePortraits(
 ): Promise<{ images: string[]; scores: number[] }> {
   const { artifacts, signal } = ctx;
   const c = config();
-  ctx.progress('load-models', 0);
-  const analyzer = await sharedAnalyzer();
-  throwIfAborted(signal);
+  const analyzer = await analyzerForTask(ctx);
 
   ctx.progress('identity', 2);
   let who: IdentityFace;

@@ -42,10 +42,8 @@ export function summarise(a: ImageAnalysis): string {
 
 /** Runs in a worker thread (core is imported there, not where the job table is read). */
 export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<z.infer<typeof result>> {
-  const { sharedAnalyzer } = await import('../../core/face/shared.ts');
-  ctx.progress('load-models', 0);
-  const a = await sharedAnalyzer();
-  throwIfAborted(ctx.signal);
+  const { analyzerForTask } = await import('../../core/face/shared.ts');
+  const a = await analyzerForTask(ctx);
   ctx.progress('read', 10);
   const bytes = await ctx.artifacts.read(ctx.data.photo);
   ctx.progress('analyze', 20);

@@ -44,15 +44,13 @@ export const groupPhoto = defineJob({
 
 export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<z.infer<typeof result>> {
   const { config } = await import('../../core/config.ts');
-  const { sharedAnalyzer } = await import('../../core/face/shared.ts');
+  const { analyzerForTask } = await import('../../core/face/shared.ts');
   const { facesLeftToRight, fusionInput, uprightImage } = await import('../../core/fusion/faces.ts');
   const { LandmarkFuser } = await import('../../core/fusion/fuser.ts');
   const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
   const { data, artifacts, signal } = ctx;
-  ctx.progress('load-models', 0);
-  const analyzer = await sharedAnalyzer();
-  throwIfAborted(signal);
+  const analyzer = await analyzerForTask(ctx);
   ctx.progress('template', 5);
   const bytes = await artifacts.read(data.template).catch((e) => {
     // The template is the admin's artifact: gone after their /forget. (The store's own message

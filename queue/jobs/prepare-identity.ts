@@ -105,11 +105,10 @@ export const prepareIdentity = defineJob({
 });
 
 export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<Result> {
-  const { sharedAnalyzer } = await import('../../core/face/shared.ts');
+  const { analyzerForTask } = await import('../../core/face/shared.ts');
   const { prepareIdentity: prepare } = await import('../../core/identity/prepare.ts');
   const { data, artifacts, signal } = ctx;
-  ctx.progress('load-models', 0);
-  const analyzer = await sharedAnalyzer();
+  const analyzer = await analyzerForTask(ctx);
   // prepare sees unique internal names (users may send two "image.jpg"); the report goes back to
   // the names the user sent (data.names), never to these.
   const index = new Map<string, number>();

@@ -48,16 +48,14 @@ export const template = defineJob({
 
 export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<z.infer<typeof result>> {
   const { config } = await import('../../core/config.ts');
-  const { sharedAnalyzer } = await import('../../core/face/shared.ts');
+  const { analyzerForTask } = await import('../../core/face/shared.ts');
   const { LandmarkFuser } = await import('../../core/fusion/fuser.ts');
   const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
   const { likenessAt } = await import('../../core/rank/likeness.ts');
   const { templatePortrait } = await import('../../core/template/template.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
   const { data, artifacts, signal } = ctx;
-  ctx.progress('load-models', 0);
-  const analyzer = await sharedAnalyzer();
-  throwIfAborted(signal);
+  const analyzer = await analyzerForTask(ctx);
   ctx.progress('identity', 10);
   const user = await loadIdentityFace(analyzer, artifacts, data.identityId, ctx.identity, signal);
   throwIfAborted(signal);
