@@ -4,7 +4,7 @@
  * edits, and implements the job layer's `Deliverer` for results that arrive later.
  */
 import type { Locale } from '../base/i18n/index.ts';
-import type { Button, CommandReply, ReplyImage } from '../commands/types.ts';
+import type { Button, CommandReply, ReplyImage } from '../commands/kit/types.ts';
 import type { Reply } from '../queue/reply.ts';
 
 export interface FrontEnd {

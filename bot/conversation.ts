@@ -6,9 +6,9 @@
  */
 import { FacechainError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
-import { crashReply, dispatch, localeFor } from '../commands/dispatch.ts';
-import type { JobView, Services } from '../commands/services.ts';
-import type { CommandReply, Invocation } from '../commands/types.ts';
+import { crashReply, dispatch, localeFor } from '../commands/kit/dispatch.ts';
+import type { JobView, Services } from '../commands/kit/services.ts';
+import type { CommandReply, Invocation } from '../commands/kit/types.ts';
 import type { DeliveryContext, Reply, ReplyTarget } from '../queue/reply.ts';
 import { fromCommandReply, type Outgoing } from './adapter.ts';
 import { deliveryOutgoing } from './delivery.ts';

@@ -7,10 +7,10 @@
 
 import { type Locale, renderParts, resolveLocale } from '../base/i18n/index.ts';
 import { errorText } from '../base/i18n/job-error.ts';
-import { translator } from '../commands/dispatch.ts';
+import { translator } from '../commands/kit/dispatch.ts';
+import type { Services } from '../commands/kit/services.ts';
+import type { Platform } from '../commands/kit/types.ts';
 import { resultButtons } from '../commands/portrait.ts';
-import type { Services } from '../commands/services.ts';
-import type { Platform } from '../commands/types.ts';
 import { isJobName, jobSpec } from '../queue/jobs/index.ts';
 import type { DeliveryContext, Reply, ReplyTarget } from '../queue/reply.ts';
 import { fromDelivery, type Outgoing } from './adapter.ts';

@@ -6,7 +6,7 @@
  */
 
 import { log } from '../base/log.ts';
-import type { StyleView } from '../commands/services.ts';
+import type { StyleView } from '../commands/kit/services.ts';
 import { type Config, config as loadConfig } from '../core/config.ts';
 import { BUILTIN_STYLES_DIR } from '../core/styles/catalog.ts';
 import type { Producer } from '../queue/producer.ts';

@@ -6,9 +6,9 @@
  * machine; renders only when the text changes.
  */
 import type { Locale } from '../base/i18n/index.ts';
-import { translator } from '../commands/dispatch.ts';
-import { describeProgress } from '../commands/progress-text.ts';
-import type { JobView, Services } from '../commands/services.ts';
+import { translator } from '../commands/kit/dispatch.ts';
+import { describeProgress } from '../commands/kit/progress-text.ts';
+import type { JobView, Services } from '../commands/kit/services.ts';
 
 export interface TrackOptions {
   /** Longest wait between two reads of the job's state (notices usually come sooner). */

@@ -11,8 +11,8 @@ import type {
   StyleView,
   UserProfile,
   UserStyleView,
-} from '../commands/services.ts';
-import type { ChatRef, UserRef } from '../commands/types.ts';
+} from '../commands/kit/services.ts';
+import type { ChatRef, UserRef } from '../commands/kit/types.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs/index.ts';

@@ -1,7 +1,7 @@
 /** The installed style packs (core/styles) as the commands see them: id, name, preview bytes. */
 import { readFile } from 'node:fs/promises';
 import { log } from '../base/log.ts';
-import type { StyleView } from '../commands/services.ts';
+import type { StyleView } from '../commands/kit/services.ts';
 import { config } from '../core/config.ts';
 import { BUILTIN_STYLES_DIR, loadStyleCatalog } from '../core/styles/catalog.ts';
 

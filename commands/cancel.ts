@@ -1,9 +1,10 @@
 /** Cancel one job (by id) or every waiting/running job of the user. */
 import { z } from 'zod';
-import { defineCommand } from './types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export const cancel = defineCommand({
   name: 'cancel',
+  order: 12,
   description: 'cmd.cancel',
   options: z
     .object({

@@ -4,14 +4,14 @@
  */
 import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
-import { fetchChecked, isImage } from './attachments.ts';
 import { consentPrompt } from './consent.ts';
+import { fetchChecked, isImage } from './kit/attachments.ts';
+import { privacyVersion } from './kit/privacy.ts';
+import { storedResult } from './kit/results.ts';
+import type { Services } from './kit/services.ts';
+import type { ChatRef, CommandContext, CommandReply, UserRef } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 import { resolveStyle } from './portrait.ts';
-import { privacyVersion } from './privacy.ts';
-import { storedResult } from './results.ts';
-import type { Services } from './services.ts';
-import type { ChatRef, CommandContext, CommandReply, UserRef } from './types.ts';
-import { defineCommand } from './types.ts';
 
 const options = z.object({
   action: z
@@ -84,6 +84,7 @@ async function groupPhoto(ctx: CommandContext): Promise<CommandReply> {
 
 export const group = defineCommand({
   name: 'group',
+  order: 15,
   description: 'cmd.group',
   options,
   attachments: [{ name: 'template', describe: 'opt.group.template' }],

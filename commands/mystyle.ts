@@ -6,10 +6,10 @@
 import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
 import { config } from '../core/config.ts';
-import { mb } from './attachments.ts';
-import { button } from './buttons.ts';
-import type { CommandContext, CommandReply } from './types.ts';
-import { defineCommand } from './types.ts';
+import { mb } from './kit/attachments.ts';
+import { button } from './kit/buttons.ts';
+import type { CommandContext, CommandReply } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 const options = z.object({
   action: z
@@ -61,6 +61,7 @@ async function upload(ctx: CommandContext, opts: z.infer<typeof options>): Promi
 
 export const mystyle = defineCommand({
   name: 'mystyle',
+  order: 7,
   description: 'cmd.mystyle',
   options,
   // An upload is the user's data: nothing is downloaded or listed before consent.

@@ -4,11 +4,11 @@
  */
 import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
-import { fetchChecked } from './attachments.ts';
-import { button } from './buttons.ts';
-import { keptFor } from './results.ts';
-import type { IdentityView, Services } from './services.ts';
-import { type Button, type CommandContext, defineCommand } from './types.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { button } from './kit/buttons.ts';
+import { keptFor } from './kit/results.ts';
+import type { IdentityView, Services } from './kit/services.ts';
+import { type Button, type CommandContext, defineCommand } from './kit/types.ts';
 
 export function resultButtons(t: CommandContext['t'], jobId: string): Button[][] {
   return [
@@ -108,6 +108,7 @@ const options = z.object({
 
 export const portrait = defineCommand({
   name: 'portrait',
+  order: 5,
   description: 'cmd.portrait',
   options,
   attachments: [{ name: 'pose', describe: 'opt.portrait.pose' }],

@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
 import { LOCALES, resolveLocale, translate } from '../base/i18n/index.ts';
-import type { UserProfile } from './services.ts';
-import { defineCommand } from './types.ts';
+import type { UserProfile } from './kit/services.ts';
+import { defineCommand } from './kit/types.ts';
 
 const bool = z.union([z.boolean(), z.enum(['on', 'off', 'yes', 'no', 'true', 'false'])]).transform((v) => {
   return typeof v === 'boolean' ? v : v === 'on' || v === 'yes' || v === 'true';
@@ -11,6 +11,7 @@ const bool = z.union([z.boolean(), z.enum(['on', 'off', 'yes', 'no', 'true', 'fa
 
 export const settings = defineCommand({
   name: 'settings',
+  order: 13,
   description: 'cmd.settings',
   options: z.object({
     language: z

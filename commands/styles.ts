@@ -1,8 +1,8 @@
 /** Browse installed style packs, a page at a time, with preview images where packs have them. */
 import { z } from 'zod';
-import { button } from './buttons.ts';
-import type { ReplyImage } from './types.ts';
-import { defineCommand } from './types.ts';
+import { button } from './kit/buttons.ts';
+import type { ReplyImage } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export const PAGE_SIZE = 5;
 
@@ -13,6 +13,7 @@ const options = z.object({
 
 export const styles = defineCommand({
   name: 'styles',
+  order: 6,
   description: 'cmd.styles',
   options,
   needsConsent: false,

@@ -1,9 +1,9 @@
 /** A talking-head video of a result: from text (with a voice) or from the user's audio. */
 import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
-import { fetchChecked } from './attachments.ts';
-import { storedResult } from './results.ts';
-import { defineCommand } from './types.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { storedResult } from './kit/results.ts';
+import { defineCommand } from './kit/types.ts';
 
 const options = z.object({
   action: z.enum(['make', 'animate', 'say']).default('make').meta({ hidden: true }),
@@ -16,6 +16,7 @@ const options = z.object({
 
 export const talk = defineCommand({
   name: 'talk',
+  order: 10,
   description: 'cmd.talk',
   options,
   attachments: [{ name: 'audio', describe: 'opt.talk.audio' }],

@@ -1,12 +1,13 @@
 /** A portrait of the user inside a template photo they send. */
 import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
-import { fetchChecked } from './attachments.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { defineCommand } from './kit/types.ts';
 import { requireIdentity } from './portrait.ts';
-import { defineCommand } from './types.ts';
 
 export const template = defineCommand({
   name: 'template',
+  order: 8,
   description: 'cmd.template',
   options: z
     .object({

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
-import { fetchChecked, photoLabel } from './attachments.ts';
-import { defineCommand } from './types.ts';
+import { fetchChecked, photoLabel } from './kit/attachments.ts';
+import { defineCommand } from './kit/types.ts';
 
 export const MAX_PHOTOS = 20;
 
@@ -17,6 +17,7 @@ export function identityIdFor(invocationId: string): string {
 
 export const train = defineCommand({
   name: 'train',
+  order: 4,
   aliases: ['photos'],
   description: 'cmd.train',
   options: z.object({}).passthrough(),

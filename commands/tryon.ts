@@ -1,12 +1,13 @@
 /** Virtual try-on: keep the garment from the user's photo, repaint person and background. */
 import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
-import { fetchChecked } from './attachments.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { defineCommand } from './kit/types.ts';
 import { requireIdentity } from './portrait.ts';
-import { defineCommand } from './types.ts';
 
 export const tryon = defineCommand({
   name: 'tryon',
+  order: 9,
   description: 'cmd.tryon',
   options: z.object({
     action: z.enum(['make', 'ask']).default('make').meta({ hidden: true }),

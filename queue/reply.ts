@@ -13,7 +13,8 @@ export const artifactRef = z
   .regex(ARTIFACT_REF_RE, 'must be an artifact reference <user>/<sha256>.<ext> (store the file first)');
 
 export const replyTargetSchema = z.object({
-  platform: z.enum(['telegram', 'discord', 'web', 'cli']),
+  /** The front-end that delivers it (telegram, discord, web, cli, or any front-end's name). */
+  platform: z.string().regex(/^[a-z]{2,8}$/, 'a front-end name: 2-8 lowercase letters'),
   chatId: z.string().min(1).max(64),
   userId: z.string().min(1).max(64),
   /** Deliver by private message instead of to the chat the command came from. */

@@ -26,11 +26,11 @@ import {
 } from 'discord.js';
 import { FacechainError, ServiceError } from '../../base/errors.ts';
 import { log } from '../../base/log.ts';
-import { parseButtonId } from '../../commands/buttons.ts';
-import { localeFor, translator } from '../../commands/dispatch.ts';
 import { invitationFor } from '../../commands/group.ts';
-import type { Services } from '../../commands/services.ts';
-import type { CommandReply } from '../../commands/types.ts';
+import { parseButtonId } from '../../commands/kit/buttons.ts';
+import { localeFor, translator } from '../../commands/kit/dispatch.ts';
+import type { Services } from '../../commands/kit/services.ts';
+import type { CommandReply } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, imageBytes, type Outgoing } from '../adapter.ts';
 import { Conversation } from '../conversation.ts';

@@ -4,7 +4,7 @@
  */
 import { translate } from '../../base/i18n/index.ts';
 import { COMMANDS } from '../../commands/index.ts';
-import { attachmentNames, discordOptions } from '../../commands/options.ts';
+import { attachmentNames, discordOptions } from '../../commands/kit/options.ts';
 
 /** Attachment option names → these become invocation attachments, not options. */
 export const ATTACHMENT_OPTIONS = new Set(

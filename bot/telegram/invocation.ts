@@ -2,8 +2,8 @@
 import type { Context } from 'grammy';
 import type { Message } from 'grammy/types';
 import { InputError } from '../../base/errors.ts';
-import { mb } from '../../commands/attachments.ts';
-import type { Attachment, Invocation } from '../../commands/types.ts';
+import { mb } from '../../commands/kit/attachments.ts';
+import type { Attachment, Invocation } from '../../commands/kit/types.ts';
 
 /** getFile's download limit on the public Bot API; a self-hosted server lifts it. */
 export const PUBLIC_DOWNLOAD_LIMIT = 20 * 1024 * 1024;

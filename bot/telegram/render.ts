@@ -4,7 +4,7 @@
  */
 import { type Api, InlineKeyboard, InputFile, InputMediaBuilder } from 'grammy';
 import { type Locale, translate } from '../../base/i18n/index.ts';
-import type { Button } from '../../commands/types.ts';
+import type { Button } from '../../commands/kit/types.ts';
 import { imageBytes, type Outgoing, selectAsButtons } from '../adapter.ts';
 import { splitText } from '../split-text.ts';
 

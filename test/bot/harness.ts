@@ -7,7 +7,7 @@
 import { producerServices } from '../../bot/services.ts';
 import { installedStyles } from '../../bot/styles.ts';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
-import type { StyleView } from '../../commands/services.ts';
+import type { StyleView } from '../../commands/kit/services.ts';
 import type { JobWorkerOptions } from '../../queue/worker.ts';
 
 type Processors = NonNullable<JobWorkerOptions['processors']>;

@@ -8,8 +8,8 @@ import { en } from '../../base/i18n/en.ts';
 import { zhCN } from '../../base/i18n/zh-CN.ts';
 import { commandDefinitions } from '../../bot/discord/definitions.ts';
 import { COMMANDS, findCommand } from '../../commands/index.ts';
-import { attachmentNames, optionInfo, positionalNames } from '../../commands/options.ts';
-import { parseTextCommand } from '../../commands/parse-text.ts';
+import { attachmentNames, optionInfo, positionalNames } from '../../commands/kit/options.ts';
+import { parseTextCommand } from '../../commands/kit/parse-text.ts';
 
 type Def = {
   name: string;

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { producerServices } from '../../bot/services.ts';
-import { dispatch } from '../../commands/dispatch.ts';
-import { privacyVersion } from '../../commands/privacy.ts';
-import type { Invocation } from '../../commands/types.ts';
+import { dispatch } from '../../commands/kit/dispatch.ts';
+import { privacyVersion } from '../../commands/kit/privacy.ts';
+import type { Invocation } from '../../commands/kit/types.ts';
 import { cosine } from '../../core/face/index.ts';
 import { sharedAnalyzer } from '../../core/face/shared.ts';
 import { facesLeftToRight } from '../../core/fusion/faces.ts';

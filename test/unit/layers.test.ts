@@ -32,7 +32,7 @@ function sources(dir: string): string[] {
 }
 
 /** Relative imports (static, dynamic and `new URL(...)` module references) of a source file. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const out: string[] = [];
   const re = /(?:\bfrom|\bimport\s*\(|\bimport|new URL\()\s*['"](\.{1,2}\/[^'"]+)['"]/g;
   for (const m of text.matchAll(re))
@@ -40,7 +40,7 @@ export function importsOf(file: string, text: string): string[] {
   return out;
 }
 
-export function upwardImports(files: Array<{ file: string; text: string }>): string[] {
+function upwardImports(files: Array<{ file: string; text: string }>): string[] {
   const bad: string[] = [];
   for (const { file, text } of files) {
     const from = rank(file);

@@ -4,8 +4,8 @@
  * everywhere: how long this server keeps files, and what to do instead.
  */
 
-import { InputError } from '../base/errors.ts';
-import { config } from '../core/config.ts';
+import { InputError } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import type { CommandContext } from './types.ts';
 
 /** "7 day(s)" or "36 hour(s)": FACECHAIN_KEEP_FILES_HOURS as the user reads it. */

@@ -4,11 +4,15 @@
  * Nothing here knows a platform SDK.
  */
 import type { z } from 'zod';
-import type { Locale } from '../base/i18n/index.ts';
+import type { Locale } from '../../base/i18n/index.ts';
 import type { AttachmentSpec } from './options.ts';
 import type { Services } from './services.ts';
 
-export type Platform = 'telegram' | 'discord' | 'web';
+/**
+ * A chat platform's name, as its front-end (bot/<platform>/) calls itself: lowercase letters. The
+ * three built in are listed for autocompletion; a new front-end needs no change here.
+ */
+export type Platform = 'telegram' | 'discord' | 'web' | (string & {});
 
 export interface UserRef {
   platform: Platform;
@@ -114,6 +118,8 @@ export interface Command<S extends z.ZodType = z.ZodType> {
   attachments?: AttachmentSpec[];
   /** Whether the user must have accepted the current privacy text first. */
   needsConsent: boolean;
+  /** Place in menus and /help (lower first). */
+  order?: number;
   /** Shown in platform menus (slash commands, BotFather list). Button-only commands are hidden. */
   listed?: boolean;
   run(ctx: CommandContext, options: z.infer<S>): Promise<CommandReply>;

@@ -1,4 +1,4 @@
-import { config } from '../core/config.ts';
+import { config } from '../../core/config.ts';
 import { keptFor } from './results.ts';
 import type { CommandContext } from './types.ts';
 

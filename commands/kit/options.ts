@@ -5,7 +5,7 @@
  * three cannot disagree (test/bot/options.test.ts checks it on every command).
  */
 import type { z } from 'zod';
-import { translate } from '../base/i18n/index.ts';
+import { translate } from '../../base/i18n/index.ts';
 import type { Command } from './types.ts';
 
 /** What an option field's `.meta()` may say (put `.meta()` last, after `.optional()` / `.default()`). */

@@ -1,6 +1,6 @@
 /** One line of progress for a job, in the user's language. */
-import type { Locale } from '../base/i18n/index.ts';
-import { errorText } from '../base/i18n/job-error.ts';
+import type { Locale } from '../../base/i18n/index.ts';
+import { errorText } from '../../base/i18n/job-error.ts';
 import type { JobView } from './services.ts';
 import type { CommandContext } from './types.ts';
 

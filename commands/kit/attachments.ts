@@ -1,7 +1,7 @@
 /** Checks on user files before anything is downloaded, and the download itself. */
 
-import { InputError } from '../base/errors.ts';
-import { config } from '../core/config.ts';
+import { InputError } from '../../base/errors.ts';
+import { config } from '../../core/config.ts';
 import type { Attachment, CommandContext } from './types.ts';
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|heic|heif|bmp|gif|tiff?)$/i;

@@ -5,7 +5,7 @@
  * take the rest of the line (talk's text). The positions come from each command's option schema
  * (commands/options.ts).
  */
-import { findCommand } from './index.ts';
+import { findCommand } from '../index.ts';
 import { positionalNames } from './options.ts';
 
 export function parseTextCommand(

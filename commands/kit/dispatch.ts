@@ -7,12 +7,12 @@
  * defaults, just before the command. The daily quota and pending cap are enforced where jobs are
  * admitted (queue/limits.ts), atomically with the enqueue.
  */
-import { FacechainError, InputError, NotAvailableError, ServiceError } from '../base/errors.ts';
-import { type Locale, resolveLocale, translate } from '../base/i18n/index.ts';
-import { userErrorText } from '../base/i18n/user-error.ts';
-import { log } from '../base/log.ts';
-import { consentPrompt } from './consent.ts';
-import { findCommand } from './index.ts';
+import { FacechainError, InputError, NotAvailableError, ServiceError } from '../../base/errors.ts';
+import { type Locale, resolveLocale, translate } from '../../base/i18n/index.ts';
+import { userErrorText } from '../../base/i18n/user-error.ts';
+import { log } from '../../base/log.ts';
+import { consentPrompt } from '../consent.ts';
+import { findCommand } from '../index.ts';
 import { privacyVersion } from './privacy.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Services, UserProfile } from './services.ts';
