@@ -3,6 +3,8 @@
  * write small records, store uploads and enqueue jobs. `bot/services.ts` binds this to the job
  * layer (queue/, core/storage/); nothing in commands/ imports Redis or BullMQ.
  */
+import type { ForgetReceipt as QueueForgetReceipt } from '../../queue/erasure.ts';
+import type { JobView as QueueJobView } from '../../queue/status.ts';
 import type { ChatRef, ReplyTarget, UserRef } from './types.ts';
 
 export interface ConsentRecord {
@@ -17,19 +19,13 @@ export interface UserProfile {
   privateDelivery?: boolean;
 }
 
-export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | 'unknown';
+export type { JobState } from '../../queue/status.ts';
 
-export interface JobView {
-  id: string;
-  name: string;
-  state: JobState;
-  stage?: string;
-  percent?: number;
-  /** 1-based place in the queue while waiting. */
-  position?: number;
-  etaSeconds?: number;
-  error?: { code: string; message: string; key?: string };
-}
+/** What commands see of a job: the job layer's view without its internals. */
+export type JobView = Pick<
+  QueueJobView,
+  'id' | 'name' | 'state' | 'stage' | 'percent' | 'position' | 'etaSeconds' | 'error'
+>;
 
 export interface IdentityView {
   id: string;
@@ -61,10 +57,8 @@ export interface GroupMember {
   face?: { crops: string[]; report?: string; embedding?: string };
 }
 
-export interface ForgetReceipt {
-  /** Human-readable counts of what was removed, e.g. {jobs: 3, files: 12}. */
-  removed: Record<string, number>;
-}
+/** What was removed, counted (the job layer's receipt, as users see it). */
+export type ForgetReceipt = Pick<QueueForgetReceipt, 'removed'>;
 
 export interface EnqueueRequest {
   name: string;

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Locale } from '../../base/i18n/index.ts';
+import type { ReplyTarget } from '../../queue/reply.ts';
 import type { AttachmentSpec } from './options.ts';
 import type { Services } from './services.ts';
 
@@ -40,16 +41,8 @@ export interface Attachment {
   fetch(): Promise<Uint8Array>;
 }
 
-/** Where replies for this invocation (and later job results) go; platform-specific fields ride along. */
-export interface ReplyTarget {
-  platform: Platform;
-  chatId: string;
-  userId: string;
-  /** Deliver results by private message instead of the chat the command came from. */
-  privateDelivery?: boolean;
-  /** Platform details the adapter needs later (e.g. Discord interaction token + its expiry). */
-  extra?: Record<string, string | number>;
-}
+/** Where replies for this invocation (and later job results) go (the job layer's type). */
+export type { ReplyTarget } from '../../queue/reply.ts';
 
 export interface Invocation {
   /** The platform's update / interaction id: the idempotency key for anything this causes. */
