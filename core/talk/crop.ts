@@ -1,9 +1,11 @@
 /**
- * The talking-head crop: an axis-aligned square around the face, sized and centred the way
- * FFHQ-style aligners (SadTalker's cropper among them) size it: side = 2 * max(2 * eye distance,
- * 1.8 * eye-to-mouth distance), centre a tenth of the way from the eyes to the mouth. The face
- * fills about half of the frame, with hair, neck and some background around it. No rotation:
- * the portrait's own pixels are only scaled, so nothing is resampled twice.
+ * The talking-head crop: an axis-aligned square around the face, sized the way FFHQ-style
+ * aligners (SadTalker's cropper among them) size it: side = 2 * max(2 * eye distance, 1.8 *
+ * eye-to-mouth distance). The face fills about half of the frame, with hair, neck and some
+ * background around it. The centre lies on the line from the eyes to the mouth: a tenth of the
+ * way for the FFHQ layout the neural renderer was trained on, near the nose for the basic
+ * animator (the face centred, with room under the chin for the jaw to move). No rotation: the
+ * portrait's own pixels are only scaled, so nothing is resampled twice.
  */
 
 import { eyeCentres } from '../face/landmarks.ts';
@@ -19,7 +21,11 @@ export interface TalkCrop {
   affine: Affine;
 }
 
-export function talkCropAffine(landmarks: readonly Point[], size: number): Affine {
+/** Crop centres as a share of the way from the eyes to the mouth. */
+export const FFHQ_CENTRE = 0.1;
+export const FACE_CENTRE = 0.4;
+
+export function talkCropAffine(landmarks: readonly Point[], size: number, centre = FACE_CENTRE): Affine {
   const [le, re] = eyeCentres(landmarks);
   const eyeX = (le[0] + re[0]) / 2;
   const eyeY = (le[1] + re[1]) / 2;
@@ -28,8 +34,8 @@ export function talkCropAffine(landmarks: readonly Point[], size: number): Affin
   const eyeDist = Math.hypot(re[0] - le[0], re[1] - le[1]);
   const eyeMouth = Math.hypot(mouthX - eyeX, mouthY - eyeY);
   const side = 2 * Math.max(2 * eyeDist, 1.8 * eyeMouth);
-  const cx = eyeX + 0.1 * (mouthX - eyeX);
-  const cy = eyeY + 0.1 * (mouthY - eyeY);
+  const cx = eyeX + centre * (mouthX - eyeX);
+  const cy = eyeY + centre * (mouthY - eyeY);
   const k = size / side;
   return [k, 0, size / 2 - k * cx, 0, k, size / 2 - k * cy];
 }
@@ -38,8 +44,13 @@ export function talkCropAffine(landmarks: readonly Point[], size: number): Affin
  * Cut the crop. Where the square reaches past the portrait, the portrait's border rows and
  * columns are repeated, so a tight portrait gets no band of fill colour around it.
  */
-export function talkCrop(portrait: RgbImage, landmarks: readonly Point[], size: number): TalkCrop {
-  const affine = talkCropAffine(landmarks, size);
+export function talkCrop(
+  portrait: RgbImage,
+  landmarks: readonly Point[],
+  size: number,
+  centre = FACE_CENTRE,
+): TalkCrop {
+  const affine = talkCropAffine(landmarks, size, centre);
   const region = coverRegion(portrait, affine, size);
   // Region pixel (x, y) is portrait pixel (x + ox, y + oy).
   const fromRegion: Affine = [
