@@ -72,6 +72,8 @@ const HOW =
 export class SadTalkerEngine implements AnimationEngine {
   readonly name = 'sadtalker' as const;
   readonly label = 'SadTalker';
+  /** The portrait's semantics from the last animate() (exp 64, angle 3, trans 3), for tests and figures. */
+  lastSemantics?: Float32Array;
 
   private constructor(
     private readonly recon: OnnxSession,
@@ -123,6 +125,7 @@ export class SadTalkerEngine implements AnimationEngine {
     const crop = talkCrop(o.portrait, o.landmarks, RENDER_SIZE, FFHQ_CENTRE);
     const source = toPlanar(crop.image, 1 / 255, 0);
     const semantics0 = await this.sourceSemantics(crop.image, crop.landmarks);
+    this.lastSemantics = semantics0;
     throwIfAborted(signal);
     const eyes = Math.hypot(
       crop.landmarks[45]![0] - crop.landmarks[36]![0],
