@@ -18,7 +18,10 @@ const NEUTRAL: MouthShape = { open: 0.35, width: 0 };
 
 /** First-symbol classes (longest prefixes first). */
 const PHONEMES: readonly (readonly [string[], MouthShape])[] = [
-  [['tS', 'dZ', 'ʧ', 'ʤ', 'S', 'Z', 'ʃ', 'ʒ', 'ɕ', 'ʑ', 'ʂ', 'ʐ'], { open: 0.25, width: -0.5 }],
+  [
+    ['tS', 'dZ', 'tʃ', 'dʒ', 'ʧ', 'ʤ', 'tɕ', 'dʑ', 'tʂ', 'S', 'Z', 'ʃ', 'ʒ', 'ɕ', 'ʑ', 'ʂ', 'ʐ'],
+    { open: 0.25, width: -0.5 },
+  ],
   [['p', 'b', 'm'], { open: 0, width: 0 }],
   [['f', 'v'], { open: 0.08, width: 0.1 }],
   [['w', 'W', 'ʍ'], { open: 0.12, width: -0.9 }],
@@ -29,11 +32,11 @@ const PHONEMES: readonly (readonly [string[], MouthShape])[] = [
   [['j', 'J', 'ɲ'], { open: 0.2, width: 0.5 }],
   [['a', 'A', 'ɑ', 'æ', '{', 'ɐ', 'ʌ', 'V', 'ä'], { open: 0.95, width: 0.15 }],
   [['e', 'E', 'ɛ', 'ɜ', '3'], { open: 0.6, width: 0.45 }],
-  [['i', 'I', 'ɪ', 'ɨ'], { open: 0.3, width: 0.8 }],
+  [['i', 'I', 'ɪ', 'ɨ', 'ᵻ'], { open: 0.3, width: 0.8 }],
   [['o', 'O', 'ɔ', 'ɒ', '0'], { open: 0.65, width: -0.7 }],
   [['u', 'U', 'ʊ', 'ɯ', 'ʉ'], { open: 0.35, width: -0.9 }],
   [['y', 'Y', 'ø', 'œ', 'ʏ'], { open: 0.35, width: -0.7 }],
-  [['@', 'ə', 'ɚ', 'ɘ', 'ɵ'], { open: 0.45, width: 0 }],
+  [['@', 'ə', 'ɚ', 'ɝ', 'ɘ', 'ɵ', 'ɤ'], { open: 0.45, width: 0 }],
 ];
 
 /** The Azure viseme ids 0..21 (speech.microsoft.com's viseme table). */
@@ -63,7 +66,7 @@ const VISEMES: readonly MouthShape[] = [
 ];
 
 export function phonemeShape(text: string): MouthShape {
-  const t = text.trim().replace(/^['ˈˌ,%=]+/, '');
+  const t = text.trim().replace(/^['ˈˌ,%=ʰ]+/, '');
   if (t === '' || t === '_' || t.startsWith('_') || t === 'sil' || t === 'pau' || t === 'sp') return SILENT;
   let best: MouthShape | undefined;
   let bestLen = 0;

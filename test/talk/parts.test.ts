@@ -193,6 +193,8 @@ describe('speech shapes and loudness', () => {
     expect(phonemeShape('i:').width).toBeGreaterThan(0.5);
     expect(phonemeShape('ʃ').width).toBeLessThan(0);
     expect(phonemeShape('tS')).toEqual(phonemeShape('ʃ'));
+    expect(phonemeShape('tʃ')).toEqual(phonemeShape('ʃ'));
+    expect(phonemeShape('t').width).toBeGreaterThan(0);
     expect(phonemeShape('_:').open).toBe(0);
     expect(phonemeShape('ˈɑː').open).toBeGreaterThan(0.8);
     expect(phonemeShape('?weird').open).toBeGreaterThan(0);
