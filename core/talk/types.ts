@@ -66,7 +66,7 @@ export interface AnimationEngine {
 export const DEFAULT_FPS = 25;
 export const DEFAULT_SIZE = 512;
 
-/** Frames for `seconds` of audio: the video lasts as long as the speech (at least one frame). */
+/** Frames for `seconds` of audio, as the encoder counts them (the video lasts as long as the speech; at least one). */
 export function frameCountFor(seconds: number, fps: number): number {
-  return Math.max(1, Math.round(seconds * fps));
+  return Math.max(1, Math.ceil(seconds * fps - 1e-6));
 }

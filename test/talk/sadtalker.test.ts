@@ -17,6 +17,7 @@ import { FFHQ_CENTRE, talkCrop } from '../../core/talk/crop.ts';
 import { engineStatus, parseEngineChoice, pickEngine } from '../../core/talk/engines.ts';
 import { MEL_STEP, melSpectrogram, melWindows, N_MELS } from '../../core/talk/mel.ts';
 import { ENHANCER_MODEL, SADTALKER_MODELS, SadTalkerEngine } from '../../core/talk/sadtalker.ts';
+import { GraphBuilder } from '../../models/fixtures/graph.ts';
 import {
   buildAudio2ExpFixture,
   buildEnhancerFixture,
@@ -26,6 +27,7 @@ import {
   FIXTURE_TRANS,
 } from '../../models/fixtures/talk-fixtures.ts';
 import { loadManifests, type ModelManifest } from '../../models/manifest.ts';
+import { OnnxSession } from '../../models/onnx.ts';
 import { ModelStore } from '../../models/store.ts';
 import type { Portrait } from './helpers.ts';
 import { collect, pearson, portrait, rmsPerFrame, syntheticSpeech } from './helpers.ts';
@@ -124,6 +126,35 @@ describe('engine choice', () => {
 });
 
 describe('SadTalker engine on fixture graphs', () => {
+  it('onnxruntime runs the 5-D GridSample (opset 20) that the renderer export needs, exactly', async () => {
+    // SadTalker's generator warps 3-D feature volumes with F.grid_sample: an identity grid must
+    // return the volume unchanged.
+    const g = new GraphBuilder('grid-sample-5d');
+    const x = g.input('x', 'float32', [1, 2, 3, 4, 5]);
+    const grid = g.input('grid', 'float32', [1, 3, 4, 5, 3]);
+    g.output(
+      g.op('GridSample', [x, grid], { mode: 'linear', padding_mode: 'zeros', align_corners: 0 }),
+      'y',
+      'float32',
+      [1, 2, 3, 4, 5],
+    );
+    const s = await OnnxSession.create(g.toBytes({ opset: 20 }));
+    const data = new Float32Array(120).map((_, i) => i);
+    const gr = new Float32Array(3 * 4 * 5 * 3);
+    for (let d = 0; d < 3; d++)
+      for (let h = 0; h < 4; h++)
+        for (let w = 0; w < 5; w++) {
+          const o = ((d * 4 + h) * 5 + w) * 3;
+          gr.set([(2 * w + 1) / 5 - 1, (2 * h + 1) / 4 - 1, (2 * d + 1) / 3 - 1], o);
+        }
+    const r = await s.run({
+      x: { type: 'float32', data, dims: [1, 2, 3, 4, 5] },
+      grid: { type: 'float32', data: gr, dims: [1, 3, 4, 5, 3] },
+    });
+    expect(Array.from(r.y!.data as Float32Array)).toEqual(Array.from(data));
+    await s.dispose();
+  });
+
   it('silence reproduces the portrait exactly (identity warp, no expression change)', async () => {
     const engine = await SadTalkerEngine.load(storeWith(FIXTURES()));
     try {
