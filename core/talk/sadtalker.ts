@@ -53,15 +53,22 @@ export interface SadTalkerOptions {
   providers?: string[];
 }
 
+/** Models found complete and verified, per store: real exports are gigabytes, hashed once per process. */
+const verified = new WeakMap<ModelStore, Set<string>>();
+
 /** Why a model set cannot run here (not declared, not installed, or no digest yet), or undefined. */
 export async function modelsProblem(store: ModelStore, ids: readonly string[]): Promise<string | undefined> {
+  let ok = verified.get(store);
+  if (!ok) verified.set(store, (ok = new Set()));
   for (const id of ids) {
+    if (ok.has(id)) continue;
     if (!store.manifests.has(id)) return `model "${id}" has no manifest`;
     const bad = (await store.status(id)).find((f) => f.state !== 'ok');
     if (bad)
       return bad.state === 'missing'
         ? `model "${id}" file ${bad.file} is not installed`
         : `model "${id}" file ${bad.file} is not verified (${bad.detail ?? 'corrupt'})`;
+    ok.add(id);
   }
   return undefined;
 }
