@@ -58,6 +58,28 @@ export const configSchema = z.object({
   FACECHAIN_TRAINER_CMD: optionalString,
   /** Deadline of one training run, seconds. */
   FACECHAIN_TRAINER_TIMEOUT_S: int(1, 86_400).default(2700),
+  // Speech, audio and video (docs/talk.md).
+  /** Use the online neural voice (Microsoft Edge read-aloud service); off = the offline eSpeak NG voice only. */
+  FACECHAIN_TTS_ONLINE: z
+    .enum(['true', 'false', '1', '0', 'on', 'off'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1' || v === 'on'),
+  /** Deadline of one online speech request (connect + synthesis), ms. */
+  FACECHAIN_TTS_TIMEOUT_MS: int(1000, 120_000).default(20_000),
+  /** Disk budget of the online speech cache under <data dir>/cache/speech (0 = no cache). */
+  FACECHAIN_TTS_CACHE_MB: int(0, 100_000).default(256),
+  /** Longest text a talking video may speak (characters, after control characters are removed). */
+  FACECHAIN_TALK_MAX_TEXT: int(1, 5000).default(500),
+  /** Longest audio accepted from a user (voice message, file), seconds; refused from its header. */
+  FACECHAIN_TALK_MAX_AUDIO_SECONDS: int(1, 3600).default(60),
+  /** ffmpeg executable (unset: `ffmpeg` on PATH). Run as a separate process, never linked. */
+  FACECHAIN_FFMPEG_PATH: optionalString,
+  /** ffprobe executable (unset: next to FACECHAIN_FFMPEG_PATH when that is set, else `ffprobe` on PATH). */
+  FACECHAIN_FFPROBE_PATH: optionalString,
+  /** Deadline of one ffmpeg run (decoding or encoding a video), seconds. */
+  FACECHAIN_FFMPEG_TIMEOUT_S: int(5, 86_400).default(600),
+  /** eSpeak NG executable (unset: `espeak-ng` on PATH); GPL-3.0, run as a separate process. */
+  FACECHAIN_ESPEAK_PATH: optionalString,
   REDIS_URL: optionalString,
   // Job system (queue/): see docs/jobs.md.
   /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */
@@ -127,6 +149,8 @@ export interface Config extends RawConfig {
   artifactsDir: string;
   stylesDir: string;
   mergedModelsDir: string;
+  /** Online speech cache (content-addressed, bounded by FACECHAIN_TTS_CACHE_MB). */
+  speechCacheDir: string;
   executionProviders: string[];
   cores: number;
 }
@@ -152,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     artifactsDir: path.resolve(raw.FACECHAIN_ARTIFACTS_DIR ?? path.join(dataDir, 'artifacts')),
     stylesDir: path.resolve(raw.FACECHAIN_STYLES_DIR ?? path.join(dataDir, 'styles')),
     mergedModelsDir: path.join(dataDir, 'merged'),
+    speechCacheDir: path.join(dataDir, 'cache', 'speech'),
     executionProviders: raw.FACECHAIN_EXECUTION_PROVIDERS.split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),

@@ -255,6 +255,35 @@ export const en = {
   'identity.failed': 'ready for portraits; personal model training failed',
   'reply.group_photo':
     "Group photo: {placed} member(s) placed into the template's {faces} face(s), left to right.",
+  // ---- Speech, audio and video (helper/media; core/speech, core/audio, core/video) ----
+  // Failed-job messages by error code (job-error.ts reads joberror.<code>).
+  'joberror.text_too_long': 'The text is too long to speak. Shorten it.',
+  'joberror.empty_text': 'There is no text to speak.',
+  'joberror.bad_voice': 'Unknown voice. Pick one from the voice list.',
+  'joberror.bad_rate': 'The speaking rate is not valid: use a percentage from -50% to +100%, e.g. +10%.',
+  'joberror.bad_pitch': 'The pitch is not valid: use Hz from -50Hz to +50Hz, e.g. +5Hz.',
+  'joberror.not_audio':
+    'The file is not audio that can be played. Send a voice message, or an MP3, M4A, OGG or WAV file.',
+  'joberror.audio_too_long':
+    'The recording is too long. Send a shorter one (a minute at most on most servers).',
+  'joberror.audio_too_large': 'The audio file is too large. Send a shorter recording.',
+  'joberror.video_too_large': 'The video would be too large to send here. Use a shorter text or recording.',
+  'joberror.video_too_long': 'The video would be too long. Use a shorter text or recording.',
+  // Said in the reply when the offline voice spoke instead of the online one (Speech.fallback.reason).
+  'talk.voice_fallback.disabled':
+    'This server speaks with its offline voice (the online voice is turned off).',
+  'talk.voice_fallback.timeout':
+    'The online voice did not answer in time, so the offline voice spoke instead.',
+  'talk.voice_fallback.rejected':
+    'The online voice service refused the request, so the offline voice spoke instead.',
+  'talk.voice_fallback.unreachable':
+    'The online voice service could not be reached, so the offline voice spoke instead.',
+  'talk.voice_fallback.dropped':
+    'The connection to the online voice broke off, so the offline voice spoke instead.',
+  'talk.voice_fallback.circuit_open':
+    'The online voice is failing at the moment, so the offline voice spoke instead.',
+  'talk.voice_fallback.failed': 'The online voice failed, so the offline voice spoke instead.',
+  // ---- end of speech, audio and video ----
 } as const;
 
 export type MessageKey = keyof typeof en;

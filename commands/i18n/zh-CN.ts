@@ -236,4 +236,23 @@ export const zhCN: Record<MessageKey, string> = {
   'identity.trained': '个人模型已就绪',
   'identity.failed': '可以生成写真；个人模型训练失败',
   'reply.group_photo': '合影：已将 {placed} 位成员从左到右放入模板的 {faces} 张脸中。',
+  // ---- 语音、音频与视频（helper/media；core/speech、core/audio、core/video）----
+  'joberror.text_too_long': '文字太长，无法朗读。请缩短。',
+  'joberror.empty_text': '没有可以朗读的文字。',
+  'joberror.bad_voice': '未知的声音。请从声音列表中选择。',
+  'joberror.bad_rate': '语速无效：请使用 -50% 到 +100% 之间的百分比，例如 +10%。',
+  'joberror.bad_pitch': '音调无效：请使用 -50Hz 到 +50Hz 之间的值，例如 +5Hz。',
+  'joberror.not_audio': '这个文件不是可以播放的音频。请发送语音消息，或 MP3、M4A、OGG、WAV 文件。',
+  'joberror.audio_too_long': '录音太长。请发送更短的录音（多数服务器最长一分钟）。',
+  'joberror.audio_too_large': '音频文件太大。请发送更短的录音。',
+  'joberror.video_too_large': '生成的视频太大，无法在这里发送。请使用更短的文字或录音。',
+  'joberror.video_too_long': '生成的视频太长。请使用更短的文字或录音。',
+  'talk.voice_fallback.disabled': '本服务器使用离线语音（在线语音已关闭）。',
+  'talk.voice_fallback.timeout': '在线语音未能及时响应，因此改用离线语音。',
+  'talk.voice_fallback.rejected': '在线语音服务拒绝了请求，因此改用离线语音。',
+  'talk.voice_fallback.unreachable': '无法连接在线语音服务，因此改用离线语音。',
+  'talk.voice_fallback.dropped': '与在线语音的连接中断，因此改用离线语音。',
+  'talk.voice_fallback.circuit_open': '在线语音暂时频繁出错，因此改用离线语音。',
+  'talk.voice_fallback.failed': '在线语音出错，因此改用离线语音。',
+  // ---- 语音、音频与视频结束 ----
 };
