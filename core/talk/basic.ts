@@ -7,6 +7,7 @@
  */
 import { throwIfAborted } from '../errors.ts';
 import { talkCrop } from './crop.ts';
+import { EyelidPainter } from './eyelids.ts';
 import { checkInput, yieldToEventLoop } from './input.ts';
 import { MeshWarp } from './mesh-warp.ts';
 import { buildMotion, headAt, type MotionTrack } from './motion.ts';
@@ -54,6 +55,7 @@ export class BasicEngine implements AnimationEngine {
     const warp = new MeshWarp(crop.image, rig.source, rig.triangles);
     const active = o.headMotion ? union(rig.faceTriangles, rig.headTriangles) : rig.faceTriangles;
     const painter = new MouthPainter(rig.axes);
+    const lids = new EyelidPainter(base, size, rig.source);
     const pts = new Float64Array(rig.source.length);
     const { signal, onProgress } = o;
 
@@ -76,6 +78,7 @@ export class BasicEngine implements AnimationEngine {
         const strength = Math.max(0, Math.min(1, (added - 0.5) / 2.5));
         const teeth = Math.min(added * 0.3, rig.mouthWidth * 0.1);
         painter.paint(frame, size, size, pts, strength, teeth);
+        lids.paint(frame, size, size, pts, motion.blink[i]!);
         onProgress?.((i + 1) / frameCount);
         yield frame;
         if (i % FRAMES_PER_YIELD === FRAMES_PER_YIELD - 1) await yieldToEventLoop();

@@ -6,6 +6,7 @@
  * 80 spectrogram frames per second; video frame i reads the 16 frames starting at
  * int(80 (i - 2) / fps), clamped to the spectrogram (SadTalker's get_data).
  */
+import { resample } from '../audio/wav.ts';
 import type { PcmAudio } from './types.ts';
 
 export const MEL_RATE = 16000;
@@ -19,40 +20,6 @@ const PREEMPHASIS = 0.97;
 const MIN_LEVEL_DB = -100;
 const REF_LEVEL_DB = 20;
 const MAX_ABS = 4;
-
-/**
- * Resample to `rate` by linear interpolation after a moving-average low-pass as wide as the
- * step (when going down), which is enough for a 80-band mel spectrogram up to 7.6 kHz.
- */
-export function resample(audio: PcmAudio, rate: number): Float32Array {
-  const { samples, sampleRate } = audio;
-  if (sampleRate === rate) return samples;
-  const ratio = sampleRate / rate;
-  let src = samples;
-  if (ratio > 1) {
-    const w = Math.max(1, Math.round(ratio));
-    if (w > 1) {
-      src = new Float32Array(samples.length);
-      let acc = 0;
-      for (let i = 0; i < samples.length; i++) {
-        acc += samples[i]!;
-        if (i >= w) acc -= samples[i - w]!;
-        src[i] = acc / Math.min(i + 1, w);
-      }
-    }
-  }
-  const n = Math.floor(samples.length / ratio);
-  const out = new Float32Array(n);
-  // The averaging window lags by (w - 1) / 2 samples: read that much later.
-  const lag = ratio > 1 ? (Math.max(1, Math.round(ratio)) - 1) / 2 : 0;
-  for (let i = 0; i < n; i++) {
-    const t = Math.min(samples.length - 1, i * ratio + lag);
-    const k = Math.floor(t);
-    const f = t - k;
-    out[i] = src[k]! * (1 - f) + (src[Math.min(samples.length - 1, k + 1)] ?? 0) * f;
-  }
-  return out;
-}
 
 function hzToMel(f: number): number {
   // Slaney's scale: linear below 1 kHz, logarithmic above.
@@ -177,7 +144,7 @@ export function melSpectrogram(
   audio: PcmAudio,
   signal?: AbortSignal,
 ): { data: Float32Array; frames: number } {
-  const x = resample(audio, MEL_RATE);
+  const x = resample(audio, MEL_RATE).samples;
   const n = x.length;
   const y = new Float32Array(n);
   for (let i = 0; i < n; i++) y[i] = x[i]! - (i > 0 ? PREEMPHASIS * x[i - 1]! : 0);

@@ -69,7 +69,7 @@ const DROP: Readonly<Record<number, number>> = {
 };
 
 /** Jaw drop at full opening, as a share of the mouth's width (inner-lip gap about 0.37 of it). */
-export const MAX_DROP = 0.32;
+export const MAX_DROP = 0.28;
 /** Horizontal squeeze of the lips at full rounding, and stretch at full spread. */
 const ROUND_SQUEEZE = 0.22;
 const SPREAD_STRETCH = 0.07;

@@ -58,8 +58,8 @@ const verified = new WeakMap<ModelStore, Set<string>>();
 
 /** Why a model set cannot run here (not declared, not installed, or no digest yet), or undefined. */
 export async function modelsProblem(store: ModelStore, ids: readonly string[]): Promise<string | undefined> {
-  let ok = verified.get(store);
-  if (!ok) verified.set(store, (ok = new Set()));
+  const ok = verified.get(store) ?? new Set<string>();
+  verified.set(store, ok);
   for (const id of ids) {
     if (ok.has(id)) continue;
     if (!store.manifests.has(id)) return `model "${id}" has no manifest`;

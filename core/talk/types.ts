@@ -4,22 +4,16 @@
  * portrait, its 68 landmarks and speech audio into a stream of RGB frames; frames are produced
  * one at a time so a minute of video never sits in memory.
  */
+import type { Pcm } from '../audio/pcm.ts';
 import type { RgbImage } from '../image/codec.ts';
 import type { Point } from '../image/warp.ts';
+import type { SpeechTiming } from '../speech/timing.ts';
 
-/** Mono PCM, samples in -1..1 (core/audio/pcm.ts's shape; structural so either side can build it). */
-export interface PcmAudio {
-  samples: Float32Array;
-  sampleRate: number;
-}
+/** Mono PCM, samples in -1..1. */
+export type PcmAudio = Pcm;
 
-/** One timed unit of speech, in seconds (core/speech's SpeechTiming). */
-export interface TimedUnit {
-  start: number;
-  end: number;
-  text: string;
-  kind: 'word' | 'phoneme' | 'viseme';
-}
+/** One timed unit of speech (word, phoneme or viseme), in seconds. */
+export type TimedUnit = SpeechTiming;
 
 export type EngineName = 'basic' | 'sadtalker';
 

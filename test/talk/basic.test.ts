@@ -1,27 +1,18 @@
 /**
- * The basic animator on a real portrait with the real face models: the frames it streams, that
- * only the face region changes when the head is still, that the mouth opening measured on its
- * frames by the landmark model follows the speech, that the face stays the same person,
- * determinism, cancellation and refusals.
+ * The basic animator on a real portrait: the frames it streams, that only the face region
+ * changes when the head is still, determinism, cancellation and refusals. The mouth and identity
+ * are measured on the encoded video in e2e.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.ts';
 import { CancelledError, InputError } from '../../core/errors.ts';
-import { cosine, FaceAnalyzer } from '../../core/face/index.ts';
+import { FaceAnalyzer } from '../../core/face/index.ts';
 import { convexHull } from '../../core/fusion/mask.ts';
 import type { Point } from '../../core/image/warp.ts';
 import { BasicEngine } from '../../core/talk/basic.ts';
 import { talkCrop } from '../../core/talk/crop.ts';
 import { ModelStore } from '../../models/store.ts';
-import {
-  collect,
-  lipGap,
-  type Portrait,
-  pearson,
-  portrait,
-  rmsPerFrame,
-  syntheticSpeech,
-} from './helpers.ts';
+import { collect, type Portrait, portrait, syntheticSpeech } from './helpers.ts';
 
 let analyzer: FaceAnalyzer;
 let p: Portrait;
@@ -95,34 +86,6 @@ describe('basic animator', () => {
     expect(frames).toBe(100);
     // ...and the face itself does move (the mouth opens dark).
     expect(maxInside).toBeGreaterThan(80);
-  });
-
-  it('the mouth opening measured on the frames follows the speech (r >= 0.6) and the face stays the same person (cosine >= 0.8)', async () => {
-    const engine = new BasicEngine();
-    const anim = await engine.animate({ portrait: p.image, landmarks: p.face.landmarks, audio });
-    const frames = await collect(anim.frames);
-    const gaps: number[] = [];
-    const sims: number[] = [];
-    const loud: number[] = [];
-    const rms = rmsPerFrame(audio, 25, frames.length);
-    // Every other frame: 50 measurements keep the test quick and the correlation meaningful.
-    for (let i = 0; i < frames.length; i += 2) {
-      loud.push(rms[i]!);
-      const a = await analyzer.analyzeRgb(
-        { data: frames[i]!, width: 512, height: 512 },
-        { orientation: false, embedding: i % 10 === 0 },
-      );
-      expect(a.faces).toHaveLength(1);
-      const face = a.faces[0]!;
-      gaps.push(lipGap(face.landmarks) / Math.hypot(face.box[2] - face.box[0], face.box[3] - face.box[1]));
-      if (face.embedding) sims.push(cosine(face.embedding, p.face.embedding!));
-    }
-    const r = pearson(gaps, loud);
-    console.info(
-      `basic animator: lip gap vs audio RMS r = ${r.toFixed(3)}; identity cosine min ${Math.min(...sims).toFixed(3)}`,
-    );
-    expect(r).toBeGreaterThanOrEqual(0.6);
-    expect(Math.min(...sims)).toBeGreaterThanOrEqual(0.8);
   });
 
   it('is deterministic for a seed; head motion moves the surroundings slightly', async () => {

@@ -85,20 +85,6 @@ export function lipGap(lm: readonly (readonly [number, number])[]): number {
   return s / 3;
 }
 
-/** RMS loudness per video frame (window of one frame period), the plain audio envelope. */
-export function rmsPerFrame(audio: PcmAudio, fps: number, frames: number): Float32Array {
-  const out = new Float32Array(frames);
-  const per = audio.sampleRate / fps;
-  for (let i = 0; i < frames; i++) {
-    const a = Math.round(i * per);
-    const b = Math.min(audio.samples.length, Math.round((i + 1) * per));
-    let s = 0;
-    for (let k = a; k < b; k++) s += audio.samples[k]! ** 2;
-    out[i] = b > a ? Math.sqrt(s / (b - a)) : 0;
-  }
-  return out;
-}
-
 export async function collect(frames: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for await (const f of frames) out.push(f);
