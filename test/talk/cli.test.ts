@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodePng } from '../../core/image/codec.ts';
+import { mp3Claiming } from '../media/helpers.ts';
 import { FACES } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -117,7 +118,7 @@ describe('facechain talk', () => {
     }
   });
 
-  it('hostile inputs get specific errors and leave no file: corrupt voice file, no face, too much text, missing GPU engine', async () => {
+  it('hostile inputs get specific errors and leave no file: corrupt voice file, a 3-hour recording, no face, too much text, missing GPU engine', async () => {
     const photo = path.join(FACES, 'astronaut.png');
     const corrupt = path.join(tmp, 'voice message (1).ogg');
     await writeFile(corrupt, Buffer.concat([Buffer.from('OggS'), Buffer.alloc(3000, 0x5a)]));
@@ -126,8 +127,11 @@ describe('facechain talk', () => {
       blank,
       await encodePng({ data: new Uint8Array(200 * 200 * 3).fill(128), width: 200, height: 200 }),
     );
+    // An MP3 whose header says three hours: refused by that duration before decoding.
+    const hours = mp3Claiming(10_800, path.join(tmp, 'three hours.mp3'));
     const out = path.join(tmp, 'never.mp4');
     const expectations: [string[], string][] = [
+      [[photo, '--audio', hours, '--out', out], 'audio_too_long'],
       [[photo, '--audio', corrupt, '--out', out], 'not_audio'],
       [[photo, '--audio', path.join(tmp, 'missing.ogg'), '--out', out], 'unreadable_file'],
       [[blank, '--text', 'hello', '--offline', '--out', out], 'no_face'],
