@@ -322,6 +322,13 @@ export const en = {
     'The online voice is failing at the moment, so the offline voice spoke instead.',
   'talk.voice_fallback.failed': 'The online voice failed, so the offline voice spoke instead.',
   // ---- end of speech, audio and video ----
+  // ---- talking-portrait animation (helper/talk): which engine made the video, its errors ----
+  'talk.engine.basic':
+    'Animated with the basic animator (the face is moved from its landmarks; no talking-head model is installed on this server).',
+  'talk.engine.sadtalker': 'Animated with SadTalker.',
+  'joberror.empty_audio': 'The recording has no sound to animate. Send it again.',
+  'joberror.unknown_engine': 'Unknown animation engine. Choose auto, basic or sadtalker.',
+  // ---- end of talking-portrait animation ----
 } as const;
 
 export type MessageKey = keyof typeof en;

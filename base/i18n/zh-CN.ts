@@ -285,4 +285,10 @@ export const zhCN: Record<MessageKey, string> = {
   'talk.voice_fallback.circuit_open': '在线语音暂时频繁出错，因此改用离线语音。',
   'talk.voice_fallback.failed': '在线语音出错，因此改用离线语音。',
   // ---- 语音、音频与视频结束 ----
+  // ---- 说话肖像动画（helper/talk）：由哪个引擎制作，以及它的错误 ----
+  'talk.engine.basic': '由基础动画器制作（根据面部关键点移动面部；本服务器未安装说话头像模型）。',
+  'talk.engine.sadtalker': '由 SadTalker 生成动画。',
+  'joberror.empty_audio': '录音里没有可用于动画的声音。请重新发送。',
+  'joberror.unknown_engine': '未知的动画引擎。请选择 auto、basic 或 sadtalker。',
+  // ---- 说话肖像动画结束 ----
 };

@@ -30,6 +30,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   compare: () => import('./compare.ts'),
   prepare: () => import('./prepare.ts'),
   generate: () => import('./generate.ts'),
+  talk: () => import('./talk.ts'),
 };
 
 function help(): string {
