@@ -95,6 +95,7 @@ export function producerServices(producer: Producer, opts: ServiceOptions = {}):
     jobs: guarded(services.jobs),
     identities: guarded(services.identities),
     styles: guarded(services.styles),
+    voices: guarded(services.voices),
     userStyles: guarded(services.userStyles),
     firstSeen: guarded({ firstSeen: services.firstSeen }).firstSeen,
   };
@@ -283,6 +284,15 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       },
     },
     styles: { list: opts.styles ?? (async () => []) },
+    voices: {
+      async list(query, locale) {
+        const { listVoices } = await import('../core/speech/index.ts');
+        return (await listVoices({ query, ...(locale ? { locale } : {}) })).map((v) => ({
+          id: v.id,
+          name: `${v.name} (${v.locale})`,
+        }));
+      },
+    },
     // Keyed by the job-layer user id: the generate job and forget use the same key.
     userStyles: {
       async list(user) {

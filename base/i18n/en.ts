@@ -47,6 +47,8 @@ export const en = {
   'opt.talk.text': 'Text to speak',
   'opt.talk.voice': 'Voice name',
   'opt.talk.audio': 'Or a voice message / audio file',
+  'opt.talk.rate': 'Speaking rate, e.g. +10% or -20%',
+  'opt.talk.pitch': 'Pitch, e.g. +5Hz or -10Hz',
 
   'start.text':
     'Hello! I make portraits of you in many styles (FaceChain).\n' +
@@ -123,6 +125,9 @@ export const en = {
   'talk.need_input': 'Give a text to speak, or send a voice message or audio file with /talk.',
   'talk.no_result': 'There is no finished result {id} of yours. Use a result id from /status.',
   'talk.queued': 'Making the talking video.',
+  'talk.text_too_long': 'The text is {length} characters; at most {max} can be spoken. Send a shorter text.',
+  'talk.no_portrait':
+    'There is no portrait of you to animate yet. Make one with /portrait (or send photos of yourself first).',
   'files.result_expired':
     "That result's pictures were deleted after {age}, as this server keeps files; make a new one with /portrait.",
   'files.result_expired_delete':

@@ -44,6 +44,8 @@ export const zhCN: Record<MessageKey, string> = {
   'opt.talk.text': '要说的文字',
   'opt.talk.voice': '声音名称',
   'opt.talk.audio': '或一条语音消息 / 音频文件',
+  'opt.talk.rate': '语速，例如 +10% 或 -20%',
+  'opt.talk.pitch': '音调，例如 +5Hz 或 -10Hz',
 
   'start.text':
     '你好！我可以为你生成多种风格的写真（FaceChain）。\n' +
@@ -112,6 +114,8 @@ export const zhCN: Record<MessageKey, string> = {
   'talk.need_input': '请提供要说的文字，或用 /talk 发送语音消息或音频文件。',
   'talk.no_result': '没有找到你已完成的结果 {id}。请使用 /status 中的结果编号。',
   'talk.queued': '正在生成说话视频。',
+  'talk.text_too_long': '文字有 {length} 个字符，最多只能朗读 {max} 个。请发送更短的文字。',
+  'talk.no_portrait': '还没有可以让其说话的写真。请先用 /portrait 生成一张（或先发送你的照片）。',
   'files.result_expired':
     '该结果的图片已在 {age}后删除（本服务器只保留文件这么久）；请用 /portrait 重新生成。',
   'files.result_expired_delete': '该结果的图片已在 {age}后被删除（本服务器只保留文件这么久）。',

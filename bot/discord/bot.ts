@@ -190,6 +190,10 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
 
   private async autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
+    if (focused.name === 'voice') {
+      const voices = await this.opts.services.voices.list(String(focused.value));
+      return i.respond(voices.slice(0, 25).map((v) => ({ name: v.name.slice(0, 100), value: v.id })));
+    }
     if (focused.name !== 'style' && !(i.commandName === 'group' && focused.name === 'arg'))
       return i.respond([]);
     const q = String(focused.value).toLowerCase();

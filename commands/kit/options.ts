@@ -14,6 +14,8 @@ export interface OptionMeta {
   describe?: string;
   /** Its place among the bare words of a text command ("/portrait neon 2"); 'rest' takes the rest of the line. */
   positional?: number | 'rest';
+  /** A bare word takes this position only when it matches; otherwise the next position gets it. */
+  match?: RegExp;
   /** Menus suggest values as the user types (styles). */
   autocomplete?: boolean;
   /** Set by buttons only: not offered in menus. */
@@ -98,15 +100,32 @@ export function optionInfo(command: Pick<Command, 'options'>): OptionInfo[] {
   });
 }
 
-/** Text-command positions: option names in order, "...name" for the one taking the rest. */
-export function positionalNames(command: Pick<Command, 'options'>): string[] {
-  const out: string[] = [];
-  const rest: string[] = [];
+export interface Position {
+  name: string;
+  /** Takes the rest of the line. */
+  rest: boolean;
+  match?: RegExp;
+}
+
+/** Text-command positions in order (the one taking the rest of the line last). */
+export function positions(command: Pick<Command, 'options'>): Position[] {
+  const out: Position[] = [];
+  const rest: Position[] = [];
   for (const o of optionInfo(command)) {
-    if (o.meta.positional === 'rest') rest.push(`...${o.name}`);
-    else if (typeof o.meta.positional === 'number') out[o.meta.positional] = o.name;
+    const p = {
+      name: o.name,
+      rest: o.meta.positional === 'rest',
+      ...(o.meta.match ? { match: o.meta.match } : {}),
+    };
+    if (p.rest) rest.push(p);
+    else if (typeof o.meta.positional === 'number') out[o.meta.positional] = p;
   }
   return [...out.filter(Boolean), ...rest];
+}
+
+/** Position names, "...name" for the one taking the rest of the line. */
+export function positionalNames(command: Pick<Command, 'options'>): string[] {
+  return positions(command).map((p) => (p.rest ? `...${p.name}` : p.name));
 }
 
 /** The attachment option names of a command (photo1..photoN for several). */

@@ -6,7 +6,7 @@
  * (commands/options.ts).
  */
 import { findCommand } from '../index.ts';
-import { positionalNames } from './options.ts';
+import { positions } from './options.ts';
 
 export function parseTextCommand(
   text: string,
@@ -17,7 +17,7 @@ export function parseTextCommand(
   const options: Record<string, unknown> = {};
   const words = (m[2] ?? '').split(/\s+/).filter(Boolean);
   const known = findCommand(command);
-  const positional = known ? positionalNames(known) : [];
+  const positional = known ? positions(known) : [];
   let p = 0;
   for (let i = 0; i < words.length; i++) {
     const kv = /^([a-z]+)=(.*)$/.exec(words[i]);
@@ -25,13 +25,15 @@ export function parseTextCommand(
       options[kv[1]] = kv[2];
       continue;
     }
-    const name = positional[p++];
-    if (!name) continue;
-    if (name.startsWith('...')) {
-      options[name.slice(3)] = words.slice(i).join(' ');
+    // A position that wants a certain shape (a result id) lets other words pass to the next one.
+    while (positional[p]?.match && !positional[p].match?.test(words[i])) p++;
+    const pos = positional[p++];
+    if (!pos) continue;
+    if (pos.rest) {
+      options[pos.name] = words.slice(i).join(' ');
       break;
     }
-    options[name] = words[i];
+    options[pos.name] = words[i];
   }
   return { command, options };
 }

@@ -129,6 +129,10 @@ export interface Services {
   styles: {
     list(): Promise<StyleView[]>;
   };
+  /** Voices for talking portraits, for autocompletion (the online service's list, or the built-in one). */
+  voices: {
+    list(query: string, locale?: string): Promise<Array<{ id: string; name: string }>>;
+  };
   /** The user's own uploaded style LoRAs: validated on add, scoped to the user on every call. */
   userStyles: {
     list(user: UserRef): Promise<UserStyleView[]>;

@@ -2,8 +2,9 @@
  * Model data derived from a user's face that lives outside the artifact store, under the data
  * directory every worker shares: the face-LoRA files materialised for merging
  * (<data>/face-loras/<user>/), merged model folders that contain one (<data>/merged/) and the
- * style LoRAs the user uploaded (<data>/user-styles/). All of it is biometric-derived or the
- * user's own upload, so forget(user) removes it here (see forgetUserModels).
+ * style LoRAs the user uploaded (<data>/user-styles/), and the online voice's answers to their
+ * texts (<data>/cache/speech/<user>/). All of it is biometric-derived or the user's own, so
+ * forget(user) removes it here (see forgetUserModels).
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -68,6 +69,12 @@ export async function forgetUserModels(user: string, dataDir = config().dataDir)
   const loras = path.join(dirs.faceLoras, checkUser(user));
   if (existsSync(loras)) {
     await rm(loras, { recursive: true, force: true });
+    n++;
+  }
+  // The online voice's answers to the user's texts (core/speech/cache.ts, scoped per user).
+  const speech = path.join(config().speechCacheDir, checkUser(user));
+  if (existsSync(speech)) {
+    await rm(speech, { recursive: true, force: true });
     n++;
   }
   const c = config();

@@ -22,6 +22,16 @@ export class SpeechCache {
     readonly maxBytes: number,
   ) {}
 
+  /**
+   * The cache of one user: their texts' speech lives under their own folder, so forgetting them
+   * removes it (core/lora/user-models.ts, forgetUserModels). The size bound applies per folder.
+   */
+  scoped(user: string): SpeechCache {
+    if (!/^[a-z]{2,8}-[A-Za-z0-9_-]{1,64}$/.test(user))
+      throw new Error(`not a user id: ${user.slice(0, 40)}`);
+    return new SpeechCache(path.join(this.dir, user), this.maxBytes);
+  }
+
   private files(key: string) {
     return { mp3: path.join(this.dir, `${key}.mp3`), json: path.join(this.dir, `${key}.json`) };
   }

@@ -66,6 +66,8 @@ export interface SynthesizeOptions {
   signal?: AbortSignal;
   /** Output sample rate (default 24000, the online voice's own). */
   sampleRate?: number;
+  /** Keep the online voice's answer in this user's cache folder (erased with the user). */
+  cacheScope?: string;
 }
 
 export interface SpeechServiceOptions {
@@ -121,7 +123,8 @@ export class SpeechService {
         pitch: pitch.text,
         format: EDGE_OUTPUT_FORMAT,
       });
-      const cached: EdgeAudio | undefined = await this.o.cache?.get(key);
+      const cache = o.cacheScope ? this.o.cache?.scoped(o.cacheScope) : this.o.cache;
+      const cached: EdgeAudio | undefined = await cache?.get(key);
       let edge = cached;
       if (!edge) {
         edge = await this.o.onlineVoice.synthesize({
@@ -140,7 +143,7 @@ export class SpeechService {
         ...(this.o.tools ? { tools: this.o.tools } : {}),
       });
       // Cached only once it decoded: a damaged answer must not be served again.
-      if (!cached) await this.o.cache?.put(key, edge);
+      if (!cached) await cache?.put(key, edge);
       const timing = await this.onlineTiming(edge.words, espeakVoiceFor(voice.locale), o.signal);
       return { audio, voice: voice.id, engine: 'edge', ...(timing ? { timing } : {}) };
     } catch (e) {

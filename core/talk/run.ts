@@ -33,6 +33,8 @@ export type TalkSpeech =
       locale?: SynthesizeOptions['locale'];
       rate?: string;
       pitch?: string;
+      /** Whose speech cache keeps the online voice's answer (erased with that user). */
+      cacheScope?: string;
     }
   | {
       /** The user's audio: file bytes or a path. */
@@ -116,6 +118,7 @@ export async function runTalk(req: TalkRequest): Promise<TalkResult> {
       ...(s.locale ? { locale: s.locale } : {}),
       ...(s.rate ? { rate: s.rate } : {}),
       ...(s.pitch ? { pitch: s.pitch } : {}),
+      ...(s.cacheScope ? { cacheScope: s.cacheScope } : {}),
       ...(signal ? { signal } : {}),
     });
     audio = speech.audio;

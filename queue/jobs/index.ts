@@ -11,6 +11,7 @@ import { generate } from './generate.ts';
 import { groupPhoto } from './group-photo.ts';
 import { prepareIdentity } from './prepare-identity.ts';
 import { talk } from './talk.ts';
+import { talkGpu } from './talk-gpu.ts';
 import { template } from './template.ts';
 import { trainLora } from './train-lora.ts';
 import { tryOn } from './try-on.ts';
@@ -24,6 +25,7 @@ export const JOBS = {
   generate,
   'try-on': tryOn,
   talk,
+  'talk-gpu': talkGpu,
 } as const;
 
 export type JobName = keyof typeof JOBS;

@@ -79,6 +79,8 @@ describe('command options: one source', () => {
     });
     const talk = parseTextCommand('/talk tg-1 hello there, world')!;
     expect(talk.options).toEqual({ result: 'tg-1', text: 'hello there, world' });
+    // A first word that is no result id is part of the text: "/talk hello" speaks to the latest portrait.
+    expect(parseTextCommand('/talk good-bye, friends')!.options).toEqual({ text: 'good-bye, friends' });
     expect(parseTextCommand('/group style neon')!.options).toEqual({ action: 'style', arg: 'neon' });
     // Out of range in text is refused by the same schema Discord's bounds come from.
     expect(

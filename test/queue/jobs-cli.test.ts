@@ -36,7 +36,7 @@ describe('facechain jobs', () => {
     const bad = await cli('run', 'analyze', JSON.stringify({ photo: 'not-a-ref' }));
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/data\.photo/);
-    const missing = await cli('run', 'talk', JSON.stringify({ portrait: ref, text: 'hi' }));
+    const missing = await cli('run', 'talk-gpu', JSON.stringify({ portrait: ref, text: 'hi' }));
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/not available/);
   });
