@@ -49,6 +49,7 @@ export const en = {
   'opt.talk.audio': 'Or a voice message / audio file',
   'opt.talk.rate': 'Speaking rate, e.g. +10% or -20%',
   'opt.talk.pitch': 'Pitch, e.g. +5Hz or -10Hz',
+  'opt.talk.note': 'Send it as a round video note (Telegram)',
 
   'start.text':
     'Hello! I make portraits of you in many styles (FaceChain).\n' +

@@ -46,6 +46,7 @@ export const zhCN: Record<MessageKey, string> = {
   'opt.talk.audio': '或一条语音消息 / 音频文件',
   'opt.talk.rate': '语速，例如 +10% 或 -20%',
   'opt.talk.pitch': '音调，例如 +5Hz 或 -10Hz',
+  'opt.talk.note': '以圆形视频消息发送（Telegram）',
 
   'start.text':
     '你好！我可以为你生成多种风格的写真（FaceChain）。\n' +
