@@ -67,7 +67,10 @@ export class TfjsGraph {
    * Load a graph model from its model.json; the weight shards it names are read from the same
    * folder (the model store has verified every file already).
    */
-  static async load(jsonPath: string, opts: { name?: string; expectInputs?: TensorSpec[] } = {}): Promise<TfjsGraph> {
+  static async load(
+    jsonPath: string,
+    opts: { name?: string; expectInputs?: TensorSpec[] } = {},
+  ): Promise<TfjsGraph> {
     const name = opts.name ?? jsonPath;
     await backend();
     let model: GraphModel;
@@ -81,7 +84,8 @@ export class TfjsGraph {
       for (const group of json.weightsManifest) {
         for (const p of group.paths) {
           const file = path.resolve(dir, p);
-          if (!file.startsWith(dir + path.sep)) throw new Error(`weight shard ${p} lies outside the model folder`);
+          if (!file.startsWith(dir + path.sep))
+            throw new Error(`weight shard ${p} lies outside the model folder`);
           shards.push(new Uint8Array(await readFile(file)));
         }
         weightSpecs.push(...group.weights);
@@ -137,7 +141,10 @@ export class TfjsGraph {
    */
   async run(input: Tensor): Promise<Tensor[]> {
     if (input.type !== 'float32' && input.type !== 'int32')
-      throw new ModelError('model_input', `Model "${this.name}" takes float32 or int32 input, given ${input.type}.`);
+      throw new ModelError(
+        'model_input',
+        `Model "${this.name}" takes float32 or int32 input, given ${input.type}.`,
+      );
     const count = input.dims.reduce((a, b) => a * b, 1);
     if (count !== input.data.length)
       throw new ModelError(

@@ -165,10 +165,17 @@ export class BodyModels {
    * measured IoU 0.89 against a hand-drawn mask, the whole photo 0.62 (the selfie model bleeds
    * into the ground when the person is small in the frame; docs/tryon-and-pose.md).
    */
-  async segmentPeople(img: RgbImage, opts: { boxes?: readonly Box[]; signal?: AbortSignal } = {}): Promise<Mask> {
+  async segmentPeople(
+    img: RgbImage,
+    opts: { boxes?: readonly Box[]; signal?: AbortSignal } = {},
+  ): Promise<Mask> {
     throwIfAborted(opts.signal);
     if (!opts.boxes?.length) return this.segmentRegion(img);
-    const out: Mask = { width: img.width, height: img.height, data: new Float32Array(img.width * img.height) };
+    const out: Mask = {
+      width: img.width,
+      height: img.height,
+      data: new Float32Array(img.width * img.height),
+    };
     for (const [x1, y1, x2, y2] of opts.boxes) {
       throwIfAborted(opts.signal);
       const cx = (x1 + x2) / 2;

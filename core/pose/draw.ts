@@ -77,7 +77,13 @@ function cvRound(v: number): number {
 }
 
 /** OpenCV's ellipse2Poly for a full ellipse (integer centre and axes, degrees, 1° steps). */
-export function ellipsePolygon(cx: number, cy: number, ax: number, ay: number, angleDeg: number): [number, number][] {
+export function ellipsePolygon(
+  cx: number,
+  cy: number,
+  ax: number,
+  ay: number,
+  angleDeg: number,
+): [number, number][] {
   let angle = angleDeg;
   while (angle < 0) angle += 360;
   while (angle > 360) angle -= 360;

@@ -83,7 +83,9 @@ export function cocoToOpenPose(coco: readonly Keypoint[], minScore: number): Key
     const l = coco[5];
     const r = coco[6];
     const s = Math.min(l[2], r[2]);
-    return s >= minScore ? [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2, s] : [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2, 0];
+    return s >= minScore
+      ? [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2, s]
+      : [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2, 0];
   });
 }
 
