@@ -25,6 +25,9 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   compare: () => import('./compare.ts'),
   prepare: () => import('./prepare.ts'),
   generate: () => import('./generate.ts'),
+  pose: () => import('./pose.ts'),
+  segment: () => import('./segment.ts'),
+  tryon: () => import('./tryon.ts'),
 };
 
 function help(): string {

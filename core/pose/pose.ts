@@ -4,7 +4,7 @@
  */
 import { InputError, throwIfAborted } from '../errors.ts';
 import { type RgbImage, resizeRgb } from '../image/codec.ts';
-import type { BodyModels, CocoPerson } from './body-models.ts';
+import type { CocoPerson } from './body-models.ts';
 import { drawSkeleton } from './draw.ts';
 import { type BodyPose, cocoToOpenPose } from './keypoints.ts';
 import { isSkeletonImage } from './skeleton.ts';

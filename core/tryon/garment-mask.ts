@@ -72,7 +72,7 @@ export async function garmentMask(
   opts: { minCoverage?: number; signal?: AbortSignal } = {},
 ): Promise<GarmentMask> {
   const minCoverage = opts.minCoverage ?? TRYON_DEFAULTS.minCoverage;
-  if (alpha && alpha.some((a) => a < TRYON_DEFAULTS.alphaThreshold)) {
+  if (alpha?.some((a) => a < TRYON_DEFAULTS.alphaThreshold)) {
     const mask = garmentMaskFromAlpha(alpha, img.width, img.height, { minCoverage });
     return { mask, source: 'alpha', coverage: coverage(mask) };
   }
