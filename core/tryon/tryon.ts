@@ -6,10 +6,12 @@
  * The repainting is the generation engine's job (core/diffusion SdPipeline with an init image
  * and a mask); the identity comes from whatever the caller merged into that pipeline (face LoRA
  * 0.95, style LoRA 0.05 in FaceChain). Without a generator this fails with NotAvailableError.
- * The garment mask comes from the image's transparency; a human-parsing model is not wired
- * (no such model is in the manifests).
+ * The garment mask comes from the image's transparency, or from garmentMask() (garment-mask.ts:
+ * a product photo, or the garment as worn by someone); with the wearer's OpenPose skeleton
+ * (core/pose) the repainted body follows their pose through the OpenPose ControlNet at weight
+ * 1.0, as in FaceChain's recipe.
  */
-import { NotAvailableError, throwIfAborted } from '../errors.ts';
+import { InputError, NotAvailableError, throwIfAborted } from '../errors.ts';
 import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';
@@ -34,6 +36,7 @@ export interface TryOnGenerator {
       initImage: RgbImage;
       mask: RgbImage;
       strength?: number;
+      controls?: { model: string; image: RgbImage; scale?: number; preprocess?: 'canny' | 'none' }[];
     },
     hooks?: { signal?: AbortSignal },
   ): Promise<{ images: { rgb: RgbImage; seed: number }[] }>;
@@ -47,6 +50,10 @@ export interface TryOnRequest {
   /** The garment photo (upright RGB) and its alpha channel (one byte per pixel). */
   garment: RgbImage;
   alpha: Uint8Array | undefined;
+  /** The garment's mask at the photo's size (garmentMask()); used instead of `alpha` when given. */
+  garmentMask?: Mask;
+  /** OpenPose skeleton of the wearer (any size; resized to the output): pose guidance. */
+  pose?: RgbImage;
   prompt: string;
   negativePrompt?: string;
   /** Output width (FaceChain: 768); height follows the garment photo's aspect, at most maxHeight. */
@@ -60,6 +67,9 @@ export interface TryOnRequest {
   userFace?: FaceInImage;
   signal?: AbortSignal;
 }
+
+/** The pose ControlNet's name in the model folder (controlnet-openpose/), as for `generate`. */
+export const TRYON_POSE_CONTROLNET = 'openpose';
 
 export const TRYON_GENERATION = {
   width: 768,
@@ -104,7 +114,13 @@ export async function tryOn(
 ): Promise<TryOnResult> {
   // The garment is checked before anything else, so a bad upload is reported even where
   // generation is not installed.
-  const fullMask = garmentMaskFromAlpha(req.alpha, req.garment.width, req.garment.height);
+  const fullMask = req.garmentMask ?? garmentMaskFromAlpha(req.alpha, req.garment.width, req.garment.height);
+  if (fullMask.width !== req.garment.width || fullMask.height !== req.garment.height) {
+    throw new InputError(
+      'size_mismatch',
+      `The garment mask (${fullMask.width}×${fullMask.height}) does not match the garment photo (${req.garment.width}×${req.garment.height}).`,
+    );
+  }
   if (!deps.generator) {
     throw new NotAvailableError(
       'Virtual try-on',
@@ -147,6 +163,9 @@ export async function tryOn(
       initImage: garment,
       mask: repaint,
       strength: TRYON_GENERATION.strength,
+      ...(req.pose
+        ? { controls: [{ model: TRYON_POSE_CONTROLNET, image: req.pose, scale: 1, preprocess: 'none' as const }] }
+        : {}),
     },
     { signal: req.signal },
   );
