@@ -22,31 +22,40 @@ export function coverage(m: Mask): number {
 /** Label 4-connected components of pixels equal to `value` (0 or 1); returns labels and sizes. */
 function components(m: Mask, value: 0 | 1): { labels: Int32Array; sizes: number[] } {
   const { width: w, height: h } = m;
-  const labels = new Int32Array(w * h).fill(-1);
+  const n = w * h;
+  const on = new Uint8Array(n);
+  for (let i = 0; i < n; i++) on[i] = (m.data[i] >= 0.5 ? 1 : 0) === value ? 1 : 0;
+  const labels = new Int32Array(n).fill(-1);
   const sizes: number[] = [];
-  const stack: number[] = [];
-  const is = (i: number) => (m.data[i] >= 0.5 ? 1 : 0) === value;
-  for (let start = 0; start < w * h; start++) {
-    if (labels[start] >= 0 || !is(start)) continue;
+  const stack = new Int32Array(n);
+  for (let start = 0; start < n; start++) {
+    if (labels[start] >= 0 || !on[start]) continue;
     const id = sizes.length;
     let size = 0;
+    let top = 0;
     labels[start] = id;
-    stack.push(start);
-    while (stack.length) {
-      const i = stack.pop() as number;
+    stack[top++] = start;
+    while (top > 0) {
+      const i = stack[--top];
       size++;
       const x = i % w;
-      const y = (i - x) / w;
-      const visit = (j: number) => {
-        if (labels[j] < 0 && is(j)) {
-          labels[j] = id;
-          stack.push(j);
-        }
-      };
-      if (x > 0) visit(i - 1);
-      if (x < w - 1) visit(i + 1);
-      if (y > 0) visit(i - w);
-      if (y < h - 1) visit(i + w);
+      // Each neighbour is labelled when pushed, so the stack never holds more than n entries.
+      if (x > 0 && labels[i - 1] < 0 && on[i - 1]) {
+        labels[i - 1] = id;
+        stack[top++] = i - 1;
+      }
+      if (x < w - 1 && labels[i + 1] < 0 && on[i + 1]) {
+        labels[i + 1] = id;
+        stack[top++] = i + 1;
+      }
+      if (i >= w && labels[i - w] < 0 && on[i - w]) {
+        labels[i - w] = id;
+        stack[top++] = i - w;
+      }
+      if (i + w < n && labels[i + w] < 0 && on[i + w]) {
+        labels[i + w] = id;
+        stack[top++] = i + w;
+      }
     }
     sizes.push(size);
   }
