@@ -100,5 +100,5 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')} (other work on the host depresses figures)`,
 );
-body.dispose();
+await body.dispose();
 await analyzer.dispose();

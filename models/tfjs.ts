@@ -1,8 +1,9 @@
 /**
- * The one place that imports TensorFlow.js. Some published models (MediaPipe selfie
- * segmentation, MoveNet) ship only as TensorFlow.js graph models (model.json + weight shards);
- * they run here on TensorFlow.js's WebAssembly backend, which installs from npm with no native
- * download (docs/DECISIONS.md, "Body pose and segmentation").
+ * The one place that imports TensorFlow.js (a dev dependency): the reference runtime the body
+ * models were published for. The product runs them on ONNX Runtime after converting them
+ * (models/tfjs-convert.ts); this module runs the original graphs so that test/pose/convert.test.ts
+ * can check the conversion and bench/pose-runtimes.ts can time both (docs/DECISIONS.md, "Body
+ * pose and segmentation"). WebAssembly backend: it installs from npm with no native download.
  *
  * Callers see the same plain `Tensor` as with ONNX models (models/onnx.ts) and never a
  * TensorFlow.js type. Like ONNX Runtime's run(), execute() computes on the calling thread.

@@ -69,7 +69,7 @@ export const command: CliCommand = {
         }
       }
     } finally {
-      models.dispose();
+      await models.dispose();
     }
     return failed ? 1 : 0;
   },

@@ -74,7 +74,7 @@ export const command: CliCommand = {
     } catch (e) {
       return printError(e, { file });
     } finally {
-      body?.dispose();
+      await body?.dispose();
       await faces?.dispose();
     }
   },

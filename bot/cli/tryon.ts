@@ -74,7 +74,7 @@ export const command: CliCommand = {
     } catch (e) {
       return printError(e);
     } finally {
-      body?.dispose();
+      await body?.dispose();
       await analyzer?.dispose();
     }
   },

@@ -1,10 +1,15 @@
 /**
  * The body models: MoveNet MultiPose (people and their 17 COCO keypoints) and MediaPipe Selfie
- * Segmentation (person probability per pixel), both TensorFlow.js graph models from the model
- * store (models/manifests/body-*.json). One instance per thread; it holds only the loaded graphs.
+ * Segmentation (person probability per pixel). Both are published as TensorFlow.js graph models
+ * (models/manifests/body-*.json, verified by the model store); they are converted to ONNX in
+ * memory when loaded (models/tfjs-convert.ts) and run on ONNX Runtime like the face models.
+ * MoveNet's decoding runs in TypeScript (movenet-decode.ts). One instance per thread; it holds
+ * only its two sessions.
  */
 import type { ModelStore } from '../../models/store.ts';
-import { TfjsGraph } from '../../models/tfjs.ts';
+import { OnnxSession } from '../../models/onnx.ts';
+import { tfjsToOnnx } from '../../models/tfjs-convert.ts';
+import { config } from '../config.ts';
 import { throwIfAborted } from '../errors.ts';
 import { iou } from '../face/detect.ts';
 import type { Box } from '../face/types.ts';
@@ -12,6 +17,7 @@ import type { Mask } from '../fusion/raster.ts';
 import { extractRgb, type RgbImage, resizeRgb } from '../image/codec.ts';
 import { letterbox, mapToPhoto } from './input.ts';
 import type { Keypoint } from './keypoints.ts';
+import { decodeMoveNet } from './movenet-decode.ts';
 
 export const BODY_MODEL_IDS = ['body-pose', 'body-segment'] as const;
 
@@ -37,24 +43,58 @@ const SEG_MARGIN = 1.2;
 /** The refined person must overlap the first box this much (IoU). */
 const REFINE_MIN_IOU = 0.3;
 
+/** MoveNet's six heads (graph node -> ONNX output name), in the order decodeMoveNet takes them. */
+const MOVENET_HEADS = [
+  { node: 'StatefulPartitionedCall/Sigmoid', name: 'center' },
+  { node: 'StatefulPartitionedCall/Sigmoid_1', name: 'keypoint_heatmap' },
+  { node: 'StatefulPartitionedCall/kpt_regress_0/conv2d_8/BiasAdd', name: 'keypoint_regress' },
+  { node: 'StatefulPartitionedCall/kpt_offset_0/conv2d_9/BiasAdd', name: 'keypoint_offset' },
+  { node: 'StatefulPartitionedCall/box_scale_0/conv2d_5/BiasAdd', name: 'box_scale' },
+  { node: 'StatefulPartitionedCall/box_offset_0/conv2d_6/BiasAdd', name: 'box_offset' },
+];
+
 export class BodyModels {
   private constructor(
-    private readonly pose: TfjsGraph,
-    private readonly seg: TfjsGraph,
+    private readonly pose: OnnxSession,
+    private readonly seg: OnnxSession,
   ) {}
 
-  static async load(store: ModelStore): Promise<BodyModels> {
-    const open = async (id: string) => {
+  static async load(
+    store: ModelStore,
+    opts: { threads?: number; providers?: string[] } = {},
+  ): Promise<BodyModels> {
+    const open = async (
+      id: string,
+      outputs: { node: string; name: string }[],
+      inputType: 'float32' | 'int32',
+    ) => {
       const m = store.manifest(id);
-      // Every file (graph and weight shards) is verified before the graph reads them.
+      // Every file (graph and weight shards) is verified before the converter reads them.
       for (const f of m.files) await store.path(id, f.name);
-      return TfjsGraph.load(store.filePath(id, m.files[0].name), { name: id, expectInputs: m.inputs });
+      const input = m.inputs[0];
+      const bytes = tfjsToOnnx(store.filePath(id, m.files[0].name), {
+        name: id,
+        inputShape: input.shape,
+        inputType,
+        outputs,
+      });
+      return OnnxSession.create(bytes, {
+        name: id,
+        threads: opts.threads ?? config().FACECHAIN_ORT_THREADS,
+        providers: opts.providers ?? config().executionProviders,
+        expectInputs: m.inputs,
+        expectOutputs: m.outputs,
+        memPattern: false,
+      });
     };
-    const pose = await open('body-pose');
+    const pose = await open('body-pose', MOVENET_HEADS, 'int32');
     try {
-      return new BodyModels(pose, await open('body-segment'));
+      return new BodyModels(
+        pose,
+        await open('body-segment', [{ node: 'activation_10', name: 'activation_10' }], 'float32'),
+      );
     } catch (e) {
-      pose.dispose();
+      await pose.dispose();
       throw e;
     }
   }
@@ -88,18 +128,26 @@ export class BodyModels {
     const inW = Math.max(32, Math.ceil((img.width * s) / 32) * 32);
     const inH = Math.max(32, Math.ceil((img.height * s) / 32) * 32);
     const lb = await letterbox(img, inW, inH);
-    const [out] = await this.pose.run({
-      type: 'int32',
-      data: Int32Array.from(lb.rgb.data),
-      dims: [1, inH, inW, 3],
+    const heads = await this.pose.run({
+      input: { type: 'int32', data: Int32Array.from(lb.rgb.data), dims: [1, inH, inW, 3] },
     });
-    const d = out.data as Float32Array;
+    const f = (name: string) => heads[name].data as Float32Array;
+    const d = decodeMoveNet({
+      height: inH / 4,
+      width: inW / 4,
+      center: f('center'),
+      keypointHeatmap: f('keypoint_heatmap'),
+      keypointRegress: f('keypoint_regress'),
+      keypointOffset: f('keypoint_offset'),
+      boxScale: f('box_scale'),
+      boxOffset: f('box_offset'),
+    });
     const toX = (v: number) => (v * inW - lb.offX) / lb.scale;
     const toY = (v: number) => (v * inH - lb.offY) / lb.scale;
     const clampX = (v: number) => Math.max(0, Math.min(img.width, v));
     const clampY = (v: number) => Math.max(0, Math.min(img.height, v));
     const people: CocoPerson[] = [];
-    for (let p = 0; p < out.dims[1]; p++) {
+    for (let p = 0; p < d.length / 56; p++) {
       const o = p * 56;
       const keypoints: Keypoint[] = [];
       for (let k = 0; k < 17; k++)
@@ -210,12 +258,14 @@ export class BodyModels {
           };
     const x = new Float32Array(SEG_SIZE * SEG_SIZE * 3);
     for (let i = 0; i < x.length; i++) x[i] = lb.rgb.data[i] / 255;
-    const [out] = await this.seg.run({ type: 'float32', data: x, dims: [1, SEG_SIZE, SEG_SIZE, 3] });
-    return mapToPhoto(out.data as Float32Array, SEG_SIZE, SEG_SIZE, lb, img.width, img.height);
+    const out = await this.seg.run({
+      input_1: { type: 'float32', data: x, dims: [1, SEG_SIZE, SEG_SIZE, 3] },
+    });
+    return mapToPhoto(out.activation_10.data as Float32Array, SEG_SIZE, SEG_SIZE, lb, img.width, img.height);
   }
 
-  dispose(): void {
-    this.pose.dispose();
-    this.seg.dispose();
+  async dispose(): Promise<void> {
+    await this.pose.dispose();
+    await this.seg.dispose();
   }
 }

@@ -17,7 +17,9 @@ let body: BodyModels;
 beforeAll(async () => {
   body = await loadBody();
 });
-afterAll(() => body?.dispose());
+afterAll(async () => {
+  await body?.dispose();
+});
 
 /** Per visible keypoint: distance to the marked point as a share of the person's height. */
 async function errors(name: string, img?: RgbImage): Promise<number[]> {

@@ -29,7 +29,7 @@ beforeAll(async () => {
   worn = wornResult.mask;
 });
 afterAll(async () => {
-  body?.dispose();
+  await body?.dispose();
   await faces?.dispose();
 });
 

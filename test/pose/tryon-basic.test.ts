@@ -33,7 +33,7 @@ beforeAll(async () => {
   garment = await decodeImage(await encodeJpeg(await photo(`${FACES}/astronaut.png`), { quality: 80 }));
 });
 afterAll(async () => {
-  body?.dispose();
+  await body?.dispose();
   await analyzer?.dispose();
 });
 

@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pipe?.close();
-  body?.dispose();
+  await body?.dispose();
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -1,17 +1,23 @@
 /**
- * A converter from TensorFlow.js graph models to ONNX, written to measure the alternative to
- * running those models on TensorFlow.js (bench/pose-runtimes.ts, docs/DECISIONS.md "Body pose
- * and segmentation"). It covers the operators of the convolutional networks in question (MediaPipe
- * selfie segmentation; the convolutional trunk of MoveNet), not TensorFlow at large, and is not
- * used by the product.
+ * TensorFlow.js graph models -> ONNX, in memory, so the published body models (MediaPipe selfie
+ * segmentation, MoveNet MultiPose; TensorFlow.js files in an npm package, verified by the model
+ * store) run on ONNX Runtime like every other model here: 6-7x faster than TensorFlow.js's
+ * WebAssembly backend on these networks, on the same thread pool and GPU providers
+ * (docs/DECISIONS.md, "Body pose and segmentation"; bench/pose-runtimes.ts).
  *
- * The NHWC graph becomes an NCHW ONNX graph: one transpose at the input, filters rearranged at
- * conversion time, per-channel constants reshaped for NCHW broadcasting, one transpose per output.
- * Weights quantised to float16 or uint8 by the TensorFlow.js converter are expanded to float32.
+ * It covers the operators of convolutional networks of this kind, not TensorFlow at large: an
+ * operator it does not know is a ModelError naming it. The NHWC graph becomes an NCHW ONNX
+ * graph: one transpose at the input, filters rearranged at conversion time, per-channel
+ * constants reshaped for NCHW broadcasting, one transpose per output. Weights that the
+ * TensorFlow.js converter quantised to float16 or uint8 are expanded to float32. Only what the
+ * requested outputs depend on is converted (MoveNet's in-graph decoding after its heads is done
+ * in TypeScript: core/pose/movenet-decode.ts). test/pose/convert.test.ts checks the result
+ * against TensorFlow.js itself.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fromFloat16Bits, GraphBuilder } from '../models/fixtures/graph.ts';
+import { ModelError } from '../core/errors.ts';
+import { type Dim, fromFloat16Bits, GraphBuilder } from './fixtures/graph.ts';
 
 interface TfNode {
   name: string;
@@ -36,12 +42,27 @@ interface Const {
 }
 
 /** Read every weight of a TensorFlow.js graph model as float32 (or int32) arrays. */
-export function readWeights(jsonPath: string): { nodes: TfNode[]; weights: Map<string, Const>; json: any } {
+function readWeights(jsonPath: string): { nodes: TfNode[]; weights: Map<string, Const> } {
   const json = JSON.parse(readFileSync(jsonPath, 'utf8'));
+  if (json.format !== 'graph-model' || !Array.isArray(json.weightsManifest))
+    throw new Error(`not a TensorFlow.js graph model (format ${json.format ?? 'missing'})`);
+  const dir = path.dirname(jsonPath);
   const weights = new Map<string, Const>();
   for (const group of json.weightsManifest) {
-    const bufs = group.paths.map((p: string) => readFileSync(path.join(path.dirname(jsonPath), p)));
+    const bufs = group.paths.map((p: string) => {
+      const file = path.resolve(dir, p);
+      if (!file.startsWith(dir + path.sep))
+        throw new Error(`weight shard ${p} lies outside the model folder`);
+      return readFileSync(file);
+    });
     const all = Buffer.concat(bufs);
+    const total = (group.weights as WeightSpec[]).reduce((n, w) => {
+      const count = w.shape.reduce((a, b) => a * b, 1);
+      const size = w.quantization ? (w.quantization.dtype === 'uint8' ? 1 : 2) : 4;
+      return n + count * size;
+    }, 0);
+    if (all.length !== total)
+      throw new Error(`weights hold ${all.length} bytes, the manifest describes ${total}`);
     let at = 0;
     for (const w of group.weights as WeightSpec[]) {
       const n = w.shape.reduce((a, b) => a * b, 1);
@@ -72,7 +93,7 @@ export function readWeights(jsonPath: string): { nodes: TfNode[]; weights: Map<s
       weights.set(w.name, { shape: w.shape, data });
     }
   }
-  return { nodes: json.modelTopology.node, weights, json };
+  return { nodes: json.modelTopology.node, weights };
 }
 
 const b64 = (s?: string) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
@@ -100,14 +121,30 @@ function filterToOnnx(c: Const, depthwise: boolean): { dims: number[]; data: Flo
   return { dims: [b, a, kh, kw], data: out };
 }
 
-/**
- * Convert to ONNX bytes. `inputName` is the Placeholder; `outputs` the node names whose values
- * become graph outputs (NHWC again). Throws on an operator it does not know.
- */
-export function tfjsToOnnx(
-  jsonPath: string,
-  opts: { inputShape: number[]; inputType?: 'float32' | 'int32'; outputs: string[] },
-): Uint8Array {
+export interface ConvertOptions {
+  /** For error messages (the model id). */
+  name?: string;
+  /** The input's NHWC shape; strings name dynamic axes. */
+  inputShape: Dim[];
+  inputType?: 'float32' | 'int32';
+  /** Graph nodes whose values become outputs (NHWC again), and the outputs' names. */
+  outputs: { node: string; name: string }[];
+}
+
+/** Convert a graph model (its model.json; weight shards beside it) to ONNX model bytes. */
+export function tfjsToOnnx(jsonPath: string, opts: ConvertOptions): Uint8Array {
+  try {
+    return convert(jsonPath, opts);
+  } catch (e) {
+    throw new ModelError(
+      'model_convert',
+      `Could not convert model "${opts.name ?? jsonPath}" to ONNX: ${(e as Error).message}.`,
+      { cause: e, context: { name: opts.name ?? jsonPath } },
+    );
+  }
+}
+
+function convert(jsonPath: string, opts: ConvertOptions): Uint8Array {
   const { nodes, weights } = readWeights(jsonPath);
   const g = new GraphBuilder(path.basename(jsonPath));
   const values = new Map<string, string>();
@@ -175,7 +212,9 @@ export function tfjsToOnnx(
     for (const op of fused.slice(1)) y = act(y, op);
     return y;
   };
-  const x0 = g.input('input', opts.inputType ?? 'float32', opts.inputShape);
+  const placeholder = nodes.find((n) => n.op === 'Placeholder');
+  if (!placeholder) throw new Error('the graph has no input');
+  const x0 = g.input(placeholder.name, opts.inputType ?? 'float32', opts.inputShape);
   const nchw = g.op('Transpose', [opts.inputType === 'int32' ? g.op('Cast', [x0], { to: 1 }) : x0], {
     perm: [0, 3, 1, 2],
   });
@@ -190,7 +229,7 @@ export function tfjsToOnnx(
     const inputs = n?.op === 'ResizeBilinear' ? (n.input ?? []).slice(0, 1) : (n?.input ?? []);
     for (const i of inputs) if (!i.startsWith('^')) visit(i);
   };
-  for (const o of opts.outputs) visit(o);
+  for (const o of opts.outputs) visit(o.node);
   for (const n of nodes) {
     if (!needed.has(n.name)) continue;
     const fusedOps = (n.attr?.fused_ops?.list?.s ?? []).map(b64);
@@ -303,13 +342,13 @@ export function tfjsToOnnx(
     }
     values.set(n.name, out);
   }
-  for (const name of opts.outputs) {
-    g.output(
-      g.op('Transpose', [get(name)], { perm: [0, 2, 3, 1] }),
-      `out_${opts.outputs.indexOf(name)}`,
-      'float32',
-      ['n', 'h', 'w', 'c'],
-    );
+  for (const o of opts.outputs) {
+    g.output(g.op('Transpose', [get(o.node)], { perm: [0, 2, 3, 1] }), o.name, 'float32', [
+      'n',
+      'h',
+      'w',
+      'c',
+    ]);
   }
-  return g.toBytes({ producer: 'facechain-bot bench/tfjs-to-onnx.ts', opset: 17 });
+  return g.toBytes({ producer: 'facechain-bot models/tfjs-convert.ts', opset: 17 });
 }
