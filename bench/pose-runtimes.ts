@@ -12,11 +12,11 @@ import os from 'node:os';
 import { config } from '../core/config.ts';
 import { decodeImage } from '../core/image/codec.ts';
 import { letterbox } from '../core/pose/input.ts';
+import { decodeMoveNet } from '../core/pose/movenet-decode.ts';
 import { OnnxSession } from '../models/onnx.ts';
 import { ModelStore } from '../models/store.ts';
-import { tfjsToOnnx } from '../models/tfjs-convert.ts';
 import { TfjsGraph } from '../models/tfjs.ts';
-import { decodeMoveNet } from '../core/pose/movenet-decode.ts';
+import { tfjsToOnnx } from '../models/tfjs-convert.ts';
 
 const rounds = Number(process.argv[2] ?? 10);
 const store = new ModelStore(config().modelsDir);

@@ -13,8 +13,8 @@ import { BodyModels } from '../core/pose/body-models.ts';
 import { drawSkeleton } from '../core/pose/draw.ts';
 import { findPeople } from '../core/pose/person-mask.ts';
 import { poseFromPhoto } from '../core/pose/pose.ts';
-import { garmentMask } from '../core/tryon/garment-mask.ts';
 import { tryOnBasic } from '../core/tryon/basic.ts';
+import { garmentMask } from '../core/tryon/garment-mask.ts';
 import { ModelStore } from '../models/store.ts';
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -90,7 +90,10 @@ for (let i = 0; i <= rounds; i++) {
   const total = performance.now() - t0;
   likeness = r.likeness ?? 0;
   if (i === 0) continue; // warm-up
-  for (const [k, v] of Object.entries({ ...r.timings, total })) (stages[k] ??= []).push(v);
+  for (const [k, v] of Object.entries({ ...r.timings, total })) {
+    stages[k] = stages[k] ?? [];
+    stages[k].push(v);
+  }
 }
 console.log(`  basic try-on (512x512, studio background), likeness ${likeness.toFixed(3)}:`);
 for (const [k, v] of Object.entries(stages)) console.log(`    ${k.padEnd(11)} ${stats(v)}`);

@@ -6,8 +6,9 @@
  * MoveNet's decoding runs in TypeScript (movenet-decode.ts). One instance per thread; it holds
  * only its two sessions.
  */
-import type { ModelStore } from '../../models/store.ts';
+
 import { OnnxSession } from '../../models/onnx.ts';
+import type { ModelStore } from '../../models/store.ts';
 import { tfjsToOnnx } from '../../models/tfjs-convert.ts';
 import { config } from '../config.ts';
 import { throwIfAborted } from '../errors.ts';

@@ -164,7 +164,11 @@ export async function tryOn(
       mask: repaint,
       strength: TRYON_GENERATION.strength,
       ...(req.pose
-        ? { controls: [{ model: TRYON_POSE_CONTROLNET, image: req.pose, scale: 1, preprocess: 'none' as const }] }
+        ? {
+            controls: [
+              { model: TRYON_POSE_CONTROLNET, image: req.pose, scale: 1, preprocess: 'none' as const },
+            ],
+          }
         : {}),
     },
     { signal: req.signal },

@@ -11,8 +11,10 @@ import { BODY, bytes, FACES, photo } from './helpers.ts';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/facechain.js');
+// biome-ignore lint/suspicious/noExplicitAny: JSON lines of several shapes, checked field by field below.
+type Line = Record<string, any>;
 
-async function cli(args: string[]): Promise<{ code: number; lines: Record<string, any>[]; stderr: string }> {
+async function cli(args: string[]): Promise<{ code: number; lines: Line[]; stderr: string }> {
   let stdout: string;
   let stderr: string;
   let code = 0;

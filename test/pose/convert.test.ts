@@ -12,8 +12,8 @@ import { letterbox } from '../../core/pose/input.ts';
 import { decodeMoveNet } from '../../core/pose/movenet-decode.ts';
 import { OnnxSession } from '../../models/onnx.ts';
 import { ModelStore } from '../../models/store.ts';
-import { tfjsToOnnx } from '../../models/tfjs-convert.ts';
 import { TfjsGraph } from '../../models/tfjs.ts';
+import { tfjsToOnnx } from '../../models/tfjs-convert.ts';
 import { FACES, photo } from './helpers.ts';
 
 const store = new ModelStore(config().modelsDir);

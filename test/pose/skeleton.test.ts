@@ -4,7 +4,7 @@
  * value by value and on drawn pixels; COCO -> OpenPose keypoints; telling skeletons from photos.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeJpeg, decodeImage, type RgbImage } from '../../core/image/codec.ts';
+import { decodeImage, encodeJpeg, type RgbImage } from '../../core/image/codec.ts';
 import {
   DRAWN_LIMBS,
   drawSkeleton,
