@@ -1,5 +1,6 @@
 /**
- * Body pose and person segmentation per photo (TensorFlow.js WebAssembly backend, one thread),
+ * Body pose and person segmentation per photo (ONNX Runtime, converted models; see also
+ * bench/pose-runtimes.ts for TensorFlow.js against ONNX Runtime),
  * and the basic try-on's time by stage. Run: node bin/run-ts.js bench/pose.ts [rounds]
  * Figures are wall-clock on this machine; other processes sharing the cores depress them.
  */
@@ -49,7 +50,7 @@ async function time(fn: () => Promise<unknown>): Promise<string> {
 
 console.log(
   `pose bench: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, ` +
-    `${rounds} rounds; TensorFlow.js WASM backend, 1 thread; body models loaded in ${loadMs.toFixed(0)} ms`,
+    `${rounds} rounds; ONNX Runtime (FACECHAIN_ORT_THREADS=${process.env.FACECHAIN_ORT_THREADS ?? 1}); body models converted and loaded in ${loadMs.toFixed(0)} ms`,
 );
 for (const [name, img] of photos) {
   const people = await body.detectPeople(img);
