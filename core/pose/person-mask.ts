@@ -9,7 +9,7 @@ import type { Mask } from '../fusion/raster.ts';
 import type { RgbImage } from '../image/codec.ts';
 import type { CocoPerson } from './body-models.ts';
 import { type BodyPose, cocoToOpenPose } from './keypoints.ts';
-import { binarize, fillHoles } from './mask-ops.ts';
+import { binarize } from './mask-ops.ts';
 import { POSE_KEYPOINT_MIN_SCORE } from './pose.ts';
 
 /** What person analysis needs (BodyModels satisfies it). */
@@ -32,7 +32,7 @@ export interface PeopleInPhoto {
   people: BodyPose[];
   /** Person probability per pixel, 0..1. */
   probability: Mask;
-  /** Binary person mask (probability ≥ 0.5, small enclosed holes filled). */
+  /** Binary person mask (probability ≥ 0.5; segmentPeople has filled small enclosed holes). */
   mask: Mask;
 }
 
@@ -51,7 +51,7 @@ export async function findPeople(
   const coco = await models.detectPeople(img, { signal: opts.signal });
   throwIfAborted(opts.signal);
   const probability = await models.segmentPeople(img, { boxes: coco.map((p) => p.box), signal: opts.signal });
-  const mask = fillHoles(binarize(probability), img.width * img.height * 0.002);
+  const mask = binarize(probability);
   return {
     coco,
     people: coco.map((p) => ({
