@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SdPipeline } from '../../core/diffusion/generate.ts';
 import { decodeImage, encodeJpeg, type RgbImage, resizeRgb } from '../../core/image/codec.ts';
 import type { BodyModels } from '../../core/pose/body-models.ts';
-import { drawSkeleton } from '../../core/pose/draw.ts';
+import { isSkeletonImage } from '../../core/pose/skeleton.ts';
 import { type GarmentMask, garmentMask } from '../../core/tryon/garment-mask.ts';
+import { tryOnInputs } from '../../core/tryon/inputs.ts';
 import { tryOn } from '../../core/tryon/tryon.ts';
 import { writeFixtureControlNet, writeFixtureSdModel } from '../../models/fixtures/sd.ts';
 import { FACES, loadBody, photo, px } from './helpers.ts';
@@ -34,8 +35,13 @@ beforeAll(async () => {
   // 128 × 128 keeps the fixture run short; a recompressed chat photo.
   const small = await resizeRgb(await photo(`${FACES}/astronaut.png`), 128, 128);
   garment = await decodeImage(await encodeJpeg(small, { quality: 85 }));
+  const inputs = await tryOnInputs({ body }, garment, undefined);
   g = await garmentMask({ body }, garment, undefined);
-  pose = drawSkeleton(g.people!.people.slice(0, 1), garment.width, garment.height);
+  expect(Array.from(inputs.garmentMask.data)).toEqual(Array.from(g.mask.data));
+  expect(inputs.source).toBe('worn');
+  pose = inputs.pose as RgbImage;
+  expect(isSkeletonImage(pose)).toBe(true);
+  expect([inputs.overlay.width, inputs.overlay.height]).toEqual([128, 128]);
 });
 afterAll(async () => {
   await pipe?.close();
