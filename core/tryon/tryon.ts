@@ -19,6 +19,7 @@ import { LandmarkFuser } from '../fusion/fuser.ts';
 import type { Mask, RgbImage } from '../fusion/raster.ts';
 import { mask as newMask } from '../fusion/raster.ts';
 import { resizeRgb } from '../image/codec.ts';
+import { likenessAt } from '../rank/likeness.ts';
 import { garmentMaskFromAlpha, inpaintMask, pasteGarment, TRYON_DEFAULTS } from './garment.ts';
 
 /** The subset of SdPipeline.generate that try-on uses (SdPipeline satisfies it). */
@@ -43,7 +44,10 @@ export interface TryOnGenerator {
 }
 
 export interface TryOnAnalyzer {
-  analyzeRgb(img: RgbImage, opts?: { orientation?: boolean; signal?: AbortSignal }): Promise<ImageAnalysis>;
+  analyzeRgb(
+    img: RgbImage,
+    opts?: { orientation?: boolean; embedding?: boolean; signal?: AbortSignal },
+  ): Promise<ImageAnalysis>;
 }
 
 export interface TryOnRequest {
@@ -65,6 +69,11 @@ export interface TryOnRequest {
   count?: number;
   /** The user's face, fused into each result when given (FaceChain's last step). */
   userFace?: FaceInImage;
+  /**
+   * The user's identity embedding: each fused result gets its likeness to the user, and results
+   * are ranked by it, best first (FaceChain ranks its candidates by identity cosine).
+   */
+  userEmbedding?: Float32Array;
   signal?: AbortSignal;
 }
 
@@ -80,7 +89,7 @@ export const TRYON_GENERATION = {
 } as const;
 
 export interface TryOnResult {
-  images: { image: RgbImage; seed: number; fused: boolean }[];
+  images: { image: RgbImage; seed: number; fused: boolean; likeness?: number }[];
   width: number;
   height: number;
 }
@@ -179,14 +188,19 @@ export async function tryOn(
     throwIfAborted(req.signal);
     let image = pasteGarment(g.rgb, garment, garmentMask, { featherSigma: TRYON_DEFAULTS.featherSigma });
     let fused = false;
+    let likeness: number | undefined;
     if (req.userFace && deps.analyzer) {
       const a = await deps.analyzer.analyzeRgb(image, { orientation: false, signal: req.signal });
       if (a.faces[0]) {
         image = await fuser.fuse(req.userFace, fusionInput(image, a.faces[0]), { signal: req.signal });
         fused = true;
+        if (req.userEmbedding)
+          likeness = (await likenessAt(deps.analyzer, image, a.faces[0].box, req.userEmbedding, req.signal))
+            .score;
       }
     }
-    images.push({ image, seed: g.seed, fused });
+    images.push({ image, seed: g.seed, fused, ...(likeness === undefined ? {} : { likeness }) });
   }
+  if (req.userEmbedding) images.sort((x, y) => (y.likeness ?? -2) - (x.likeness ?? -2));
   return { images, width, height };
 }

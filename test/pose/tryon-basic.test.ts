@@ -3,6 +3,9 @@
  * the garment in a recompressed chat photo, the background replaced from the person mask, the
  * likeness measured with the identity model; and its errors.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
@@ -10,11 +13,13 @@ import { cosine } from '../../core/face/embedding.ts';
 import { fusionInput, pickFace, uprightImage } from '../../core/fusion/faces.ts';
 import type { FaceInImage } from '../../core/fusion/fuser.ts';
 import type { Mask } from '../../core/fusion/raster.ts';
-import { decodeImage, encodeJpeg, type RgbImage, resizeRgb } from '../../core/image/codec.ts';
+import { prepareIdentity } from '../../core/identity/prepare.ts';
+import { decodeImage, encodeJpeg, extractRgb, type RgbImage, resizeRgb } from '../../core/image/codec.ts';
 import type { BodyModels } from '../../core/pose/body-models.ts';
 import { backgroundImage, composite, tryOnBasic } from '../../core/tryon/basic.ts';
+import { loadUserFace } from '../../core/tryon/user-face.ts';
 import { ModelStore } from '../../models/store.ts';
-import { FACES, loadBody, photo, px } from './helpers.ts';
+import { bytes, FACES, loadBody, photo, px } from './helpers.ts';
 
 let body: BodyModels;
 let analyzer: FaceAnalyzer;
@@ -59,6 +64,30 @@ describe('basic try-on', () => {
     expect(Math.max(...px(r.image, 180, 380).map((v, c) => Math.abs(v - chest[c])))).toBeLessThanOrEqual(2);
     for (const k of ['people', 'fuse', 'mask', 'background', 'likeness'] as const)
       expect(r.timings[k]).toBeGreaterThan(0);
+  });
+
+  it('takes the face and embedding of a prepared identity folder (facechain prepare)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fc-prepared-'));
+    try {
+      // The user: astronaut.png prepared as an identity; the garment: the rightmost woman of
+      // sample4.jpg in her dress (a crop, at chat size, recompressed).
+      await prepareIdentity(analyzer, [{ name: 'me.png', bytes: bytes(`${FACES}/astronaut.png`) }], dir);
+      const prepared = await loadUserFace(analyzer, dir);
+      expect(prepared.from).toBe('prepared');
+      const s4 = await photo(`${FACES}/sample4.jpg`);
+      const dress = await resizeRgb(extractRgb(s4, 1200, 0, 720, 1448), 360, 724);
+      const worn = await decodeImage(await encodeJpeg(dress, { quality: 80 }));
+      const r = await tryOnBasic(
+        { body, analyzer },
+        { garment: worn, user: prepared.face, userEmbedding: prepared.embedding },
+      );
+      expect(r.background).toBe('keep');
+      expect(r.likeness).toBeGreaterThanOrEqual(0.6);
+      const missing = await loadUserFace(analyzer, path.join(dir, 'images')).catch((e) => e);
+      expect(missing.code).toBe('unreadable_file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('composites over a background photo (cover-cropped) and a soft gradient', async () => {

@@ -8,7 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../core/config.ts';
 import { SdPipeline } from '../../core/diffusion/generate.ts';
+import { FaceAnalyzer } from '../../core/face/analyzer.ts';
+import { fusionInput, pickFace, uprightImage } from '../../core/fusion/faces.ts';
 import { decodeImage, encodeJpeg, type RgbImage, resizeRgb } from '../../core/image/codec.ts';
 import type { BodyModels } from '../../core/pose/body-models.ts';
 import { isSkeletonImage } from '../../core/pose/skeleton.ts';
@@ -16,6 +19,7 @@ import { type GarmentMask, garmentMask } from '../../core/tryon/garment-mask.ts'
 import { tryOnInputs } from '../../core/tryon/inputs.ts';
 import { tryOn } from '../../core/tryon/tryon.ts';
 import { writeFixtureControlNet, writeFixtureSdModel } from '../../models/fixtures/sd.ts';
+import { ModelStore } from '../../models/store.ts';
 import { FACES, loadBody, photo, px } from './helpers.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'fc-tryon-pose-'));
@@ -97,6 +101,43 @@ describe('generative try-on with garment mask and pose', () => {
     for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) changed++;
     expect(changed).toBeGreaterThan(1000);
     expect(Buffer.from(again.images[0].image.data).equals(Buffer.from(b.data))).toBe(true);
+  });
+
+  it("fuses the user's face into every candidate and ranks them by likeness to the user", async () => {
+    const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir), { threads: 1 });
+    try {
+      // The kept region covers the wearer's head and upper body, so each candidate has a face.
+      const astro = await resizeRgb(await photo(`${FACES}/astronaut.png`), 256, 256);
+      const keep = { width: 256, height: 256, data: new Float32Array(256 * 256) };
+      for (let y = 20; y < 256; y++) for (let x = 50; x < 210; x++) keep.data[y * 256 + x] = 1;
+      const s2 = await photo(`${FACES}/sample2.jpg`);
+      const ua = await analyzer.analyzeRgb(s2, { embedding: true });
+      const face = pickFace(ua, 2, 'user');
+      const r = await tryOn(
+        { generator: pipe, analyzer },
+        {
+          garment: astro,
+          alpha: undefined,
+          garmentMask: keep,
+          prompt: 'photo',
+          width: 256,
+          maxHeight: 256,
+          steps: 2,
+          seed: 3,
+          count: 2,
+          userFace: fusionInput(uprightImage(s2, ua), face),
+          userEmbedding: face.embedding,
+        },
+      );
+      expect(r.images).toHaveLength(2);
+      for (const im of r.images) {
+        expect(im.fused).toBe(true);
+        expect(im.likeness).toBeGreaterThan(0.45);
+      }
+      expect(r.images[0].likeness!).toBeGreaterThanOrEqual(r.images[1].likeness!);
+    } finally {
+      await analyzer.dispose();
+    }
   });
 
   it('refuses a garment mask of another size', async () => {
