@@ -17,8 +17,8 @@ import type { Box } from '../face/types.ts';
 import type { Mask } from '../fusion/raster.ts';
 import { extractRgb, type RgbImage, resizeRgb } from '../image/codec.ts';
 import { letterbox, mapToPhoto } from './input.ts';
-import { binarize, fillHoles } from './mask-ops.ts';
 import type { Keypoint } from './keypoints.ts';
+import { binarize, fillHoles } from './mask-ops.ts';
 import { decodeMoveNet } from './movenet-decode.ts';
 
 export const BODY_MODEL_IDS = ['body-pose', 'body-segment'] as const;
