@@ -13,8 +13,8 @@ const rounds = Number(process.argv[2] ?? 3);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-bench-group-'));
 
 const { LocalArtifactStore } = await import('../core/storage/artifacts.ts');
-const { prepareIdentityJob } = await import('../queue/processors/prepare-identity.ts');
-const { groupPhotoJob } = await import('../queue/processors/group-photo.ts');
+const { process: prepareIdentityJob } = await import('../queue/jobs/prepare-identity.ts');
+const { process: groupPhotoJob } = await import('../queue/jobs/group-photo.ts');
 const { config } = await import('../core/config.ts');
 
 const artifacts = new LocalArtifactStore(path.join(tmp, 'artifacts'));

@@ -19,9 +19,9 @@ process.env.FACECHAIN_LOG_LEVEL = 'warn';
 
 const { LocalArtifactStore } = await import('../core/storage/artifacts.ts');
 const { writeFaceModel } = await import('../test/pipelines/face-model.ts');
-const { prepareIdentityJob } = await import('../queue/processors/prepare-identity.ts');
-const { templateJob } = await import('../queue/processors/template.ts');
-const { generateJob } = await import('../queue/processors/generate.ts');
+const { process: prepareIdentityJob } = await import('../queue/jobs/prepare-identity.ts');
+const { process: templateJob } = await import('../queue/jobs/template.ts');
+const { process: generateJob } = await import('../queue/jobs/generate.ts');
 const { config } = await import('../core/config.ts');
 
 const artifacts = new LocalArtifactStore(path.join(tmp, 'artifacts'));

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { config } from '../core/config.ts';
-import type { ProcessorFn } from '../queue/processor.ts';
+import type { JobProcessor as ProcessorFn } from '../queue/jobs/index.ts';
 import { Producer } from '../queue/producer.ts';
 import type { JobSystemOptions } from '../queue/system.ts';
 import { JobWorker } from '../queue/worker.ts';

@@ -6,4 +6,5 @@ import { register } from 'tsx/esm/api';
 // Settings may come from a .env file in the working folder (see .env.example); the environment wins.
 if (existsSync('.env')) process.loadEnvFile('.env');
 register();
-await import('../bot/cli/main.ts');
+const { runCli } = await import('../bot/cli/main.ts');
+process.exitCode = await runCli(process.argv.slice(2));

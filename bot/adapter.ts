@@ -3,8 +3,8 @@
  * `Invocation`s for `dispatch`, renders `Outgoing` messages, follows tracked jobs with progress
  * edits, and implements the job layer's `Deliverer` for results that arrive later.
  */
-import type { Locale } from '../commands/i18n/index.ts';
-import type { Button, CommandReply, ReplyImage } from '../commands/types.ts';
+import type { Locale } from '../base/i18n/index.ts';
+import type { Button, CommandReply, ReplyImage } from '../commands/kit/types.ts';
 import type { Reply } from '../queue/reply.ts';
 
 export interface FrontEnd {
@@ -41,6 +41,7 @@ export function fromCommandReply(r: CommandReply): Outgoing {
     ...(r.buttons ? { buttons: r.buttons } : {}),
     ...(r.select ? { select: r.select } : {}),
     ...(r.locale ? { locale: r.locale } : {}),
+    ...(r.isError ? { isError: true } : {}),
   };
 }
 

@@ -1,22 +1,19 @@
 /**
  * What every front-end does with a delivered job result before rendering it: the reply is put
- * into the user's language (its message lines, or its error by code), and portraits, try-ons and
- * template results get the result buttons (reroll, more like this, animate, try on, delete).
+ * into the user's language (its message lines, or its error by code), and results of jobs that
+ * declare them (queue/jobs/, `resultButtons`) get the result buttons (reroll, more like this,
+ * animate, try on, delete).
  */
-import { translator } from '../commands/dispatch.ts';
-import { type Locale, renderParts, resolveLocale } from '../commands/i18n/index.ts';
-import { errorText } from '../commands/i18n/job-error.ts';
+
+import { type Locale, renderParts, resolveLocale } from '../base/i18n/index.ts';
+import { errorText } from '../base/i18n/job-error.ts';
+import { translator } from '../commands/kit/dispatch.ts';
+import type { Services } from '../commands/kit/services.ts';
+import type { Platform } from '../commands/kit/types.ts';
 import { resultButtons } from '../commands/portrait.ts';
-import type { Services } from '../commands/services.ts';
-import type { Platform } from '../commands/types.ts';
-import { log } from '../core/log.ts';
-import type { Reply, ReplyTarget } from '../queue/reply.ts';
+import { isJobName, jobSpec } from '../queue/jobs/index.ts';
+import type { DeliveryContext, Reply, ReplyTarget } from '../queue/reply.ts';
 import { fromDelivery, type Outgoing } from './adapter.ts';
-
-const logger = log('delivery');
-
-/** Jobs whose images are results a user can act on. */
-export const RESULT_JOBS = new Set(['generate', 'try-on', 'template']);
 
 export { errorText };
 
@@ -39,59 +36,26 @@ async function deliveryLocale(services: Services, target: ReplyTarget): Promise<
   return resolveLocale(profile?.locale, typeof lang === 'string' ? lang : undefined);
 }
 
+/** Results a user can act on (the job declares it) get the result buttons. */
 export function addResultButtons(
   out: Outgoing,
   jobName: string | undefined,
   requestId: string,
   t: Parameters<typeof resultButtons>[0],
 ): Outgoing {
-  if (out.isError || out.buttons?.length || out.images.length === 0 || !jobName || !RESULT_JOBS.has(jobName))
-    return out;
+  if (out.isError || out.buttons?.length || out.images.length === 0 || !jobName) return out;
+  if (!isJobName(jobName) || !jobSpec(jobName).resultButtons) return out;
   return { ...out, buttons: resultButtons(t, requestId) };
 }
 
+/** What a delivered reply looks like to its user: their language, their job's buttons. */
 export async function deliveryOutgoing(
   services: Services,
   target: ReplyTarget,
   reply: Reply,
-  requestId: string,
+  ctx: Pick<DeliveryContext, 'requestId' | 'job'>,
 ): Promise<Outgoing> {
   const locale = await deliveryLocale(services, target);
   const out: Outgoing = { ...fromDelivery({ ...reply, text: localizedText(reply, locale) }), locale };
-  if (out.isError || out.images.length === 0) return out;
-  const job = await services.jobs.status(requestId).catch(() => undefined);
-  if (!job || !RESULT_JOBS.has(job.name)) return out;
-  return addResultButtons(out, job.name, requestId, translator(locale));
-}
-
-/**
- * After a photo report is delivered: start LoRA training for that identity when a worker runs
- * the trainer (otherwise the identity stays ready for zero-shot use). Runs inside the retried,
- * exactly-once delivery, and the training job's id derives from the request id, so a retried
- * delivery never starts training twice. Never throws: the report is already delivered.
- */
-export async function continueRequest(
-  services: Services,
-  target: ReplyTarget,
-  reply: Reply,
-  requestId: string,
-): Promise<void> {
-  if (reply.error) return;
-  try {
-    const user = { platform: target.platform as Platform, id: target.userId };
-    const done = await services.jobs.completed(requestId, user);
-    if (done?.name !== 'prepare-identity') return;
-    const r = done.result as { identityId?: string; accepted?: unknown[] };
-    if (!r.identityId || !r.accepted?.length) return;
-    if (!(await services.jobs.available('train-lora'))) return;
-    await services.jobs.enqueue({
-      name: 'train-lora',
-      data: { identityId: r.identityId },
-      user,
-      idempotencyKey: `${requestId}-lora`,
-      replyTarget: { ...target, platform: user.platform },
-    });
-  } catch (err) {
-    logger.warn({ err }, 'could not start LoRA training after the photo report');
-  }
+  return addResultButtons(out, ctx.job, ctx.requestId, translator(locale));
 }

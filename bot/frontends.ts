@@ -4,9 +4,10 @@
  * WEB_HOST:WEB_PORT (localhost by default) unless FACECHAIN_WEB_ENABLED=false.
  * `facechain start` calls this.
  */
-import type { StyleView } from '../commands/services.ts';
+
+import { log } from '../base/log.ts';
+import type { StyleView } from '../commands/kit/services.ts';
 import { type Config, config as loadConfig } from '../core/config.ts';
-import { log } from '../core/log.ts';
 import { BUILTIN_STYLES_DIR } from '../core/styles/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import type { Deliverers } from '../queue/reply.ts';

@@ -1,14 +1,17 @@
 /**
  * Follows one job and renders its progress as a line of text, for front-ends that edit a message
- * (Telegram, Discord) or push events (web). Polls the job layer's status, so it works the same
- * for jobs run by any worker on any machine; renders only when the text changes.
+ * (Telegram, Discord) or push events (web). It reads the job's state when a worker says it
+ * changed (queue/progress-feed.ts) and otherwise every `intervalMs` (the queue position and ETA
+ * of a waiting job move without notices), so it works the same for jobs run by any worker on any
+ * machine; renders only when the text changes.
  */
-import { translator } from '../commands/dispatch.ts';
-import type { Locale } from '../commands/i18n/index.ts';
-import { describeProgress } from '../commands/progress-text.ts';
-import type { JobView, Services } from '../commands/services.ts';
+import type { Locale } from '../base/i18n/index.ts';
+import { translator } from '../commands/kit/dispatch.ts';
+import { describeProgress } from '../commands/kit/progress-text.ts';
+import type { JobView, Services } from '../commands/kit/services.ts';
 
 export interface TrackOptions {
+  /** Longest wait between two reads of the job's state (notices usually come sooner). */
   intervalMs?: number;
   /** Give up following after this long (the job itself goes on; delivery still happens). */
   maxMs?: number;
@@ -25,21 +28,46 @@ export async function trackJob(
   render: (text: string, view: JobView) => Promise<void>,
   opts: TrackOptions = {},
 ): Promise<JobView | undefined> {
-  const interval = opts.intervalMs ?? 1000;
+  const interval = opts.intervalMs ?? 5000;
   const deadline = Date.now() + (opts.maxMs ?? 30 * 60_000);
   let last = '';
   let view: JobView | undefined;
   const t = translator(locale);
-  while (!opts.signal?.aborted && Date.now() < deadline) {
-    view = await services.jobs.status(jobId);
-    if (!view) return undefined;
-    const text = describeProgress(t, label, view, locale);
-    if (text !== last) {
-      last = text;
-      await render(text, view);
+  // A notice that arrives while the state is being read still counts: it wakes the next wait.
+  let changed = false;
+  let wake: (() => void) | undefined;
+  const unwatch = await services.jobs
+    .watch?.(jobId, () => {
+      changed = true;
+      wake?.();
+    })
+    .catch(() => undefined);
+  const onAbort = () => wake?.();
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    while (!opts.signal?.aborted && Date.now() < deadline) {
+      changed = false;
+      view = await services.jobs.status(jobId);
+      if (!view) return undefined;
+      const text = describeProgress(t, label, view, locale);
+      if (text !== last) {
+        last = text;
+        await render(text, view);
+      }
+      if (TERMINAL.has(view.state)) return view;
+      if (changed) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, interval);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
     }
-    if (TERMINAL.has(view.state)) return view;
-    await new Promise((r) => setTimeout(r, interval));
+    return view;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    unwatch?.();
   }
-  return view;
 }

@@ -3,6 +3,7 @@
  * and the artifact store. The only place that maps platform users to job-layer user ids.
  */
 import type { Redis } from 'ioredis';
+import { InputError, isFacechainError, ServiceError } from '../base/errors.ts';
 import type {
   ForgetReceipt,
   JobView,
@@ -10,15 +11,15 @@ import type {
   StyleView,
   UserProfile,
   UserStyleView,
-} from '../commands/services.ts';
-import type { ChatRef, UserRef } from '../commands/types.ts';
-import { InputError, isFacechainError, ServiceError } from '../core/errors.ts';
+} from '../commands/kit/services.ts';
+import type { ChatRef, UserRef } from '../commands/kit/types.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
-import { groupKey as groupRecordKey, userKey } from '../core/storage/records.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
-import { isJobName, type JobInput, type JobName } from '../queue/jobs.ts';
-import type { Producer, JobView as QueueJobView } from '../queue/producer.ts';
+import { isJobName, type JobInput, type JobName } from '../queue/jobs/index.ts';
+import type { Producer } from '../queue/producer.ts';
+import { groupKey as groupRecordKey, userKey } from '../queue/records.ts';
 import { sweptRefs } from '../queue/retention.ts';
+import type { JobView as QueueJobView } from '../queue/status.ts';
 
 export interface ServiceOptions {
   /** Installed style packs (the identity/style layer); empty when none are installed. */
@@ -205,6 +206,9 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       const v = await producer.status(id);
       return v ? toView(v) : undefined;
     },
+    watch(id, onChange) {
+      return producer.watch(id, onChange);
+    },
     async cancel(id, user) {
       return producer.cancel(id, uid(user));
     },
@@ -212,13 +216,7 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       return (await producer.listUserJobs(uid(user))).map(toView);
     },
     async forget(user): Promise<ForgetReceipt> {
-      const u = uid(user);
-      const mine = userKey(prefix, u, 'groups');
-      for (const g of await redis.smembers(mine)) {
-        await redis.srem(`${g}:members`, u);
-        await redis.hdel(`${g}:names`, u);
-      }
-      const r = await producer.forget(u);
+      const r = await producer.forget(uid(user));
       return { removed: { ...r.removed } };
     },
     async available(name) {

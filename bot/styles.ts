@@ -1,8 +1,8 @@
 /** The installed style packs (core/styles) as the commands see them: id, name, preview bytes. */
 import { readFile } from 'node:fs/promises';
-import type { StyleView } from '../commands/services.ts';
+import { log } from '../base/log.ts';
+import type { StyleView } from '../commands/kit/services.ts';
 import { config } from '../core/config.ts';
-import { log } from '../core/log.ts';
 import { BUILTIN_STYLES_DIR, loadStyleCatalog } from '../core/styles/catalog.ts';
 
 const logger = log('styles');

@@ -1,12 +1,16 @@
 /** Cancel one job (by id) or every waiting/running job of the user. */
 import { z } from 'zod';
-import { defineCommand } from './types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export const cancel = defineCommand({
   name: 'cancel',
+  order: 12,
   description: 'cmd.cancel',
   options: z
-    .object({ id: z.string().max(100).optional(), arg: z.string().max(100).optional() })
+    .object({
+      id: z.string().max(100).optional().meta({ describe: 'opt.cancel.id', positional: 0 }),
+      arg: z.string().max(100).optional().meta({ hidden: true }),
+    })
     .passthrough(),
   needsConsent: false,
   listed: true,

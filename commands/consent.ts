@@ -1,10 +1,10 @@
 /** Consent first: the versioned privacy text with accept / revoke; revoking runs forget. */
 import { z } from 'zod';
-import { button } from './buttons.ts';
 import { describeReceipt } from './forget.ts';
-import { howLongKept, privacyVersion } from './privacy.ts';
-import type { CommandContext, CommandReply } from './types.ts';
-import { defineCommand } from './types.ts';
+import { button } from './kit/buttons.ts';
+import { howLongKept, privacyVersion } from './kit/privacy.ts';
+import type { CommandContext, CommandReply } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export function consentPrompt(ctx: CommandContext, lead?: string): CommandReply {
   const text = ctx.t('consent.text', { version: privacyVersion(), how_long: howLongKept(ctx.t) });
@@ -21,8 +21,14 @@ export function consentPrompt(ctx: CommandContext, lead?: string): CommandReply 
 
 export const consent = defineCommand({
   name: 'consent',
+  order: 3,
   description: 'cmd.consent',
-  options: z.object({ action: z.enum(['show', 'accept', 'revoke']).default('show') }),
+  options: z.object({
+    action: z
+      .enum(['show', 'accept', 'revoke'])
+      .default('show')
+      .meta({ describe: 'opt.consent.action', positional: 0 }),
+  }),
   needsConsent: false,
   listed: true,
   async run(ctx, opts) {

@@ -1,9 +1,9 @@
 /** Delete everything of the user, after a confirmation button, and say what was deleted. */
 import { z } from 'zod';
-import { button } from './buttons.ts';
-import type { ForgetReceipt } from './services.ts';
-import type { CommandContext } from './types.ts';
-import { defineCommand } from './types.ts';
+import { button } from './kit/buttons.ts';
+import type { ForgetReceipt } from './kit/services.ts';
+import type { CommandContext } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export function describeReceipt(ctx: CommandContext, r: ForgetReceipt): string {
   const parts = Object.entries(r.removed)
@@ -14,8 +14,9 @@ export function describeReceipt(ctx: CommandContext, r: ForgetReceipt): string {
 
 export const forget = defineCommand({
   name: 'forget',
+  order: 14,
   description: 'cmd.forget',
-  options: z.object({ action: z.enum(['ask', 'confirm']).default('ask') }),
+  options: z.object({ action: z.enum(['ask', 'confirm']).default('ask').meta({ hidden: true }) }),
   needsConsent: false,
   listed: true,
   async run(ctx, opts) {

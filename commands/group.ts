@@ -3,20 +3,23 @@
  * and setting the group picture from a result. Admin rights come from the platform.
  */
 import { z } from 'zod';
-import { InputError, NotAvailableError } from '../core/errors.ts';
-import { fetchChecked, isImage } from './attachments.ts';
+import { InputError, NotAvailableError } from '../base/errors.ts';
 import { consentPrompt } from './consent.ts';
+import { fetchChecked, isImage } from './kit/attachments.ts';
+import { privacyVersion } from './kit/privacy.ts';
+import { storedResult } from './kit/results.ts';
+import type { Services } from './kit/services.ts';
+import type { ChatRef, CommandContext, CommandReply, UserRef } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 import { resolveStyle } from './portrait.ts';
-import { privacyVersion } from './privacy.ts';
-import { storedResult } from './results.ts';
-import type { Services } from './services.ts';
-import type { ChatRef, CommandContext, CommandReply, UserRef } from './types.ts';
-import { defineCommand } from './types.ts';
 
 const options = z.object({
-  action: z.enum(['show', 'style', 'join', 'leave', 'photo', 'picture']).default('show'),
+  action: z
+    .enum(['show', 'style', 'join', 'leave', 'photo', 'picture'])
+    .default('show')
+    .meta({ describe: 'opt.group.action', positional: 0, required: true }),
   /** Style id for `style` ("off" clears), result job id for `picture`. */
-  arg: z.string().max(80).optional(),
+  arg: z.string().max(80).optional().meta({ describe: 'opt.group.arg', positional: 1, autocomplete: true }),
 });
 
 async function requireAdmin(ctx: CommandContext): Promise<void> {
@@ -81,8 +84,10 @@ async function groupPhoto(ctx: CommandContext): Promise<CommandReply> {
 
 export const group = defineCommand({
   name: 'group',
+  order: 15,
   description: 'cmd.group',
   options,
+  attachments: [{ name: 'template', describe: 'opt.group.template' }],
   needsConsent: false,
   listed: true,
   async run(ctx, opts) {

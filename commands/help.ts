@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Command } from './types.ts';
-import { defineCommand } from './types.ts';
+import type { Command } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 /** Filled by the registry to avoid an import cycle. */
 let listing: () => Command[] = () => [];
@@ -10,6 +10,7 @@ export function setHelpListing(fn: () => Command[]): void {
 
 export const help = defineCommand({
   name: 'help',
+  order: 2,
   description: 'cmd.help',
   options: z.object({}).passthrough(),
   needsConsent: false,

@@ -4,20 +4,23 @@
  * nobody else can see or use it.
  */
 import { z } from 'zod';
+import { InputError } from '../base/errors.ts';
 import { config } from '../core/config.ts';
-import { InputError } from '../core/errors.ts';
-import { mb } from './attachments.ts';
-import { button } from './buttons.ts';
-import type { CommandContext, CommandReply } from './types.ts';
-import { defineCommand } from './types.ts';
+import { mb } from './kit/attachments.ts';
+import { button } from './kit/buttons.ts';
+import type { CommandContext, CommandReply } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 const options = z.object({
-  action: z.enum(['list', 'upload', 'delete']).optional(),
+  action: z
+    .enum(['list', 'upload', 'delete'])
+    .optional()
+    .meta({ describe: 'opt.mystyle.action', positional: 0 }),
   /** The style id (delete). */
-  arg: z.string().max(60).optional(),
+  arg: z.string().max(60).optional().meta({ describe: 'opt.mystyle.arg', positional: 1 }),
   /** Display name for an upload (default: the file name). */
-  name: z.string().min(1).max(60).optional(),
-  strength: z.coerce.number().min(0).max(2).optional(),
+  name: z.string().min(1).max(60).optional().meta({ describe: 'opt.mystyle.name' }),
+  strength: z.coerce.number().min(0).max(2).optional().meta({ hidden: true }),
 });
 
 async function upload(ctx: CommandContext, opts: z.infer<typeof options>): Promise<CommandReply> {
@@ -58,9 +61,11 @@ async function upload(ctx: CommandContext, opts: z.infer<typeof options>): Promi
 
 export const mystyle = defineCommand({
   name: 'mystyle',
+  order: 7,
   description: 'cmd.mystyle',
   options,
   // An upload is the user's data: nothing is downloaded or listed before consent.
+  attachments: [{ name: 'lora', describe: 'opt.mystyle.lora' }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {

@@ -3,12 +3,12 @@
  * through delivery with the buttons from `resultButtons`.
  */
 import { z } from 'zod';
-import { InputError, NotAvailableError } from '../core/errors.ts';
-import { fetchChecked } from './attachments.ts';
-import { button } from './buttons.ts';
-import { keptFor } from './results.ts';
-import type { IdentityView, Services } from './services.ts';
-import { type Button, type CommandContext, defineCommand } from './types.ts';
+import { InputError, NotAvailableError } from '../base/errors.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { button } from './kit/buttons.ts';
+import { keptFor } from './kit/results.ts';
+import type { IdentityView, Services } from './kit/services.ts';
+import { type Button, type CommandContext, defineCommand } from './kit/types.ts';
 
 export function resultButtons(t: CommandContext['t'], jobId: string): Button[][] {
   return [
@@ -81,23 +81,37 @@ function seedFrom(jobId: string): number {
 }
 
 const options = z.object({
-  style: z.string().min(1).max(80).optional(),
-  count: z.coerce.number().int().min(1).max(6).default(4),
+  style: z
+    .string()
+    .min(1)
+    .max(80)
+    .optional()
+    .meta({ describe: 'opt.portrait.style', positional: 0, autocomplete: true }),
+  count: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(6)
+    .default(4)
+    .meta({ describe: 'opt.portrait.count', positional: 1 }),
   seed: z.coerce
     .number()
     .int()
     .min(0)
     .max(2 ** 31)
-    .optional(),
-  action: z.enum(['make', 'style', 'reroll', 'more', 'delete']).default('make'),
+    .optional()
+    .meta({ describe: 'opt.portrait.seed', positional: 2 }),
+  action: z.enum(['make', 'style', 'reroll', 'more', 'delete']).default('make').meta({ hidden: true }),
   /** The earlier job a button refers to. */
-  arg: z.string().max(60).optional(),
+  arg: z.string().max(60).optional().meta({ hidden: true }),
 });
 
 export const portrait = defineCommand({
   name: 'portrait',
+  order: 5,
   description: 'cmd.portrait',
   options,
+  attachments: [{ name: 'pose', describe: 'opt.portrait.pose' }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {

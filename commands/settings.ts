@@ -1,9 +1,9 @@
 /** Language, default style and private delivery. */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
-import { LOCALES, resolveLocale, translate } from './i18n/index.ts';
-import type { UserProfile } from './services.ts';
-import { defineCommand } from './types.ts';
+import { InputError } from '../base/errors.ts';
+import { LOCALES, resolveLocale, translate } from '../base/i18n/index.ts';
+import type { UserProfile } from './kit/services.ts';
+import { defineCommand } from './kit/types.ts';
 
 const bool = z.union([z.boolean(), z.enum(['on', 'off', 'yes', 'no', 'true', 'false'])]).transform((v) => {
   return typeof v === 'boolean' ? v : v === 'on' || v === 'yes' || v === 'true';
@@ -11,11 +11,22 @@ const bool = z.union([z.boolean(), z.enum(['on', 'off', 'yes', 'no', 'true', 'fa
 
 export const settings = defineCommand({
   name: 'settings',
+  order: 13,
   description: 'cmd.settings',
   options: z.object({
-    language: z.string().max(10).optional(),
-    style: z.string().max(80).optional(),
-    private: bool.optional(),
+    language: z
+      .string()
+      .max(10)
+      .optional()
+      .meta({
+        describe: 'opt.settings.language',
+        choices: [
+          { value: 'en', label: 'English' },
+          { value: 'zh-CN', label: '简体中文' },
+        ],
+      }),
+    style: z.string().max(80).optional().meta({ describe: 'opt.settings.style', autocomplete: true }),
+    private: bool.optional().meta({ describe: 'opt.settings.private' }),
   }),
   needsConsent: false,
   listed: true,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { defineCommand } from './types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export const start = defineCommand({
   name: 'start',
+  order: 1,
   description: 'cmd.start',
   options: z.object({}).passthrough(),
   needsConsent: false,

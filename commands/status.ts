@@ -1,10 +1,10 @@
 /** The user's jobs with queue position, stage, percentage and ETA, and the state of their faces. */
 import { z } from 'zod';
-import { isMessageKey, resolveLocale } from './i18n/index.ts';
-import { errorText } from './i18n/job-error.ts';
-import type { IdentityView, JobView } from './services.ts';
-import type { CommandContext } from './types.ts';
-import { defineCommand } from './types.ts';
+import { isMessageKey, resolveLocale } from '../base/i18n/index.ts';
+import { errorText } from '../base/i18n/job-error.ts';
+import type { IdentityView, JobView } from './kit/services.ts';
+import type { CommandContext } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export function describeJob(ctx: Pick<CommandContext, 't' | 'locale'>, j: JobView): string {
   let detail = '';
@@ -29,6 +29,7 @@ export function describeIdentity(ctx: Pick<CommandContext, 't'>, i: IdentityView
 
 export const status = defineCommand({
   name: 'status',
+  order: 11,
   description: 'cmd.status',
   options: z.object({}).passthrough(),
   needsConsent: false,

@@ -1,18 +1,19 @@
 /** Browse installed style packs, a page at a time, with preview images where packs have them. */
 import { z } from 'zod';
-import { button } from './buttons.ts';
-import type { ReplyImage } from './types.ts';
-import { defineCommand } from './types.ts';
+import { button } from './kit/buttons.ts';
+import type { ReplyImage } from './kit/types.ts';
+import { defineCommand } from './kit/types.ts';
 
 export const PAGE_SIZE = 5;
 
 const options = z.object({
-  action: z.enum(['page']).default('page'),
-  arg: z.coerce.number().int().min(0).default(0),
+  action: z.enum(['page']).default('page').meta({ hidden: true }),
+  arg: z.coerce.number().int().min(0).default(0).meta({ describe: 'opt.styles.page', positional: 0 }),
 });
 
 export const styles = defineCommand({
   name: 'styles',
+  order: 6,
   description: 'cmd.styles',
   options,
   needsConsent: false,

@@ -1,23 +1,25 @@
 /** A talking-head video of a result: from text (with a voice) or from the user's audio. */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
-import { fetchChecked } from './attachments.ts';
-import { storedResult } from './results.ts';
-import { defineCommand } from './types.ts';
+import { InputError } from '../base/errors.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { storedResult } from './kit/results.ts';
+import { defineCommand } from './kit/types.ts';
 
 const options = z.object({
-  action: z.enum(['make', 'animate', 'say']).default('make'),
+  action: z.enum(['make', 'animate', 'say']).default('make').meta({ hidden: true }),
   /** The result (job id) to animate, from a button. */
-  arg: z.string().max(60).optional(),
-  result: z.string().max(60).optional(),
-  text: z.string().min(1).max(500).optional(),
-  voice: z.string().max(60).optional(),
+  arg: z.string().max(60).optional().meta({ hidden: true }),
+  result: z.string().max(60).optional().meta({ describe: 'opt.talk.result', positional: 0, required: true }),
+  text: z.string().min(1).max(500).optional().meta({ describe: 'opt.talk.text', positional: 'rest' }),
+  voice: z.string().max(60).optional().meta({ describe: 'opt.talk.voice' }),
 });
 
 export const talk = defineCommand({
   name: 'talk',
+  order: 10,
   description: 'cmd.talk',
   options,
+  attachments: [{ name: 'audio', describe: 'opt.talk.audio' }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {

@@ -1,14 +1,26 @@
 /** A portrait of the user inside a template photo they send. */
 import { z } from 'zod';
-import { InputError, NotAvailableError } from '../core/errors.ts';
-import { fetchChecked } from './attachments.ts';
+import { InputError, NotAvailableError } from '../base/errors.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { defineCommand } from './kit/types.ts';
 import { requireIdentity } from './portrait.ts';
-import { defineCommand } from './types.ts';
 
 export const template = defineCommand({
   name: 'template',
+  order: 8,
   description: 'cmd.template',
-  options: z.object({ count: z.coerce.number().int().min(1).max(6).default(2) }).passthrough(),
+  options: z
+    .object({
+      count: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(6)
+        .default(2)
+        .meta({ describe: 'opt.template.count', positional: 0 }),
+    })
+    .passthrough(),
+  attachments: [{ name: 'photo', describe: 'opt.template.photo', required: true }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {
@@ -17,7 +29,8 @@ export const template = defineCommand({
     if (!photo || inv.attachments.length > 1)
       throw new InputError('need_template', ctx.t('template.need_photo'));
     const identity = await requireIdentity(ctx);
-    // The job layer defines no template job yet: say so instead of pretending.
+    // queue/jobs.ts defines the template job; a job layer wired without it (fewer jobs) is
+    // answered "not available" instead of being sent a job nothing would run.
     if (!services.jobs.has('template')) {
       throw new NotAvailableError('Template portraits', 'Use /portrait with a style instead.');
     }

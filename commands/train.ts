@@ -4,9 +4,9 @@
  * ready for zero-shot use. The per-photo report arrives as the job's delivered reply.
  */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
-import { fetchChecked, photoLabel } from './attachments.ts';
-import { defineCommand } from './types.ts';
+import { InputError } from '../base/errors.ts';
+import { fetchChecked, photoLabel } from './kit/attachments.ts';
+import { defineCommand } from './kit/types.ts';
 
 export const MAX_PHOTOS = 20;
 
@@ -17,9 +17,11 @@ export function identityIdFor(invocationId: string): string {
 
 export const train = defineCommand({
   name: 'train',
+  order: 4,
   aliases: ['photos'],
   description: 'cmd.train',
   options: z.object({}).passthrough(),
+  attachments: [{ name: 'photo', describe: 'opt.train.photo', required: true, count: 20 }],
   needsConsent: true,
   listed: true,
   async run(ctx) {

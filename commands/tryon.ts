@@ -1,14 +1,19 @@
 /** Virtual try-on: keep the garment from the user's photo, repaint person and background. */
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
-import { fetchChecked } from './attachments.ts';
+import { InputError } from '../base/errors.ts';
+import { fetchChecked } from './kit/attachments.ts';
+import { defineCommand } from './kit/types.ts';
 import { requireIdentity } from './portrait.ts';
-import { defineCommand } from './types.ts';
 
 export const tryon = defineCommand({
   name: 'tryon',
+  order: 9,
   description: 'cmd.tryon',
-  options: z.object({ action: z.enum(['make', 'ask']).default('make'), arg: z.string().optional() }),
+  options: z.object({
+    action: z.enum(['make', 'ask']).default('make').meta({ hidden: true }),
+    arg: z.string().optional().meta({ hidden: true }),
+  }),
+  attachments: [{ name: 'garment', describe: 'opt.tryon.garment', required: true }],
   needsConsent: true,
   listed: true,
   async run(ctx, opts) {

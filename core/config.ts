@@ -5,7 +5,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../base/errors.ts';
+import { setLogLevel, setLogSettingsSource } from '../base/log.ts';
+import { SAMPLERS } from './diffusion/schedulers/index.ts';
+import { type S3Settings, s3Settings } from './storage/s3-settings.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
@@ -17,6 +20,8 @@ export const configSchema = z.object({
   FACECHAIN_DATA_DIR: z.string().default('data'),
   FACECHAIN_MODELS_DIR: optionalString,
   FACECHAIN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Log lines (stderr): auto = human-readable on a terminal, JSON when piped; or always json / pretty. */
+  FACECHAIN_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Threads per ONNX Runtime session (intra-op). 0 = all cores. Pinned because sharp and ffmpeg share the host. */
   FACECHAIN_ORT_THREADS: int(0, 256).default(1),
   /** Comma-separated execution providers in order of preference, e.g. "cuda,cpu". */
@@ -47,9 +52,7 @@ export const configSchema = z.object({
   /** Diffusers ONNX export folder of the default SD 1.5 base (default: <models dir>/sd15-film). */
   FACECHAIN_SD_MODEL_DIR: optionalString,
   /** Default sampler for generation (FaceChain's own: dpm-single; FACT: pndm). */
-  FACECHAIN_SD_SAMPLER: z
-    .enum(['ddim', 'pndm', 'euler', 'euler-a', 'dpm++2m', 'dpm++2m-karras', 'dpm-single', 'lcm'])
-    .default('dpm-single'),
+  FACECHAIN_SD_SAMPLER: z.enum(SAMPLERS).default('dpm-single'),
   /** Prompt embeddings kept per loaded model (each is 77 x 768 floats per window, ~236 KB). */
   FACECHAIN_SD_PROMPT_CACHE: int(0, 10_000).default(32),
   /** Candidates generated per portrait request before filtering and ranking (FaceChain: 10). */
@@ -58,6 +61,28 @@ export const configSchema = z.object({
   FACECHAIN_TRAINER_CMD: optionalString,
   /** Deadline of one training run, seconds. */
   FACECHAIN_TRAINER_TIMEOUT_S: int(1, 86_400).default(2700),
+  // Speech, audio and video (docs/talk.md).
+  /** Use the online neural voice (Microsoft Edge read-aloud service); off = the offline eSpeak NG voice only. */
+  FACECHAIN_TTS_ONLINE: z
+    .enum(['true', 'false', '1', '0', 'on', 'off'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1' || v === 'on'),
+  /** Deadline of one online speech request (connect + synthesis), ms. */
+  FACECHAIN_TTS_TIMEOUT_MS: int(1000, 120_000).default(20_000),
+  /** Disk budget of the online speech cache under <data dir>/cache/speech (0 = no cache). */
+  FACECHAIN_TTS_CACHE_MB: int(0, 100_000).default(256),
+  /** Longest text a talking video may speak (characters, after control characters are removed). */
+  FACECHAIN_TALK_MAX_TEXT: int(1, 5000).default(500),
+  /** Longest audio accepted from a user (voice message, file), seconds; refused from its header. */
+  FACECHAIN_TALK_MAX_AUDIO_SECONDS: int(1, 3600).default(60),
+  /** ffmpeg executable (unset: `ffmpeg` on PATH). Run as a separate process, never linked. */
+  FACECHAIN_FFMPEG_PATH: optionalString,
+  /** ffprobe executable (unset: next to FACECHAIN_FFMPEG_PATH when that is set, else `ffprobe` on PATH). */
+  FACECHAIN_FFPROBE_PATH: optionalString,
+  /** Deadline of one ffmpeg run (decoding or encoding a video), seconds. */
+  FACECHAIN_FFMPEG_TIMEOUT_S: int(5, 86_400).default(600),
+  /** eSpeak NG executable (unset: `espeak-ng` on PATH); GPL-3.0, run as a separate process. */
+  FACECHAIN_ESPEAK_PATH: optionalString,
   REDIS_URL: optionalString,
   // Job system (queue/): see docs/jobs.md.
   /** Prefix of every Redis key the job layer writes (BullMQ queues and records). */
@@ -92,6 +117,20 @@ export const configSchema = z.object({
   FACECHAIN_RETENTION_INTERVAL_MINUTES: int(1, 10_080).default(60),
   /** Artifact folder (photos, crops, results); default <data>/artifacts. */
   FACECHAIN_ARTIFACTS_DIR: optionalString,
+  /** s3://bucket[/prefix]: keep artifacts in an S3-compatible bucket instead (docs/storage.md). */
+  FACECHAIN_ARTIFACTS_URL: optionalString,
+  /** Bucket in the URL path (auto: when AWS_ENDPOINT_URL[_S3] names a server, or the bucket has dots). */
+  FACECHAIN_S3_PATH_STYLE: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** Multipart part size; larger streams go up in parts of this size (S3's minimum: 5). */
+  FACECHAIN_S3_PART_MB: int(5, 5120).default(8),
+  // The AWS tools' standard variables, for the S3 store only.
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
+  AWS_REGION: optionalString,
+  AWS_DEFAULT_REGION: optionalString,
+  AWS_ENDPOINT_URL: optionalString,
+  AWS_ENDPOINT_URL_S3: optionalString,
   TELEGRAM_BOT_TOKEN: optionalString,
   TELEGRAM_API_ROOT: optionalString,
   TELEGRAM_WEBHOOK_URL: optionalString,
@@ -125,8 +164,12 @@ export interface Config extends RawConfig {
   dataDir: string;
   modelsDir: string;
   artifactsDir: string;
+  /** Set when FACECHAIN_ARTIFACTS_URL names an S3 bucket: the artifact store lives there. */
+  artifactsS3?: S3Settings;
   stylesDir: string;
   mergedModelsDir: string;
+  /** Online speech cache (content-addressed, bounded by FACECHAIN_TTS_CACHE_MB). */
+  speechCacheDir: string;
   executionProviders: string[];
   cores: number;
 }
@@ -150,8 +193,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     modelsDir: path.resolve(raw.FACECHAIN_MODELS_DIR ?? path.join(dataDir, 'models')),
     artifactsDir: path.resolve(raw.FACECHAIN_ARTIFACTS_DIR ?? path.join(dataDir, 'artifacts')),
+    artifactsS3: raw.FACECHAIN_ARTIFACTS_URL
+      ? s3Settings({
+          url: raw.FACECHAIN_ARTIFACTS_URL,
+          accessKeyId: raw.AWS_ACCESS_KEY_ID,
+          secretAccessKey: raw.AWS_SECRET_ACCESS_KEY,
+          sessionToken: raw.AWS_SESSION_TOKEN,
+          region: raw.AWS_REGION,
+          defaultRegion: raw.AWS_DEFAULT_REGION,
+          endpointUrl: raw.AWS_ENDPOINT_URL,
+          endpointUrlS3: raw.AWS_ENDPOINT_URL_S3,
+          pathStyle: raw.FACECHAIN_S3_PATH_STYLE,
+          partMb: raw.FACECHAIN_S3_PART_MB,
+        })
+      : undefined,
     stylesDir: path.resolve(raw.FACECHAIN_STYLES_DIR ?? path.join(dataDir, 'styles')),
     mergedModelsDir: path.join(dataDir, 'merged'),
+    speechCacheDir: path.join(dataDir, 'cache', 'speech'),
     executionProviders: raw.FACECHAIN_EXECUTION_PROVIDERS.split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
@@ -163,6 +221,12 @@ let cached: Config | undefined;
 
 /** The process-wide configuration, read once. */
 export function config(): Config {
-  cached ??= loadConfig();
+  if (!cached) {
+    cached = loadConfig();
+    setLogLevel(cached.FACECHAIN_LOG_LEVEL);
+  }
   return cached;
 }
+
+// The logger (base/log.ts) reads no settings itself: it asks here when it first logs.
+setLogSettingsSource(() => ({ level: config().FACECHAIN_LOG_LEVEL, format: config().FACECHAIN_LOG_FORMAT }));

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ModelError } from '../core/errors.ts';
+import { ModelError } from '../base/errors.ts';
 
 const tensorSpec = z.object({
   name: z.string().min(1),

@@ -12,8 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { ModelError } from '../core/errors.ts';
-import { float32ToHalves, halvesToFloat32 } from '../core/half.ts';
+import { ModelError } from '../base/errors.ts';
+import { float32ToHalves, halvesToFloat32 } from './half.ts';
 
 const { onnx } = onnxProto;
 type TensorProto = onnxProto.onnx.ITensorProto;

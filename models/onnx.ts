@@ -7,7 +7,7 @@
  * (BullMQ lock renewal, chat gateways) must call it from a worker thread.
  */
 import ort from 'onnxruntime-node';
-import { ModelError } from '../core/errors.ts';
+import { ModelError } from '../base/errors.ts';
 import type { TensorSpec } from './manifest.ts';
 
 export type TensorType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';

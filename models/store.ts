@@ -15,8 +15,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
-import { ModelError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
+import { ModelError } from '../base/errors.ts';
+import { log } from '../base/log.ts';
 import { loadManifests, type ModelFile, type ModelManifest } from './manifest.ts';
 
 const run = promisify(execFile);

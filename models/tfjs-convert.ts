@@ -16,8 +16,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ModelError } from '../core/errors.ts';
-import { type Dim, fromFloat16Bits, GraphBuilder } from './fixtures/graph.ts';
+import { ModelError } from '../base/errors.ts';
+import { type Dim, fromFloat16Bits, GraphBuilder } from './onnx-build.ts';
 
 interface TfNode {
   name: string;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import '@tensorflow/tfjs-backend-wasm';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as tf from '@tensorflow/tfjs-core';
-import { ModelError } from '../core/errors.ts';
+import { ModelError } from '../base/errors.ts';
 import type { TensorSpec } from './manifest.ts';
 import type { Tensor, TensorData, TensorType } from './onnx.ts';
 

@@ -4,8 +4,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
+import { ConfigError } from '../base/errors.ts';
+import { log } from '../base/log.ts';
 import { registry } from './metrics.ts';
 
 export interface HealthServer {

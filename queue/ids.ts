@@ -2,7 +2,7 @@
  * Job ids derived from the platform's update or interaction id, so a re-sent Telegram update or a
  * double click maps to the same job. BullMQ ids must not contain ':' nor be all digits.
  */
-import { InputError } from '../core/errors.ts';
+import { InputError } from '../base/errors.ts';
 import { JOB_ID_RE, USER_ID_RE } from '../core/storage/ids.ts';
 
 const PLATFORM_PREFIX: Record<string, string> = { telegram: 'tg', discord: 'dc', web: 'web', cli: 'cli' };

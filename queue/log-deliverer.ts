@@ -3,7 +3,7 @@
  * the reply goes to the log (text and artifact refs, never bytes); `facechain jobs status`
  * shows the result too.
  */
-import { log } from '../core/log.ts';
+import { log } from '../base/log.ts';
 import type { Deliverer } from './reply.ts';
 
 const logger = log('deliver-cli');

@@ -8,8 +8,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { ServiceError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
+import { ServiceError } from '../base/errors.ts';
+import { log } from '../base/log.ts';
 
 const logger = log('redis');
 

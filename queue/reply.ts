@@ -13,7 +13,8 @@ export const artifactRef = z
   .regex(ARTIFACT_REF_RE, 'must be an artifact reference <user>/<sha256>.<ext> (store the file first)');
 
 export const replyTargetSchema = z.object({
-  platform: z.enum(['telegram', 'discord', 'web', 'cli']),
+  /** The front-end that delivers it (telegram, discord, web, cli, or any front-end's name). */
+  platform: z.string().regex(/^[a-z]{2,8}$/, 'a front-end name: 2-8 lowercase letters'),
   chatId: z.string().min(1).max(64),
   userId: z.string().min(1).max(64),
   /** Deliver by private message instead of to the chat the command came from. */
@@ -48,8 +49,20 @@ export const replySchema = z.object({
   images: z.array(artifactRef).max(10).default([]),
   video: artifactRef.optional(),
   buttons: z.array(z.array(buttonSchema).max(5)).max(5).optional(),
-  /** Set when the request failed; `text` is then the user-facing message. */
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * Set when the request failed; `text` is then the user-facing message. `key` names the catalog
+   * entry when the message is one of the worker's own (an apology whatever the code).
+   */
+  error: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      key: z
+        .string()
+        .regex(/^[a-z][a-z0-9_.-]{0,63}$/)
+        .optional(),
+    })
+    .optional(),
 });
 export type Reply = z.infer<typeof replySchema>;
 
@@ -57,6 +70,8 @@ export interface DeliveryContext {
   /** The user's request (root job id): the same id for every retry of this delivery. */
   requestId: string;
   user: string;
+  /** The job whose result (or failure) this is, e.g. "generate": what the reply's buttons depend on. */
+  job: string;
   artifacts: ArtifactStore;
   signal: AbortSignal;
 }

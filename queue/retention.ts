@@ -13,13 +13,13 @@
  */
 import type { JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { log } from '../core/log.ts';
+import { log } from '../base/log.ts';
 import { ARTIFACT_REF_RE, type ArtifactInfo, parseRef } from '../core/storage/artifacts.ts';
-import { groupTemplates, identityRefs, userKey } from '../core/storage/records.ts';
-import { deliveryStream } from './delivery.ts';
-import { QUEUES } from './jobs.ts';
-import { runScript } from './limits.ts';
+import { deliveryStream } from './delivery/entry.ts';
+import { QUEUES } from './jobs/index.ts';
+import { runScript, SCRIPTS } from './lua/scripts.ts';
 import type { Producer } from './producer.ts';
+import { groupTemplates, identityRefs, userKey } from './records.ts';
 
 const logger = log('retention');
 
@@ -128,21 +128,14 @@ export async function pendingDeliveryRefs(redis: Redis, prefix: string, into: Se
   }
 }
 
+const sweptKey = (prefix: string, user: string) => userKey(prefix, user, 'swept');
+
 /**
  * Remember which of a user's files the sweep deleted (hashes only, under the user's keys, so
  * /forget removes them), so a feature pointing at an old result can say why it is gone. Only
  * for users the job layer still knows (profile or job index): a sweep racing /forget must not
  * leave a key of a forgotten user behind.
  */
-const MARK_SWEPT = `
-if redis.call('EXISTS', KEYS[2], KEYS[3]) == 0 then return 0 end
-for i = 4, #ARGV do redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1`;
-
-const sweptKey = (prefix: string, user: string) => userKey(prefix, user, 'swept');
-
 async function markSwept(producer: Producer, user: string, hashes: string[], now: number): Promise<void> {
   // As long as a finished job (whose buttons could point at these files) is kept, at least a day.
   const ttl = Math.max(86_400, producer.opts.keepCompletedSeconds);
@@ -151,7 +144,7 @@ async function markSwept(producer: Producer, user: string, hashes: string[], now
   for (let i = 0; i < hashes.length; i += 1000)
     await runScript(
       producer.redis,
-      MARK_SWEPT,
+      SCRIPTS.markSwept,
       keys.length,
       ...keys,
       now,

@@ -6,7 +6,7 @@
  * event streams, which would wake the bot process for every event of every job.
  */
 import type { Redis } from 'ioredis';
-import { log } from '../core/log.ts';
+import { log } from '../base/log.ts';
 
 const logger = log('stall-watch');
 const STALL_RE = /(stalled|started) more than allowable limit/;

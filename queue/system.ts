@@ -3,16 +3,21 @@
  * object, built from config() in production and from explicit values in tests (fresh prefix per
  * test), so nothing below reads the environment.
  */
+import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { isFacechainError, ServiceError } from '../base/errors.ts';
 import type { Config } from '../core/config.ts';
-import { ServiceError } from '../core/errors.ts';
-import { type ArtifactStore, LocalArtifactStore } from '../core/storage/artifacts.ts';
+import type { ArtifactStore } from '../core/storage/artifacts.ts';
+import { openArtifactStore } from '../core/storage/open-store.ts';
+import type { S3Settings } from '../core/storage/s3-settings.ts';
 
 export interface JobSystemOptions {
   redisUrl: string;
   /** Prefix of every key (BullMQ queues, records, counters). */
   prefix: string;
   artifactsDir: string;
+  /** The S3 bucket that holds the artifacts instead of artifactsDir (FACECHAIN_ARTIFACTS_URL). */
+  artifactsS3?: S3Settings;
   limits: { maxPending: number; maxRunning: number; dailyQuota: number };
   attempts: number;
   backoffMs: number;
@@ -40,6 +45,7 @@ export function jobSystemOptions(
     redisUrl,
     prefix: cfg.FACECHAIN_QUEUE_PREFIX,
     artifactsDir: cfg.artifactsDir,
+    artifactsS3: cfg.artifactsS3,
     limits: {
       maxPending: cfg.FACECHAIN_USER_MAX_PENDING,
       maxRunning: cfg.FACECHAIN_USER_MAX_RUNNING,
@@ -56,9 +62,9 @@ export function jobSystemOptions(
   };
 }
 
-/** The artifact store the options name (local folder today; an S3 store would be chosen here). */
-export function openArtifacts(opts: Pick<JobSystemOptions, 'artifactsDir'>): ArtifactStore {
-  return new LocalArtifactStore(opts.artifactsDir);
+/** The artifact store the options name: the S3 bucket when set, else the local folder. */
+export function openArtifacts(opts: Pick<JobSystemOptions, 'artifactsDir' | 'artifactsS3'>): ArtifactStore {
+  return openArtifactStore({ dir: opts.artifactsDir, s3: opts.artifactsS3 });
 }
 
 /**
@@ -104,8 +110,31 @@ export const CAPABILITY_TTL_SECONDS = 90;
 
 export const keys = {
   cancelChannel: (p: string) => `${p}:cancel`,
+  /** Workers publish a request id here when its job starts, moves on a stage, or ends. */
+  progressChannel: (p: string) => `${p}:progress`,
   tombstone: (p: string, jobId: string) => `${p}:cancel:${jobId}`,
   durations: (p: string, name: string) => `${p}:stats:dur:${name}`,
   /** Heartbeat of "some worker runs this job" (expires when no worker refreshes it). */
   capability: (p: string, name: string) => `${p}:cap:${name}`,
 };
+
+/** One BullMQ Queue handle per queue name on a connection, made on first use (errors are the caller's). */
+export function queueHandle(handles: Map<string, Queue>, name: string, redis: Redis, prefix: string): Queue {
+  let q = handles.get(name);
+  if (!q) {
+    q = new Queue(name, { connection: redis, prefix });
+    q.on('error', () => {});
+    handles.set(name, q);
+  }
+  return q;
+}
+
+/** Redis or BullMQ failing under a producer call: one clear, retryable error for the user. */
+export function queueUnavailable(e: unknown): never {
+  if (isFacechainError(e)) throw e;
+  throw new ServiceError(
+    'queue_unavailable',
+    'The job system is busy or unreachable right now. Please try again in a minute.',
+    { cause: e },
+  );
+}

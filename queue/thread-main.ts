@@ -4,9 +4,9 @@
  * main thread keeps renewing BullMQ locks meanwhile.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FacechainError } from '../core/errors.ts';
-import { LocalArtifactStore } from '../core/storage/artifacts.ts';
-import type { ProcessorContext, ProcessorFn } from './processor.ts';
+import { FacechainError } from '../base/errors.ts';
+import { type ArtifactsLocation, openArtifactStore } from '../core/storage/open-store.ts';
+import type { ProcessorContext, ProcessorFn } from './jobs/define.ts';
 
 export interface RunMessage {
   type: 'run';
@@ -24,7 +24,7 @@ export type FromThread =
 
 const port = parentPort;
 if (!port) throw new Error('thread-main.ts must run in a worker thread');
-const artifacts = new LocalArtifactStore((workerData as { artifactsDir: string }).artifactsDir);
+const artifacts = openArtifactStore((workerData as { artifacts: ArtifactsLocation | string }).artifacts);
 const controllers = new Map<number, AbortController>();
 const post = (m: FromThread) => port.postMessage(m);
 

@@ -13,9 +13,10 @@ import {
   ModelError,
   NotAvailableError,
   ServiceError,
-} from '../core/errors.ts';
-import { log } from '../core/log.ts';
-import type { ProcessorContext } from './processor.ts';
+} from '../base/errors.ts';
+import { log } from '../base/log.ts';
+import type { ArtifactsLocation } from '../core/storage/open-store.ts';
+import type { ProcessorContext } from './jobs/define.ts';
 import type { ErrorInfo, FromThread, RunMessage } from './thread-main.ts';
 
 const logger = log('thread-pool');
@@ -70,7 +71,8 @@ export class ThreadPool {
 
   constructor(
     readonly size: number,
-    private readonly artifactsDir: string,
+    /** The artifact store the threads open (a local folder, or an S3 bucket's settings). */
+    private readonly artifacts: ArtifactsLocation | string,
     private readonly abortGraceMs = 5000,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -80,7 +82,7 @@ export class ThreadPool {
     const worker = new Worker(new URL('./thread-boot.js', import.meta.url), {
       workerData: {
         entry: new URL('./thread-main.ts', import.meta.url).href,
-        artifactsDir: this.artifactsDir,
+        artifacts: this.artifacts,
       },
     });
     const slot: Slot = { worker };

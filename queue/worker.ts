@@ -5,45 +5,49 @@
  * that hands unfinished jobs back to the queue at its deadline.
  */
 import { EventEmitter } from 'node:events';
-import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, type Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CancelledError,
+  ConfigError,
   errorInfo,
   FacechainError,
   InputError,
   isFacechainError,
   ModelError,
   NotAvailableError,
-} from '../core/errors.ts';
-import { log } from '../core/log.ts';
+} from '../base/errors.ts';
+import { en } from '../base/i18n/en.ts';
+import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { type Identity, identitySchema, UserRecords, userKey } from '../core/storage/records.ts';
-import { DeliveryConsumer, deliveryPayload, enqueueDelivery } from './delivery.ts';
+import { DeliveryConsumer } from './delivery/consumer.ts';
+import { type DeliveryData, deliveryPayload, enqueueDelivery } from './delivery/entry.ts';
 import { recordFinish } from './finish.ts';
+import type { FollowUp, NotInstalled, ProcessorContext, ProcessorSpec } from './jobs/define.ts';
 import {
+  type AnyJob,
+  JOB_NAMES,
   type JobData,
   type JobName,
-  jobDef,
-  jobSchemas,
+  jobSpec,
   parseJobData,
   QUEUES,
   type QueueName,
   readJobData,
-} from './jobs.ts';
+} from './jobs/index.ts';
 import { UserLimits } from './limits.ts';
 import { addDepthSource, jobDuration, jobsTotal, stalledTotal } from './metrics.ts';
-import type { ProcessorContext, Processors } from './processor.ts';
-import { defaultProcessors } from './processors/index.ts';
-import { encodeFailure } from './producer.ts';
-import { recordFailure, recordResult, recordStart } from './record-results.ts';
+import { notifyProgress } from './progress-feed.ts';
+import { type Identity, identitySchema, UserRecords, userKey } from './records.ts';
 import type { Deliverers, Reply } from './reply.ts';
 import { StallWatch } from './stall-watch.ts';
+import { encodeFailure } from './status.ts';
 import {
   CAPABILITY_TTL_SECONDS,
   type JobSystemOptions,
   keys,
   openArtifacts,
+  queueHandle,
   redisConnection,
 } from './system.ts';
 import { ThreadPool } from './thread-pool.ts';
@@ -52,7 +56,16 @@ const logger = log('worker');
 
 export interface JobWorkerOptions {
   queues: QueueName[];
-  processors?: Processors;
+  /**
+   * Processors that replace the job table's own for some jobs (a GPU machine's own table, test
+   * doubles for the outside world). Resolved when the worker starts.
+   */
+  processors?: Partial<Record<JobName, Processor | Promise<Processor>>>;
+  /**
+   * Starts a job a delivered reply declares (the bot process passes `followUpStarter(producer)`);
+   * without it follow-ups are skipped (a worker alone, the job-layer tests).
+   */
+  startFollowUp?: (d: DeliveryData, f: FollowUp) => Promise<void>;
   /** Required when serving the deliver queue (the bot process). */
   deliverers?: Deliverers;
   concurrency?: number;
@@ -64,6 +77,13 @@ export interface JobWorkerOptions {
 }
 
 const SHUTDOWN = 'shutdown';
+/** Shortest time between two progress notices of one job (queue/progress-feed.ts). */
+const PROGRESS_NOTICE_MS = 250;
+
+/** What a job runs on this worker: a processor, or why it cannot run here. */
+export type Processor = ProcessorSpec | NotInstalled;
+
+const runs = (p: Processor | undefined): p is ProcessorSpec => p !== undefined && p.kind !== 'not-installed';
 
 export class JobWorker extends EventEmitter {
   readonly redis: Redis;
@@ -79,7 +99,7 @@ export class JobWorker extends EventEmitter {
   private pool?: ThreadPool;
   private poll?: NodeJS.Timeout;
   private removeDepth?: () => void;
-  private readonly processors: Processors;
+  private processors: Partial<Record<JobName, Processor>> = {};
   private closing?: Promise<{ handedBack: number }>;
 
   constructor(
@@ -95,27 +115,32 @@ export class JobWorker extends EventEmitter {
     this.artifacts = deps.artifacts ?? openArtifacts(sys);
     this.records = new UserRecords(this.redis, sys.prefix);
     this.limits = new UserLimits(this.redis, sys.prefix, sys.limits, async () => true);
-    this.processors = { ...defaultProcessors(), ...o.processors };
     if (o.queues.includes('deliver') && !o.deliverers)
       throw new FacechainError('no_deliverers', 'Serving the deliver queue needs deliverers.');
   }
 
   private queue(name: string): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.redis, prefix: this.sys.prefix });
-      q.on('error', () => {});
-      this.queues.set(name, q);
-    }
-    return q;
+    return queueHandle(this.queues, name, this.redis, this.sys.prefix);
+  }
+
+  /** Each served job's processor: the override, else the job table's (which checks its models). */
+  private async resolveProcessors(): Promise<void> {
+    const served = JOB_NAMES.filter((n) => this.o.queues.includes(jobSpec(n).queue));
+    const resolved = await Promise.all(
+      served.map(async (n) => [n, await (this.o.processors?.[n] ?? jobSpec(n).processor())] as const),
+    );
+    this.processors = Object.fromEntries(resolved);
   }
 
   async start(): Promise<void> {
-    const needsThreads = this.o.queues.some((q) =>
-      Object.entries(this.processors).some(([n, p]) => p?.kind === 'thread' && jobDef(n).queue === q),
-    );
+    await this.resolveProcessors();
+    const needsThreads = Object.values(this.processors).some((p) => runs(p) && p.kind === 'thread');
     if (needsThreads)
-      this.pool = new ThreadPool(this.o.threads ?? 1, this.sys.artifactsDir, this.o.abortGraceMs);
+      this.pool = new ThreadPool(
+        this.o.threads ?? 1,
+        { dir: this.sys.artifactsDir, s3: this.sys.artifactsS3 },
+        this.o.abortGraceMs,
+      );
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_ch, id: string) => this.controllers.get(id)?.abort());
@@ -149,6 +174,13 @@ export class JobWorker extends EventEmitter {
         },
       );
       w.on('error', (e) => logger.warn({ err: e, queue: q }, 'worker error'));
+      // After BullMQ has moved the job: a follower reading its state now sees the new one.
+      const notice = (job?: Job) => {
+        if (job?.id) notifyProgress(this.redis, this.sys.prefix, job.data?.requestId ?? job.id);
+      };
+      w.on('active', notice);
+      w.on('completed', notice);
+      w.on('failed', notice);
       w.on('stalled', (jobId) => {
         stalledTotal.inc({ queue: q });
         this.emit('stalled', jobId);
@@ -189,6 +221,7 @@ export class JobWorker extends EventEmitter {
       concurrency: Math.max(4, this.o.concurrency ?? 1),
       leaseMs: this.sys.lockDurationMs,
       onDelivered: (id) => this.emit('delivered', id),
+      startFollowUp: this.o.startFollowUp,
       onFailed: (id, code) => this.emit('delivery-failed', id, code),
     });
     await this.consumer.start();
@@ -212,12 +245,9 @@ export class JobWorker extends EventEmitter {
     }
     jobsTotal.inc({ queue, name: job.name, outcome: 'failed' });
     logger.warn({ jobId, name: job.name }, 'job failed after stalling too often');
-    const shown = {
-      code: 'stalled',
-      message: 'Something went wrong on our side (the worker stopped twice). Please try again.',
-    };
+    const shown = { code: 'stalled', message: en['joberror.stalled'], key: 'joberror.stalled' };
     await this.deliver(job, data, { text: shown.message, images: [], error: shown });
-    await recordFailure(this.records, data.user, job.name, data, shown.code).catch(() => {});
+    await this.recordFailure(job.name, data, shown.code);
     await this.releasePending(data, jobId);
     this.emit('failed', jobId, shown.code);
   }
@@ -233,8 +263,8 @@ export class JobWorker extends EventEmitter {
 
   /** Jobs this worker really runs (not the "not available" answers), for the producer's check. */
   runnableJobs(): JobName[] {
-    return (Object.entries(this.processors) as [JobName, Processors[JobName]][])
-      .filter(([n, p]) => p && !p.unavailable && this.o.queues.includes(jobDef(n).queue))
+    return (Object.entries(this.processors) as [JobName, Processor][])
+      .filter(([, p]) => runs(p))
       .map(([n]) => n);
   }
 
@@ -312,16 +342,16 @@ export class JobWorker extends EventEmitter {
         identityRaw === null ? undefined : identitySchema.parse(JSON.parse(identityRaw)),
       );
       if (controller.signal.aborted) throw new CancelledError();
-      const checked = jobSchemas[name].result.safeParse(result);
+      const def = jobSpec(name);
+      const checked = def.result.safeParse(result);
       if (!checked.success)
         throw new Error(
           `processor for ${name} returned an invalid result: ${checked.error.issues[0]?.message}`,
         );
       const ms = Date.now() - started;
-      const def = jobDef(name);
       const requestId = data.requestId ?? id;
-      const delivers = def.delivers && !job.parent;
-      await recordResult(this.records, data.user, name, checked.data);
+      const delivers = def.delivers !== false && !job.parent;
+      await def.records?.result?.(this.records, data, checked.data);
       // Bookkeeping and the delivery in one script. A cancel that lands after this point is
       // still honoured: the bot process checks the tombstones before sending.
       const finish = recordFinish(
@@ -337,7 +367,7 @@ export class JobWorker extends EventEmitter {
           runningEntry: limited ? entry : undefined,
           pendingEntries: job.parent ? [] : QUEUES.map((q) => `${q}/${requestId}`),
           delivery: delivers
-            ? this.deliveryFor(job, data, def.toReply(checked.data as never, data as never))
+            ? this.deliveryFor(job, data, def.reply(checked.data, data), def.followUps?.(checked.data, data))
             : undefined,
         },
       );
@@ -370,7 +400,9 @@ export class JobWorker extends EventEmitter {
     identity: Identity | undefined,
   ) {
     const spec = this.processors[name];
-    if (!spec) throw new NotAvailableError(`The "${name}" job`, 'No worker on this deployment runs it.');
+    const def = jobSpec(name);
+    // Models or tools missing here: a clear "not available", never a stand-in result.
+    if (!runs(spec)) throw new NotAvailableError(def.feature.name, def.feature.howToEnable, { job: name });
     const base = {
       jobId: job.id as string,
       requestId: data.requestId ?? (job.id as string),
@@ -380,12 +412,21 @@ export class JobWorker extends EventEmitter {
       previous: data.flow ? await this.previous(job) : {},
       identity,
     };
-    await recordStart(this.records, data.user, name, base.identity);
+    await def.records?.start?.(this.records, data, base.identity);
+    // Followers hear of a change at most every PROGRESS_NOTICE_MS (the new state is in the job).
+    let noticed = 0;
     const progress = (stage: string, percent: number) => {
-      job.updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) }).catch(() => {});
+      job
+        .updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) })
+        .then(() => {
+          if (Date.now() - noticed < PROGRESS_NOTICE_MS) return;
+          noticed = Date.now();
+          notifyProgress(this.redis, this.sys.prefix, base.requestId);
+        })
+        .catch(() => {});
     };
     if (spec.kind === 'inline')
-      return spec.run({ ...base, signal, progress, artifacts: this.artifacts } as ProcessorContext);
+      return spec.run({ ...base, signal, progress, artifacts: this.artifacts } as ProcessorContext<never>);
     if (!this.pool) throw new FacechainError('no_pool', 'Thread pool not started.');
     return this.pool.run(spec.module, spec.exportName, base, signal, progress);
   }
@@ -404,7 +445,7 @@ export class JobWorker extends EventEmitter {
 
   private async cancelled(job: Job, data: JobData<JobName>): Promise<never> {
     jobsTotal.inc({ queue: job.queueName, name: job.name, outcome: 'cancelled' });
-    await recordFailure(this.records, data.user, job.name, data, 'cancelled').catch(() => {});
+    await this.recordFailure(job.name, data, 'cancelled');
     await this.releasePending(data, job.id as string);
     this.emit('cancelled', job.id);
     throw new UnrecoverableError(encodeFailure('cancelled', 'The job was cancelled.'));
@@ -428,23 +469,22 @@ export class JobWorker extends EventEmitter {
     else logger.warn({ jobId: job.id, name: job.name, code: info.code, err: e }, 'job failed');
     const shown =
       !fe || fe.retryable
-        ? {
-            code: fe?.code ?? 'internal',
-            message: 'Something went wrong on our side. Please try again later.',
-          }
-        : fe instanceof ModelError
-          ? {
-              code: fe.code,
-              message: 'This feature is not working on the server right now. Please try again later.',
-            }
+        ? { code: fe?.code ?? 'internal', message: en['joberror.internal'], key: 'joberror.internal' }
+        : fe instanceof ModelError || fe instanceof ConfigError // the operator's to fix; details stay in the log
+          ? { code: fe.code, message: en['joberror.model'], key: 'joberror.model' }
           : info;
-    await recordFailure(this.records, data.user, job.name, data, shown.code).catch(() => {});
+    await this.recordFailure(job.name, data, shown.code);
     await this.releasePending(data, job.id as string);
     // Last, with BullMQ's move to failed (the script skips a cancelled request).
     this.afterCompletion(this.deliver(job, data, { text: shown.message, images: [], error: shown }), job.id);
     this.emit('failed', job.id, shown.code);
-    const reason = encodeFailure(shown.code, shown.message);
+    const reason = encodeFailure(shown.code, shown.message, 'key' in shown ? shown.key : undefined);
     return retryable ? new Error(reason) : new UnrecoverableError(reason);
+  }
+
+  /** The job's own bookkeeping of a final failure (e.g. a training identity back to "prepared"). */
+  private async recordFailure(name: string, data: JobData<JobName>, code: string): Promise<void> {
+    await (jobSpec(name) as AnyJob).records?.failure?.(this.records, data, code).catch(() => {});
   }
 
   private async releasePending(data: JobData<JobName>, jobId: string): Promise<void> {
@@ -466,13 +506,14 @@ export class JobWorker extends EventEmitter {
     );
   }
 
-  private deliveryFor(job: Job, data: JobData<JobName>, reply: Reply) {
+  private deliveryFor(job: Job, data: JobData<JobName>, reply: Reply, followUps?: FollowUp[]) {
     return deliveryPayload({
       user: data.user,
       target: data.target,
       requestId: data.requestId ?? (job.id as string),
       source: { queue: job.queueName, id: job.id as string, name: job.name },
       reply,
+      ...(followUps?.length ? { followUps } : {}),
     });
   }
 

@@ -1,10 +1,11 @@
 /** `facechain analyze <image…> [--embedding]`: one JSON line per input, errors included. */
 import { readFile } from 'node:fs/promises';
+import { errorInfo } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { errorInfo } from '../../core/errors.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import type { Face, ImageAnalysis } from '../../core/face/types.ts';
 import { ModelStore } from '../../models/store.ts';
+import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -34,12 +35,11 @@ export const command: CliCommand = {
   summary: 'Find and describe every face in each image (one JSON line per input).',
   usage: 'facechain analyze <image…> [--embedding]',
   async run(argv) {
-    const files = argv.filter((a) => !a.startsWith('--'));
-    const unknown = argv.filter((a) => a.startsWith('--') && a !== '--embedding');
-    if (!files.length || unknown.length) {
-      process.stderr.write(`usage: ${this.usage}\n`);
-      return 2;
-    }
+    const args = parseCommandLine(argv, {
+      flags: ['embedding'],
+      positionals: { min: 1, max: Infinity, what: 'image' },
+    });
+    const files = args.positionals;
     const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir));
     let failed = 0;
     try {
@@ -51,10 +51,7 @@ export const command: CliCommand = {
               code: 'unreadable',
             });
           });
-          line = analysisJson(
-            file,
-            await analyzer.analyze(bytes, { embedding: argv.includes('--embedding') }),
-          );
+          line = analysisJson(file, await analyzer.analyze(bytes, { embedding: args.flag('embedding') }));
         } catch (e) {
           failed++;
           const info = errorInfo(e);

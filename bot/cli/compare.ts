@@ -1,21 +1,18 @@
 /** `facechain compare <imageA> <imageB>`: cosine similarity of the largest faces. */
 import { readFile } from 'node:fs/promises';
+import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { cosine } from '../../core/face/embedding.ts';
 import { ModelStore } from '../../models/store.ts';
+import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {
   summary: 'Compare the largest faces of two images: cosine similarity and same-person verdict.',
   usage: 'facechain compare <imageA> <imageB>',
   async run(argv) {
-    const files = argv.filter((a) => !a.startsWith('--'));
-    if (files.length !== 2) {
-      process.stderr.write(`usage: ${this.usage}\n`);
-      return 2;
-    }
+    const files = parseCommandLine(argv, { positionals: { min: 2, max: 2, what: 'image' } }).positionals;
     const threshold = config().FACECHAIN_SAME_PERSON_THRESHOLD;
     const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir));
     try {

@@ -2,12 +2,13 @@
  * `facechain files sweep [--dry-run]`: run the retention sweep now (queue/retention.ts), the same
  * one worker processes run every FACECHAIN_RETENTION_INTERVAL_MINUTES. Prints counts only.
  */
+
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
 import { sweepFiles } from '../../queue/retention.ts';
 import { jobSystemOptions } from '../../queue/system.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {
@@ -17,12 +18,8 @@ export const command: CliCommand = {
   usage: 'facechain files sweep [--dry-run]',
   async run(argv) {
     const [sub, ...rest] = argv;
-    if (sub !== 'sweep') {
-      process.stderr.write(`usage: ${this.usage}\n`);
-      return 2;
-    }
-    const unknown = rest.filter((a) => a !== '--dry-run');
-    if (unknown.length) throw new InputError('usage', `Unknown option "${unknown[0]}". usage: ${this.usage}`);
+    if (sub !== 'sweep') throw new UsageError(sub ? `Unknown subcommand "${sub}".` : 'Which subcommand?');
+    const dryRun = parseCommandLine(rest, { flags: ['dry-run'] }).flag('dry-run');
     const cfg = config();
     if (cfg.FACECHAIN_KEEP_FILES_HOURS === 0) {
       process.stdout.write(
@@ -35,7 +32,7 @@ export const command: CliCommand = {
     try {
       const report = await sweepFiles(producer, {
         keepFilesHours: cfg.FACECHAIN_KEEP_FILES_HOURS,
-        dryRun: rest.includes('--dry-run'),
+        dryRun,
       });
       const verb = report.dryRun ? 'would delete' : 'deleted';
       process.stdout.write(

@@ -6,54 +6,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type ControlSpec, defaultModelDir, SdPipeline } from '../../core/diffusion/index.ts';
-import { InputError } from '../../core/errors.ts';
 import { decodeImage } from '../../core/image/codec.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 const USAGE =
   'facechain generate --prompt <text> [--negative <text>] [--model <dir>] [--size 512x512] [--steps N] [--cfg X] ' +
   '[--sampler name] [--seed N] [--count N] [--batch N] [--init <image> [--strength X]] [--mask <image>] ' +
   '[--control name=<image>[,scale=X][,canny]] [--variation <seed>:<strength>] --out <folder>\n       facechain generate --write-fixture <dir>';
-
-const VALUED = new Set([
-  '--prompt',
-  '--negative',
-  '--model',
-  '--size',
-  '--steps',
-  '--cfg',
-  '--sampler',
-  '--seed',
-  '--count',
-  '--init',
-  '--strength',
-  '--mask',
-  '--control',
-  '--out',
-  '--write-fixture',
-  '--variation',
-  '--batch',
-]);
-
-function parse(argv: string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!VALUED.has(a)) throw new InputError('unknown_option', `Unknown option ${a}. usage: ${USAGE}`);
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new InputError('missing_value', `${a} needs a value.`);
-    out.set(a, [...(out.get(a) ?? []), v]);
-    i++;
-  }
-  return out;
-}
-
-function num(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InputError('bad_number', `${name} must be a number (got "${v}").`);
-  return n;
-}
 
 async function image(file: string) {
   return decodeImage(new Uint8Array(await readFile(file)));
@@ -64,9 +24,29 @@ export const command: CliCommand = {
     'Generate images with a Stable Diffusion 1.5 ONNX export (diffusers layout). Writes PNGs and a JSON of the metadata.',
   usage: USAGE,
   async run(argv) {
-    const o = parse(argv);
-    const one = (k: string): string | undefined => o.get(k)?.at(-1);
-    const fixtureDir = one('--write-fixture');
+    const args = parseCommandLine(argv, {
+      strings: [
+        'prompt',
+        'negative',
+        'model',
+        'size',
+        'steps',
+        'cfg',
+        'sampler',
+        'seed',
+        'count',
+        'init',
+        'strength',
+        'mask',
+        'out',
+        'write-fixture',
+        'variation',
+        'batch',
+      ],
+      lists: ['control'],
+    });
+    const one = (k: string) => args.string(k);
+    const fixtureDir = one('write-fixture');
     if (fixtureDir) {
       // Loaded only here: fixture builders are not needed to generate with real models.
       const { writeFixtureControlNet, writeFixtureSdModel } = await import('../../models/fixtures/sd.ts');
@@ -76,58 +56,75 @@ export const command: CliCommand = {
       process.stdout.write(`fixture model (oracle UNet, not a real model) written to ${fixtureDir}\n`);
       return 0;
     }
-    const prompt = one('--prompt');
-    const outDir = one('--out');
-    if (prompt === undefined || !outDir) {
-      process.stderr.write(`usage: ${USAGE}\n`);
-      return 2;
-    }
-    const size = one('--size') ?? '512x512';
+    const prompt = one('prompt');
+    const outDir = one('out');
+    if (prompt === undefined || !outDir)
+      throw new UsageError(
+        '--prompt and --out are required (or --write-fixture <dir> alone).',
+        'missing_option',
+      );
+    const size = one('size') ?? '512x512';
     const m = /^(\d+)x(\d+)$/.exec(size);
-    if (!m) throw new InputError('bad_size', `--size must look like 512x768 (got "${size}").`);
-    const controls: ControlSpec[] = [];
-    for (const spec of o.get('--control') ?? []) {
+    if (!m) throw new UsageError(`--size must look like 512x768 (got "${size}").`, 'bad_size');
+    const steps = args.int('steps', { min: 1 });
+    const guidanceScale = args.number('cfg');
+    const seed = args.int('seed', { min: 0 });
+    const count = args.int('count', { min: 1 });
+    const batchSize = args.int('batch', { min: 1 });
+    const strength = args.number('strength', { min: 0, max: 1 });
+    // The whole command line is checked before any image is read.
+    const controlArgs: { model: string; file: string; scale?: number; canny: boolean }[] = [];
+    for (const spec of args.list('control')) {
       const [head, ...rest] = spec.split(',');
       const eq = head.indexOf('=');
       if (eq < 1)
-        throw new InputError(
-          'bad_control',
+        throw new UsageError(
           `--control must look like canny=edges.png,scale=0.5 (got "${spec}").`,
+          'bad_control',
         );
-      const c: ControlSpec = { model: head.slice(0, eq), image: await image(head.slice(eq + 1)) };
+      let scale: number | undefined;
+      let canny = false;
       for (const r of rest) {
-        if (r === 'canny') c.preprocess = 'canny';
-        else if (r.startsWith('scale=')) c.scale = num(r.slice(6), 'scale');
-        else throw new InputError('bad_control', `Unknown --control part "${r}" (scale=X or canny).`);
+        const x = Number(r.slice('scale='.length));
+        if (r === 'canny') canny = true;
+        else if (r.startsWith('scale=') && r.length > 'scale='.length && Number.isFinite(x)) scale = x;
+        else throw new UsageError(`Unknown --control part "${r}" (scale=X or canny).`, 'bad_control');
       }
-      controls.push(c);
+      controlArgs.push({ model: head.slice(0, eq), file: head.slice(eq + 1), scale, canny });
     }
     let variation: { seed: number; strength: number } | undefined;
-    const v = one('--variation');
+    const v = one('variation');
     if (v !== undefined) {
       const vm = /^(\d+):([\d.]+)$/.exec(v);
-      if (!vm) throw new InputError('bad_variation', `--variation must look like 1234:0.3 (got "${v}").`);
+      if (!vm) throw new UsageError(`--variation must look like 1234:0.3 (got "${v}").`, 'bad_variation');
       variation = { seed: Number(vm[1]), strength: Number(vm[2]) };
     }
-    const init = one('--init');
-    const mask = one('--mask');
-    const pipe = SdPipeline.open(one('--model') ?? defaultModelDir());
+    const controls: ControlSpec[] = [];
+    for (const c of controlArgs) {
+      const spec: ControlSpec = { model: c.model, image: await image(c.file) };
+      if (c.scale !== undefined) spec.scale = c.scale;
+      if (c.canny) spec.preprocess = 'canny';
+      controls.push(spec);
+    }
+    const init = one('init');
+    const mask = one('mask');
+    const pipe = SdPipeline.open(one('model') ?? defaultModelDir());
     try {
       let last = -1;
       const r = await pipe.generate(
         {
           prompt,
-          negativePrompt: one('--negative'),
+          negativePrompt: one('negative'),
           width: Number(m[1]),
           height: Number(m[2]),
-          steps: num(one('--steps'), '--steps'),
-          guidanceScale: num(one('--cfg'), '--cfg'),
-          sampler: one('--sampler'),
-          seed: num(one('--seed'), '--seed'),
-          count: num(one('--count'), '--count'),
-          batchSize: num(one('--batch'), '--batch'),
+          steps,
+          guidanceScale,
+          sampler: one('sampler'),
+          seed,
+          count,
+          batchSize,
           initImage: init ? await image(init) : undefined,
-          strength: num(one('--strength'), '--strength'),
+          strength,
           mask: mask ? await image(mask) : undefined,
           controls,
           variation,

@@ -5,11 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
-import { isJobName, JOB_NAMES, QUEUES } from '../../queue/jobs.ts';
+import { isJobName, JOB_NAMES, type JobName, QUEUES } from '../../queue/jobs/index.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
-import { jobSystemOptions } from '../../queue/system.ts';
+import { jobSystemOptions, openArtifacts } from '../../queue/system.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 const OPERATOR = 'cli-operator';
@@ -19,44 +19,59 @@ export const command: CliCommand = {
   summary: 'Add, inspect, cancel and list jobs; store a file as an artifact; forget a user.',
   usage: [
     'facechain jobs add <name> <json> [--id <idempotency id>]',
+    '       facechain jobs run <name> <json>                (runs its processor here, no queue; prints the result)',
     '       facechain jobs status <id> | cancel <id> | list [--user <user>]',
     '       facechain jobs put <file> [--user <user>]     (prints the artifact ref to use in <json>)',
     '       facechain jobs forget <user>                   (erase everything of a user; prints the receipt)',
-    `   jobs: ${JOB_NAMES.filter((n) => n !== 'deliver').join(', ')}`,
+    `   jobs: ${JOB_NAMES.join(', ')}`,
   ].join('\n'),
   async run(argv) {
     const [sub, ...rest] = argv;
-    const opt = (name: string) => {
-      const i = rest.indexOf(name);
-      return i >= 0 ? rest[i + 1] : undefined;
+    // The whole command line is checked before Redis is contacted.
+    const shape: Record<string, Parameters<typeof parseCommandLine>[1]> = {
+      add: { strings: ['id'], positionals: { min: 2, max: 2 } },
+      run: { positionals: { min: 2, max: 2 } },
+      status: { positionals: { min: 1, max: 1, what: 'job id' } },
+      cancel: { positionals: { min: 1, max: 1, what: 'job id' } },
+      list: { strings: ['user'] },
+      put: { strings: ['user'], positionals: { min: 1, max: 1, what: 'file' } },
+      forget: { positionals: { min: 1, max: 1, what: 'user' } },
     };
+    if (!sub || !shape[sub]) throw new UsageError(sub ? `Unknown subcommand "${sub}".` : 'Which subcommand?');
+    const args = parseCommandLine(rest, shape[sub]);
+    const [first, second] = args.positionals;
+    let data: Record<string, unknown> = {};
+    if (sub === 'add' || sub === 'run') {
+      if (!isJobName(first!))
+        throw new UsageError(`There is no job "${first}". Jobs: ${JOB_NAMES.join(', ')}.`, 'unknown_job');
+      try {
+        data = JSON.parse(second!);
+      } catch (e) {
+        throw new UsageError(`The job data is not valid JSON: ${(e as Error).message}`, 'bad_json');
+      }
+      if (typeof data !== 'object' || data === null || Array.isArray(data))
+        throw new UsageError('The job data must be a JSON object, e.g. \'{"photo": "<ref>"}\'.', 'bad_json');
+    }
+    if (sub === 'run') return runHere(first as JobName, data);
     const cfg = config();
     const url = await findRedis({ redisUrl: cfg.REDIS_URL, dataDir: cfg.dataDir });
     const producer = new Producer(jobSystemOptions(cfg, url));
     try {
       switch (sub) {
         case 'add': {
-          const [name, json] = rest;
-          if (!name || !json) throw new InputError('usage', `usage: ${this.usage}`);
-          if (!isJobName(name) || name === 'deliver')
-            throw new InputError('unknown_job', `There is no job "${name}". Jobs: ${JOB_NAMES.join(', ')}.`);
-          let data: Record<string, unknown>;
-          try {
-            data = JSON.parse(json);
-          } catch (e) {
-            throw new InputError('bad_json', `The job data is not valid JSON: ${(e as Error).message}`);
-          }
+          const name = first as JobName;
           const user = (data.user as string) ?? OPERATOR;
           const full = { user, target: { platform: 'cli', chatId: 'operator', userId: 'operator' }, ...data };
-          const id = opt('--id') ?? `cli-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+          const id =
+            args.string('id') ?? `cli-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
           out(await producer.enqueue(name, full as never, { idempotencyKey: id }));
           return 0;
         }
         case 'status': {
-          const v = rest[0] ? await producer.status(rest[0]) : undefined;
+          const v = await producer.status(first!);
           if (!v) {
             process.stderr.write(
-              `no job "${rest[0] ?? ''}" (finished jobs are removed after their retention time)\n`,
+              `no job "${first}" (finished jobs are removed after their retention time)\n`,
             );
             return 1;
           }
@@ -64,9 +79,9 @@ export const command: CliCommand = {
           return 0;
         }
         case 'cancel': {
-          const job = rest[0] ? await producer.findJob(rest[0]) : undefined;
+          const job = await producer.findJob(first!);
           if (!job) {
-            process.stderr.write(`no job "${rest[0] ?? ''}"\n`);
+            process.stderr.write(`no job "${first}"\n`);
             return 1;
           }
           const done = await producer.cancel(job.id as string, job.data.user);
@@ -74,7 +89,7 @@ export const command: CliCommand = {
           return done ? 0 : 1;
         }
         case 'list': {
-          const user = opt('--user');
+          const user = args.string('user');
           if (user) {
             out(await producer.listUserJobs(user));
             return 0;
@@ -97,24 +112,37 @@ export const command: CliCommand = {
           return 0;
         }
         case 'put': {
-          const file = rest.find((a, i) => !a.startsWith('--') && rest[i - 1] !== '--user');
-          if (!file) throw new InputError('usage', 'usage: facechain jobs put <file> [--user <user>]');
+          const file = first!;
           const ext = path.extname(file).slice(1).toLowerCase() || 'bin';
-          const info = await producer.artifacts.put(opt('--user') ?? OPERATOR, await readFile(file), { ext });
+          const info = await producer.artifacts.put(args.string('user') ?? OPERATOR, await readFile(file), {
+            ext,
+          });
           out(info);
           return 0;
         }
         case 'forget': {
-          if (!rest[0]) throw new InputError('usage', 'usage: facechain jobs forget <user>');
-          out(await producer.forget(rest[0]));
+          out(await producer.forget(first!));
           return 0;
         }
         default:
-          process.stderr.write(`usage: ${this.usage}\n`);
-          return 2;
+          throw new UsageError(`Unknown subcommand "${sub}".`);
       }
     } finally {
       await producer.close();
     }
   },
 };
+
+/** `jobs run`: the job's processor in this process, through its declaration (no Redis, no queue). */
+async function runHere(name: JobName, data: Record<string, unknown>): Promise<number> {
+  const { runJobDirectly } = await import('../../queue/jobs/run-direct.ts');
+  const user = (data.user as string) ?? OPERATOR;
+  const full = { user, target: { platform: 'cli', chatId: 'operator', userId: 'operator' }, ...data };
+  out(
+    await runJobDirectly(name, full, {
+      artifacts: openArtifacts({ artifactsDir: config().artifactsDir }),
+      progress: (stage, percent) => process.stderr.write(`${stage} ${Math.round(percent)}%\n`),
+    }),
+  );
+  return 0;
+}

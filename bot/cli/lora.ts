@@ -3,17 +3,18 @@ import { config } from '../../core/config.ts';
 import { loadLora } from '../../core/lora/lora.ts';
 import { matchLoras } from '../../core/lora/match.ts';
 import { sd15TextEncoderLayers, sd15UnetLayers } from '../../core/lora/sd15.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {
   summary: 'Inspect LoRA files: key format, layers, ranks, alpha, and which SD 1.5 layers they adapt.',
   usage: 'facechain lora inspect <file.safetensors>…',
   async run(argv) {
-    const [sub, ...files] = argv;
-    if (sub !== 'inspect' || files.length === 0) {
-      process.stderr.write(`usage: ${command.usage}\n`);
-      return 2;
-    }
+    const [sub, ...rest] = argv;
+    if (sub !== 'inspect') throw new UsageError(sub ? `Unknown subcommand "${sub}".` : 'Which subcommand?');
+    const files = parseCommandLine(rest, {
+      positionals: { min: 1, max: Infinity, what: 'file' },
+    }).positionals;
     let bad = 0;
     for (const file of files) {
       try {

@@ -1,13 +1,18 @@
 /**
  * `facechain <command>`: the operator's and the newcomer's command line. Each command lives in
- * its own module and is loaded only when used.
+ * its own module and is loaded only when used; bin/facechain.js calls runCli. Conventions (one
+ * parser, exit codes, stdout for results only): bot/cli/args.ts.
  */
-import { errorInfo, isFacechainError } from '../../core/errors.ts';
+import { errorInfo, isFacechainError } from '../../base/errors.ts';
+import { UsageError } from './args.ts';
 
 export interface CliCommand {
   summary: string;
   usage: string;
-  /** Returns the process exit code. */
+  /**
+   * Returns the exit code: 0, or 1 when some of the work failed. Throws UsageError for a wrong
+   * command line (exit 2) and any other error for a failure (exit 1).
+   */
   run(argv: string[]): Promise<number>;
 }
 
@@ -25,6 +30,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   compare: () => import('./compare.ts'),
   prepare: () => import('./prepare.ts'),
   generate: () => import('./generate.ts'),
+  talk: () => import('./talk.ts'),
   pose: () => import('./pose.ts'),
   segment: () => import('./segment.ts'),
   tryon: () => import('./tryon.ts'),
@@ -41,11 +47,16 @@ function help(): string {
   ].join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs one command line; returns the exit code (0 ok, 1 failed, 2 usage error). */
+export async function runCli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${help()}\n`);
-    return name ? 0 : 2;
+    return 0;
+  }
+  if (!name) {
+    process.stderr.write(`${help()}\n`);
+    return 2;
   }
   const load = commands[name];
   if (!load) {
@@ -57,14 +68,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${command.summary}\n\nusage: ${command.usage}\n`);
     return 0;
   }
-  return command.run(rest);
-}
-
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (e) {
-  const info = errorInfo(e);
-  process.stderr.write(`facechain: ${info.message}${isFacechainError(e) ? ` [${info.code}]` : ''}\n`);
-  if (!isFacechainError(e) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-  process.exitCode = 1;
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`facechain ${name}: ${e.message}\nusage: ${command.usage}\n`);
+      return 2;
+    }
+    const info = errorInfo(e);
+    process.stderr.write(`facechain: ${info.message}${isFacechainError(e) ? ` [${info.code}]` : ''}\n`);
+    if (!isFacechainError(e) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
 }

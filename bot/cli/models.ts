@@ -1,6 +1,7 @@
 /** `facechain models list | fetch [id…] | verify [id…]` */
 import { config } from '../../core/config.ts';
 import { ModelStore } from '../../models/store.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {
@@ -8,9 +9,22 @@ export const command: CliCommand = {
   usage: 'facechain models list | fetch [--all] [--force] [id…] | verify [id…]',
   async run(argv) {
     const [sub, ...rest] = argv;
+    const shape: Record<string, Parameters<typeof parseCommandLine>[1]> = {
+      list: {},
+      fetch: { flags: ['all', 'force'], positionals: { max: Infinity, what: 'model id' } },
+      verify: { positionals: { max: Infinity, what: 'model id' } },
+    };
+    if (!sub || !shape[sub]) throw new UsageError(sub ? `Unknown subcommand "${sub}".` : 'Which subcommand?');
+    const args = parseCommandLine(rest, shape[sub]);
+    const ids = args.positionals;
     const store = new ModelStore(config().modelsDir);
-    const ids = rest.filter((a) => !a.startsWith('--'));
-    for (const id of ids) store.manifest(id); // unknown ids fail before any work
+    // Unknown ids fail before any work.
+    const unknown = ids.find((id) => !store.manifests.has(id));
+    if (unknown)
+      throw new UsageError(
+        `There is no model "${unknown}". Known models: ${[...store.manifests.keys()].join(', ')}.`,
+        'unknown_model',
+      );
     switch (sub) {
       case 'list': {
         for (const m of store.manifests.values()) {
@@ -31,11 +45,11 @@ export const command: CliCommand = {
       case 'fetch': {
         const targets = ids.length
           ? ids
-          : rest.includes('--all')
+          : args.flag('all')
             ? [...store.manifests.keys()]
             : store.defaultIds();
         process.stderr.write(`fetching ${targets.length} model(s) into ${store.cacheDir}\n`);
-        const res = await store.fetch(targets, { force: rest.includes('--force') });
+        const res = await store.fetch(targets, { force: args.flag('force') });
         for (const s of res) process.stdout.write(`${s.model}/${s.file}: ${s.state}\n`);
         return res.every((s) => s.state === 'ok') ? 0 : 1;
       }
@@ -53,8 +67,7 @@ export const command: CliCommand = {
         return bad ? 1 : 0;
       }
       default:
-        process.stderr.write(`usage: ${this.usage}\n`);
-        return 2;
+        throw new UsageError(`Unknown subcommand "${sub}".`);
     }
   },
 };

@@ -8,7 +8,7 @@ import { drawSkeleton } from '../../core/pose/draw.ts';
 import type { BodyPose } from '../../core/pose/keypoints.ts';
 import { poseFromPhoto } from '../../core/pose/pose.ts';
 import { ModelStore } from '../../models/store.ts';
-import { parseArgs, printError, r1, r3, readInput, UsageError } from './body-args.ts';
+import { parseCommandLine, printError, r1, r3, readInput, UsageError } from './body-args.ts';
 import type { CliCommand } from './main.ts';
 
 const USAGE = 'facechain pose <photo…> [--out skeleton.png]';
@@ -33,17 +33,20 @@ export const command: CliCommand = {
     'Body keypoints of every person in each photo, 18 per person in OpenPose order ([x, y, score], score 0 = not found); --out writes the OpenPose skeleton image (the pose ControlNet input) at the photo size.',
   usage: USAGE,
   async run(argv) {
-    let args: ReturnType<typeof parseArgs>;
+    let files: string[];
+    let out: string | undefined;
     try {
-      args = parseArgs(argv, ['--out'], [], USAGE);
-      if (!args.files.length) throw new UsageError(`No photo given. usage: ${USAGE}`);
-      const out = args.values.get('--out');
+      const args = parseCommandLine(argv, {
+        strings: ['out'],
+        positionals: { min: 1, max: Infinity, what: 'photo' },
+      });
+      files = args.positionals;
+      out = args.string('out');
       if (out && path.extname(out).toLowerCase() !== '.png')
-        throw new UsageError(`--out must end in .png (got "${out}"). usage: ${USAGE}`);
+        throw new UsageError(`--out must end in .png (got "${out}").`, 'bad_option_value');
     } catch (e) {
       return printError(e);
     }
-    const out = args.values.get('--out');
     let models: BodyModels;
     try {
       models = await BodyModels.load(new ModelStore(config().modelsDir));
@@ -52,13 +55,13 @@ export const command: CliCommand = {
     }
     let failed = 0;
     try {
-      for (const [i, file] of args.files.entries()) {
+      for (const [i, file] of files.entries()) {
         try {
           const img = await decodeImage(await readInput(file));
           const people = await poseFromPhoto(models, img);
           const line: Record<string, unknown> = { file, people: people.map(poseJson) };
           if (out) {
-            const target = outFor(out, i, args.files.length);
+            const target = outFor(out, i, files.length);
             await writeFile(target, await encodePng(drawSkeleton(people, img.width, img.height)));
             line.out = target;
           }

@@ -5,19 +5,20 @@ import { config } from '../../core/config.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { prepareIdentity } from '../../core/identity/prepare.ts';
 import { ModelStore } from '../../models/store.ts';
+import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {
   summary: 'Check 1-20 photos of one person and write aligned 512x512 crops, metadata.jsonl and report.json.',
   usage: 'facechain prepare <photos…> --out DIR',
   async run(argv) {
-    const outAt = argv.indexOf('--out');
-    const out = outAt >= 0 ? argv[outAt + 1] : undefined;
-    const files = argv.filter((a, i) => !a.startsWith('--') && i !== outAt + 1);
-    if (!out || !files.length) {
-      process.stderr.write(`usage: ${this.usage}\n`);
-      return 2;
-    }
+    const args = parseCommandLine(argv, {
+      strings: ['out'],
+      required: ['out'],
+      positionals: { min: 1, max: Infinity, what: 'photo' },
+    });
+    const out = args.string('out')!;
+    const files = args.positionals;
     const photos = await Promise.all(
       files.map(async (f) => ({ name: path.basename(f), bytes: await readFile(f) })),
     );

@@ -6,12 +6,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
 import { fusionInput, largestFace, uprightImage } from '../../core/fusion/faces.ts';
 import { decodeImage, encodePng } from '../../core/image/codec.ts';
 import { postProcess } from '../../core/rank/postprocess.ts';
 import { ModelStore } from '../../models/store.ts';
+import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 const USAGE = 'facechain rank <template-photo> <candidate…> [--top N] [--no-fuse] [--out-dir dir]';
@@ -21,29 +21,14 @@ export const command: CliCommand = {
     'Fuse the largest face of <template-photo> into each candidate, keep candidates with exactly one face of FACECHAIN_RANK_MIN_FACE–MAX_FACE px, rank by likeness; prints kept (with scores) and rejected (with reasons).',
   usage: USAGE,
   async run(argv) {
-    const files: string[] = [];
-    let top = 6;
-    let outDir: string | undefined;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i];
-      if (a === '--top' || a === '--out-dir') {
-        const v = argv[++i];
-        if (v === undefined) throw new InputError('missing_value', `${a} needs a value. usage: ${USAGE}`);
-        if (a === '--top') {
-          if (!/^\d+$/.test(v) || Number(v) < 1) {
-            throw new InputError('bad_top_n', `--top must be a whole number of at least 1, got "${v}".`);
-          }
-          top = Number(v);
-        } else outDir = v;
-      } else if (a === '--no-fuse') continue;
-      else if (a.startsWith('--'))
-        throw new InputError('unknown_option', `Unknown option ${a}. usage: ${USAGE}`);
-      else files.push(a);
-    }
-    if (files.length < 2) {
-      process.stderr.write(`usage: ${USAGE}\n`);
-      return 2;
-    }
+    const args = parseCommandLine(argv, {
+      strings: ['top', 'out-dir'],
+      flags: ['no-fuse'],
+      positionals: { min: 2, max: Infinity, what: 'photo' },
+    });
+    const files = args.positionals;
+    const top = args.int('top', { min: 1 }) ?? 6;
+    const outDir = args.string('out-dir');
     const analyzer = await FaceAnalyzer.load(new ModelStore(config().modelsDir));
     try {
       const decoded = await decodeImage(await readFile(files[0]));
@@ -56,7 +41,7 @@ export const command: CliCommand = {
         fusionInput(uprightImage(decoded, analysis), face),
         face.embedding!,
         candidates,
-        { topN: top, fuse: !argv.includes('--no-fuse') },
+        { topN: top, fuse: !args.flag('no-fuse') },
       );
       const kept = [];
       for (const k of r.results) {

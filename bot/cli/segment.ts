@@ -1,9 +1,10 @@
 /** `facechain segment <photo> --out mask.png [--garment] [--overlay overlay.png]`: person or garment mask. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
 import { FaceAnalyzer } from '../../core/face/analyzer.ts';
+import type { Mask } from '../../core/fusion/raster.ts';
 import { decodeAlpha, decodeImage, encodePng } from '../../core/image/codec.ts';
 import { BodyModels } from '../../core/pose/body-models.ts';
 import { coverage, maskToGrey } from '../../core/pose/mask-ops.ts';
@@ -11,7 +12,7 @@ import { maskOverlay } from '../../core/pose/overlay.ts';
 import { findPeople } from '../../core/pose/person-mask.ts';
 import { garmentMask } from '../../core/tryon/garment-mask.ts';
 import { ModelStore } from '../../models/store.ts';
-import { parseArgs, printError, r3, readInput, UsageError } from './body-args.ts';
+import { parseCommandLine, printError, r3, readInput, UsageError } from './body-args.ts';
 import type { CliCommand } from './main.ts';
 
 const USAGE = 'facechain segment <photo> --out mask.png [--garment] [--overlay overlay.png]';
@@ -24,22 +25,31 @@ export const command: CliCommand = {
     'Write the mask of the person (or, with --garment, of the garment: cut-out alpha, product photo on a plain background, or worn by one person) as a grey PNG of the photo’s size; --overlay also writes the mask drawn on the photo. Prints {"file","out","coverage"}.',
   usage: USAGE,
   async run(argv) {
-    let args: ReturnType<typeof parseArgs>;
+    let file: string;
+    let out: string;
+    let overlay: string | undefined;
+    let garment: boolean;
     try {
-      args = parseArgs(argv, ['--out', '--overlay'], ['--garment'], USAGE);
-      if (args.files.length !== 1 || !args.values.get('--out'))
-        throw new UsageError(`Give one photo and --out. usage: ${USAGE}`);
-      for (const o of ['--out', '--overlay']) {
-        const v = args.values.get(o);
+      const args = parseCommandLine(argv, {
+        strings: ['out', 'overlay'],
+        flags: ['garment'],
+        required: ['out'],
+        positionals: { min: 1, max: 1, what: 'photo' },
+      });
+      [file] = args.positionals;
+      out = args.string('out') as string;
+      overlay = args.string('overlay');
+      garment = args.flag('garment');
+      for (const [o, v] of [
+        ['--out', out],
+        ['--overlay', overlay],
+      ] as const) {
         if (v && path.extname(v).toLowerCase() !== '.png')
-          throw new UsageError(`${o} must end in .png (got "${v}"). usage: ${USAGE}`);
+          throw new UsageError(`${o} must end in .png (got "${v}").`, 'bad_option_value');
       }
     } catch (e) {
       return printError(e);
     }
-    const [file] = args.files;
-    const out = args.values.get('--out') as string;
-    const garment = args.flags.has('--garment');
     const store = new ModelStore(config().modelsDir);
     let body: BodyModels | undefined;
     let faces: FaceAnalyzer | undefined;
@@ -47,14 +57,14 @@ export const command: CliCommand = {
       const bytes = await readInput(file);
       const img = await decodeImage(bytes);
       body = await BodyModels.load(store);
-      let mask: import('../../core/fusion/raster.ts').Mask;
-      const line: Record<string, unknown> = { file, out };
+      let mask: Mask;
+      let source: string | undefined;
       if (garment) {
         faces = await FaceAnalyzer.load(store);
         const { alpha } = await decodeAlpha(bytes);
         const g = await garmentMask({ body, faces }, img, alpha);
         mask = g.mask;
-        line.source = g.source;
+        source = g.source;
       } else {
         const found = await findPeople(body, img);
         mask = found.mask;
@@ -62,14 +72,15 @@ export const command: CliCommand = {
           throw new InputError('no_person', `No person was found in ${file}.`);
       }
       await writeFile(out, await encodePng(maskToGrey(mask)));
-      const overlay = args.values.get('--overlay');
-      if (overlay) {
-        await writeFile(overlay, await encodePng(maskOverlay(img, mask)));
-        line.overlay = overlay;
-      }
-      line.coverage = r3(coverage(mask));
-      const { out: o, ...rest } = line;
-      process.stdout.write(`${JSON.stringify({ file, out: o, coverage: line.coverage, ...rest })}\n`);
+      if (overlay) await writeFile(overlay, await encodePng(maskOverlay(img, mask)));
+      const line = {
+        file,
+        out,
+        coverage: r3(coverage(mask)),
+        ...(source ? { source } : {}),
+        ...(overlay ? { overlay } : {}),
+      };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
       return 0;
     } catch (e) {
       return printError(e, { file });

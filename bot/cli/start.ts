@@ -4,16 +4,19 @@
  * for the configured queues (FACECHAIN_WORKER_QUEUES) plus the deliver queue; the configured
  * front-ends; the health/metrics endpoint. Stops cleanly on SIGTERM/SIGINT.
  */
+
+import { errorInfo } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { errorInfo } from '../../core/errors.ts';
 import { ModelStore } from '../../models/store.ts';
-import { parseQueues, runService, stopOnSignals } from '../../queue/service.ts';
+import { parseQueues, runService, stopOnSignals } from '../app.ts';
+import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 export const command: CliCommand = {
   summary: 'Run the bot: front-ends, a worker, the health endpoint (and a private Redis if needed).',
   usage: 'facechain start   (settings: see README; FACECHAIN_WORKER_QUEUES chooses the queues served here)',
-  async run() {
+  async run(argv) {
+    parseCommandLine(argv, {}); // settings come from the environment; nothing else is accepted
     const cfg = config();
     await ensureFaceModels(cfg.modelsDir);
     const { startFrontends } = await import('../frontends.ts');

@@ -1,20 +1,16 @@
 /** `facechain styles list | check | import <FaceChain style .json files or folders>` */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
 import {
   convertFacechainStyle,
   FACECHAIN_BASES,
   writeImportedStyle,
 } from '../../core/styles/import-facechain.ts';
 import { styleCatalog } from '../../core/styles/index.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
-
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
 
 async function jsonFiles(p: string): Promise<string[]> {
   const s = await stat(p).catch(() => undefined);
@@ -36,12 +32,22 @@ export const command: CliCommand = {
     '[--out <dir, default FACECHAIN_STYLES_DIR>] [--facechain-root <FaceChain checkout, for preview images>]',
   async run(argv) {
     const [sub, ...rest] = argv;
+    const shape: Record<string, Parameters<typeof parseCommandLine>[1]> = {
+      list: { strings: ['locale'] },
+      check: {},
+      import: {
+        strings: ['base', 'out', 'facechain-root'],
+        positionals: { min: 1, max: Infinity, what: 'style file or folder' },
+      },
+    };
+    if (!sub || !shape[sub]) throw new UsageError(sub ? `Unknown subcommand "${sub}".` : 'Which subcommand?');
+    const args = parseCommandLine(rest, shape[sub]);
     switch (sub) {
       case 'list':
       case 'check': {
         const cat = await styleCatalog();
         if (sub === 'list')
-          for (const s of cat.list(flag(rest, '--locale') ?? 'en'))
+          for (const s of cat.list(args.string('locale') ?? 'en'))
             process.stdout.write(
               `${s.id.padEnd(24)} ${s.base.padEnd(14)} ${s.name}${s.preview ? '' : '  (no preview)'}\n`,
             );
@@ -51,15 +57,10 @@ export const command: CliCommand = {
         return cat.problems.length ? 1 : 0;
       }
       case 'import': {
-        const out = flag(rest, '--out') ?? config().stylesDir;
-        const root = flag(rest, '--facechain-root');
-        const baseFlag = flag(rest, '--base');
-        const inputs: string[] = [];
-        for (let i = 0; i < rest.length; i++) {
-          if (['--out', '--facechain-root', '--base'].includes(rest[i]!)) i++;
-          else if (!rest[i]!.startsWith('--')) inputs.push(rest[i]!);
-        }
-        if (!inputs.length) throw new InputError('usage', `Nothing to import. Usage: ${command.usage}`);
+        const out = args.string('out') ?? config().stylesDir;
+        const root = args.string('facechain-root');
+        const baseFlag = args.string('base');
+        const inputs = args.positionals;
         let failed = 0;
         for (const input of inputs)
           for (const file of await jsonFiles(input)) {
@@ -74,7 +75,7 @@ export const command: CliCommand = {
               const imported = convertFacechainStyle(JSON.parse(await readFile(file, 'utf8')), base, file);
               const r = await writeImportedStyle(imported, out, root);
               process.stdout.write(`${file} → ${r.dir}\n`);
-              for (const w of r.warnings) process.stdout.write(`  note: ${w}\n`);
+              for (const w of r.warnings) process.stderr.write(`${file}: note: ${w}\n`);
             } catch (e) {
               failed++;
               process.stderr.write(`${file}: ${(e as Error).message}\n`);
@@ -83,8 +84,7 @@ export const command: CliCommand = {
         return failed ? 1 : 0;
       }
       default:
-        process.stderr.write(`usage: ${command.usage}\n`);
-        return 2;
+        throw new UsageError(`Unknown subcommand "${sub}".`);
     }
   },
 };

@@ -9,7 +9,7 @@ import { BodyModels } from '../../core/pose/body-models.ts';
 import { type BackgroundPreset, tryOnBasic } from '../../core/tryon/basic.ts';
 import { loadUserFace } from '../../core/tryon/user-face.ts';
 import { ModelStore } from '../../models/store.ts';
-import { parseArgs, printError, r1, r3, readInput, UsageError } from './body-args.ts';
+import { parseCommandLine, printError, r1, r3, readInput, UsageError } from './body-args.ts';
 import type { CliCommand } from './main.ts';
 
 const USAGE =
@@ -20,20 +20,27 @@ export const command: CliCommand = {
     'Try a garment on: the garment photo shows one person wearing it; the user\'s face (a photo, or a folder from `facechain prepare`) is fused in, and the background can be replaced (studio, gradient, or a photo). This is the basic try-on every machine runs (engine "basic"); the generative try-on runs as a job on GPU workers. Prints {"out","engine","likeness"}.',
   usage: USAGE,
   async run(argv) {
-    let args: ReturnType<typeof parseArgs>;
+    let userSource: string;
+    let garmentFile: string;
+    let out: string;
+    let bgArg: string;
+    let timings: boolean;
     try {
-      args = parseArgs(argv, ['--out', '--background'], ['--timings'], USAGE);
-      if (args.files.length !== 2 || !args.values.get('--out'))
-        throw new UsageError(`Give the user and the garment photo, and --out. usage: ${USAGE}`);
-      const ext = path.extname(args.values.get('--out') as string).toLowerCase();
-      if (!['.png', '.jpg', '.jpeg', '.webp'].includes(ext))
-        throw new UsageError(`--out must end in .png, .jpg or .webp. usage: ${USAGE}`);
+      const args = parseCommandLine(argv, {
+        strings: ['out', 'background'],
+        flags: ['timings'],
+        required: ['out'],
+        positionals: { min: 2, max: 2, what: 'photo' },
+      });
+      [userSource, garmentFile] = args.positionals;
+      out = args.string('out') as string;
+      bgArg = args.string('background') ?? 'keep';
+      timings = args.flag('timings');
+      if (!['.png', '.jpg', '.jpeg', '.webp'].includes(path.extname(out).toLowerCase()))
+        throw new UsageError(`--out must end in .png, .jpg or .webp (got "${out}").`, 'bad_option_value');
     } catch (e) {
       return printError(e);
     }
-    const [userSource, garmentFile] = args.files;
-    const out = args.values.get('--out') as string;
-    const bgArg = args.values.get('--background') ?? 'keep';
     const store = new ModelStore(config().modelsDir);
     let analyzer: FaceAnalyzer | undefined;
     let body: BodyModels | undefined;
@@ -67,8 +74,7 @@ export const command: CliCommand = {
         engine: r.engine,
         likeness: r.likeness === undefined ? null : r3(r.likeness),
       };
-      if (args.flags.has('--timings'))
-        line.timings = Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, r1(v)]));
+      if (timings) line.timings = Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, r1(v)]));
       process.stdout.write(`${JSON.stringify(line)}\n`);
       return 0;
     } catch (e) {

@@ -24,18 +24,16 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from 'discord.js';
-import { parseButtonId } from '../../commands/buttons.ts';
-import { crashReply, dispatch, localeFor, translator } from '../../commands/dispatch.ts';
+import { FacechainError, ServiceError } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import { invitationFor } from '../../commands/group.ts';
-import type { Services } from '../../commands/services.ts';
-import type { CommandReply, Invocation } from '../../commands/types.ts';
-import { FacechainError, ServiceError } from '../../core/errors.ts';
-import { log } from '../../core/log.ts';
+import { parseButtonId } from '../../commands/kit/buttons.ts';
+import { localeFor, translator } from '../../commands/kit/dispatch.ts';
+import type { Services } from '../../commands/kit/services.ts';
+import type { CommandReply } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
-import { type FrontEnd, fromCommandReply, imageBytes, type Outgoing } from '../adapter.ts';
-import { continueRequest, deliveryOutgoing } from '../delivery.ts';
-import { trackJob } from '../progress.ts';
-import { EditThrottle } from '../throttle.ts';
+import { type FrontEnd, imageBytes, type Outgoing } from '../adapter.ts';
+import { Conversation } from '../conversation.ts';
 import { commandDefinitions } from './definitions.ts';
 import { DEFAULT_UPLOAD_LIMIT } from './fit.ts';
 import { attachmentsOf, invocationFrom, optionsOf } from './invocation.ts';
@@ -71,11 +69,9 @@ export interface DiscordOptions {
 export class DiscordFrontend implements FrontEnd, Deliverer {
   readonly name = 'discord';
   readonly client: Client;
-  private readonly throttle: EditThrottle;
+  private readonly conversation: Conversation;
   /** Interaction tokens by interaction id: kept in memory only, never in job payloads. */
   private readonly tokens = new Map<string, { token: string; expires: number; limit: number }>();
-  private readonly aborter = new AbortController();
-  private readonly tasks = new Set<Promise<unknown>>();
   /** Acknowledgement latency per interaction (ms from receipt to the defer call returning). */
   readonly ackMs: number[] = [];
 
@@ -86,20 +82,17 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMembers],
       rest: opts.apiRoot ? { api: opts.apiRoot.replace(/\/$/, '') } : {},
     });
-    this.throttle = new EditThrottle(opts.editIntervalMs ?? 2000);
-    this.client.on(Events.InteractionCreate, (i) => {
-      const task = this.onInteraction(i as never).catch((err) => logger.warn({ err }, 'interaction failed'));
-      this.track(task);
+    this.conversation = new Conversation({
+      services: opts.services,
+      editIntervalMs: opts.editIntervalMs ?? 2000,
+      progressPollMs: opts.progressPollMs,
+      followMaxMs: TOKEN_LIFETIME_MS,
     });
-    this.client.on(Events.GuildMemberAdd, (m) => {
-      this.track(this.onMemberJoin(m).catch((err) => logger.warn({ err }, 'invite failed')));
-    });
+    this.client.on(Events.InteractionCreate, (i) =>
+      this.conversation.background(() => this.onInteraction(i)),
+    );
+    this.client.on(Events.GuildMemberAdd, (m) => this.conversation.background(() => this.onMemberJoin(m)));
     this.client.on(Events.Error, (err) => logger.warn({ err }, 'discord client error'));
-  }
-
-  private track(p: Promise<unknown>): void {
-    this.tasks.add(p);
-    void p.finally(() => this.tasks.delete(p));
   }
 
   async start(): Promise<void> {
@@ -155,23 +148,24 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     });
     this.pruneTokens();
     const inv = invocationFrom(i, command, options, i.isChatInputCommand() ? attachmentsOf(i) : []);
-    let reply: CommandReply | undefined;
-    try {
-      reply = await dispatch(inv, this.opts.services);
-    } catch (e) {
-      reply = await crashReply(this.opts.services, inv, e);
-    }
-    if (!reply) {
-      await i.deleteReply().catch(() => {});
-      return;
-    }
-    if (reply.action?.kind === 'set-chat-photo') reply = await this.setGuildIcon(i, reply);
-    const read = (r: string) => this.opts.services.uploads.get(r);
-    const [first, ...more] = await toPayloads(fromCommandReply(reply), read, this.tokens.get(i.id)?.limit);
-    await i.editReply(first);
-    const flags = EPHEMERAL.has(command) ? { flags: MessageFlags.Ephemeral as const } : {};
-    for (const p of more) await i.followUp({ ...p, ...flags });
-    if (reply.track) this.follow(i, inv, reply.track, reply.text);
+    const entry = this.tokens.get(i.id);
+    await this.conversation.handle(inv, {
+      duplicate: async () => void (await i.deleteReply()),
+      action: (reply) => this.setGuildIcon(i, reply),
+      send: async (out) => {
+        const read = (r: string) => this.opts.services.uploads.get(r);
+        const [first, ...more] = await toPayloads(out, read, entry?.limit);
+        await i.editReply(first);
+        const flags = EPHEMERAL.has(command) ? { flags: MessageFlags.Ephemeral as const } : {};
+        for (const p of more) await i.followUp({ ...p, ...flags });
+        // The deferred reply is edited while the interaction token lives.
+        return {
+          key: i.id,
+          expires: entry?.expires ?? 0,
+          edit: async (text) => void (await i.editReply({ content: text.slice(0, 2000) })),
+        };
+      },
+    });
   }
 
   private async setGuildIcon(i: Answerable, reply: CommandReply): Promise<CommandReply> {
@@ -192,35 +186,6 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       return { text: t('group.icon_failed', { why }), locale: reply.locale };
     }
     return reply;
-  }
-
-  private follow(
-    i: Answerable,
-    inv: Invocation,
-    track: { jobId: string; label: string },
-    head: string,
-  ): void {
-    const entry = this.tokens.get(i.id);
-    const task = (async () => {
-      const locale = await localeFor(this.opts.services, inv);
-      await trackJob(
-        this.opts.services,
-        track.jobId,
-        track.label,
-        locale,
-        (line) =>
-          this.throttle.run(i.id, async () => {
-            if (!entry || Date.now() > entry.expires) return; // token expired: the result still arrives by message
-            await i.editReply({ content: `${head}\n${line}`.slice(0, 2000) });
-          }),
-        {
-          intervalMs: this.opts.progressPollMs ?? 1000,
-          signal: this.aborter.signal,
-          maxMs: TOKEN_LIFETIME_MS,
-        },
-      );
-    })().catch((err) => logger.warn({ err }, 'progress tracking stopped'));
-    this.track(task);
   }
 
   private async autocomplete(i: AutocompleteInteraction): Promise<void> {
@@ -264,7 +229,16 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     const interaction = typeof target.extra?.interaction === 'string' ? target.extra.interaction : undefined;
     const entry = interaction ? this.tokens.get(interaction) : undefined;
     const live = entry && Date.now() < entry.expires ? entry : undefined;
-    const out: Outgoing = await deliveryOutgoing(this.opts.services, target, reply, ctx.requestId);
+    await this.conversation.deliver(target, reply, ctx, (out) => this.send(target, out, ctx, live));
+  }
+
+  /** A delivered reply: to the interaction's webhook while its token lives, else the channel or a DM. */
+  private async send(
+    target: ReplyTarget,
+    out: Outgoing,
+    ctx: DeliveryContext,
+    live: { token: string; limit: number } | undefined,
+  ): Promise<void> {
     const payloads = await toPayloads(
       out,
       async (r) => new Uint8Array(await ctx.artifacts.read(r)),
@@ -298,14 +272,10 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
         { cause: e },
       );
     }
-    await continueRequest(this.opts.services, target, reply, ctx.requestId);
   }
 
   async stop(): Promise<void> {
-    this.aborter.abort();
-    await Promise.allSettled([...this.tasks]);
-    await this.throttle.drain();
-    this.throttle.stop();
+    await this.conversation.stop();
     await this.client.destroy();
   }
 }

@@ -1,8 +1,8 @@
 /** Discord interactions → platform-neutral invocations. */
 import { type ChatInputCommandInteraction, type Interaction, PermissionFlagsBits } from 'discord.js';
-import { mb } from '../../commands/attachments.ts';
-import type { Attachment, Invocation } from '../../commands/types.ts';
-import { InputError, ServiceError } from '../../core/errors.ts';
+import { InputError, ServiceError } from '../../base/errors.ts';
+import { mb } from '../../commands/kit/attachments.ts';
+import type { Attachment, Invocation } from '../../commands/kit/types.ts';
 import { ATTACHMENT_OPTIONS } from './definitions.ts';
 
 /** Largest user file the bot downloads from Discord's CDN. */

@@ -1,7 +1,7 @@
 /** Outgoing messages → Discord message payloads: content, files (fitted to the limit), buttons. */
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, StringSelectMenuBuilder } from 'discord.js';
-import { translate } from '../../commands/i18n/index.ts';
-import type { Button } from '../../commands/types.ts';
+import { translate } from '../../base/i18n/index.ts';
+import type { Button } from '../../commands/kit/types.ts';
 import { imageBytes, type Outgoing } from '../adapter.ts';
 import { splitText } from '../split-text.ts';
 import { DEFAULT_UPLOAD_LIMIT, fitImage } from './fit.ts';

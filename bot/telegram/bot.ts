@@ -9,22 +9,20 @@ import path from 'node:path';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type Context, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy';
 import type { Message, Update, UserFromGetMe } from 'grammy/types';
-import { parseButtonId } from '../../commands/buttons.ts';
-import { crashReply, dispatch, localeFor, translator } from '../../commands/dispatch.ts';
+import { FacechainError, ServiceError } from '../../base/errors.ts';
+import { translate } from '../../base/i18n/index.ts';
+import { log } from '../../base/log.ts';
 import { invitationFor } from '../../commands/group.ts';
-import { translate } from '../../commands/i18n/index.ts';
 import { COMMANDS } from '../../commands/index.ts';
-import { parseTextCommand } from '../../commands/parse-text.ts';
-import type { Services } from '../../commands/services.ts';
-import type { CommandReply, Invocation } from '../../commands/types.ts';
-import { FacechainError, ServiceError } from '../../core/errors.ts';
-import { log } from '../../core/log.ts';
+import { parseButtonId } from '../../commands/kit/buttons.ts';
+import { localeFor, translator } from '../../commands/kit/dispatch.ts';
+import { parseTextCommand } from '../../commands/kit/parse-text.ts';
+import type { Services } from '../../commands/kit/services.ts';
+import type { Invocation } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
-import { type FrontEnd, fromCommandReply, imageBytes } from '../adapter.ts';
-import { continueRequest, deliveryOutgoing } from '../delivery.ts';
-import { trackJob } from '../progress.ts';
+import { type FrontEnd, imageBytes } from '../adapter.ts';
+import { Conversation } from '../conversation.ts';
 import { KeyedSerial } from '../serial.ts';
-import { EditThrottle } from '../throttle.ts';
 import { AlbumCollector } from './album.ts';
 import {
   attachmentsOf,
@@ -60,11 +58,9 @@ export interface TelegramOptions {
 export class TelegramFrontend implements FrontEnd, Deliverer {
   readonly name = 'telegram';
   readonly bot: Bot;
-  private readonly throttle: EditThrottle;
+  private readonly conversation: Conversation;
   private readonly albums: AlbumCollector<{ ctx: Context; msg: Message }>;
   private readonly serial = new KeyedSerial();
-  private readonly aborter = new AbortController();
-  private readonly trackers = new Set<Promise<unknown>>();
   private server?: http.Server;
   private readonly files: FileAccess;
 
@@ -81,7 +77,11 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         rethrowHttpErrors: false,
       }),
     );
-    this.throttle = new EditThrottle(opts.editIntervalMs ?? 3000);
+    this.conversation = new Conversation({
+      services: opts.services,
+      editIntervalMs: opts.editIntervalMs ?? 3000,
+      progressPollMs: opts.progressPollMs,
+    });
     this.albums = new AlbumCollector(opts.albumWaitMs ?? 800, (groupId, items) => {
       const first = items.find((i) => i.msg.caption?.startsWith('/')) ?? items[0];
       const cmd = (first.msg.caption && parseTextCommand(first.msg.caption)) || {
@@ -151,64 +151,32 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     bot.catch((err) => logger.error({ err: err.error }, 'telegram handler failed'));
   }
 
-  /** Dispatch one invocation and render its reply; follows a tracked job in the background. */
-  private async handle(ctx: Context, inv: Invocation): Promise<void> {
-    let reply: CommandReply | undefined;
-    try {
-      reply = await dispatch(inv, this.opts.services);
-    } catch (e) {
-      reply = await crashReply(this.opts.services, inv, e);
-    }
-    if (!reply) return;
+  /** Answer one invocation in its chat: replies to the message, progress edits that message. */
+  private handle(ctx: Context, inv: Invocation): Promise<void> {
     const chatId = inv.chat.id;
-    try {
-      if (reply.action?.kind === 'set-chat-photo') {
-        const bytes = await imageBytes(reply.action.image, (r) => this.opts.services.uploads.get(r));
+    const read = (r: string) => this.opts.services.uploads.get(r);
+    return this.conversation.handle(inv, {
+      action: async (reply) => {
+        if (reply.action?.kind !== 'set-chat-photo') return reply;
+        const bytes = await imageBytes(reply.action.image, read);
         await ctx.api.setChatPhoto(chatId, new InputFile(bytes, 'group.jpg')).catch((e: unknown) => {
           throw new FacechainError(
             'no_rights',
             `I could not set the group picture: ${describe(e)}. Give the bot the "Change group info" right.`,
           );
         });
-      }
-      const replyTo = ctx.msg?.message_id;
-      const messageId = await renderTelegram(ctx.api, { chatId, replyTo }, fromCommandReply(reply), (r) =>
-        this.opts.services.uploads.get(r),
-      );
-      if (reply.track && messageId !== undefined)
-        this.follow(inv, reply.track, chatId, messageId, reply.text);
-    } catch (e) {
-      if (e instanceof FacechainError) {
-        await ctx.api.sendMessage(chatId, e.message).catch(() => {});
-        return;
-      }
-      logger.warn({ err: e, command: inv.command }, 'reply failed');
-    }
-  }
-
-  private follow(
-    inv: Invocation,
-    track: { jobId: string; label: string },
-    chatId: string,
-    messageId: number,
-    head: string,
-  ): void {
-    const task = (async () => {
-      const locale = await localeFor(this.opts.services, inv);
-      await trackJob(
-        this.opts.services,
-        track.jobId,
-        track.label,
-        locale,
-        (line) =>
-          this.throttle.run(chatId, async () => {
-            await this.bot.api.editMessageText(chatId, messageId, `${head}\n${line}`);
-          }),
-        { intervalMs: this.opts.progressPollMs ?? 1000, signal: this.aborter.signal },
-      );
-    })().catch((err) => logger.warn({ err }, 'progress tracking stopped'));
-    this.trackers.add(task);
-    void task.finally(() => this.trackers.delete(task));
+        return reply;
+      },
+      send: async (out) => {
+        const messageId = await renderTelegram(ctx.api, { chatId, replyTo: ctx.msg?.message_id }, out, read);
+        if (messageId === undefined) return undefined;
+        return {
+          key: chatId,
+          edit: async (text) => void (await this.bot.api.editMessageText(chatId, messageId, text)),
+        };
+      },
+      failed: async (message) => void (await ctx.api.sendMessage(chatId, message)),
+    });
   }
 
   private async invite(ctx: Context, userId: number, name: string): Promise<void> {
@@ -236,13 +204,14 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
   async deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void> {
     const chatId = target.privateDelivery ? target.userId : target.chatId;
     const replyTo = typeof target.extra?.replyTo === 'number' ? target.extra.replyTo : undefined;
-    const out = await deliveryOutgoing(this.opts.services, target, reply, ctx.requestId);
     try {
-      await renderTelegram(
-        this.bot.api,
-        { chatId, replyTo },
-        out,
-        async (r) => new Uint8Array(await ctx.artifacts.read(r)),
+      await this.conversation.deliver(target, reply, ctx, (out) =>
+        renderTelegram(
+          this.bot.api,
+          { chatId, replyTo },
+          out,
+          async (r) => new Uint8Array(await ctx.artifacts.read(r)),
+        ).then(() => {}),
       );
     } catch (e) {
       if (e instanceof HttpError || (e instanceof GrammyError && e.error_code >= 500)) {
@@ -257,7 +226,6 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         cause: e,
       });
     }
-    await continueRequest(this.opts.services, target, reply, ctx.requestId);
   }
 
   /** The command menu users see when typing "/", in English and (for zh clients) Chinese. */
@@ -325,14 +293,11 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
   }
 
   async stop(): Promise<void> {
-    this.aborter.abort();
     this.albums.stop();
     if (this.bot.isRunning()) await this.bot.stop();
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
     await this.serial.idle();
-    await Promise.allSettled([...this.trackers]);
-    await this.throttle.drain();
-    this.throttle.stop();
+    await this.conversation.stop();
   }
 }
 

@@ -1,9 +1,9 @@
 /** Telegram updates → platform-neutral invocations (no processing here, only translation). */
 import type { Context } from 'grammy';
 import type { Message } from 'grammy/types';
-import { mb } from '../../commands/attachments.ts';
-import type { Attachment, Invocation } from '../../commands/types.ts';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../base/errors.ts';
+import { mb } from '../../commands/kit/attachments.ts';
+import type { Attachment, Invocation } from '../../commands/kit/types.ts';
 
 /** getFile's download limit on the public Bot API; a self-hosted server lifts it. */
 export const PUBLIC_DOWNLOAD_LIMIT = 20 * 1024 * 1024;

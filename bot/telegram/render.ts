@@ -3,8 +3,8 @@
  * (sendMediaGroup, 2-10 items per call), videos with sendVideo. Limits from the Bot API docs.
  */
 import { type Api, InlineKeyboard, InputFile, InputMediaBuilder } from 'grammy';
-import { type Locale, translate } from '../../commands/i18n/index.ts';
-import type { Button } from '../../commands/types.ts';
+import { type Locale, translate } from '../../base/i18n/index.ts';
+import type { Button } from '../../commands/kit/types.ts';
 import { imageBytes, type Outgoing, selectAsButtons } from '../adapter.ts';
 import { splitText } from '../split-text.ts';
 

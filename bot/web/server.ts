@@ -10,17 +10,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseButtonId } from '../../commands/buttons.ts';
-import { crashReply, dispatch, localeFor } from '../../commands/dispatch.ts';
-import { resolveLocale } from '../../commands/i18n/index.ts';
-import { parseTextCommand } from '../../commands/parse-text.ts';
-import type { Services } from '../../commands/services.ts';
-import type { Attachment, CommandReply, Invocation } from '../../commands/types.ts';
-import { log } from '../../core/log.ts';
+import { resolveLocale } from '../../base/i18n/index.ts';
+import { log } from '../../base/log.ts';
+import { parseButtonId } from '../../commands/kit/buttons.ts';
+import { parseTextCommand } from '../../commands/kit/parse-text.ts';
+import type { Services } from '../../commands/kit/services.ts';
+import type { Attachment, Invocation } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
-import { type FrontEnd, fromCommandReply, selectAsButtons } from '../adapter.ts';
-import { continueRequest, deliveryOutgoing } from '../delivery.ts';
-import { trackJob } from '../progress.ts';
+import { type FrontEnd, selectAsButtons } from '../adapter.ts';
+import { Conversation } from '../conversation.ts';
 
 const logger = log('web');
 const STATIC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');
@@ -81,10 +79,15 @@ export class WebFrontend implements FrontEnd, Deliverer {
   address = '';
   private server: http.Server;
   private sessions = new Map<string, Session>();
-  private readonly aborter = new AbortController();
-  private readonly tasks = new Set<Promise<unknown>>();
+  private readonly conversation: Conversation;
 
   constructor(private readonly opts: WebOptions) {
+    // Progress goes to the page as events: no platform edit limit, so every change is sent.
+    this.conversation = new Conversation({
+      services: opts.services,
+      editIntervalMs: 0,
+      progressPollMs: opts.progressPollMs ?? 5000,
+    });
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((e) => {
         logger.warn({ err: e }, 'web request failed');
@@ -263,78 +266,70 @@ export class WebFrontend implements FrontEnd, Deliverer {
       replyTarget: { platform: 'web', chatId: sid, userId: sid },
       isChatAdmin: async () => false,
     };
-    let reply: CommandReply | undefined;
-    try {
-      reply = await dispatch(inv, this.opts.services);
-    } catch (e) {
-      reply = await crashReply(this.opts.services, inv, e);
-    }
-    if (!reply) return json(res, 200, { duplicate: true });
-    const ev: WebEvent = {
-      type: 'reply',
-      text: reply.text,
-      ...(reply.buttons || reply.select ? { buttons: selectAsButtons(fromCommandReply(reply)) } : {}),
-      ...(reply.images?.length
-        ? {
-            images: reply.images.map((i) =>
-              i.bytes
-                ? `data:image/jpeg;base64,${Buffer.from(i.bytes).toString('base64')}`
-                : `/api/artifact/${encodeURIComponent(i.ref ?? '')}`,
-            ),
-          }
-        : {}),
-      ...(reply.track ? { jobId: reply.track.jobId } : {}),
-      ...(reply.isError ? { error: true } : {}),
-    };
-    if (reply.track) this.follow(sid, inv, reply.track);
-    json(res, 200, ev);
-  }
-
-  private follow(sid: string, inv: Invocation, track: { jobId: string; label: string }): void {
-    const task = (async () => {
-      const locale = await localeFor(this.opts.services, inv);
-      await trackJob(
-        this.opts.services,
-        track.jobId,
-        track.label,
-        locale,
-        async (text, view) =>
-          this.push(sid, {
-            type: 'progress',
-            text,
-            jobId: track.jobId,
-            state: view.state,
-            percent: view.state === 'completed' ? 100 : (view.percent ?? 0),
-          }),
-        { intervalMs: this.opts.progressPollMs ?? 500, signal: this.aborter.signal },
-      );
-    })().catch((err) => logger.warn({ err }, 'progress tracking stopped'));
-    this.tasks.add(task);
-    void task.finally(() => this.tasks.delete(task));
+    // The HTTP answer is the reply; progress and results arrive as events.
+    let answered = false;
+    await this.conversation.handle(inv, {
+      duplicate: async () => {
+        answered = true;
+        json(res, 200, { duplicate: true });
+      },
+      send: async (out, reply) => {
+        answered = true;
+        json(res, 200, {
+          type: 'reply',
+          text: out.text,
+          ...(out.buttons || out.select ? { buttons: selectAsButtons(out) } : {}),
+          ...(out.images.length
+            ? {
+                images: out.images.map((i) =>
+                  i.bytes
+                    ? `data:image/jpeg;base64,${Buffer.from(i.bytes).toString('base64')}`
+                    : `/api/artifact/${encodeURIComponent(i.ref ?? '')}`,
+                ),
+              }
+            : {}),
+          ...(reply.track ? { jobId: reply.track.jobId } : {}),
+          ...(reply.isError ? { error: true } : {}),
+        } satisfies WebEvent);
+        const jobId = reply.track?.jobId;
+        if (!jobId) return undefined;
+        return {
+          key: `${sid}:${jobId}`,
+          edit: async (_text, { line, view }) =>
+            this.push(sid, {
+              type: 'progress',
+              text: line,
+              jobId,
+              state: view.state,
+              percent: view.state === 'completed' ? 100 : (view.percent ?? 0),
+            }),
+        };
+      },
+    });
+    if (!answered) json(res, 500, { error: 'internal' });
   }
 
   /** Deliverer: results for a browser session, shown live or on the next page load. */
   async deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void> {
-    const out = await deliveryOutgoing(this.opts.services, target, reply, ctx.requestId);
     const url = (ref: string) => `/api/artifact/${encodeURIComponent(ref)}`;
-    this.push(target.chatId, {
-      type: 'delivery',
-      text: out.text,
-      images: out.images.map((i) => url(i.ref ?? '')),
-      ...(out.video ? { video: url(out.video.ref) } : {}),
-      ...(out.buttons ? { buttons: out.buttons } : {}),
-      ...(out.isError ? { error: true } : {}),
-      jobId: ctx.requestId,
-    });
-    await continueRequest(this.opts.services, target, reply, ctx.requestId);
+    await this.conversation.deliver(target, reply, ctx, async (out) =>
+      this.push(target.chatId, {
+        type: 'delivery',
+        text: out.text,
+        images: out.images.map((i) => url(i.ref ?? '')),
+        ...(out.video ? { video: url(out.video.ref) } : {}),
+        ...(out.buttons ? { buttons: out.buttons } : {}),
+        ...(out.isError ? { error: true } : {}),
+        jobId: ctx.requestId,
+      }),
+    );
   }
 
   async stop(): Promise<void> {
-    this.aborter.abort();
+    await this.conversation.stop();
     for (const s of this.sessions.values()) for (const c of s.clients) c.end();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
-    await Promise.allSettled([...this.tasks]);
   }
 }
 

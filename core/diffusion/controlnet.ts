@@ -9,8 +9,8 @@
  * down_block_res_samples_N / down_N / ...; see docs/generation.md).
  */
 
+import { ModelError } from '../../base/errors.ts';
 import type { OnnxSession, Tensor } from '../../models/onnx.ts';
-import { ModelError } from '../errors.ts';
 import { FloatFeed, inputType, readFloat } from './tensors.ts';
 import type { Residuals } from './unet.ts';
 

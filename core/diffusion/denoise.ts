@@ -3,7 +3,7 @@
  * scheduler advance the latents in place, then report progress. Cancellation is checked before
  * every step, so an abort stops the work within one step. Buffers are allocated once per run.
  */
-import { throwIfAborted } from '../errors.ts';
+import { throwIfAborted } from '../../base/errors.ts';
 import type { RgbImage } from '../image/codec.ts';
 import { latentPreview } from './preview.ts';
 import type { NoiseSource, Scheduler } from './schedulers/index.ts';

@@ -2,7 +2,7 @@
  * Reads a diffusers ONNX export folder (OnnxStableDiffusionPipeline / optimum layout):
  *
  *   model_index.json
- *   text_encoder/model.onnx      tokenizer/vocab.json, merges.txt (+ special_tokens_map.json)
+ *   text_encoder/model.onnx      tokenizer/vocab.json + merges.txt, or tokenizer/tokenizer.json
  *   unet/model.onnx (+ weights.pb or model.onnx_data: external weights for models over 2 GB)
  *   vae_decoder/model.onnx (+ config.json with scaling_factor, optimum)
  *   vae_encoder/model.onnx       (img2img and inpainting only)
@@ -13,12 +13,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ModelError } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import { OnnxSession } from '../../models/onnx.ts';
 import { config } from '../config.ts';
-import { ModelError } from '../errors.ts';
-import { log } from '../log.ts';
 import { parseSchedulerConfig, type SchedulerConfig } from './schedulers/config.ts';
 import { ClipTokenizer } from './tokenizer.ts';
+import { tokenizerProblem } from './tokenizer-files.ts';
 
 const logger = log('diffusion');
 
@@ -27,10 +28,15 @@ export const REQUIRED_FILES = [
   'text_encoder/model.onnx',
   'unet/model.onnx',
   'vae_decoder/model.onnx',
-  'tokenizer/vocab.json',
-  'tokenizer/merges.txt',
   'scheduler/scheduler_config.json',
 ] as const;
+
+/** The first missing required file (the tokenizer in either of its layouts), or undefined. */
+function missingFile(dir: string): string | undefined {
+  const file = REQUIRED_FILES.find((f) => !existsSync(path.join(dir, f)));
+  if (file) return file;
+  return existsSync(dir) ? tokenizerProblem(path.join(dir, 'tokenizer')) : undefined;
+}
 
 export interface SessionSettings {
   providers?: string[];
@@ -81,7 +87,7 @@ export class SdModelFolder {
    */
   static problem(dir: string): string | undefined {
     if (!existsSync(dir)) return `${dir} does not exist`;
-    const missing = REQUIRED_FILES.find((f) => !existsSync(path.join(dir, f)));
+    const missing = missingFile(dir);
     return missing ? `${dir} is missing ${missing}` : undefined;
   }
 
@@ -93,14 +99,13 @@ export class SdModelFolder {
         `Model folder ${dir} does not exist. Export a Stable Diffusion model there (docs/generation.md).`,
         { context: { dir } },
       );
-    for (const f of REQUIRED_FILES) {
-      if (!existsSync(path.join(dir, f)))
-        throw new ModelError(
-          'model_missing_file',
-          `Model folder ${dir} is missing ${f}. It must be a diffusers ONNX export (docs/generation.md).`,
-          { context: { dir, file: f } },
-        );
-    }
+    const f = missingFile(dir);
+    if (f)
+      throw new ModelError(
+        'model_missing_file',
+        `Model folder ${dir} is missing ${f}. It must be a diffusers ONNX export (docs/generation.md).`,
+        { context: { dir, file: f } },
+      );
     return new SdModelFolder(dir, settings);
   }
 

@@ -1,16 +1,22 @@
 /**
- * Prompt attention syntax and long-prompt chunking, as AUTOMATIC1111's web UI defines them (the
- * syntax FaceChain's users and published prompts use):
+ * How prompt text becomes token windows, in one of two ways:
+ *
+ * "a1111" (users' own prompts): AUTOMATIC1111's web UI attention syntax, which FaceChain's users
+ * and published prompts use:
  * - `(text)` multiplies attention by 1.1, `((text))` by 1.21, `(text:1.3)` by 1.3;
  * - `[text]` divides by 1.1; `\(`, `\)`, `\[`, `\]` and `\\` are literal characters;
  * - unbalanced brackets apply to the end of the prompt.
  * Weights scale each token's embedding, after which the chunk is rescaled to keep its original
- * mean (so emphasis changes direction, not overall magnitude).
+ * mean (so emphasis changes direction, not overall magnitude). Prompts longer than one window
+ * (75 tokens between BOS and EOS) are split into several windows whose embeddings are
+ * concatenated along the sequence axis; nothing is cut.
  *
- * Prompts longer than one window (75 tokens between BOS and EOS) are split into several windows
- * whose embeddings are concatenated along the sequence axis; nothing is cut.
+ * "plain" (FaceChain's prompts): what diffusers' StableDiffusionPipeline does with the text
+ * FaceChain hands it. No syntax: `(<fcsks>:10)` reaches the tokenizer as the characters
+ * `(`, `<`, `fc`, ... `:`, `10`, `)`; and one window, cut after 75 tokens (the tokenizer's
+ * truncation to 77 with BOS and EOS), so whatever follows is dropped, as in FaceChain.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { ClipTokenizer } from './tokenizer.ts';
 
 export interface WeightedText {
@@ -58,6 +64,9 @@ export function parseAttention(prompt: string): WeightedText[] {
   return merged;
 }
 
+export type PromptWeighting = 'a1111' | 'plain';
+export const PROMPT_WEIGHTINGS: readonly PromptWeighting[] = ['a1111', 'plain'];
+
 export interface TokenWindows {
   /** windows × maxLength token ids (BOS ... EOS pad ...). */
   ids: Int32Array;
@@ -66,20 +75,38 @@ export interface TokenWindows {
   windows: number;
   /** Tokens of text (without BOS/EOS), for reporting. */
   tokenCount: number;
+  /** Tokens cut off the end ("plain" prompts longer than one window); 0 otherwise. */
+  truncated: number;
 }
 
-/** Tokenise a weighted prompt into one or more model windows; at least `minWindows`. */
-export function tokenizePrompt(tok: ClipTokenizer, prompt: string, minWindows = 1): TokenWindows {
-  const ids: number[] = [];
+/**
+ * Tokenise a prompt into model windows, at least `minWindows` (to match the other prompt of a CFG
+ * pair). "a1111" parses attention weights and uses as many windows as the text needs; "plain"
+ * keeps the text as it is and cuts it to one window.
+ */
+export function tokenizePrompt(
+  tok: ClipTokenizer,
+  prompt: string,
+  minWindows = 1,
+  weighting: PromptWeighting = 'a1111',
+): TokenWindows {
+  let ids: number[] = [];
   const ws: number[] = [];
-  for (const part of parseAttention(prompt)) {
-    const t = tok.encode(part.text);
-    for (const id of t) {
-      ids.push(id);
-      ws.push(part.weight);
-    }
-  }
   const inner = tok.maxLength - 2;
+  let truncated = 0;
+  if (weighting === 'plain') {
+    ids = tok.encode(prompt);
+    truncated = Math.max(0, ids.length - inner);
+    ids = ids.slice(0, inner);
+    for (let k = 0; k < ids.length; k++) ws.push(1);
+  } else
+    for (const part of parseAttention(prompt)) {
+      const t = tok.encode(part.text);
+      for (const id of t) {
+        ids.push(id);
+        ws.push(part.weight);
+      }
+    }
   const windows = Math.max(minWindows, Math.ceil(ids.length / inner), 1);
   const L = tok.maxLength;
   const outIds = new Int32Array(windows * L);
@@ -89,7 +116,7 @@ export function tokenizePrompt(tok: ClipTokenizer, prompt: string, minWindows = 
     outIds.set(tok.window(slice), w * L);
     for (let k = 0; k < slice.length; k++) outW[w * L + 1 + k] = ws[w * inner + k];
   }
-  return { ids: outIds, weights: outW, windows, tokenCount: ids.length };
+  return { ids: outIds, weights: outW, windows, tokenCount: ids.length + truncated, truncated };
 }
 
 /**

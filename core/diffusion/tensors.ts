@@ -1,6 +1,7 @@
 /** Feeding float tensors to models that may be fp32 or fp16 exports, and reading them back. */
+
+import { f16ToF32, f32ToF16 } from '../../models/half.ts';
 import type { Tensor, TensorType } from '../../models/onnx.ts';
-import { f16ToF32, f32ToF16 } from '../half.ts';
 
 /** A reusable input: converts Float32 data to the model's float type without reallocating. */
 export class FloatFeed {

@@ -1,10 +1,11 @@
 /**
- * Prompt → CLIP hidden states, with attention weights applied and long prompts as several
- * 77-token windows concatenated along the sequence axis. Recent results are cached (prompts are
- * re-used constantly: the same negative prompt, rerolls, "more like this").
+ * Prompt → CLIP hidden states: with A1111 attention weights applied and long prompts as several
+ * 77-token windows concatenated along the sequence axis, or as plain text in one window
+ * (prompt.ts). Recent results are cached (prompts are re-used constantly: the same negative
+ * prompt, rerolls, "more like this").
  */
 import type { OnnxSession } from '../../models/onnx.ts';
-import { applyWeights, tokenizePrompt } from './prompt.ts';
+import { applyWeights, type PromptWeighting, tokenizePrompt } from './prompt.ts';
 import { readFloat } from './tensors.ts';
 import type { ClipTokenizer } from './tokenizer.ts';
 
@@ -14,6 +15,8 @@ export interface PromptEmbedding {
   windows: number;
   seqLen: number;
   dim: number;
+  /** Tokens cut off a "plain" prompt longer than one window. */
+  truncated: number;
 }
 
 export class PromptEncoder {
@@ -31,9 +34,13 @@ export class PromptEncoder {
     return this.cache.size;
   }
 
-  async encode(prompt: string, minWindows = 1): Promise<PromptEmbedding> {
-    const tokens = tokenizePrompt(this.tokenizer, prompt, minWindows);
-    const key = `${tokens.windows}\u0000${prompt}`;
+  async encode(
+    prompt: string,
+    minWindows = 1,
+    weighting: PromptWeighting = 'a1111',
+  ): Promise<PromptEmbedding> {
+    const tokens = tokenizePrompt(this.tokenizer, prompt, minWindows, weighting);
+    const key = `${weighting}\u0000${tokens.windows}\u0000${prompt}`;
     const hit = this.cache.get(key);
     if (hit) {
       // Refresh its place in the LRU order.
@@ -59,7 +66,13 @@ export class PromptEncoder {
     // Copy: the weights are applied in place and the cache must own its data.
     const data = readFloat(hidden, new Float32Array(hidden.data.length));
     applyWeights(data, tokens.weights, L, dim);
-    const emb = { data, windows: tokens.windows, seqLen: tokens.windows * L, dim };
+    const emb = {
+      data,
+      windows: tokens.windows,
+      seqLen: tokens.windows * L,
+      dim,
+      truncated: tokens.truncated,
+    };
     this.cache.set(key, emb);
     while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
     return emb;
@@ -69,11 +82,15 @@ export class PromptEncoder {
   async encodePair(
     prompt: string,
     negative: string,
+    weighting: PromptWeighting = 'a1111',
   ): Promise<{ cond: PromptEmbedding; uncond: PromptEmbedding }> {
     const windows = Math.max(
-      tokenizePrompt(this.tokenizer, prompt).windows,
-      tokenizePrompt(this.tokenizer, negative).windows,
+      tokenizePrompt(this.tokenizer, prompt, 1, weighting).windows,
+      tokenizePrompt(this.tokenizer, negative, 1, weighting).windows,
     );
-    return { cond: await this.encode(prompt, windows), uncond: await this.encode(negative, windows) };
+    return {
+      cond: await this.encode(prompt, windows, weighting),
+      uncond: await this.encode(negative, windows, weighting),
+    };
   }
 }

@@ -1,8 +1,9 @@
 /**
- * CLIP's byte-level BPE tokenizer, read from a diffusers `tokenizer/` folder (vocab.json,
- * merges.txt, special_tokens_map.json / tokenizer_config.json). Written here rather than taken
- * from a library: @huggingface/tokenizers reads only tokenizer.json (SD exports ship the slow
- * tokenizer's vocab.json + merges.txt), and the algorithm is short. See docs/DECISIONS.md.
+ * CLIP's byte-level BPE tokenizer, read from a diffusers `tokenizer/` folder in either layout
+ * (vocab.json + merges.txt, or tokenizer.json: tokenizer-files.ts). Written here rather than
+ * taken from a library: @huggingface/tokenizers reads only tokenizer.json (older SD exports ship
+ * only the slow tokenizer's vocab.json + merges.txt), and the algorithm is short. See
+ * docs/DECISIONS.md.
  *
  * Same steps as transformers' CLIPTokenizer:
  * - clean-up: ftfy.fix_text's common fixes (quotes, ligatures, full-width, control characters,
@@ -12,18 +13,10 @@
  *   one marked with "</w>", then merged by BPE rank;
  * - <|startoftext|> and <|endoftext|> are whole tokens; unknown pieces map to the unk token.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { ModelError } from '../errors.ts';
+import { ModelError } from '../../base/errors.ts';
+import { readTokenizerFolder, type TokenizerFiles } from './tokenizer-files.ts';
 
-export interface TokenizerFiles {
-  vocab: Record<string, number>;
-  /** merges.txt content (first line "#version: ..." is skipped when present). */
-  merges: string;
-  /** Parsed special_tokens_map.json / tokenizer_config.json, if any. */
-  special?: Record<string, unknown>;
-  modelMaxLength?: number;
-}
+export type { TokenizerFiles } from './tokenizer-files.ts';
 
 /** GPT-2/CLIP byte → printable character table. */
 function bytesToUnicode(): string[] {
@@ -138,53 +131,15 @@ export class ClipTokenizer {
     this.unkId = need(tokenName(special.unk_token) ?? '<|endoftext|>');
     this.padId = need(tokenName(special.pad_token) ?? '<|endoftext|>');
     this.maxLength = files.modelMaxLength ?? 77;
-    const lines = files.merges.split('\n');
-    let rank = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].replace(/\r$/, '');
-      if ((i === 0 && line.startsWith('#version')) || line.trim() === '') continue;
-      const parts = line.split(' ');
-      if (parts.length !== 2)
-        throw new ModelError('bad_tokenizer', `merges.txt line ${i + 1} is not two symbols: "${line}".`);
-      this.ranks.set(line, rank++);
-    }
+    // A repeated merge keeps its last rank, as the reference tokenizers' dicts do.
+    files.merges.forEach(([a, b], rank) => {
+      this.ranks.set(`${a} ${b}`, rank);
+    });
   }
 
-  /** Load from a diffusers tokenizer folder; a missing file is named in the error. */
+  /** Load from a diffusers tokenizer folder (either layout); a missing file is named in the error. */
   static fromFolder(dir: string): ClipTokenizer {
-    const read = (name: string, optional = false): string | undefined => {
-      try {
-        return readFileSync(path.join(dir, name), 'utf8');
-      } catch (e) {
-        if (optional && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new ModelError(
-          'model_missing_file',
-          `Tokenizer file ${path.join(dir, name)} is missing or unreadable.`,
-          {
-            cause: e,
-          },
-        );
-      }
-    };
-    const json = (name: string, text: string | undefined): Record<string, unknown> | undefined => {
-      if (text === undefined) return undefined;
-      try {
-        return JSON.parse(text) as Record<string, unknown>;
-      } catch (e) {
-        throw new ModelError('bad_tokenizer', `${path.join(dir, name)} is not valid JSON.`, { cause: e });
-      }
-    };
-    const vocab = json('vocab.json', read('vocab.json')) as Record<string, number>;
-    const merges = read('merges.txt')!;
-    const config = json('tokenizer_config.json', read('tokenizer_config.json', true)) ?? {};
-    const map = json('special_tokens_map.json', read('special_tokens_map.json', true)) ?? {};
-    const maxLen = config.model_max_length;
-    return new ClipTokenizer({
-      vocab,
-      merges,
-      special: { ...config, ...map },
-      modelMaxLength: typeof maxLen === 'number' && maxLen > 0 && maxLen < 100_000 ? maxLen : 77,
-    });
+    return new ClipTokenizer(readTokenizerFolder(dir));
   }
 
   private bpe(piece: string): number[] {

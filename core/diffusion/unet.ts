@@ -4,8 +4,8 @@
  * as float32. Input buffers are reused across steps.
  */
 
+import { ModelError } from '../../base/errors.ts';
 import type { OnnxSession, Tensor } from '../../models/onnx.ts';
-import { ModelError } from '../errors.ts';
 import { FloatFeed, inputType, readFloat } from './tensors.ts';
 
 /** SD 1.x's ControlNet residuals: 12 down (levels and channels) and one mid block. */

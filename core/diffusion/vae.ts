@@ -3,8 +3,9 @@
  * model's config (0.18215 for SD 1.x): the UNet works on scaled latents, the VAE on unscaled.
  * Images are [-1, 1] floats on the model side, 8-bit RGB (interleaved) on ours.
  */
+
+import { ModelError } from '../../base/errors.ts';
 import type { OnnxSession } from '../../models/onnx.ts';
-import { ModelError } from '../errors.ts';
 import type { RgbImage } from '../image/codec.ts';
 import { FloatFeed, inputType, readFloat } from './tensors.ts';
 

@@ -6,8 +6,8 @@
  * An instance holds only its loaded ONNX sessions, so each worker thread can own one.
  */
 
+import { throwIfAborted } from '../../base/errors.ts';
 import type { ModelStore } from '../../models/store.ts';
-import { throwIfAborted } from '../errors.ts';
 import { decodeImage, type RgbImage } from '../image/codec.ts';
 import { type Affine, composeAffine, Pyramid, type PyramidPool, warpAffine } from '../image/warp.ts';
 import { recognitionAffine } from './align.ts';

@@ -5,8 +5,9 @@
  * photos reach the detector at a size it can see (about 18 px or more). Boxes from all passes
  * are merged with non-maximum suppression in upright-image pixels.
  */
+
+import { throwIfAborted } from '../../base/errors.ts';
 import type { OnnxSession } from '../../models/onnx.ts';
-import { throwIfAborted } from '../errors.ts';
 import { type Affine, composeAffine, type Pyramid, warpToPlanar } from '../image/warp.ts';
 import type { Box } from './types.ts';
 

@@ -10,9 +10,9 @@
  * in every photo) and projected once. FaceChain itself uses only the first photo.
  */
 
+import { InputError, ModelError } from '../../base/errors.ts';
 import { OnnxSession, type Tensor } from '../../models/onnx.ts';
 import type { ModelStore } from '../../models/store.ts';
-import { InputError, ModelError } from '../errors.ts';
 
 export const FACE_SIZE = 112;
 export const FACE_PATCHES = 144;

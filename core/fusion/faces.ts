@@ -3,7 +3,7 @@
  * in a template, faces counted left to right) and turns an analysed face into fusion input.
  */
 
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { Face, ImageAnalysis } from '../face/index.ts';
 import { type RgbImage, rotateRgb } from '../image/codec.ts';
 import type { FaceInImage } from './fuser.ts';

@@ -4,7 +4,7 @@
  * and it is blended in (seamless or feathered) inside a mask built from the landmarks. Runs on
  * any CPU. A learned fuser can be added later by implementing `FaceFuser`.
  */
-import { InputError, throwIfAborted } from '../errors.ts';
+import { InputError, throwIfAborted } from '../../base/errors.ts';
 import { featherBlend, poissonBlend } from './blend.ts';
 import { transferColor } from './color.ts';
 import { delaunay } from './delaunay.ts';

@@ -2,7 +2,7 @@
  * The 68-point (iBUG 300-W) landmark layout and the geometry fusion needs from it: which points
  * outline the face, and the least-squares similarity transform between two landmark sets.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { Point } from './raster.ts';
 
 export const LANDMARK_COUNT = 68;

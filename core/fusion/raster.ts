@@ -3,7 +3,7 @@
  * float RGB work buffers (0..255, no clamping between steps) and single-channel float masks (0..1).
  * Kept free of any image library so every step can be tested on synthetic pixels.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { RgbImage } from '../image/codec.ts';
 
 export type { RgbImage };

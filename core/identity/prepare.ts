@@ -9,8 +9,8 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { errorInfo, InputError, throwIfAborted } from '../../base/errors.ts';
 import { config } from '../config.ts';
-import { errorInfo, InputError, throwIfAborted } from '../errors.ts';
 import { facechainCropAffine } from '../face/align.ts';
 import type { FaceAnalyzer } from '../face/analyzer.ts';
 import { cosine, meanEmbedding } from '../face/embedding.ts';

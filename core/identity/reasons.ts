@@ -1,26 +1,21 @@
 /**
  * Why a photo cannot join an identity, and what to do about it: one English template per reason
- * code, with {name}-style parameters. prepare.ts fills them for its report; the chat catalogs
- * (commands/i18n) reuse the same templates as their English text, so the wording lives here only.
+ * code, with {name}-style parameters. prepare.ts fills them for its report. The wording lives in
+ * the English message catalog (base/i18n/en.ts, keys reject.*), so chats and reports agree.
  */
+import { en } from '../../base/i18n/en.ts';
 
-export const GOOD_PHOTO =
-  'A good photo shows one person, face towards the camera, eyes open, in focus, with the face at least ' +
-  'a fifth of the photo wide (a head-and-shoulders shot).';
+export const GOOD_PHOTO = en['photo.good'];
 
 export const REJECT_TEMPLATES = {
-  no_face: `No face was found in {name}. ${GOOD_PHOTO}`,
-  several_faces:
-    "{name} shows {faces} faces and none clearly dominates. Send a photo of only you (or one where your face is much larger than anyone else's).",
-  face_too_small:
-    'The face in {name} is only {size} pixels; at least {min} are needed. Send a closer or larger photo.',
-  extreme_pose:
-    'The face in {name} is turned too far (yaw {yaw}°, pitch {pitch}°). Send a photo looking roughly at the camera.',
-  eyes_closed: 'The eyes in {name} look closed. Send a photo with open eyes.',
-  too_blurry: '{name} is too blurry. Send a sharp, well-lit photo.',
-  duplicate: '{name} is nearly the same photo as {other}. Send different photos (other days, light, angles).',
-  different_person:
-    '{name} seems to show a different person from the other photos. Send photos of one person only.',
+  no_face: en['reject.no_face'],
+  several_faces: en['reject.several_faces'],
+  face_too_small: en['reject.face_too_small'],
+  extreme_pose: en['reject.extreme_pose'],
+  eyes_closed: en['reject.eyes_closed'],
+  too_blurry: en['reject.too_blurry'],
+  duplicate: en['reject.duplicate'],
+  different_person: en['reject.different_person'],
 } as const;
 
 export type RejectCode = keyof typeof REJECT_TEMPLATES;

@@ -10,8 +10,8 @@
  * first frame is ever read (pages: 1); `allowAnimated` takes it instead of refusing.
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { InputError } from '../../base/errors.ts';
 import { config } from '../config.ts';
-import { InputError } from '../errors.ts';
 
 /** Interleaved 8-bit RGB, row-major, no padding. */
 export interface RgbImage {

@@ -26,6 +26,8 @@ export interface ParsedKey {
   module: string;
   part: LoraPart;
   format: LoraFormat;
+  /** Dotted module path inside its model (PEFT and attention-processor keys), as PEFT names it. */
+  path?: string;
 }
 
 export function flatten(dotted: string): string {
@@ -109,6 +111,7 @@ export function parseLoraKey(key: string): ParsedKey | undefined {
       module: `${m[1]}.processor.${m[2]}_lora`,
       part: m[3] as 'down' | 'up',
       format: 'diffusers-attn',
+      path: rest,
     };
   }
   m =
@@ -117,12 +120,12 @@ export function parseLoraKey(key: string): ParsedKey | undefined {
   if (m) {
     const { component, rest } = dottedComponent(m[1]!);
     const part: LoraPart = m[2] === 'lora_A' || m[2] === 'down' ? 'down' : 'up';
-    return { component, flat: flatten(rest), module: m[1]!, part, format: 'peft' };
+    return { component, flat: flatten(rest), module: m[1]!, part, format: 'peft', path: rest };
   }
   m = /^(.+)\.alpha$/.exec(key);
   if (m && !key.startsWith('lora_')) {
     const { component, rest } = dottedComponent(m[1]!.replace(/\.lora$/, ''));
-    return { component, flat: flatten(rest), module: m[1]!, part: 'alpha', format: 'peft' };
+    return { component, flat: flatten(rest), module: m[1]!, part: 'alpha', format: 'peft', path: rest };
   }
   return undefined;
 }

@@ -2,12 +2,21 @@
  * A LoRA as the merger needs it: per adapted layer, down [r, in(, kh, kw)] and up [out, r(, 1, 1)]
  * as float32, and the scale alpha/rank. Built from a validated .safetensors file.
  *
- * Alpha, in order: the layer's own `.alpha` tensor; the file's kohya metadata `ss_network_alpha`;
- * the caller's `defaultAlpha`; otherwise alpha = rank (scale 1). The last rule is what FaceChain's
- * merge_lora.py does for its own face LoRAs, whose .bin files carry no alpha.
+ * Alpha, in order: the layer's own `.alpha` tensor; for PEFT-format layers, PEFT's config
+ * (the file's `lora_adapter_metadata`, else an `adapter_config.json` next to the file:
+ * peft-config.ts), whose rank must then match the layer's; the file's kohya metadata
+ * `ss_network_alpha`; the caller's `defaultAlpha`; otherwise alpha = rank (scale 1). The last
+ * rule is what FaceChain's merge_lora.py does for its own face LoRAs, whose .bin files carry no
+ * alpha.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { type LoraComponent, type LoraFormat, parseLoraKey } from './keys.ts';
+import {
+  type PeftLoraConfig,
+  peftConfigsFromMetadata,
+  peftRankAlpha,
+  readAdapterConfig,
+} from './peft-config.ts';
 import { readSafetensors, type SafetensorsFile } from './safetensors.ts';
 
 export interface LoraModule {
@@ -39,6 +48,8 @@ export interface LoraLimits {
   maxRank?: number;
   /** Alpha to assume when neither the layer nor the metadata give one. */
   defaultAlpha?: number;
+  /** PEFT's config from an adapter_config.json next to the file (loadLora reads it). */
+  adapterConfig?: PeftLoraConfig;
 }
 
 function loraError(name: string, reason: string): InputError {
@@ -53,9 +64,19 @@ function loraError(name: string, reason: string): InputError {
 export function loraFromSafetensors(file: SafetensorsFile, name: string, limits: LoraLimits = {}): Lora {
   const maxRank = limits.maxRank ?? 1024;
   const metaAlpha = Number.parseFloat(file.metadata.ss_network_alpha ?? '');
+  const peftInFile = peftConfigsFromMetadata(file.metadata, name);
   const groups = new Map<
     string,
-    { component: LoraComponent; flat: string; module: string; down?: string; up?: string; alpha?: string }
+    {
+      component: LoraComponent;
+      flat: string;
+      module: string;
+      format: LoraFormat;
+      path?: string;
+      down?: string;
+      up?: string;
+      alpha?: string;
+    }
   >();
   const formats = new Set<LoraFormat>();
   const unsupportedKeys: string[] = [];
@@ -67,8 +88,12 @@ export function loraFromSafetensors(file: SafetensorsFile, name: string, limits:
     }
     formats.add(p.format);
     const id = `${p.component}:${p.flat}`;
-    const g = groups.get(id) ?? { component: p.component, flat: p.flat, module: p.module };
-    if (p.part !== 'alpha') g.module = p.module;
+    const g = groups.get(id) ?? { component: p.component, flat: p.flat, module: p.module, format: p.format };
+    if (p.part !== 'alpha') {
+      g.module = p.module;
+      g.format = p.format;
+      g.path = p.path;
+    }
     g[p.part] = key;
     groups.set(id, g);
   }
@@ -98,11 +123,23 @@ export function loraFromSafetensors(file: SafetensorsFile, name: string, limits:
     if (rank > maxRank)
       throw loraError(name, `layer ${g.module} has rank ${rank}, above the limit ${maxRank}`);
     let alpha = rank;
+    const peft =
+      g.format === 'peft' && g.path !== undefined
+        ? (peftInFile.get(g.component) ?? limits.adapterConfig)
+        : undefined;
     if (g.alpha) {
       const a = file.float32(g.alpha);
       if (a.length !== 1 || !Number.isFinite(a[0]!))
         throw loraError(name, `layer ${g.module} has an invalid alpha`);
       alpha = a[0]!;
+    } else if (peft) {
+      const r = peftRankAlpha(peft, g.path!);
+      if (r.rank !== rank)
+        throw loraError(
+          name,
+          `${peft.source} gives layer ${g.module} rank ${r.rank}, but its matrices have rank ${rank}; the config belongs to other weights`,
+        );
+      alpha = r.alpha;
     } else if (Number.isFinite(metaAlpha)) alpha = metaAlpha;
     else if (limits.defaultAlpha !== undefined) alpha = limits.defaultAlpha;
     const down = file.float32(g.down);
@@ -133,13 +170,14 @@ export function loraFromSafetensors(file: SafetensorsFile, name: string, limits:
   return { name, formats: [...formats], modules, unsupportedKeys };
 }
 
-/** Read, validate and decode a LoRA file. */
+/** Read, validate and decode a LoRA file (with the adapter_config.json next to it, if any). */
 export async function loadLora(
   file: string,
   opts: LoraLimits & { maxBytes: number; name?: string },
 ): Promise<Lora> {
   const st = await readSafetensors(file, opts.maxBytes);
-  return loraFromSafetensors(st, opts.name ?? file, opts);
+  const adapterConfig = opts.adapterConfig ?? (await readAdapterConfig(file));
+  return loraFromSafetensors(st, opts.name ?? file, { ...opts, adapterConfig });
 }
 
 /** The rank-r product up·down for one module, scaled: delta[o, i] = scale · Σ_r up[o, r] · down[r, i]. */

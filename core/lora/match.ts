@@ -3,8 +3,9 @@
  * to underscores, equals the layer's flat id; shapes must agree (a mismatch means the LoRA was
  * made for another base, e.g. SDXL, and is refused). Layers that match nothing are reported.
  */
+
+import { InputError } from '../../base/errors.ts';
 import type { WeightTarget } from '../../models/onnx-edit.ts';
-import { InputError } from '../errors.ts';
 import type { LoraComponent } from './keys.ts';
 import type { Lora, LoraModule } from './lora.ts';
 

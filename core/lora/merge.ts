@@ -4,8 +4,9 @@
  * is core/lora/switcher.ts; this one suits the merged-session cache (core/lora/session-cache.ts)
  * and offline "bake a style into the base" use.
  */
+
+import { log } from '../../base/log.ts';
 import type { OnnxModel } from '../../models/onnx-edit.ts';
-import { log } from '../log.ts';
 import type { LoraComponent } from './keys.ts';
 import { type DeltaAdder, defaultAdder } from './lowrank.ts';
 import { assertSomethingMatched, type LoraUse, type MatchReport, matchLoras } from './match.ts';

@@ -5,8 +5,8 @@
  * file is refused with the reason instead of crashing or reading outside the buffer.
  */
 import { open, stat } from 'node:fs/promises';
-import { InputError } from '../errors.ts';
-import { bf16ToFloat, float32ToHalves, halvesToFloat32 } from '../half.ts';
+import { InputError } from '../../base/errors.ts';
+import { bf16ToFloat, float32ToHalves, halvesToFloat32 } from '../../models/half.ts';
 
 export const DTYPE_BYTES = {
   F64: 8,

@@ -3,8 +3,10 @@
  * recently used identity/style then costs nothing; a new combination costs a merge plus a session
  * load. Entries in use are never disposed: eviction of a busy entry waits for its last release.
  */
+
+import { createHash } from 'node:crypto';
+import { log } from '../../base/log.ts';
 import type { OnnxSession } from '../../models/onnx.ts';
-import { log } from '../log.ts';
 import type { LoraUse } from './match.ts';
 
 export interface CacheHandle {
@@ -22,9 +24,16 @@ interface Entry {
   evicted: boolean;
 }
 
-/** A stable cache key for a base model plus a set of LoRAs and multipliers (order-independent). */
+/** Digest of a LoRA's per-layer scales (alpha / rank), which a config file next to it can change. */
+function scaleDigest(u: LoraUse): string {
+  const h = createHash('sha256');
+  for (const m of u.lora.modules) h.update(`${m.flat}:${m.alpha}/${m.rank};`);
+  return h.digest('hex').slice(0, 8);
+}
+
+/** A stable cache key for a base model plus a set of LoRAs, their scales and multipliers (order-independent). */
 export function mergeKey(base: string, uses: readonly LoraUse[]): string {
-  const parts = uses.map((u) => `${u.lora.name}@${u.multiplier}`).sort();
+  const parts = uses.map((u) => `${u.lora.name}@${u.multiplier}~${scaleDigest(u)}`).sort();
   return [base, ...parts].join('|');
 }
 

@@ -8,10 +8,10 @@
  * delta again would leave rounding residue). `feeds()` goes into every run of the session.
  */
 
+import { InputError } from '../../base/errors.ts';
+import { float32ToHalves, halvesToFloat32 } from '../../models/half.ts';
 import type { Tensor } from '../../models/onnx.ts';
 import { copyBytes, type OnnxModel, type WeightDtype, type WeightTarget } from '../../models/onnx-edit.ts';
-import { InputError } from '../errors.ts';
-import { float32ToHalves, halvesToFloat32 } from '../half.ts';
 import type { LoraComponent } from './keys.ts';
 import { type DeltaAdder, defaultAdder } from './lowrank.ts';
 import { assertSomethingMatched, type LoraUse, type MatchReport, matchLoras } from './match.ts';

@@ -7,8 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../../base/errors.ts';
 import { config } from '../config.ts';
-import { InputError } from '../errors.ts';
 import { loraFromSafetensors } from './lora.ts';
 import { matchLoras } from './match.ts';
 import { parseSafetensors } from './safetensors.ts';

@@ -7,11 +7,11 @@
  * only its two sessions.
  */
 
+import { throwIfAborted } from '../../base/errors.ts';
 import { OnnxSession } from '../../models/onnx.ts';
 import type { ModelStore } from '../../models/store.ts';
 import { tfjsToOnnx } from '../../models/tfjs-convert.ts';
 import { config } from '../config.ts';
-import { throwIfAborted } from '../errors.ts';
 import { iou } from '../face/detect.ts';
 import type { Box } from '../face/types.ts';
 import type { Mask } from '../fusion/raster.ts';

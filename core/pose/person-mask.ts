@@ -3,7 +3,7 @@
  * crop around each person), and the checks try-on needs: is there a person, is there only one.
  */
 
-import { InputError, throwIfAborted } from '../errors.ts';
+import { InputError, throwIfAborted } from '../../base/errors.ts';
 import type { Box } from '../face/types.ts';
 import type { Mask } from '../fusion/raster.ts';
 import type { RgbImage } from '../image/codec.ts';

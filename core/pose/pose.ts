@@ -2,7 +2,7 @@
  * Pose from a photo: people's body keypoints in OpenPose's order and the OpenPose skeleton image
  * the pose ControlNet takes. A photo that already is a skeleton image is used as it is.
  */
-import { InputError, throwIfAborted } from '../errors.ts';
+import { InputError, throwIfAborted } from '../../base/errors.ts';
 import { type RgbImage, resizeRgb } from '../image/codec.ts';
 import type { CocoPerson } from './body-models.ts';
 import { drawSkeleton } from './draw.ts';

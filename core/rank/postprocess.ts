@@ -3,13 +3,14 @@
  * candidate's main face, keep candidates with exactly one face of the right size, rank by
  * identity cosine against the template face and return the top N with their scores.
  */
+
+import { throwIfAborted } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import { config } from '../config.ts';
-import { throwIfAborted } from '../errors.ts';
 import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import { type FaceFuser, type FaceInImage, type FuseOptions, LandmarkFuser } from '../fusion/fuser.ts';
 import type { RgbImage } from '../fusion/raster.ts';
-import { log } from '../log.ts';
 import type { LikenessAnalyzer } from './likeness.ts';
 import {
   type Kept,

@@ -5,7 +5,7 @@
  * face's, best first, and return the top N with their scores. Rejections keep their reason so a
  * caller can say why a batch came back short. No fallback when nothing survives (as FaceChain).
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 
 /** The part of a face analysis this rule reads. */
 export interface RankableFace {

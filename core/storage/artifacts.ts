@@ -1,8 +1,8 @@
 /**
  * Artifact store: photos, crops, embeddings, LoRA files and results, addressed by content
  * (sha256) under a per-user prefix. Job payloads carry only refs ("<user>/<sha256>.<ext>"),
- * never bytes. The interface is all callers see, so an S3-compatible store can replace the
- * local folder without touching them (keys map 1:1 to object keys).
+ * never bytes. The interface is all callers see: the local folder here, an S3-compatible bucket
+ * in s3-store.ts (refs map 1:1 to object keys), chosen by open-store.ts.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/prom
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { USER_ID_RE } from './ids.ts';
 
 /** "<user>/<64 hex>.<ext>": the only way a job names a stored file. */
@@ -59,6 +59,11 @@ export interface ArtifactStore {
   deleteIncomplete(user: string, before: number): Promise<number>;
   /** Remove everything stored for a user; returns how many files were removed. */
   deleteUser(user: string): Promise<number>;
+  /**
+   * Whether the store answers with these settings (a remote store: reachable, credentials and
+   * bucket accepted), for a start-up check; throws the store's ConfigError or ServiceError.
+   */
+  check?(): Promise<void>;
 }
 
 export function parseRef(ref: string): { user: string; hash: string; ext: string } {
@@ -69,6 +74,23 @@ export function parseRef(ref: string): { user: string; hash: string; ext: string
       `"${ref.slice(0, 80)}" is not an artifact reference (expected <user>/<sha256>.<ext>).`,
     );
   return { user: m[1], hash: m[2], ext: m[3] };
+}
+
+/** The file extension of a put, checked: it becomes part of a path or an object key. */
+export function checkExt(ext: string): string {
+  const e = ext.toLowerCase().replace(/^\./, '');
+  if (!/^[a-z0-9]{1,8}$/.test(e))
+    throw new InputError('bad_artifact_ext', `"${ext}" is not a file extension (letters/digits, up to 8).`);
+  return e;
+}
+
+/** What every store throws for a ref that is not stored (the same error, whatever the store). */
+export function artifactMissing(): InputError {
+  return new InputError(
+    'artifact_missing',
+    // No ref in the text: it reaches users (a job's error) and names their id.
+    'A stored file this request needs no longer exists (it may have expired or been deleted). Send it again.',
+  );
 }
 
 export function checkUser(user: string): string {
@@ -91,12 +113,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async put(user: string, content: Uint8Array | Readable, opts: { ext: string }): Promise<ArtifactInfo> {
     checkUser(user);
-    const ext = opts.ext.toLowerCase().replace(/^\./, '');
-    if (!/^[a-z0-9]{1,8}$/.test(ext))
-      throw new InputError(
-        'bad_artifact_ext',
-        `"${opts.ext}" is not a file extension (letters/digits, up to 8).`,
-      );
+    const ext = checkExt(opts.ext);
     const dir = path.join(this.root, user);
     await mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `.tmp-${randomUUID()}`);
@@ -136,12 +153,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   private async mustExist(f: string): Promise<void> {
-    if (!(await stat(f).catch(() => null)))
-      throw new InputError(
-        'artifact_missing',
-        // No ref in the text: it reaches users (a job's error) and names their id.
-        'A stored file this request needs no longer exists (it may have expired or been deleted). Send it again.',
-      );
+    if (!(await stat(f).catch(() => null))) throw artifactMissing();
   }
 
   async exists(ref: ArtifactRef): Promise<boolean> {

@@ -7,8 +7,8 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.ts';
-import { log } from '../log.ts';
+import { InputError } from '../../base/errors.ts';
+import { log } from '../../base/log.ts';
 import { parseLoraKey } from '../lora/keys.ts';
 import { readSafetensorsHeader } from '../lora/safetensors.ts';
 import { type StylePack, stylePackSchema } from './pack.ts';

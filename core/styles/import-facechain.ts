@@ -10,7 +10,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import {
   DEFAULT_HUMAN_MULTIPLIER,
   DEFAULT_STYLE_MULTIPLIER,
@@ -90,6 +90,8 @@ export function convertFacechainStyle(json: unknown, base: string, where = 'styl
     loras,
     humanMultiplier: s.multiplier_human ?? DEFAULT_HUMAN_MULTIPLIER,
     prompt: s.add_prompt_style ?? '',
+    // FaceChain hands its prompts to diffusers as plain text.
+    weighting: 'facechain-plain',
     preview: s.img ? `preview${path.extname(s.img).toLowerCase() || '.jpg'}` : null,
     licence: {
       spdx: 'NOASSERTION',

@@ -11,9 +11,15 @@
  *     "prompt": "grey seamless backdrop, ...",   // FaceChain's add_prompt_style
  *     "overrides": { "trigger": "...", "quality": "...", "negative": "...", "negativeExtra": "..." },
  *     "sampler": { "name": "dpm-single", "steps": 40, "cfg": 7, "width": 512, "height": 512 },
+ *     "weighting": "facechain-plain",            // or "a1111" (see below)
  *     "preview": "preview.jpg",
  *     "licence": { "spdx": "Apache-2.0", "source": "written for facechain-bot" }
  *   }
+ *
+ * `weighting` says how the pack's prompts are read. "facechain-plain" (the default, and what the
+ * importer writes): as FaceChain has diffusers read them, plain text cut to one 77-token window,
+ * so "(<fcsks>:10)" and the negative prompt's "(...:2)" are characters, not weights. "a1111": the
+ * attention syntax applies (for packs whose prompts were written with A1111 weights in mind).
  */
 import { z } from 'zod';
 
@@ -66,6 +72,7 @@ export const stylePackSchema = z.object({
     })
     .default({}),
   sampler: samplerSchema.default({}),
+  weighting: z.enum(['facechain-plain', 'a1111']).default('facechain-plain'),
   preview: relFile.nullable().default(null),
   licence: z.object({ spdx: z.string().min(1), source: z.string().optional(), url: z.string().optional() }),
   /** Where an imported pack came from (e.g. FaceChain's model id and file), for the operator. */

@@ -5,8 +5,10 @@
  * scale. The generation engine merges `loras` (switcher or merged-session cache, keyed by
  * `cacheKey`) and runs the sampler.
  */
+
+import { InputError } from '../../base/errors.ts';
 import type { ModelStore } from '../../models/store.ts';
-import { InputError } from '../errors.ts';
+import type { PromptWeighting } from '../diffusion/prompt.ts';
 import type { AgeBand, Gender } from '../identity/caption.ts';
 import type { LoraLibrary } from '../lora/library.ts';
 import type { LoraUse } from '../lora/match.ts';
@@ -47,6 +49,12 @@ export interface GenerationPlan {
   style: string;
   prompt: string;
   negativePrompt: string;
+  /**
+   * How the engine reads both prompts (GenerateOptions.promptWeighting): "plain" for packs in
+   * FaceChain's way (the default), "a1111" for packs that ask for it. A user's extra words and
+   * uploaded style prompt become part of the pack's prompt and are read the same way.
+   */
+  promptWeighting: PromptWeighting;
   sampler: SamplerSettings;
   loras: LoraUse[];
   /** FACT only. */
@@ -118,6 +126,7 @@ export async function planGeneration(
     style: pack.id,
     prompt,
     negativePrompt,
+    promptWeighting: pack.weighting === 'a1111' ? 'a1111' : 'plain',
     sampler,
     loras,
     ...(adapterScale !== undefined ? { adapterScale } : {}),

@@ -7,8 +7,10 @@
  * The identity phrase comes from the prepared identity's gender and age band (core/identity):
  * "a boy, children" / "a girl, children", "a handsome man" / "a beautiful woman", "a mature man" /
  * "a mature woman". Adult and mature men get ", children" added to the negative prompt.
- * The weighted trigger "(<fcsks>:10)" is passed as plain text, exactly as FaceChain passes it to
- * diffusers (which does not parse A1111 weights). Every part can be overridden per style pack.
+ * The weighted trigger "(<fcsks>:10)" and the negative prompt's "(...:2)" are plain text to
+ * FaceChain's diffusers, which does not parse A1111 weights; the plan (plan.ts) has the engine
+ * read these prompts the same way unless a pack asks for "a1111" weighting. Every part can be
+ * overridden per style pack.
  */
 import { type AgeBand, agePhrase, fairfaceBin, type Gender, TRIGGER_TOKEN } from '../identity/caption.ts';
 import type { StylePackSpec } from './pack.ts';

@@ -9,7 +9,7 @@
  * Not in this version of the recipe: the OpenPose ControlNet (no pose estimator in the
  * manifests) and the second refinement pass at strength 0.1.
  */
-import { throwIfAborted } from '../errors.ts';
+import { throwIfAborted } from '../../base/errors.ts';
 import { featherBlend } from '../fusion/blend.ts';
 import { GROUPS } from '../fusion/landmarks.ts';
 import { convexHull, erode, fillPolygon, gaussianBlur } from '../fusion/mask.ts';

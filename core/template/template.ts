@@ -7,7 +7,7 @@
  *   and otherwise fails with NotAvailableError rather than pretending.
  * Faces in a group template are chosen by index, counted left to right as FaceChain-FACT does.
  */
-import { NotAvailableError, throwIfAborted } from '../errors.ts';
+import { NotAvailableError, throwIfAborted } from '../../base/errors.ts';
 import { type Face, type ImageAnalysis, iou } from '../face/index.ts';
 import { facesLeftToRight, fusionInput, largestFace, pickFace, uprightImage } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage, FuseOptions } from '../fusion/fuser.ts';

@@ -6,7 +6,7 @@
  * the photo, with the user's face — labelled engine 'basic' — and its likeness to the user.
  * The generative recipe (repaint everything but the garment) is tryOn() in tryon.ts.
  */
-import { InputError, throwIfAborted } from '../errors.ts';
+import { InputError, throwIfAborted } from '../../base/errors.ts';
 import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';
 import { LandmarkFuser } from '../fusion/fuser.ts';
 import { gaussianBlur } from '../fusion/mask.ts';

@@ -9,7 +9,7 @@
  * Works on recompressed chat JPEGs: colours are compared with tolerances, and small specks and
  * holes are cleaned up.
  */
-import { InputError, throwIfAborted } from '../errors.ts';
+import { InputError, throwIfAborted } from '../../base/errors.ts';
 import type { ImageAnalysis } from '../face/types.ts';
 import { convexHull, fillPolygon } from '../fusion/mask.ts';
 import type { Mask, Point } from '../fusion/raster.ts';

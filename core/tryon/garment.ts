@@ -4,7 +4,7 @@
  * erodes 15 px so the repainted person overlaps the garment's edge); after inpainting, the
  * original garment is pasted back through a feathered mask so its pixels stay exactly as sent.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { featherBlend } from '../fusion/blend.ts';
 import { erode, gaussianBlur } from '../fusion/mask.ts';
 import type { Mask, RgbImage } from '../fusion/raster.ts';

@@ -11,7 +11,7 @@
  * (core/pose) the repainted body follows their pose through the OpenPose ControlNet at weight
  * 1.0, as in FaceChain's recipe.
  */
-import { InputError, NotAvailableError, throwIfAborted } from '../errors.ts';
+import { InputError, NotAvailableError, throwIfAborted } from '../../base/errors.ts';
 import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';

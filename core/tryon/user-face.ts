@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../base/errors.ts';
 import type { FaceAnalyzer } from '../face/analyzer.ts';
 import { l2normalize } from '../face/embedding.ts';
 import { fusionInput, largestFace, uprightImage } from '../fusion/faces.ts';

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordFrontend } from '../../bot/discord/bot.ts';
+import { until } from '../queue/helpers.ts';
 import { APP_ID, type DcUser, FakeDiscord, GUILD_ID, type RestCall, TOKEN } from './fake-discord.ts';
 import { type Stack, startStack } from './harness.ts';
 
@@ -171,6 +172,13 @@ describe('Discord front-end', () => {
   });
 
   it('honours 429 retry_after on follow-ups', async () => {
+    // Earlier tests' jobs still edit their own messages while they run: let them finish first,
+    // so the one rate-limited edit is this command's.
+    await until(async () => {
+      const c = await stack.producer.queue('cpu').getJobCounts('active', 'waiting', 'prioritized');
+      return c.active + c.waiting + c.prioritized === 0;
+    }, 60_000);
+    await new Promise((r) => setTimeout(r, 500));
     fake.rateLimitNext(/^PATCH \/webhooks\//, 1);
     const mark = fake.calls.length;
     fake.slash(dan, 'help');
@@ -236,6 +244,7 @@ describe('Discord front-end', () => {
     });
     const ctx = {
       requestId: 'r1',
+      job: 'generate',
       user: 'dc-800000000000000011',
       artifacts: stack.producer.artifacts,
       signal: new AbortController().signal,

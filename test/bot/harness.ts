@@ -7,9 +7,12 @@
 import { producerServices } from '../../bot/services.ts';
 import { installedStyles } from '../../bot/styles.ts';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
-import type { StyleView } from '../../commands/services.ts';
-import type { Processors } from '../../queue/processor.ts';
-import { Producer } from '../../queue/producer.ts';
+import type { StyleView } from '../../commands/kit/services.ts';
+import type { JobWorkerOptions } from '../../queue/worker.ts';
+
+type Processors = NonNullable<JobWorkerOptions['processors']>;
+
+import { followUpStarter, Producer } from '../../queue/producer.ts';
 import type { Deliverers } from '../../queue/reply.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker } from '../../queue/worker.ts';
@@ -37,6 +40,8 @@ export async function startStack(opts: { styles?: () => Promise<StyleView[]> } =
       const worker = new JobWorker(sys, {
         queues: ['cpu', 'gpu-sd15', 'gpu-talk', 'deliver'],
         deliverers,
+        // As the bot process does: the photo report starts training where a trainer runs.
+        startFollowUp: followUpStarter(producer),
         ...(processors ? { processors } : {}),
         threads: 1,
         shutdownDeadlineMs: 2000,

@@ -7,19 +7,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { en } from '../../base/i18n/en.ts';
+import { translate } from '../../base/i18n/index.ts';
+import { zhCN } from '../../base/i18n/zh-CN.ts';
 import type { Outgoing } from '../../bot/adapter.ts';
 import { addResultButtons, deliveryOutgoing, errorText, localizedText } from '../../bot/delivery.ts';
-import { photoLabel } from '../../commands/attachments.ts';
-import { dispatch } from '../../commands/dispatch.ts';
-import { en } from '../../commands/i18n/en.ts';
-import { translate } from '../../commands/i18n/index.ts';
-import { zhCN } from '../../commands/i18n/zh-CN.ts';
-import { privacyVersion } from '../../commands/privacy.ts';
-import { describeProgress } from '../../commands/progress-text.ts';
+import { photoLabel } from '../../commands/kit/attachments.ts';
+import { dispatch } from '../../commands/kit/dispatch.ts';
+import { privacyVersion } from '../../commands/kit/privacy.ts';
+import { describeProgress } from '../../commands/kit/progress-text.ts';
+import type { Invocation } from '../../commands/kit/types.ts';
 import { describeJob } from '../../commands/status.ts';
-import type { Invocation } from '../../commands/types.ts';
 import { REJECT_TEMPLATES } from '../../core/identity/reasons.ts';
-import { jobDefs, parseJobData } from '../../queue/jobs.ts';
+import { deliveryPayload, readDelivery } from '../../queue/delivery/entry.ts';
+import { JOBS, parseJobData } from '../../queue/jobs/index.ts';
 import type { Deliverer, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { until } from '../queue/helpers.ts';
 import { type Stack, startStack } from './harness.ts';
@@ -65,7 +66,7 @@ describe('photo names in the report', () => {
 });
 
 describe('replies as translatable lines', () => {
-  const report = jobDefs['prepare-identity'].toReply(
+  const report = JOBS['prepare-identity'].reply(
     {
       identityId: 'i-tg-777',
       accepted: ['tg-1/' + 'a'.repeat(64) + '.png'],
@@ -118,19 +119,19 @@ describe('replies as translatable lines', () => {
   });
 
   it('other results: template likeness, training, portraits', () => {
-    const tpl = jobDefs.template.toReply(
+    const tpl = JOBS.template.reply(
       { images: [], scores: [0.8712], faceIndex: 1, faceCount: 3 },
       {} as never,
     );
     expect(tpl.text).toBe('Here is your portrait in the template (face 2 of 3, likeness 0.87).');
     expect(localizedText(tpl, 'zh-CN')).toBe('这是放进模板后的你（第 2 张脸，共 3 张，相似度 0.87）。');
-    const trained = jobDefs['train-lora'].toReply(
+    const trained = JOBS['train-lora'].reply(
       { identityId: 'i-tg-5', lora: 'tg-1/x.safetensors' },
       {} as never,
     );
     expect(trained.text).not.toContain('i-tg-5');
     expect(localizedText(trained, 'zh-CN')).toBe(zh('reply.trained'));
-    const gen = jobDefs.generate.toReply({ images: ['a', 'b'], scores: [] }, {} as never);
+    const gen = JOBS.generate.reply({ images: ['a', 'b'], scores: [] }, {} as never);
     expect(localizedText(gen, 'zh-CN')).toBe('这是你的 2 张写真。');
   });
 
@@ -138,7 +139,7 @@ describe('replies as translatable lines', () => {
     const ref = (c: string) => `tg-1/${c.repeat(64)}.jpg`;
     const long = (i: number) =>
       `${String(i).padStart(2, '0')}-${'Holiday photo '.repeat(7)}.jpg`.slice(0, 100);
-    const r = jobDefs['prepare-identity'].toReply(
+    const r = JOBS['prepare-identity'].reply(
       {
         identityId: 'x',
         accepted: Array.from({ length: 10 }, () => ref('a')),
@@ -153,12 +154,14 @@ describe('replies as translatable lines', () => {
       },
       {} as never,
     );
-    const data = parseJobData('deliver', {
+    const entry = deliveryPayload({
       user: 'tg-1',
       target: { platform: 'telegram', chatId: '1', userId: '1' },
+      requestId: 'j',
       source: { queue: 'cpu', id: 'j', name: 'prepare-identity' },
       reply: r,
     });
+    const data = readDelivery(JSON.stringify(entry.data));
     expect(localizedText(data.reply, 'zh-CN')).toContain(long(19));
   });
 
@@ -180,9 +183,13 @@ describe('errors by code', () => {
     };
     expect(errorText(photos, 'en')).toBe(photos.message);
     expect(errorText(photos, 'zh-CN')).toBe(zhCN['joberror.no_usable_photos']);
-    // The worker's apology for internal failures comes under many codes, one text.
-    const apology = { code: 'redis_down', message: en['joberror.internal'] };
+    // The worker's apology for internal failures comes under many codes, one text: it names it.
+    const apology = { code: 'redis_down', message: en['joberror.internal'], key: 'joberror.internal' };
     expect(errorText(apology, 'zh-CN')).toBe('我们这边出了点问题，请稍后再试。');
+    // Matched by its key, never by its English words.
+    expect(errorText({ code: 'redis_down', message: en['joberror.internal'] }, 'zh-CN')).toBe(
+      en['joberror.internal'],
+    );
     // No catalog entry: the job's own message.
     expect(errorText({ code: 'trainer_timeout', message: 'Took too long.' }, 'zh-CN')).toBe('Took too long.');
   });
@@ -216,7 +223,7 @@ describe('delivered through the real job and delivery path', () => {
     // The chat platform double: renders like every front-end does (deliveryOutgoing), then records.
     const platform: Deliverer = {
       async deliver(target, reply, ctx) {
-        outs.push({ target, out: await deliveryOutgoing(stack.services, target, reply, ctx.requestId) });
+        outs.push({ target, out: await deliveryOutgoing(stack.services, target, reply, ctx) });
       },
     };
     await stack.startWorker({ telegram: platform });

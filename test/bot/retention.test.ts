@@ -10,7 +10,7 @@ import { utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelegramFrontend } from '../../bot/telegram/bot.ts';
-import type { ProcessorFn } from '../../queue/processor.ts';
+import type { JobProcessor as ProcessorFn } from '../../queue/jobs/index.ts';
 import { sweepFiles } from '../../queue/retention.ts';
 import { until } from '../queue/helpers.ts';
 import type { ApiCall, FakeTelegram, TgChat, TgUser } from './fake-telegram.ts';

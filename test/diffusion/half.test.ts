@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { f16ToF32, f32ToF16, toHalf } from '../../core/half.ts';
+import { f16ToF32, f32ToF16, toHalf } from '../../models/half.ts';
 
 describe('float16 conversion', () => {
   it('matches IEEE half bit patterns (round to nearest even)', () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SdPipeline } from '../../core/diffusion/generate.ts';
 import { closeSharedPipelines, sharedPipeline } from '../../core/diffusion/index.ts';
 import { SdModelFolder } from '../../core/diffusion/model-folder.ts';
-import { tokenizePrompt } from '../../core/diffusion/prompt.ts';
+import { type PromptWeighting, tokenizePrompt } from '../../core/diffusion/prompt.ts';
 import type { RgbImage } from '../../core/image/codec.ts';
 import {
   CONTROL_LEVELS,
@@ -25,7 +25,7 @@ import {
   writeFixtureControlNet,
   writeFixtureSdModel,
 } from '../../models/fixtures/sd.ts';
-import { psnr } from './helpers.ts';
+import { psnr, writeFastTokenizer } from './helpers.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'fc-sd-'));
 const base = path.join(root, 'base');
@@ -49,8 +49,8 @@ const h = H / 8;
 const w = W / 8;
 
 /** Mean of the fixture text encoder's hidden states for a prompt (from its defining functions). */
-function textMean(prompt: string): number {
-  const t = tokenizePrompt(pipe.folder.tokenizer, prompt);
+function textMean(prompt: string, weighting: PromptWeighting = 'a1111'): number {
+  const t = tokenizePrompt(pipe.folder.tokenizer, prompt, 1, weighting);
   let s = 0;
   for (let k = 0; k < t.ids.length; k++) {
     const p = k % 77;
@@ -60,9 +60,15 @@ function textMean(prompt: string): number {
 }
 
 /** The oracle's target for a prompt pair under CFG scale g, plus a constant shift. */
-function expectedLatents(prompt: string, negative: string, g: number, shift = 0): Float32Array {
-  const mc = textMean(prompt);
-  const mu = textMean(negative);
+function expectedLatents(
+  prompt: string,
+  negative: string,
+  g: number,
+  shift = 0,
+  weighting: PromptWeighting = 'a1111',
+): Float32Array {
+  const mc = textMean(prompt, weighting);
+  const mu = textMean(negative, weighting);
   const text = g > 1 ? mu + g * (mc - mu) : mc;
   return oracleTargetLatents(h, w).map((v) => v + TEXT_GAIN * text + shift);
 }
@@ -381,6 +387,44 @@ describe('generate on the oracle fixture', () => {
     });
   });
 
+  it("plain prompts (FaceChain's way): weights stay characters, and the prompt is cut to one window", async () => {
+    const base = { width: W, height: H, steps: 8, sampler: 'euler', seed: 3, returnLatents: true } as const;
+    const [P, N] = ['(red cat:10), a photo', '(photo:2)'];
+    const plain = await pipe.generate({ ...base, prompt: P, negativePrompt: N, promptWeighting: 'plain' });
+    // The same characters through the attention parser, escaped so that they stay characters.
+    const escaped = await pipe.generate({
+      ...base,
+      prompt: '\\(red cat:10\\), a photo',
+      negativePrompt: '\\(photo:2\\)',
+    });
+    const weighted = await pipe.generate({ ...base, prompt: P, negativePrompt: N });
+    expect(Array.from(plain.images[0].latents!)).toEqual(Array.from(escaped.images[0].latents!));
+    // Known answers: the oracle's target follows the tokens each way of reading produces.
+    const plainTarget = expectedLatents(P, N, 7.5, 0, 'plain');
+    expect(psnr(plain.images[0].latents!, plainTarget)).toBeGreaterThan(100);
+    expect(psnr(weighted.images[0].latents!, expectedLatents(P, N, 7.5))).toBeGreaterThan(100);
+    // The two targets differ by far more than float rounding (both runs land at 130+ dB).
+    expect(psnr(weighted.images[0].latents!, plainTarget)).toBeLessThan(90);
+    expect(plain.metadata.promptWeighting).toBe('plain');
+    expect(weighted.metadata.promptWeighting).toBe('a1111');
+    expect(plain.metadata.truncatedTokens).toBeUndefined();
+
+    // 120 one-token words: "plain" keeps the first 75 (diffusers' truncation), "a1111" two windows.
+    const words = (n: number) => Array.from({ length: n }, () => 'cat').join(' ');
+    const cut = await pipe.generate({ ...base, prompt: words(120), promptWeighting: 'plain' });
+    const first75 = await pipe.generate({ ...base, prompt: words(75), promptWeighting: 'plain' });
+    expect(cut.metadata.truncatedTokens).toEqual({ prompt: 45, negative: 0 });
+    expect(Array.from(cut.images[0].latents!)).toEqual(Array.from(first75.images[0].latents!));
+    const both = await pipe.generate({ ...base, prompt: words(120) });
+    expect(both.metadata.truncatedTokens).toBeUndefined();
+    expect(psnr(both.images[0].latents!, expectedLatents(words(120), '', 7.5))).toBeGreaterThan(100);
+    await expect(
+      pipe.generate({ ...base, prompt: 'x', promptWeighting: 'bbcode' as never }),
+    ).rejects.toMatchObject({
+      code: 'bad_prompt_weighting',
+    });
+  });
+
   it('caches prompt embeddings', async () => {
     const before = (pipe as unknown as { text: { cached: number } }).text.cached;
     await pipe.generate({
@@ -424,6 +468,31 @@ describe('model folders', () => {
     const noTok = path.join(root, 'notok');
     writeFixtureSdModel(noTok, { omit: ['tokenizer'] });
     expect(() => SdModelFolder.open(noTok)).toThrow(/missing tokenizer\/vocab\.json/);
+  });
+
+  it('opens a folder whose tokenizer is tokenizer.json only (transformers >= 5) and generates the same image', async () => {
+    const dir = path.join(root, 'fast-tokenizer');
+    writeFixtureSdModel(dir, { omit: ['tokenizer'] });
+    expect(SdModelFolder.problem(dir)).toMatch(/missing tokenizer\/vocab\.json and tokenizer\/merges\.txt/);
+    writeFastTokenizer(path.join(dir, 'tokenizer'), 'pairs');
+    expect(SdModelFolder.problem(dir)).toBeUndefined();
+    const p = SdPipeline.open(dir, { providers: ['cpu'] });
+    try {
+      const opts = {
+        prompt: PROMPT,
+        negativePrompt: NEG,
+        width: W,
+        height: H,
+        steps: 3,
+        sampler: 'ddim',
+        seed: 4,
+      };
+      const a = await p.generate(opts);
+      const b = await pipe.generate(opts);
+      expect(Buffer.from(a.images[0].png).equals(Buffer.from(b.images[0].png))).toBe(true);
+    } finally {
+      await p.close();
+    }
   });
 
   it('img2img without a VAE encoder says which file is needed', async () => {

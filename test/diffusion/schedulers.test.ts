@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../core/config.ts';
 import { SeededNoise } from '../../core/diffusion/noise.ts';
 import { noiseTables, SD15_SCHEDULER } from '../../core/diffusion/schedulers/config.ts';
 import { DpmMultistepScheduler, DpmSinglestepScheduler } from '../../core/diffusion/schedulers/dpm.ts';
@@ -39,7 +40,8 @@ describe('scheduler timesteps and sigmas', () => {
   });
 
   it('Euler 20 steps: leading timesteps and interpolated sigmas', () => {
-    const s = new EulerScheduler(cfg);
+    // EulerDiscreteScheduler's own default is linspace; SD 1.5 exports say "leading".
+    const s = new EulerScheduler({ ...cfg, timestepSpacing: 'leading' });
     s.setTimesteps(20);
     expect(s.timesteps).toEqual(ref.euler_20_leading_timesteps);
     ref.euler_20_leading_sigmas.forEach((v: number, k: number) => {
@@ -48,7 +50,7 @@ describe('scheduler timesteps and sigmas', () => {
     expect(s.sigmas[20]).toBe(0);
   });
 
-  it('DPM-Solver++ 2M 20 steps: linspace timesteps 999, 949, ..., 50', () => {
+  it("DPM-Solver++ 2M 20 steps: linspace timesteps 999, 949, ..., 50 (its class's default spacing)", () => {
     const s = new DpmMultistepScheduler(cfg);
     s.setTimesteps(20);
     expect(s.timesteps).toEqual(ref.linspace_20_timesteps);
@@ -96,6 +98,25 @@ describe('scheduler timesteps and sigmas', () => {
     expect(s.setStrength(1)).toBe(0);
     expect(() => s.setStrength(0)).toThrow(/Strength/);
     expect(() => s.setStrength(1.5)).toThrow(/Strength/);
+  });
+
+  it('one table gives the sampler names, the FACECHAIN_SD_SAMPLER setting and the factories', () => {
+    expect(SAMPLERS).toEqual([
+      'ddim',
+      'pndm',
+      'euler',
+      'euler-a',
+      'dpm++2m',
+      'dpm++2m-karras',
+      'dpm-single',
+      'lcm',
+    ]);
+    for (const name of SAMPLERS) {
+      expect(configSchema.safeParse({ FACECHAIN_SD_SAMPLER: name }).success, name).toBe(true);
+      expect(createScheduler(name, cfg).name).toBe(name);
+    }
+    expect(configSchema.safeParse({ FACECHAIN_SD_SAMPLER: 'k_lms' }).success).toBe(false);
+    expect(() => createScheduler('toString', cfg)).toThrow(/Unknown sampler "toString"/);
   });
 
   it('refuses step counts out of range with a clear error', () => {
@@ -161,6 +182,14 @@ describe('oracle denoiser: every sampler returns the known target', () => {
       const p = psnr(runOracle(createScheduler('pndm', exact), 20, x0, 5, strength), x0);
       expect(p, `pndm ${strength}`).toBeGreaterThan(100);
     }
+    // PNDM with its Runge-Kutta warm-up (skip_prk_steps false) needs 4 steps of the schedule.
+    for (const strength of [0.2, 0.3, 0.5, 1]) {
+      const p = psnr(
+        runOracle(createScheduler('pndm', { ...exact, skipPrkSteps: false }), 20, x0, 5, strength),
+        x0,
+      );
+      expect(p, `pndm prk ${strength}`).toBeGreaterThan(100);
+    }
   });
 
   const x0 = target(4 * 8 * 8);
@@ -220,8 +249,8 @@ describe('convergence order on Gaussian data (exact ODE solution)', () => {
     const hi = Math.min(lo + 1, 999);
     return Math.exp((1 - (t - lo)) * logSigmas[lo] + (t - lo) * logSigmas[hi]);
   };
-  function midError(name: string, steps: number): number {
-    const s = createScheduler(name, cfg);
+  function midError(name: string, steps: number, config = cfg): number {
+    const s = createScheduler(name, config);
     s.setTimesteps(steps);
     const n = 64;
     const x = new Float32Array(n);
@@ -251,8 +280,8 @@ describe('convergence order on Gaussian data (exact ODE solution)', () => {
     }
     return err;
   }
-  const ratios = (name: string): number[] => {
-    const e = [24, 48, 96].map((n) => midError(name, n));
+  const ratios = (name: string, config = cfg): number[] => {
+    const e = [24, 48, 96].map((n) => midError(name, n, config));
     return [e[0] / e[1], e[1] / e[2]];
   };
 
@@ -269,8 +298,9 @@ describe('convergence order on Gaussian data (exact ODE solution)', () => {
       for (const r of ratios(name)) expect(r, name).toBeGreaterThan(3.5);
   });
 
-  it('PNDM (PLMS) is of higher order than Euler', () => {
+  it('PNDM (PLMS, and with its Runge-Kutta warm-up) is of higher order than Euler', () => {
     for (const r of ratios('pndm')) expect(r).toBeGreaterThan(3);
+    for (const r of ratios('pndm', { ...cfg, skipPrkSteps: false })) expect(r).toBeGreaterThan(3);
   });
 });
 
@@ -278,7 +308,8 @@ describe('ancestral sampling keeps the data distribution (Gaussian data)', () =>
   const s2 = 0.25;
   const { logSigmas } = noiseTables(cfg);
   function run(steps: number): { variance: number; corr: number } {
-    const s = createScheduler('euler-a', cfg);
+    // Leading spacing: integer timesteps, so the ideal denoiser below reads its sigma exactly.
+    const s = createScheduler('euler-a', { ...cfg, timestepSpacing: 'leading' });
     s.setTimesteps(steps);
     const n = 20_000;
     const x = new Float32Array(n);

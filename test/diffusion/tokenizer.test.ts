@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyWeights, parseAttention, tokenizePrompt } from '../../core/diffusion/prompt.ts';
 import { ClipTokenizer, cleanText } from '../../core/diffusion/tokenizer.ts';
 import { fixtureVocab, writeFixtureTokenizer } from '../../models/fixtures/clip-vocab.ts';
+import { writeFastTokenizer } from './helpers.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fc-tok-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,7 +86,9 @@ describe('CLIP tokenizer on a test vocabulary', () => {
   });
 
   it('names a missing tokenizer file', () => {
-    expect(() => ClipTokenizer.fromFolder(path.join(dir, 'nope'))).toThrow(/nope\/vocab\.json is missing/);
+    expect(() => ClipTokenizer.fromFolder(path.join(dir, 'nope'))).toThrow(
+      /missing nope\/vocab\.json and nope\/merges\.txt \(or nope\/tokenizer\.json\)/,
+    );
   });
 });
 
@@ -136,6 +139,26 @@ describe('prompt attention syntax', () => {
     expect(tokenizePrompt(tok, 'cat', 3).windows).toBe(3); // padded to match the other prompt
   });
 
+  it('"plain" reads brackets and weights as characters and cuts to one window, as diffusers does', () => {
+    const text = '(<fcsks>:10), a (red cat:1.5)';
+    const plain = tokenizePrompt(tok, text, 1, 'plain');
+    const all = tok.encode(text);
+    expect(all).toContain(id('('));
+    expect(Array.from(plain.ids.slice(1, all.length + 1))).toEqual(all);
+    expect(plain.ids[all.length + 1]).toBe(tok.eosId);
+    expect(Array.from(plain.weights).every((w) => w === 1)).toBe(true);
+    expect(plain.truncated).toBe(0);
+    // The same text with A1111 weights: no bracket tokens, weights 10 and 1.5.
+    const weighted = tokenizePrompt(tok, text);
+    expect(Array.from(weighted.ids)).not.toContain(id('('));
+    expect(new Set(weighted.weights)).toEqual(new Set([1, 10, 1.5]));
+
+    const words = Array.from({ length: 200 }, () => 'cat').join(' ');
+    const cut = tokenizePrompt(tok, words, 1, 'plain');
+    expect([cut.windows, cut.tokenCount, cut.truncated]).toEqual([1, 200, 125]);
+    expect(cut.ids[76]).toBe(tok.eosId);
+  });
+
   it('scales weighted token embeddings and restores the window mean', () => {
     const L = 3;
     const dim = 2;
@@ -143,5 +166,78 @@ describe('prompt attention syntax', () => {
     applyWeights(h, new Float32Array([1, 2, 1]), L, dim);
     // Weighted: [1,1,4,4,3,3] (sum 16); original sum 12 → everything × 0.75.
     expect(Array.from(h)).toEqual([0.75, 0.75, 3, 3, 2.25, 2.25]);
+  });
+});
+
+describe('tokenizer.json layout (transformers >= 5)', () => {
+  const TEXTS = [
+    'A photo of a cat and a red cat',
+    "otto, photo!! of it's a12",
+    'é 😀 <|startoftext|>cat<|endoftext|>',
+    '(<fcsks>:10), a beautiful woman, upper_body, raw photo',
+    Array.from({ length: 120 }, (_, i) => (i % 3 ? 'cat' : 'photo')).join(' '),
+  ];
+
+  for (const merges of ['strings', 'pairs'] as const)
+    it(`gives the same ids as vocab.json + merges.txt (merges as ${merges})`, () => {
+      const fast = path.join(dir, `fast-${merges}`);
+      writeFastTokenizer(fast, merges);
+      const t = ClipTokenizer.fromFolder(fast);
+      expect([t.bosId, t.eosId, t.padId, t.unkId, t.maxLength]).toEqual([
+        tok.bosId,
+        tok.eosId,
+        tok.padId,
+        tok.unkId,
+        tok.maxLength,
+      ]);
+      for (const text of TEXTS) {
+        expect(t.encode(text), text).toEqual(tok.encode(text));
+        expect(Array.from(tokenizePrompt(t, text).ids), text).toEqual(
+          Array.from(tokenizePrompt(tok, text).ids),
+        );
+      }
+    });
+
+  it('is used by a model folder that has no vocab.json / merges.txt', () => {
+    const folder = path.join(dir, 'model');
+    mkdirSync(folder, { recursive: true });
+    writeFastTokenizer(path.join(folder, 'tokenizer'), 'pairs');
+    expect(ClipTokenizer.fromFolder(path.join(folder, 'tokenizer')).encode('red cat')).toEqual([
+      id('red</w>'),
+      id('cat</w>'),
+    ]);
+  });
+
+  it('refuses an incomplete or foreign tokenizer with a clear error', () => {
+    const only = path.join(dir, 'vocab-only');
+    writeFixtureTokenizer(only);
+    rmSync(path.join(only, 'merges.txt'));
+    expect(() => ClipTokenizer.fromFolder(only)).toThrow(
+      /missing vocab-only\/merges\.txt \(or vocab-only\/tokenizer\.json\): it needs vocab\.json and merges\.txt, or tokenizer\.json/,
+    );
+    const write = (name: string, model: Record<string, unknown>) => {
+      const d = path.join(dir, name);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, 'tokenizer.json'), JSON.stringify({ model }));
+      return d;
+    };
+    expect(() =>
+      ClipTokenizer.fromFolder(write('no-merges', { type: 'BPE', vocab: fixtureVocab() })),
+    ).toThrow(/has no model\.merges list/);
+    expect(() =>
+      ClipTokenizer.fromFolder(
+        write('bad-merge', { type: 'BPE', vocab: fixtureVocab(), merges: ['p h', 'ph'] }),
+      ),
+    ).toThrow(/merge 2 is neither "a b" nor a pair of strings/);
+    expect(() => ClipTokenizer.fromFolder(write('wordpiece', { type: 'WordPiece', vocab: {} }))).toThrow(
+      /holds a WordPiece tokenizer; CLIP's is BPE/,
+    );
+    expect(() =>
+      ClipTokenizer.fromFolder(write('no-specials', { type: 'BPE', vocab: { a: 0 }, merges: [] })),
+    ).toThrow(/has no "<\|startoftext\|>" token/);
+    const broken = path.join(dir, 'broken-json');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(path.join(broken, 'tokenizer.json'), '{"model": ');
+    expect(() => ClipTokenizer.fromFolder(broken)).toThrow(/tokenizer\.json is not valid JSON/);
   });
 });

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancelledError, InputError, NotAvailableError } from '../../base/errors.ts';
 import { config } from '../../core/config.ts';
-import { CancelledError, InputError, NotAvailableError } from '../../core/errors.ts';
 import { cosine, type Face, FaceAnalyzer, type ImageAnalysis } from '../../core/face/index.ts';
 import { facesLeftToRight, fusionInput, pickFace, uprightImage } from '../../core/fusion/faces.ts';
 import { LandmarkFuser } from '../../core/fusion/fuser.ts';

@@ -372,7 +372,7 @@ describe('LoRA switcher on float16 weights', () => {
     const file = makeLoraFile('kohya', half.layers, { seed: 13 });
     await switcher.apply([{ lora: lora(file.bytes, 'h'), multiplier: 0.8 }]);
     const l = half.layers[0]!;
-    const { halvesToFloat32 } = await import('../../core/half.ts');
+    const { halvesToFloat32 } = await import('../../models/half.ts');
     const live = switcher.feeds()[l.initializer]!.data as Uint16Array;
     const got = halvesToFloat32(new Uint8Array(live.buffer, live.byteOffset, live.byteLength));
     const base = halvesToFloat32(new Uint8Array(before[l.initializer]!.buffer));

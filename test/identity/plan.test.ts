@@ -55,6 +55,8 @@ describe('generation plan from identity + style pack', () => {
       ['style', 0.4],
     ]);
     expect(plan.prompt).toBe(`(<fcsks>:10), a beautiful woman, snowy forest, ${QUALITY_WORDS}`);
+    // FaceChain's way: the engine reads "(<fcsks>:10)" and "(nsfw:2)" as characters.
+    expect(plan.promptWeighting).toBe('plain');
     expect(plan.sampler).toEqual({ ...SAMPLER_DEFAULTS.lora, steps: 30 });
     expect(plan.adapterScale).toBeUndefined();
     const again = await planGeneration(
@@ -84,6 +86,16 @@ describe('generation plan from identity + style pack', () => {
     expect(plan.loras.map((u) => u.multiplier)).toEqual([0.2, 0.8]);
     expect(plan.prompt).toBe(`a handsome man, 35-year-old, snowy forest, ink wash, ${QUALITY_WORDS}`);
     expect(plan.sampler).toEqual({ ...SAMPLER_DEFAULTS.fact, steps: 30, cfg: 5 });
+    expect(plan.promptWeighting).toBe('plain');
+    // A pack that asks for A1111 weighting gets it, user words included.
+    const a1111 = await planGeneration(
+      { kind: 'fact', gender: 'female', ageBand: 'adult' },
+      { ...pack, weighting: 'a1111' },
+      { library, defaultAdapterScale: 0.5 },
+      { extraPrompt: '(smile:1.2)' },
+    );
+    expect(a1111.promptWeighting).toBe('a1111');
+    expect(a1111.prompt).toContain('snowy forest, (smile:1.2)');
     await expect(
       planGeneration(
         { kind: 'fact', gender: 'male', ageBand: 'adult' },

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { parseLoraKey } from '../../core/lora/keys.ts';
 import { loraFromSafetensors } from '../../core/lora/lora.ts';
 import { encodeSafetensors, parseSafetensors, readSafetensors } from '../../core/lora/safetensors.ts';

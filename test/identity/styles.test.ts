@@ -67,6 +67,8 @@ describe('style packs', () => {
       expect(p.name.zh).toBeTruthy();
       expect(p.prompt.length).toBeGreaterThan(10);
       expect(p.licence.spdx).toBe('Apache-2.0');
+      // Built on FaceChain's prompt scaffolding, so read as FaceChain reads it.
+      expect(p.weighting).toBe('facechain-plain');
     }
     const zh = cat.list('zh-CN').find((s) => s.id === 'studio-headshot');
     expect(zh?.name).toBe('影棚头像');
@@ -98,6 +100,7 @@ describe('style packs', () => {
     });
     await pack(root, 'xl', good('xl', { base: 'sdxl' }));
     await pack(root, 'escape', good('escape', { loras: [{ file: '../ok/w.safetensors' }] }));
+    await pack(root, 'weighting', good('weighting', { weighting: 'bbcode' }));
     await mkdir(path.join(root, 'empty'));
     await pack(other, 'ok', good('ok'));
     const cat = await loadStyleCatalog({
@@ -124,8 +127,9 @@ describe('style packs', () => {
     expect(byPack['a/notlora']!.message).toMatch(/holds no LoRA weights/);
     expect(byPack['a/xl']!.message).toMatch(/base model "sdxl" is not installed/);
     expect(byPack['a/escape']).toMatchObject({ code: 'style_schema' });
+    expect(byPack['a/weighting']!.message).toMatch(/weighting/);
     expect(byPack['b/ok']).toMatchObject({ code: 'style_duplicate' });
-    expect(cat.problems).toHaveLength(11);
+    expect(cat.problems).toHaveLength(12);
     expect(() => cat.get('xl')).toThrow(/installed but broken: base model/);
     expect(() => cat.get('nope')).toThrow(/There is no style "nope". Available styles: ok/);
   });
@@ -162,6 +166,7 @@ describe('style packs', () => {
       loras: [{ file: 'InstantPhotoX3.safetensors', multiplier: 0.4 }],
       humanMultiplier: 0.95,
       prompt: '1girl, close-up, polaroid, instant photo',
+      weighting: 'facechain-plain',
     });
     const b = convertFacechainStyle(promptOnly, 'leosamsMoonfilm_filmGrain20');
     expect(b.pack).toMatchObject({ id: 'cybernetics-punk', base: 'sd15-film', loras: [] });

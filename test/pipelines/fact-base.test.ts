@@ -16,9 +16,9 @@ import { factUnetFeeds } from '../../core/fact/encoder.ts';
 import { loraFromSafetensors } from '../../core/lora/lora.ts';
 import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../../core/lora/safetensors.ts';
 import { sd15UnetLayers } from '../../core/lora/sd15.ts';
+import { mergedFolders } from '../../core/lora/user-models.ts';
+import { factBaseFolder } from '../../core/portrait/models.ts';
 import { writeFixtureSdModel } from '../../models/fixtures/sd.ts';
-import { factBaseFolder } from '../../queue/processors/generate-models.ts';
-import { mergedFolders } from '../../queue/user-models.ts';
 
 let tmp: string;
 let base: string;

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loraFromSafetensors } from '../../core/lora/lora.ts';
 import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../../core/lora/safetensors.ts';
 import { sd15UnetLayers } from '../../core/lora/sd15.ts';
+import { faceLoraFile, mergedFolders, userModelDirs } from '../../core/lora/user-models.ts';
 import { UserStyleStore } from '../../core/lora/user-styles.ts';
 import { buildUnetFixture, makeLoraFile } from '../../models/fixtures/lora-fixtures.ts';
 import { OnnxModel } from '../../models/onnx-edit.ts';
-import { faceLoraFile, mergedFolders, userModelDirs } from '../../queue/user-models.ts';
 import { prefixKeys } from '../queue/helpers.ts';
 import { type Harness, startHarness } from './harness.ts';
 

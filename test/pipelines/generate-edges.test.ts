@@ -11,7 +11,7 @@ import { config } from '../../core/config.ts';
 import { encodeSafetensors, type TensorToWrite } from '../../core/lora/safetensors.ts';
 import { sd15UnetLayers } from '../../core/lora/sd15.ts';
 import { writeFixtureSdModel } from '../../models/fixtures/sd.ts';
-import { generateProcessor } from '../../queue/processors/index.ts';
+import { generateProcessor } from '../../queue/jobs/generate.ts';
 import { target, until } from '../queue/helpers.ts';
 import { type Harness, prepare, startHarness } from './harness.ts';
 

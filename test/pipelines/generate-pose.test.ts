@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng, type RgbImage } from '../../core/image/codec.ts';
 import { writeFixtureControlNet } from '../../models/fixtures/sd.ts';
-import { generateProcessor } from '../../queue/processors/index.ts';
+import { generateProcessor } from '../../queue/jobs/generate.ts';
 import { target, until } from '../queue/helpers.ts';
 import { writeFaceModel } from './face-model.ts';
 import { type Harness, prepare, startHarness } from './harness.ts';

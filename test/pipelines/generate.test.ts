@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotAvailableError } from '../../core/errors.ts';
+import { NotAvailableError } from '../../base/errors.ts';
 import { decodeImage } from '../../core/image/codec.ts';
-import { generateProcessor } from '../../queue/processors/index.ts';
+import { generate, generateProcessor } from '../../queue/jobs/generate.ts';
 import { target, until } from '../queue/helpers.ts';
 import { writeFaceModel } from './face-model.ts';
 import { type Harness, photo, prepare, startHarness } from './harness.ts';
@@ -105,11 +105,10 @@ describe('generate job (real queue, fixture SD model whose output is a real face
   });
 
   it('without a complete model folder, generation is "not available" and says what to install', async () => {
-    const spec = generateProcessor(path.join(modelDir, 'missing'));
-    expect(spec.unavailable).toBe(true);
-    if (spec.kind !== 'inline') throw new Error('expected an inline processor');
-    const err = await spec.run({} as never).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NotAvailableError);
-    expect((err as Error).message).toMatch(/FACECHAIN_SD_MODEL_DIR.*docs\/generation\.md/);
+    const spec = await generateProcessor(path.join(modelDir, 'missing'));
+    expect(spec.kind).toBe('not-installed');
+    // The worker answers with the job's feature and how to enable it (queue/worker.ts).
+    const err = new NotAvailableError(generate.feature.name, generate.feature.howToEnable);
+    expect(err.message).toMatch(/FACECHAIN_SD_MODEL_DIR.*docs\/generation\.md/);
   });
 });

@@ -7,14 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { producerServices } from '../../bot/services.ts';
-import { dispatch } from '../../commands/dispatch.ts';
-import { privacyVersion } from '../../commands/privacy.ts';
-import type { Invocation } from '../../commands/types.ts';
+import { dispatch } from '../../commands/kit/dispatch.ts';
+import { privacyVersion } from '../../commands/kit/privacy.ts';
+import type { Invocation } from '../../commands/kit/types.ts';
 import { cosine } from '../../core/face/index.ts';
+import { sharedAnalyzer } from '../../core/face/shared.ts';
 import { facesLeftToRight } from '../../core/fusion/faces.ts';
+import { loadIdentityFace } from '../../core/identity/face-source.ts';
 import { decodeImage, encodePng, extractRgb } from '../../core/image/codec.ts';
-import { sharedAnalyzer } from '../../queue/processors/analyze.ts';
-import { loadIdentityFace } from '../../queue/processors/identity-face.ts';
 import { target, until } from '../queue/helpers.ts';
 import { type Harness, photo, startHarness } from './harness.ts';
 

@@ -9,10 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.ts';
+import { parseProgress, splitCommand } from '../../core/identity/trainer.ts';
 import { loraFromSafetensors } from '../../core/lora/lora.ts';
 import { parseSafetensors } from '../../core/lora/safetensors.ts';
-import { generateProcessor, trainLoraProcessor } from '../../queue/processors/index.ts';
-import { parseProgress, splitCommand } from '../../queue/processors/trainer.ts';
+import { generateProcessor } from '../../queue/jobs/generate.ts';
+import { trainerProcessor as trainLoraProcessor } from '../../queue/jobs/train-lora.ts';
 import { target, until } from '../queue/helpers.ts';
 import { writeFaceModel } from './face-model.ts';
 import { type Harness, prepare, startHarness } from './harness.ts';
@@ -75,7 +76,7 @@ describe('train-lora', () => {
     ]);
     expect(parseProgress(' 40%|████      | 320/800 [01:02<02:00]')).toBeCloseTo(0.4);
     expect(parseProgress('loading model')).toBeUndefined();
-    expect(trainLoraProcessor('').unavailable).toBe(true);
+    expect(trainLoraProcessor('').kind).toBe('not-installed');
   });
 
   it('trains, validates and stores the LoRA, and marks the identity trained', async () => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainLoraProcessor } from '../../queue/processors/index.ts';
+import { trainerProcessor as trainLoraProcessor } from '../../queue/jobs/train-lora.ts';
 import { target, until } from '../queue/helpers.ts';
 import { type Harness, prepare, startHarness } from './harness.ts';
 

@@ -5,17 +5,17 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NotAvailableError } from '../../core/errors.ts';
+import { NotAvailableError } from '../../base/errors.ts';
 import { LocalArtifactStore } from '../../core/storage/artifacts.ts';
+import { DeliveryConsumer } from '../../queue/delivery/consumer.ts';
 import {
   DELIVERY_GROUP,
-  DeliveryConsumer,
   deliveredKey,
   deliveryPayload,
   deliveryStream,
   enqueueDelivery,
-  forgetDeliveries,
-} from '../../queue/delivery.ts';
+} from '../../queue/delivery/entry.ts';
+import { forgetDeliveries } from '../../queue/erasure.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { keys } from '../../queue/system.ts';
 import { cleanup, target, testOptions, until } from './helpers.ts';

@@ -1,6 +1,6 @@
 /** Test double of a GPU pipeline (the outside world here): stages of sleep, honouring the signal. */
-import { CancelledError } from '../../core/errors.ts';
-import type { ProcessorFn } from '../../queue/processor.ts';
+import { CancelledError } from '../../base/errors.ts';
+import type { JobProcessor as ProcessorFn } from '../../queue/jobs/index.ts';
 
 export function gpuDouble(stages: number, stageMs: number): ProcessorFn {
   return (async (ctx) => {

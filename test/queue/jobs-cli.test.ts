@@ -23,6 +23,24 @@ afterEach(async () => {
 });
 
 describe('facechain jobs', () => {
+  it("runs a job's processor here through its declaration, without a queue or a worker", async () => {
+    const put = await cli('put', 'test/fixtures/faces/astronaut.png');
+    const { ref } = JSON.parse(put.stdout);
+    const ok = await cli('run', 'analyze', JSON.stringify({ photo: ref }));
+    expect(ok.code).toBe(0);
+    const result = JSON.parse(ok.stdout);
+    expect(result.faces).toBe(1);
+    expect(result.report).toMatch(/^cli-operator\/[0-9a-f]{64}\.json$/);
+    expect(ok.stderr).toMatch(/analyze \d+%/);
+    // The job's own schema refuses bad data; a job without its models says what to install.
+    const bad = await cli('run', 'analyze', JSON.stringify({ photo: 'not-a-ref' }));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/data\.photo/);
+    const missing = await cli('run', 'talk', JSON.stringify({ portrait: ref, text: 'hi' }));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/not available/);
+  });
+
   it('stores a file, adds, lists, shows, cancels and forgets; refuses what no worker runs', async () => {
     const put = await cli('put', 'test/fixtures/faces/astronaut.png');
     expect(put.code).toBe(0);

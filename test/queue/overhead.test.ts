@@ -4,10 +4,10 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { userKey } from '../../core/storage/records.ts';
-import { deliveredKey, deliveryStream, queuedKey } from '../../queue/delivery.ts';
-import type { ProcessorContext, ProcessorFn } from '../../queue/processor.ts';
+import { deliveredKey, deliveryStream, queuedKey } from '../../queue/delivery/entry.ts';
+import type { JobContext as ProcessorContext, JobProcessor as ProcessorFn } from '../../queue/jobs/index.ts';
 import { Producer } from '../../queue/producer.ts';
+import { userKey } from '../../queue/records.ts';
 import { type JobSystemOptions, keys } from '../../queue/system.ts';
 import { JobWorker } from '../../queue/worker.ts';
 import { cleanup, target, testOptions, until } from './helpers.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { jobIdFor } from '../../queue/ids.ts';
 import { Producer } from '../../queue/producer.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';

@@ -1,5 +1,5 @@
 /** A test double for the chat platform: records every delivery, can fail the first N calls. */
-import { ServiceError } from '../../core/errors.ts';
+import { ServiceError } from '../../base/errors.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 
 export class RecordingDeliverer implements Deliverer {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureRedis, findRedis, freePort, ping, startRedisServer } from '../../queue/redis-embedded.ts';
+import { REDIS_URL } from './helpers.ts';
 
 let dir = '';
 afterEach(() => {
@@ -33,7 +34,8 @@ describe('embedded redis', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'fc-embedded-'));
     const given = await ensureRedis({ dataDir: dir, redisUrl: 'redis://example.invalid:6379' });
     expect(given).toMatchObject({ url: 'redis://example.invalid:6379', embedded: false });
-    const local = await ensureRedis({ dataDir: dir });
+    // The run's Redis (test/global-setup.ts): 127.0.0.1:6379, or a private server it started.
+    const local = await ensureRedis({ dataDir: dir, localUrl: REDIS_URL });
     expect(local.embedded).toBe(false);
     expect(existsSync(path.join(dir, 'redis'))).toBe(false);
   });

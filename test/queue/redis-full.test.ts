@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ServiceError } from '../../core/errors.ts';
+import { ServiceError } from '../../base/errors.ts';
 import { Producer } from '../../queue/producer.ts';
 import { startRedisServer } from '../../queue/redis-embedded.ts';
 import { target, testOptions } from './helpers.ts';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../base/errors.ts';
 import { LocalArtifactStore } from '../../core/storage/artifacts.ts';
 import { jobIdFor, userIdFor } from '../../queue/ids.ts';
 import { findUnsafe } from '../../queue/payload-guard.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CancelledError, ServiceError } from '../../core/errors.ts';
+import { CancelledError, ServiceError } from '../../base/errors.ts';
 import { ThreadPool } from '../../queue/thread-pool.ts';
 
 const MOD = new URL('./thread-tasks.ts', import.meta.url).href;

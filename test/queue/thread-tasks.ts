@@ -1,5 +1,5 @@
 /** Processors for thread-pool tests (loaded inside worker threads). */
-import type { ProcessorContext } from '../../queue/processor.ts';
+import type { ProcessorContext } from '../../queue/jobs/define.ts';
 
 /** Busy for `ms` without ever looking at its signal (a stage that cannot be interrupted). */
 export async function spin(ctx: ProcessorContext): Promise<unknown> {

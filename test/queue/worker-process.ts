@@ -4,7 +4,7 @@
  * processor is the GPU test double (gpu-double.ts).
  * Prints "ready" once it is taking jobs.
  */
-import type { QueueName } from '../../queue/jobs.ts';
+import type { QueueName } from '../../queue/jobs/index.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker } from '../../queue/worker.ts';
 import { gpuDouble } from './gpu-double.ts';

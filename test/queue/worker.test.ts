@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CancelledError, InputError, ServiceError } from '../../core/errors.ts';
-import type { ProcessorFn } from '../../queue/processor.ts';
+import { CancelledError, InputError, ServiceError } from '../../base/errors.ts';
+import type { JobProcessor as ProcessorFn } from '../../queue/jobs/index.ts';
 import { Producer } from '../../queue/producer.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker, type JobWorkerOptions } from '../../queue/worker.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../base/errors.ts';
 import { loadConfig } from '../../core/config.ts';
-import { ConfigError } from '../../core/errors.ts';
 
 describe('config', () => {
   it('applies defaults and derives folders', () => {

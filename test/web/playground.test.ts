@@ -1,5 +1,6 @@
 /**
- * The web playground in a real browser (Debian's chromium via playwright-core) against the real
+ * The web playground in a real browser (Chromium via playwright-core; test/global-setup.ts finds
+ * it and passes its path in FACECHAIN_CHROMIUM) against the real
  * command layer and job layer: consent, upload, per-photo report, portrait request, progress.
  */
 import { mkdirSync } from 'node:fs';
@@ -8,6 +9,14 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebFrontend } from '../../bot/web/server.ts';
 import { type Stack, startStack } from '../bot/harness.ts';
+import { findChromium } from '../setup/requirements.ts';
+
+/** When run without the global set-up (e.g. from an editor): the same search. */
+function findChromiumPath(): string {
+  const found = findChromium(process.env);
+  if (found && 'path' in found) return found.path;
+  throw new Error(found?.error ?? 'No Chromium found: run "npm test", which finds or installs one.');
+}
 
 const FACES = path.resolve(import.meta.dirname, '../fixtures/faces');
 const SHOTS = path.resolve(import.meta.dirname, '../../data/test-output');
@@ -24,7 +33,7 @@ describe('web playground', () => {
     await web.start();
     await stack.startWorker({ web });
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: process.env.FACECHAIN_CHROMIUM ?? findChromiumPath(),
       args: [
         '--headless',
         '--no-sandbox',
@@ -107,6 +116,7 @@ describe('web playground', () => {
       { text: 'old result', images: [gone] },
       {
         requestId: 'gone-1',
+        job: 'generate',
         user: `web-${sid}`,
         artifacts: stack.producer.artifacts,
         signal: new AbortController().signal,
@@ -143,6 +153,7 @@ describe('web playground', () => {
     // Deliveries are pushed as events; send two through the Deliverer directly.
     const ctx = {
       requestId: 'r',
+      job: 'generate',
       user: `web-${sid}`,
       artifacts: stack.producer.artifacts,
       signal: new AbortController().signal,

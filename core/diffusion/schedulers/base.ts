@@ -3,18 +3,8 @@
  * not by timestep value, because PNDM repeats a timestep and img2img starts part-way through.
  * All updates are in place on caller-owned Float32Arrays: no allocation per step.
  */
-import { InputError } from '../../errors.ts';
+import { InputError } from '../../../base/errors.ts';
 import type { SchedulerConfig } from './config.ts';
-
-export type SamplerName =
-  | 'ddim'
-  | 'pndm'
-  | 'euler'
-  | 'euler-a'
-  | 'dpm++2m'
-  | 'dpm++2m-karras'
-  | 'dpm-single'
-  | 'lcm';
 
 /** Fills a buffer with standard Gaussian samples (the seeded generator in noise.ts). */
 export interface NoiseSource {
@@ -22,7 +12,8 @@ export interface NoiseSource {
 }
 
 export interface Scheduler {
-  readonly name: SamplerName;
+  /** The sampler name it was made for (a key of the table in index.ts). */
+  readonly name: string;
   readonly config: SchedulerConfig;
   /** Timestep fed to the UNet at each step index (fractional for Karras sigmas with Euler). */
   readonly timesteps: readonly number[];

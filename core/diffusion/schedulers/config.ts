@@ -2,10 +2,15 @@
  * Scheduler configuration as diffusers writes it (`scheduler/scheduler_config.json`, snake_case),
  * and the noise tables every scheduler shares: betas, cumulative alphas (alpha_bar) and the
  * matching Karras-style sigmas sqrt((1 - alpha_bar) / alpha_bar).
+ *
+ * Keys whose default differs between diffusers' scheduler classes stay undefined when the file
+ * lacks them, and each scheduler applies its own class's default: diffusers does the same when
+ * it switches schedulers (from_config drops the keys the loaded class only defaulted), while a
+ * config that diffusers saved carries every key of the class it was saved from (an SD 1.5 export
+ * says "timestep_spacing": "leading", PNDM's default, and every sampler then follows that).
  */
-import { ModelError } from '../../errors.ts';
-
-export type TimestepSpacing = 'leading' | 'linspace' | 'trailing';
+import { ModelError } from '../../../base/errors.ts';
+import type { TimestepSpacing } from './spacing.ts';
 
 export interface SchedulerConfig {
   numTrainTimesteps: number;
@@ -14,15 +19,24 @@ export interface SchedulerConfig {
   betaSchedule: 'scaled_linear' | 'linear';
   stepsOffset: number;
   predictionType: 'epsilon';
-  /** Undefined: each sampler uses its own default (see defaultSpacing in index.ts). */
+  /** DDIM, PNDM, Euler: leading / trailing / linspace (DPM-Solver++ 2M has its own rules for each). */
   timestepSpacing?: TimestepSpacing;
-  setAlphaToOne: boolean;
+  /** DDIM, PNDM: the last step lands on alpha_bar = 1 instead of alpha_bar[0]. */
+  setAlphaToOne?: boolean;
+  /** PNDM: PLMS only (true) or a Runge-Kutta warm-up first (false, diffusers' default). */
+  skipPrkSteps?: boolean;
+  /** Euler, DPM-Solver: the sigma after the last step, 0 or sigma_min (alpha_bar[0]'s). */
+  finalSigmasType?: 'zero' | 'sigma_min';
+  /** DPM-Solver: first-order final step(s). */
+  lowerOrderFinal?: boolean;
+  /** DPM-Solver++ 2M: always end with a first-order (Euler) step. */
+  eulerAtFinal?: boolean;
   /** LCM: the distillation schedule's step count and timestep scaling. */
   originalInferenceSteps: number;
   timestepScaling: number;
 }
 
-/** Stable Diffusion 1.5's scheduler configuration. */
+/** Stable Diffusion 1.5's scheduler configuration (its published file has no timestep_spacing). */
 export const SD15_SCHEDULER: SchedulerConfig = {
   numTrainTimesteps: 1000,
   betaStart: 0.00085,
@@ -31,6 +45,7 @@ export const SD15_SCHEDULER: SchedulerConfig = {
   stepsOffset: 1,
   predictionType: 'epsilon',
   setAlphaToOne: false,
+  skipPrkSteps: true,
   originalInferenceSteps: 50,
   timestepScaling: 10,
 };
@@ -61,9 +76,23 @@ export function parseSchedulerConfig(
     );
   if (json.trained_betas !== undefined && json.trained_betas !== null)
     throw new ModelError('bad_scheduler_config', `${where}: trained_betas are not supported.`);
-  const spacing = json.timestep_spacing as string | undefined;
-  if (spacing !== undefined && spacing !== 'leading' && spacing !== 'linspace' && spacing !== 'trailing')
-    throw new ModelError('bad_scheduler_config', `${where}: timestep_spacing "${spacing}" is not supported.`);
+  const bool = (k: string): boolean | undefined => {
+    const v = json[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean')
+      throw new ModelError('bad_scheduler_config', `${where}: "${k}" must be true or false.`);
+    return v;
+  };
+  const oneOf = <T extends string>(k: string, allowed: readonly T[]): T | undefined => {
+    const v = json[k];
+    if (v === undefined || v === null) return undefined;
+    if (!allowed.includes(v as T))
+      throw new ModelError(
+        'bad_scheduler_config',
+        `${where}: ${k} "${String(v)}" is not supported (${allowed.join(', ')}).`,
+      );
+    return v as T;
+  };
   return {
     numTrainTimesteps: num('num_train_timesteps', 1000),
     betaStart: num('beta_start', 0.0001),
@@ -71,8 +100,12 @@ export function parseSchedulerConfig(
     betaSchedule: schedule,
     stepsOffset: num('steps_offset', 0),
     predictionType: 'epsilon',
-    timestepSpacing: spacing as TimestepSpacing | undefined,
-    setAlphaToOne: json.set_alpha_to_one === true,
+    timestepSpacing: oneOf('timestep_spacing', ['leading', 'linspace', 'trailing'] as const),
+    setAlphaToOne: bool('set_alpha_to_one'),
+    skipPrkSteps: bool('skip_prk_steps'),
+    finalSigmasType: oneOf('final_sigmas_type', ['zero', 'sigma_min'] as const),
+    lowerOrderFinal: bool('lower_order_final'),
+    eulerAtFinal: bool('euler_at_final'),
     originalInferenceSteps: num('original_inference_steps', 50),
     timestepScaling: num('timestep_scaling', 10),
   };
@@ -113,6 +146,16 @@ export function noiseTables(cfg: SchedulerConfig): NoiseTables {
   return t;
 }
 
+/** The sigma after the last step: 0, or alpha_bar[0]'s with final_sigmas_type "sigma_min". */
+export function finalSigma(cfg: SchedulerConfig, tables: NoiseTables): number {
+  return cfg.finalSigmasType === 'sigma_min' ? tables.sigmas[0] : 0;
+}
+
+/** alpha_bar "before" timestep 0, where DDIM and PNDM land: 1 with set_alpha_to_one, else alpha_bar[0]. */
+export function finalAlpha(cfg: SchedulerConfig, tables: NoiseTables, classDefault: boolean): number {
+  return (cfg.setAlphaToOne ?? classDefault) ? 1 : tables.alphasCumprod[0];
+}
+
 /** sigma at a (possibly fractional) timestep by linear interpolation, as np.interp does. */
 export function sigmaAt(tables: NoiseTables, t: number): number {
   const s = tables.sigmas;
@@ -147,36 +190,4 @@ export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number, rho 
     out.push((maxInv + ramp * (minInv - maxInv)) ** rho);
   }
   return out;
-}
-
-/** Inference timesteps in diffusers' spacing conventions, largest first. */
-export function spacedTimesteps(cfg: SchedulerConfig, n: number, spacing: TimestepSpacing): number[] {
-  const T = cfg.numTrainTimesteps;
-  const out: number[] = [];
-  if (spacing === 'leading') {
-    const ratio = Math.floor(T / n);
-    for (let i = n - 1; i >= 0; i--) out.push(Math.round(i * ratio) + cfg.stepsOffset);
-  } else if (spacing === 'trailing') {
-    const ratio = T / n;
-    for (let t = T; t > 0; t -= ratio) out.push(roundHalfEven(t) - 1);
-    out.length = n;
-  } else {
-    // np.linspace(0, T - 1, n).round()[::-1] (DDIM, PNDM, LCM; Euler keeps the fractions).
-    for (let i = n - 1; i >= 0; i--) out.push(roundHalfEven((i * (T - 1)) / (n - 1 || 1)));
-  }
-  return out;
-}
-
-/** DPM-Solver's linspace: np.linspace(0, T - 1, n + 1).round()[::-1][:-1]. */
-export function dpmLinspaceTimesteps(cfg: SchedulerConfig, n: number): number[] {
-  const T = cfg.numTrainTimesteps;
-  const out: number[] = [];
-  for (let i = n; i >= 1; i--) out.push(roundHalfEven((i * (T - 1)) / n));
-  return out;
-}
-
-/** numpy rounds halves to even; Math.round rounds them up. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

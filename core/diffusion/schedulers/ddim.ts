@@ -1,13 +1,15 @@
 /**
  * DDIM (Song et al. 2020), deterministic (eta = 0), epsilon prediction, as diffusers' DDIMScheduler
  * with clip_sample off. SD 1.5 sets set_alpha_to_one = false, so the last step lands on
- * alpha_bar[0] (sigma ~0.029), not on a perfectly clean sample.
+ * alpha_bar[0] (sigma ~0.029), not on a perfectly clean sample; DDIMScheduler's own default when
+ * the key is absent is true. Spacing defaults to "leading".
  */
-import { beginIndexForStrength, checkSteps, type SamplerName, type Scheduler } from './base.ts';
-import { noiseTables, type SchedulerConfig, spacedTimesteps, type TimestepSpacing } from './config.ts';
+import { beginIndexForStrength, checkSteps, type Scheduler } from './base.ts';
+import { finalAlpha, noiseTables, type SchedulerConfig } from './config.ts';
+import { spacedTimesteps, type TimestepSpacing } from './spacing.ts';
 
 export class DdimScheduler implements Scheduler {
-  readonly name: SamplerName = 'ddim';
+  readonly name = 'ddim';
   readonly initNoiseSigma = 1;
   readonly stochastic = false;
   timesteps: number[] = [];
@@ -16,18 +18,20 @@ export class DdimScheduler implements Scheduler {
   private readonly ac: Float64Array;
   private readonly finalAlpha: number;
 
-  constructor(
-    readonly config: SchedulerConfig,
-    private readonly spacing: TimestepSpacing = config.timestepSpacing ?? 'leading',
-  ) {
-    this.ac = noiseTables(config).alphasCumprod;
-    this.finalAlpha = config.setAlphaToOne ? 1 : this.ac[0];
+  private readonly spacing: TimestepSpacing;
+
+  constructor(readonly config: SchedulerConfig) {
+    const tables = noiseTables(config);
+    this.ac = tables.alphasCumprod;
+    this.finalAlpha = finalAlpha(config, tables, true);
+    this.spacing = config.timestepSpacing ?? 'leading';
   }
 
   setTimesteps(steps: number): void {
     checkSteps(steps, this.config.numTrainTimesteps);
     this.steps = steps;
-    this.timesteps = spacedTimesteps(this.config, steps, this.spacing);
+    const c = this.config;
+    this.timesteps = spacedTimesteps(c.numTrainTimesteps, steps, this.spacing, c.stepsOffset);
     this.beginIndex = 0;
   }
 

@@ -1,27 +1,26 @@
 /**
  * DPM-Solver++ (Lu et al. 2022) in data (x0) prediction, as diffusers' DPMSolverMultistepScheduler
  * ("DPM++ 2M", optionally with Karras sigmas) and DPMSolverSinglestepScheduler (FaceChain's
- * train-time sampler): solver order 2, midpoint solver type, lower-order final step, final sigma 0.
- * Samples are variance-preserving (x = alpha * x0 + sigma_vp * eps); the UNet input is unscaled.
+ * sampler): solver order 2, midpoint solver type. Samples are variance-preserving
+ * (x = alpha * x0 + sigma_vp * eps); the UNet input is unscaled.
+ *
+ * Timesteps: the multistep solver follows timestep_spacing with its own rules (spacing.ts,
+ * default "linspace"); with Karras sigmas it spans the whole training range whatever the
+ * spacing; the single-step solver always uses linspace over n + 1 points and has no
+ * steps_offset. The sigma after the last step is 0 (final_sigmas_type "zero", the default) or
+ * sigma_min; which steps run first order follows diffusers (see each class).
  */
+import { beginIndexForStrength, checkSteps, History, type Scheduler, Scratch } from './base.ts';
 import {
-  beginIndexForStrength,
-  checkSteps,
-  History,
-  type SamplerName,
-  type Scheduler,
-  Scratch,
-} from './base.ts';
-import {
-  dpmLinspaceTimesteps,
+  finalSigma,
   karrasSigmas,
   type NoiseTables,
   noiseTables,
-  roundHalfEven,
   type SchedulerConfig,
   sigmaAt,
   sigmaToT,
 } from './config.ts';
+import { dpmTimesteps, linspace, roundHalfEven } from './spacing.ts';
 
 /** alpha_t, sigma_t (VP) and lambda_t = log(alpha_t / sigma_t) for a k-diffusion sigma. */
 function vp(sigma: number): { alpha: number; sigma: number; lambda: number } {
@@ -31,7 +30,7 @@ function vp(sigma: number): { alpha: number; sigma: number; lambda: number } {
 }
 
 abstract class DpmBase implements Scheduler {
-  abstract readonly name: SamplerName;
+  abstract readonly name: string;
   readonly initNoiseSigma = 1;
   readonly stochastic = false;
   timesteps: number[] = [];
@@ -57,14 +56,16 @@ abstract class DpmBase implements Scheduler {
       this.sigmas = karrasSigmas(s[0], s[s.length - 1], steps);
       this.timesteps = this.sigmas.map((x) => roundHalfEven(sigmaToT(this.tables, x)));
     } else {
-      this.timesteps = dpmLinspaceTimesteps(this.config, steps);
+      this.timesteps = this.spacedTimesteps(steps);
       this.sigmas = this.timesteps.map((t) => sigmaAt(this.tables, t));
     }
-    this.sigmas.push(0);
+    this.sigmas.push(finalSigma(this.config, this.tables));
     this.beginIndex = 0;
     this.outputs.reset();
     this.reset();
   }
+
+  protected abstract spacedTimesteps(steps: number): number[];
 
   protected reset(): void {}
 
@@ -133,9 +134,14 @@ abstract class DpmBase implements Scheduler {
   }
 }
 
-/** DPM-Solver++ 2M: one model call per step, second order from the previous step's prediction. */
+/**
+ * DPM-Solver++ 2M: one model call per step, second order from the previous step's prediction.
+ * The first step is first order, and so is the last when the final sigma is 0, when
+ * lower_order_final (default true) holds and the run has fewer than 15 steps, or with
+ * euler_at_final.
+ */
 export class DpmMultistepScheduler extends DpmBase {
-  readonly name: SamplerName;
+  readonly name: string;
   private lowerOrderNums = 0;
   private readonly x0 = new Scratch();
 
@@ -144,13 +150,28 @@ export class DpmMultistepScheduler extends DpmBase {
     this.name = karras ? 'dpm++2m-karras' : 'dpm++2m';
   }
 
+  protected spacedTimesteps(steps: number): number[] {
+    const c = this.config;
+    return dpmTimesteps(c.numTrainTimesteps, steps, c.timestepSpacing ?? 'linspace', c.stepsOffset);
+  }
+
   protected override reset(): void {
     this.lowerOrderNums = 0;
   }
 
+  /** Whether the last step is first order (diffusers' lower_order_final condition). */
+  get firstOrderFinal(): boolean {
+    const c = this.config;
+    return (
+      c.eulerAtFinal === true ||
+      ((c.lowerOrderFinal ?? true) && this.timesteps.length < 15) ||
+      (c.finalSigmasType ?? 'zero') === 'zero'
+    );
+  }
+
   step(eps: Float32Array, i: number, sample: Float32Array): void {
     this.pushX0(eps, i, sample, this.x0.get(sample.length));
-    const last = i === this.timesteps.length - 1;
+    const last = i === this.timesteps.length - 1 && this.firstOrderFinal;
     if (this.lowerOrderNums < 1 || last || this.outputs.length < 2) {
       this.firstOrder(sample, this.sigmas[i], this.sigmas[i + 1], this.outputs.get(0)!, sample);
     } else {
@@ -172,20 +193,34 @@ export class DpmMultistepScheduler extends DpmBase {
 
 /**
  * Single-step DPM-Solver++ (order 2): steps alternate first order (to an intermediate point) and
- * second order (from the block start, using both predictions); the last step is first order.
+ * second order (from the block start, using both predictions). diffusers' order list: with
+ * lower_order_final (default false, but forced on for an odd step count or a final sigma of 0)
+ * the run ends [..., 1, 1] (even) or [..., 1] (odd), else [..., 1, 2]; a final sigma of 0 always
+ * makes the last step first order.
  */
 export class DpmSinglestepScheduler extends DpmBase {
-  readonly name: SamplerName = 'dpm-single';
+  readonly name = 'dpm-single';
   private orders: number[] = [];
   private readonly blockStart = new Scratch();
   private readonly x0 = new Scratch();
 
+  protected spacedTimesteps(steps: number): number[] {
+    const T = this.config.numTrainTimesteps;
+    return linspace(0, T - 1, steps + 1)
+      .map(roundHalfEven)
+      .reverse()
+      .slice(0, steps);
+  }
+
   protected override reset(): void {
     const n = this.steps;
+    const zero = (this.config.finalSigmasType ?? 'zero') === 'zero';
+    const lower = (this.config.lowerOrderFinal ?? false) || n % 2 !== 0 || zero;
     this.orders = [];
     for (let k = 0; k < Math.floor(n / 2); k++) this.orders.push(1, 2);
     if (n % 2) this.orders.push(1);
-    this.orders[n - 1] = 1;
+    else if (lower) this.orders[n - 1] = 1;
+    if (zero) this.orders[n - 1] = 1;
   }
 
   /** The solver order used at each step index (for tests and documentation). */

@@ -1,27 +1,17 @@
 /**
  * Euler and Euler-ancestral (Karras et al. 2022, k-diffusion), as diffusers' EulerDiscreteScheduler
  * and EulerAncestralDiscreteScheduler: the sample lives in sigma space (x = x0 + sigma * noise),
- * the UNet sees x / sqrt(sigma^2 + 1), and the last step goes to sigma = 0 exactly.
+ * the UNet sees x / sqrt(sigma^2 + 1). Spacing defaults to "linspace" (both classes), whose
+ * timesteps keep their fractions (float32); sigmas are interpolated linearly between the table's
+ * integer timesteps. The last step goes to sigma 0 exactly (Euler: or to sigma_min with
+ * final_sigmas_type "sigma_min"; Euler-ancestral always to 0).
  */
-import {
-  beginIndexForStrength,
-  checkSteps,
-  type NoiseSource,
-  type SamplerName,
-  type Scheduler,
-  Scratch,
-} from './base.ts';
-import {
-  type NoiseTables,
-  noiseTables,
-  type SchedulerConfig,
-  sigmaAt,
-  spacedTimesteps,
-  type TimestepSpacing,
-} from './config.ts';
+import { beginIndexForStrength, checkSteps, type NoiseSource, type Scheduler, Scratch } from './base.ts';
+import { finalSigma, type NoiseTables, noiseTables, type SchedulerConfig, sigmaAt } from './config.ts';
+import { spacedTimesteps, type TimestepSpacing } from './spacing.ts';
 
 export class EulerScheduler implements Scheduler {
-  readonly name: SamplerName;
+  readonly name: string;
   readonly stochastic: boolean;
   timesteps: number[] = [];
   /** sigma per step index, plus a final 0. */
@@ -32,25 +22,25 @@ export class EulerScheduler implements Scheduler {
   private readonly tables: NoiseTables;
   private readonly noiseBuf = new Scratch();
 
+  private readonly spacing: TimestepSpacing;
+
   constructor(
     readonly config: SchedulerConfig,
     readonly ancestral = false,
-    private readonly spacing: TimestepSpacing = config.timestepSpacing ?? 'leading',
   ) {
     this.name = ancestral ? 'euler-a' : 'euler';
     this.stochastic = ancestral;
     this.tables = noiseTables(config);
+    this.spacing = config.timestepSpacing ?? 'linspace';
   }
 
   setTimesteps(steps: number): void {
     checkSteps(steps, this.config.numTrainTimesteps);
     this.steps = steps;
-    const T = this.config.numTrainTimesteps;
-    this.timesteps =
-      this.spacing === 'linspace'
-        ? Array.from({ length: steps }, (_, k) => ((steps - 1 - k) * (T - 1)) / (steps - 1 || 1))
-        : spacedTimesteps(this.config, steps, this.spacing);
-    this.sigmas = [...this.timesteps.map((t) => sigmaAt(this.tables, t)), 0];
+    const c = this.config;
+    this.timesteps = spacedTimesteps(c.numTrainTimesteps, steps, this.spacing, c.stepsOffset, true);
+    const last = this.ancestral ? 0 : finalSigma(c, this.tables);
+    this.sigmas = [...this.timesteps.map((t) => sigmaAt(this.tables, t)), last];
     const max = Math.max(...this.sigmas);
     // diffusers: linspace/trailing start at sigma_max, leading at sqrt(sigma_max^2 + 1).
     this.initNoiseSigma = this.spacing === 'leading' ? Math.sqrt(max * max + 1) : max;

@@ -2,20 +2,15 @@
  * LCM (Latent Consistency Models, Luo et al. 2023), as diffusers' LCMScheduler: timesteps picked
  * from the 50-step distillation schedule, a consistency-function boundary condition
  * (c_skip, c_out with sigma_data 0.5 and timestep scaling 10), fresh noise between steps.
- * Needs an LCM-distilled UNet or LCM-LoRA for good images; any epsilon model runs.
+ * Needs an LCM-distilled UNet or LCM-LoRA for good images; any epsilon model runs. LCMScheduler
+ * has no timestep spacing of its own (timestep_spacing and steps_offset are not used), and its
+ * last step returns the denoised sample without adding noise.
  */
-import {
-  beginIndexForStrength,
-  checkSteps,
-  type NoiseSource,
-  type SamplerName,
-  type Scheduler,
-  Scratch,
-} from './base.ts';
-import { noiseTables, type SchedulerConfig } from './config.ts';
+import { beginIndexForStrength, checkSteps, type NoiseSource, type Scheduler, Scratch } from './base.ts';
+import { finalAlpha, noiseTables, type SchedulerConfig } from './config.ts';
 
 export class LcmScheduler implements Scheduler {
-  readonly name: SamplerName = 'lcm';
+  readonly name = 'lcm';
   readonly initNoiseSigma = 1;
   readonly stochastic = true;
   timesteps: number[] = [];
@@ -26,8 +21,9 @@ export class LcmScheduler implements Scheduler {
   private readonly noiseBuf = new Scratch();
 
   constructor(readonly config: SchedulerConfig) {
-    this.ac = noiseTables(config).alphasCumprod;
-    this.finalAlpha = config.setAlphaToOne ? 1 : this.ac[0];
+    const tables = noiseTables(config);
+    this.ac = tables.alphasCumprod;
+    this.finalAlpha = finalAlpha(config, tables, true);
   }
 
   /** diffusers' LCMScheduler.set_timesteps(steps, strength). */

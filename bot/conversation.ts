@@ -1,0 +1,143 @@
+/**
+ * The one choreography every front-end shares: dispatch an invocation, render its reply, follow
+ * the job it started with progress edits, and render delivered results in the user's language
+ * with the buttons their job declares. A platform supplies only how to send a message, how to
+ * edit one (the `ReplyChannel` it makes per invocation) and how to send a delivery.
+ */
+import { FacechainError } from '../base/errors.ts';
+import { log } from '../base/log.ts';
+import { crashReply, dispatch, localeFor } from '../commands/kit/dispatch.ts';
+import type { JobView, Services } from '../commands/kit/services.ts';
+import type { CommandReply, Invocation } from '../commands/kit/types.ts';
+import type { DeliveryContext, Reply, ReplyTarget } from '../queue/reply.ts';
+import { fromCommandReply, type Outgoing } from './adapter.ts';
+import { deliveryOutgoing } from './delivery.ts';
+import { trackJob } from './progress.ts';
+import { EditThrottle } from './throttle.ts';
+
+const logger = log('frontends');
+
+/** A sent message that progress lines can edit. */
+export interface Editable {
+  /** Throttling key: edits of one chat (or interaction) share the platform's edit budget. */
+  key: string;
+  /** `text` is the reply with the progress line under it; `line` and `view` alone for richer pages. */
+  edit(text: string, progress: { line: string; view: JobView }): Promise<void>;
+  /** The message can no longer be edited after this (epoch ms; Discord's interaction token). */
+  expires?: number;
+}
+
+/** How one invocation is answered on its platform. */
+export interface ReplyChannel {
+  /** Render the command's reply; returns what progress edits go to, if anything. */
+  send(out: Outgoing, reply: CommandReply): Promise<Editable | undefined>;
+  /** A re-sent update (already handled): nothing to say; e.g. remove a deferred "thinking". */
+  duplicate?(): Promise<void>;
+  /** Carry out a request that needs platform rights (set the chat picture); may change the reply. */
+  action?(reply: CommandReply): Promise<CommandReply>;
+  /** A platform error while answering (e.g. no rights): tell the user in plain words. */
+  failed?(message: string): Promise<void>;
+}
+
+export interface ConversationOptions {
+  services: Services;
+  /** Minimum time between progress edits of one chat (the platform's edit limits). */
+  editIntervalMs: number;
+  /** How often a followed job's state is read (its position and ETA while it waits). */
+  progressPollMs?: number;
+  /** Stop following after this long (the result still arrives by delivery). */
+  followMaxMs?: number;
+}
+
+export class Conversation {
+  private readonly throttle: EditThrottle;
+  private readonly aborter = new AbortController();
+  private readonly tasks = new Set<Promise<unknown>>();
+
+  constructor(readonly o: ConversationOptions) {
+    this.throttle = new EditThrottle(o.editIntervalMs);
+  }
+
+  get services(): Services {
+    return this.o.services;
+  }
+
+  /** Dispatch one invocation and answer it; a job it started is followed in the background. */
+  async handle(inv: Invocation, channel: ReplyChannel): Promise<void> {
+    let reply: CommandReply | undefined;
+    try {
+      reply = await dispatch(inv, this.o.services);
+    } catch (e) {
+      reply = await crashReply(this.o.services, inv, e);
+    }
+    if (!reply) {
+      await channel.duplicate?.().catch(() => {});
+      return;
+    }
+    try {
+      if (reply.action && channel.action) reply = await channel.action(reply);
+      const target = await channel.send(fromCommandReply(reply), reply);
+      if (reply.track && target) this.follow(inv, reply.track, target, reply.text);
+    } catch (e) {
+      // Our own errors (e.g. the bot lacks a right) are written for users: say them.
+      if (e instanceof FacechainError && channel.failed) {
+        await channel.failed(e.message).catch(() => {});
+        return;
+      }
+      logger.warn({ err: e, command: inv.command }, 'reply failed');
+    }
+  }
+
+  /** Edit `target` with the job's progress (stage, percent, position) until it ends. */
+  private follow(
+    inv: Invocation,
+    track: { jobId: string; label: string },
+    target: Editable,
+    head: string,
+  ): void {
+    this.background(async () => {
+      const locale = await localeFor(this.o.services, inv);
+      await trackJob(
+        this.o.services,
+        track.jobId,
+        track.label,
+        locale,
+        (line, view) =>
+          this.throttle.run(target.key, async () => {
+            // Past its lifetime the message cannot be edited; the result still arrives by delivery.
+            if (target.expires !== undefined && Date.now() > target.expires) return;
+            await target.edit(`${head}\n${line}`, { line, view });
+          }),
+        {
+          intervalMs: this.o.progressPollMs ?? 5000,
+          signal: this.aborter.signal,
+          ...(this.o.followMaxMs ? { maxMs: this.o.followMaxMs } : {}),
+        },
+      );
+    });
+  }
+
+  /** Run a platform task the front-end does not wait for (joins, interactions); stop() waits for it. */
+  background(task: () => Promise<unknown>): void {
+    const p = task().catch((err) => logger.warn({ err }, 'front-end task failed'));
+    this.tasks.add(p);
+    void p.finally(() => this.tasks.delete(p));
+  }
+
+  /** A delivered result in the user's language, with the buttons its job declares, sent by `send`. */
+  async deliver(
+    target: ReplyTarget,
+    reply: Reply,
+    ctx: DeliveryContext,
+    send: (out: Outgoing) => Promise<void>,
+  ): Promise<void> {
+    await send(await deliveryOutgoing(this.o.services, target, reply, ctx));
+  }
+
+  async stop(): Promise<void> {
+    this.aborter.abort();
+    await Promise.allSettled([...this.tasks]);
+    await this.throttle.drain();
+    this.throttle.stop();
+  }
+}

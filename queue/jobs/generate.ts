@@ -1,0 +1,70 @@
+/**
+ * generate: portraits of the user in a style, FaceChain's inference on the SD 1.5 engine
+ * (core/portrait/generate.ts), on gpu-sd15. Runs only where the SD 1.5 model folder is complete.
+ */
+import { z } from 'zod';
+import { log } from '../../base/log.ts';
+import { artifactRef } from '../reply.ts';
+import {
+  baseData,
+  defineJob,
+  identityId,
+  inThread,
+  notInstalled,
+  type ProcessorContext,
+  reply,
+  say,
+} from './define.ts';
+
+const data = baseData.extend({
+  mode: z.enum(['zero-shot', 'lora']),
+  identityId: identityId.optional(),
+  photo: artifactRef.optional(),
+  /** An OpenPose skeleton image (stored upload) guiding the body pose through ControlNet. */
+  pose: artifactRef.optional(),
+  style: z.string().regex(/^[a-z0-9_-]{1,48}$/),
+  /** One of the user's own uploaded style LoRAs, applied on top of `style` (owner only). */
+  userStyle: z
+    .string()
+    .regex(/^u-[0-9a-f]{12}$/)
+    .optional(),
+  count: z.number().int().min(1).max(8).default(4),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31)
+    .optional(),
+});
+const result = z.object({ images: z.array(artifactRef), scores: z.array(z.number()) });
+
+/** Real generation when the SD 1.5 model folder (default, or `modelDir`) is complete. */
+export async function generateProcessor(modelDir?: string) {
+  const { generateProblem } = await import('../../core/portrait/models.ts');
+  const problem = generateProblem(modelDir);
+  if (problem === undefined) return inThread(import.meta.url);
+  log('queue').info({ problem }, 'portrait generation not available on this worker');
+  return notInstalled(problem);
+}
+
+export const generate = defineJob({
+  name: 'generate',
+  queue: 'gpu-sd15',
+  data,
+  result,
+  feature: {
+    name: 'Portrait generation',
+    howToEnable:
+      'It needs a worker with a Stable Diffusion 1.5 ONNX export installed (FACECHAIN_SD_MODEL_DIR; see docs/generation.md).',
+  },
+  // Zero-shot first (a person waits at the chat), then LoRA portraits; training waits longest.
+  priority: (d) => (d.mode === 'zero-shot' ? 0 : 3),
+  reply: (r) => reply([say('reply.generated', { count: r.images.length })], r.images),
+  resultButtons: true,
+  processor: () => generateProcessor(),
+});
+
+export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<z.infer<typeof result>> {
+  const { generatePortraits } = await import('../../core/portrait/generate.ts');
+  return generatePortraits(ctx, ctx.data, ctx.identity);
+}
