@@ -335,6 +335,20 @@ export const en = {
   'joberror.empty_audio': 'The recording has no sound to animate. Send it again.',
   'joberror.unknown_engine': 'Unknown animation engine. Choose auto, basic or sadtalker.',
   // ---- end of talking-portrait animation ----
+  // --- Body pose, garment masks, basic try-on (helper/pose; docs/tryon-and-pose.md) ---
+  'joberror.no_person':
+    'No person was found in the photo. Send a photo where one whole person is clearly visible.',
+  'joberror.several_people': 'The photo shows several people. Send a photo of one person.',
+  'joberror.no_garment':
+    'No garment could be found in the photo. Send it on a plain background, as a cut-out PNG, or worn by one person.',
+  'joberror.garment_too_small':
+    'The garment is too small in the photo. Send a photo where it fills more of the frame.',
+  'joberror.no_background_photo': 'The photo background needs a background photo: send one with the request.',
+  'joberror.bad_background': 'Unknown background. Choose studio, gradient or a photo of your own.',
+  'tryon.basic_result':
+    'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model). Likeness {likeness}.',
+  'tryon.mask_preview': 'The highlighted part is the garment that will be kept.',
+  'pose.preview': 'The pose taken from your photo.',
 } as const;
 
 export type MessageKey = keyof typeof en;

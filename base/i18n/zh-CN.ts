@@ -296,4 +296,16 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.empty_audio': '录音里没有可用于动画的声音。请重新发送。',
   'joberror.unknown_engine': '未知的动画引擎。请选择 auto、basic 或 sadtalker。',
   // ---- 说话肖像动画结束 ----
+  // --- 人体姿态、服装蒙版、基础试穿（helper/pose；docs/tryon-and-pose.md）---
+  'joberror.no_person': '照片中没有找到人。请发送一张能清楚看到一个完整人物的照片。',
+  'joberror.several_people': '照片中有好几个人。请发送只有一个人的照片。',
+  'joberror.no_garment':
+    '照片中找不到衣服。请把衣服放在纯色背景上拍摄、发送抠好图的 PNG，或发送一个人穿着它的照片。',
+  'joberror.garment_too_small': '衣服在照片中太小了。请发送衣服占画面更多的照片。',
+  'joberror.no_background_photo': '“照片背景”需要一张背景照片：请随请求一起发送。',
+  'joberror.bad_background': '未知的背景。请选择影棚白、渐变，或你自己的照片。',
+  'tryon.basic_result':
+    '基础试穿：把你的脸放到你照片中穿着这件衣服的人身上（本服务器没有生成模型）。相似度 {likeness}。',
+  'tryon.mask_preview': '高亮的部分是会保留下来的衣服。',
+  'pose.preview': '从你的照片中提取的姿态。',
 };
