@@ -29,6 +29,8 @@ export const en = {
   'opt.template.count': 'How many (1-6)',
   'opt.template.photo': 'The template photo',
   'opt.tryon.garment': 'A photo of the garment',
+  'opt.tryon.background': 'Background: keep, studio, gradient or photo',
+  'opt.tryon.backdrop': 'A background photo (optional)',
   'opt.consent.action': 'Show, accept or revoke',
   'opt.train.photo': 'A clear photo of your face',
   'opt.train.photo_more': 'Photo {n} (optional)',
@@ -345,6 +347,8 @@ export const en = {
     'The garment is too small in the photo. Send a photo where it fills more of the frame.',
   'joberror.no_background_photo': 'The photo background needs a background photo: send one with the request.',
   'joberror.bad_background': 'Unknown background. Choose studio, gradient or a photo of your own.',
+  'tryon.need_backdrop': 'For the "photo" background, send a second photo with the garment: the backdrop.',
+  'tryon.likeness': 'Likeness to you: {likeness}%.',
   'tryon.basic_result':
     'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model). Likeness {likeness}.',
   'tryon.mask_preview': 'The highlighted part is the garment that will be kept.',

@@ -26,6 +26,8 @@ export const zhCN: Record<MessageKey, string> = {
   'opt.template.count': '数量（1-6）',
   'opt.template.photo': '模板照片',
   'opt.tryon.garment': '服装照片',
+  'opt.tryon.background': '背景：保持、影棚、渐变或照片',
+  'opt.tryon.backdrop': '背景照片（可选）',
   'opt.consent.action': '查看、同意或撤回',
   'opt.train.photo': '一张清晰的你的正脸照片',
   'opt.train.photo_more': '第 {n} 张照片（可选）',
@@ -304,6 +306,8 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.garment_too_small': '衣服在照片中太小了。请发送衣服占画面更多的照片。',
   'joberror.no_background_photo': '“照片背景”需要一张背景照片：请随请求一起发送。',
   'joberror.bad_background': '未知的背景。请选择影棚白、渐变，或你自己的照片。',
+  'tryon.need_backdrop': '使用“照片”背景时，请随服装照片再发送第二张照片作为背景。',
+  'tryon.likeness': '与你的相似度：{likeness}%。',
   'tryon.basic_result':
     '基础试穿：把你的脸放到你照片中穿着这件衣服的人身上（本服务器没有生成模型）。相似度 {likeness}。',
   'tryon.mask_preview': '高亮的部分是会保留下来的衣服。',
