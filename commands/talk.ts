@@ -19,11 +19,12 @@ const options = z.object({
     .string()
     .max(60)
     .optional()
-    // In a text command, only a job-id-shaped first word is the result: "/talk hello" speaks.
+    // In a text command, only a first word shaped like a job id (tg-…, dc-…) is the result:
+    // "/talk hello" speaks to the latest portrait.
     .meta({
       describe: 'opt.talk.result',
       positional: 0,
-      match: /^[a-z]{2,8}-(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]+$/,
+      match: /^(tg|dc|web|cli)-[A-Za-z0-9_-]+$/,
     }),
   text: z.string().min(1).max(5000).optional().meta({ describe: 'opt.talk.text', positional: 'rest' }),
   voice: z.string().max(64).optional().meta({ describe: 'opt.talk.voice', autocomplete: true }),
