@@ -334,6 +334,12 @@ export const en = {
   'joberror.empty_audio': 'The recording has no sound to animate. Send it again.',
   'joberror.unknown_engine': 'Unknown animation engine. Choose auto, basic or sadtalker.',
   // ---- end of talking-portrait animation ----
+  // ---- web API request bodies (helper/ops: bot/web/body.ts) ----
+  'web.too_large': 'The upload is larger than {limit} MB. Send fewer or smaller files.',
+  'web.too_many_files': 'Too many files: at most {max} in one request.',
+  'web.bad_json': 'The request could not be read (not valid JSON). Reload the page and try again.',
+  'web.bad_form': 'The upload could not be read (not a valid form). Reload the page and try again.',
+  // ---- end of web API request bodies ----
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -295,4 +295,10 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.empty_audio': '录音里没有可用于动画的声音。请重新发送。',
   'joberror.unknown_engine': '未知的动画引擎。请选择 auto、basic 或 sadtalker。',
   // ---- 说话肖像动画结束 ----
+  // ---- 网页接口请求内容（helper/ops：bot/web/body.ts）----
+  'web.too_large': '上传的内容超过 {limit} MB。请少发几个文件或发送更小的文件。',
+  'web.too_many_files': '文件太多：一次最多 {max} 个。',
+  'web.bad_json': '无法读取请求（不是有效的 JSON）。请刷新页面后重试。',
+  'web.bad_form': '无法读取上传内容（不是有效的表单）。请刷新页面后重试。',
+  // ---- 网页接口请求内容结束 ----
 };
