@@ -182,7 +182,6 @@ function readMultipart(req: http.IncomingMessage, limits: BodyLimits): Promise<R
     });
     bb.on('file', (_field, stream, info) => {
       if (done) return void stream.resume();
-      open.add(stream);
       // Files are numbered: the browser's name never reaches the disk.
       const file = { name: info.filename || 'upload', where: '', size: 0 };
       files.push({
@@ -196,10 +195,16 @@ function readMultipart(req: http.IncomingMessage, limits: BodyLimits): Promise<R
       });
       const index = files.length - 1;
       const write = (async () => {
-        file.where = path.join(await makeFolder(), String(index));
+        const dir = await makeFolder();
+        if (done) return void stream.resume();
+        file.where = path.join(dir, String(index));
         const out = createWriteStream(file.where, { flags: 'wx', mode: 0o600 });
-        await pipeline(stream, out);
-        open.delete(stream);
+        open.add(stream); // from here on, a refusal ends this write by destroying its stream
+        try {
+          await pipeline(stream, out);
+        } finally {
+          open.delete(stream);
+        }
         file.size = out.bytesWritten;
         if ((stream as unknown as { truncated?: boolean }).truncated) throw tooLarge(limits.maxBytes);
       })();

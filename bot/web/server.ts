@@ -315,15 +315,18 @@ export class WebFrontend implements FrontEnd, Deliverer {
       replyTarget: { platform: 'web', chatId: sid, userId: sid },
       isChatAdmin: async () => false,
     };
-    // The HTTP answer is the reply; progress and results arrive as events.
+    // The HTTP answer is the reply; progress and results arrive as events. The command is done
+    // with the uploaded files when it replies: they are removed before the answer goes out.
     let answered = false;
     await this.conversation.handle(inv, {
       duplicate: async () => {
         answered = true;
+        await body.dispose();
         json(res, 200, { duplicate: true });
       },
       send: async (out, reply) => {
         answered = true;
+        await body.dispose();
         json(res, 200, {
           type: 'reply',
           text: out.text,
@@ -402,12 +405,13 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse, e: BodyErro
     return;
   }
   const params = Object.fromEntries(Object.entries(e.context).map(([k, v]) => [k, String(v)]));
-  const open = !req.complete;
-  if (open) res.setHeader('connection', 'close');
   json(res, e.status, { error: e.code, message: translate(locale, `web.${e.code}`, params) });
-  if (open) {
+  if (!req.complete) {
+    // Closing at once would reset the connection under data still arriving, and the client
+    // could lose the answer; the body is being read and dropped, for a short while.
     const cut = setTimeout(() => req.socket.destroy(), REFUSED_DRAIN_MS);
     cut.unref();
+    req.once('end', () => clearTimeout(cut));
     req.socket.once('close', () => clearTimeout(cut));
   }
 }
