@@ -48,6 +48,8 @@ export const replySchema = z.object({
   message: z.array(messagePartSchema).max(30).optional(),
   images: z.array(artifactRef).max(10).default([]),
   video: artifactRef.optional(),
+  /** Send the video as a round video note where the platform has them (Telegram), text apart. */
+  videoNote: z.boolean().optional(),
   buttons: z.array(z.array(buttonSchema).max(5)).max(5).optional(),
   /**
    * Set when the request failed; `text` is then the user-facing message. `key` names the catalog

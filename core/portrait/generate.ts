@@ -39,6 +39,8 @@ import { decodeImage, encodePng, type RgbImage } from '../image/codec.ts';
 import { LoraLibrary } from '../lora/library.ts';
 import { faceLoraFile, mergedFolders } from '../lora/user-models.ts';
 import { planUserStyle, userStyleStore } from '../lora/user-styles.ts';
+import { poseImageFor } from '../pose/pose.ts';
+import { sharedBodyModels } from '../pose/shared.ts';
 import { postProcess } from '../rank/postprocess.ts';
 import type { ArtifactStore } from '../storage/artifacts.ts';
 import { styleCatalog } from '../styles/index.ts';
@@ -74,7 +76,7 @@ export async function generatePortraits(
   data: PortraitRequest,
   /** The prepared identity's files and trained LoRA, when the request names one. */
   stored: (IdentityFiles & { lora?: string }) | undefined,
-): Promise<{ images: string[]; scores: number[] }> {
+): Promise<{ images: string[]; scores: number[]; skeleton?: string }> {
   const { artifacts, signal } = ctx;
   const c = config();
   const analyzer = await analyzerForTask(ctx);
@@ -163,16 +165,30 @@ export async function generatePortraits(
   }
 
   try {
-    // Pose: the user's OpenPose skeleton image steers the body through an OpenPose ControlNet at
-    // FaceChain's weight 1.0. The image is used as given (no pose extraction model here).
+    // Pose: an OpenPose skeleton steers the body through an OpenPose ControlNet at FaceChain's
+    // weight 1.0. A skeleton image is used as given; an ordinary photo of a person gives its
+    // skeleton (core/pose), stored so the user can see what was taken from their photo.
     let pose: RgbImage | undefined;
+    let skeleton: string | undefined;
     if (data.pose) {
       if (!pipe.controlNets.has(POSE_CONTROLNET))
         throw new NotAvailableError(
           'Pose-guided portraits',
           'This deployment has no OpenPose ControlNet installed; send /portrait without an image. Operators: export one into the SD model folder as controlnet-openpose/model.onnx, with a UNet exported with ControlNet residual inputs (docs/generation.md).',
         );
-      pose = await decodeImage(await artifacts.read(data.pose));
+      const given = await decodeImage(await artifacts.read(data.pose));
+      const made = await poseImageFor(
+        await sharedBodyModels(),
+        given,
+        plan.sampler.width,
+        plan.sampler.height,
+        {
+          signal,
+        },
+      );
+      pose = made.image;
+      if (made.source === 'photo')
+        skeleton = (await artifacts.put(data.user, await encodePng(made.image), { ext: 'png' })).ref;
       throwIfAborted(signal);
     }
     const candidates = Math.max(data.count, c.FACECHAIN_GENERATE_CANDIDATES);
@@ -247,7 +263,7 @@ export async function generatePortraits(
       scores.push(Math.round(r.score * 1000) / 1000);
     }
     ctx.progress('done', 100);
-    return { images, scores };
+    return { images, scores, ...(skeleton ? { skeleton } : {}) };
   } finally {
     if (ownPipe) await pipe.close();
   }

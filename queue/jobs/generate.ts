@@ -36,7 +36,12 @@ const data = baseData.extend({
     .max(2 ** 31)
     .optional(),
 });
-const result = z.object({ images: z.array(artifactRef), scores: z.array(z.number()) });
+const result = z.object({
+  images: z.array(artifactRef),
+  scores: z.array(z.number()),
+  /** The skeleton taken from the user's pose photo (shown with the result). */
+  skeleton: artifactRef.optional(),
+});
 
 /** Real generation when the SD 1.5 model folder (default, or `modelDir`) is complete. */
 export async function generateProcessor(modelDir?: string) {
@@ -59,7 +64,11 @@ export const generate = defineJob({
   },
   // Zero-shot first (a person waits at the chat), then LoRA portraits; training waits longest.
   priority: (d) => (d.mode === 'zero-shot' ? 0 : 3),
-  reply: (r) => reply([say('reply.generated', { count: r.images.length })], r.images),
+  reply: (r) =>
+    reply(
+      [say('reply.generated', { count: r.images.length }), ...(r.skeleton ? [say('pose.preview')] : [])],
+      r.skeleton ? [...r.images, r.skeleton] : r.images,
+    ),
   resultButtons: true,
   processor: () => generateProcessor(),
 });
