@@ -353,6 +353,12 @@ export const en = {
     'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model). Likeness {likeness}.',
   'tryon.mask_preview': 'The highlighted part is the garment that will be kept.',
   'pose.preview': 'The pose taken from your photo.',
+  // ---- web API request bodies (helper/ops: bot/web/body.ts) ----
+  'web.too_large': 'The upload is larger than {limit} MB. Send fewer or smaller files.',
+  'web.too_many_files': 'Too many files: at most {max} in one request.',
+  'web.bad_json': 'The request could not be read (not valid JSON). Reload the page and try again.',
+  'web.bad_form': 'The upload could not be read (not a valid form). Reload the page and try again.',
+  // ---- end of web API request bodies ----
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -312,4 +312,10 @@ export const zhCN: Record<MessageKey, string> = {
     '基础试穿：把你的脸放到你照片中穿着这件衣服的人身上（本服务器没有生成模型）。相似度 {likeness}。',
   'tryon.mask_preview': '高亮的部分是会保留下来的衣服。',
   'pose.preview': '从你的照片中提取的姿态。',
+  // ---- 网页接口请求内容（helper/ops：bot/web/body.ts）----
+  'web.too_large': '上传的内容超过 {limit} MB。请少发几个文件或发送更小的文件。',
+  'web.too_many_files': '文件太多：一次最多 {max} 个。',
+  'web.bad_json': '无法读取请求（不是有效的 JSON）。请刷新页面后重试。',
+  'web.bad_form': '无法读取上传内容（不是有效的表单）。请刷新页面后重试。',
+  // ---- 网页接口请求内容结束 ----
 };

@@ -18,8 +18,9 @@ export const command: CliCommand = {
   async run(argv) {
     parseCommandLine(argv, {}); // settings come from the environment; nothing else is accepted
     const cfg = config();
+    const { checkFrontendSettings, startFrontends } = await import('../frontends.ts');
+    checkFrontendSettings(cfg); // before Redis, models or a worker start
     await ensureFaceModels(cfg.modelsDir);
-    const { startFrontends } = await import('../frontends.ts');
     const service = await runService({
       cfg,
       queues: parseQueues(cfg.FACECHAIN_WORKER_QUEUES),

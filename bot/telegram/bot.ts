@@ -23,6 +23,7 @@ import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue
 import { type FrontEnd, imageBytes } from '../adapter.ts';
 import { Conversation } from '../conversation.ts';
 import { KeyedSerial } from '../serial.ts';
+import type { UpdateLimit } from '../update-limit.ts';
 import { AlbumCollector } from './album.ts';
 import {
   attachmentsOf,
@@ -53,6 +54,8 @@ export interface TelegramOptions {
   progressPollMs?: number;
   /** Skip getMe at start (tests, benches). */
   botInfo?: UserFromGetMe;
+  /** Bound on updates handled at once, shared with the other front-ends (bot/update-limit.ts). */
+  updates?: UpdateLimit;
 }
 
 export class TelegramFrontend implements FrontEnd, Deliverer {
@@ -81,6 +84,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
       services: opts.services,
       editIntervalMs: opts.editIntervalMs ?? 3000,
       progressPollMs: opts.progressPollMs,
+      updates: opts.updates,
     });
     this.albums = new AlbumCollector(opts.albumWaitMs ?? 800, (groupId, items) => {
       const first = items.find((i) => i.msg.caption?.startsWith('/')) ?? items[0];
