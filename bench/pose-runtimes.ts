@@ -15,8 +15,8 @@ import { letterbox } from '../core/pose/input.ts';
 import { decodeMoveNet } from '../core/pose/movenet-decode.ts';
 import { OnnxSession } from '../models/onnx.ts';
 import { ModelStore } from '../models/store.ts';
-import { TfjsGraph } from '../models/tfjs.ts';
 import { tfjsToOnnx } from '../models/tfjs-convert.ts';
+import { TfjsGraph } from '../test/pose/tfjs-reference.ts';
 
 const rounds = Number(process.argv[2] ?? 10);
 const store = new ModelStore(config().modelsDir);

@@ -12,9 +12,9 @@ import { letterbox } from '../../core/pose/input.ts';
 import { decodeMoveNet } from '../../core/pose/movenet-decode.ts';
 import { OnnxSession } from '../../models/onnx.ts';
 import { ModelStore } from '../../models/store.ts';
-import { TfjsGraph } from '../../models/tfjs.ts';
 import { tfjsToOnnx } from '../../models/tfjs-convert.ts';
 import { FACES, photo } from './helpers.ts';
+import { TfjsGraph } from './tfjs-reference.ts';
 
 const store = new ModelStore(config().modelsDir);
 const HEADS = [

@@ -5,8 +5,7 @@
  * out); tests, benches and tool configs may use `devDependencies`. A package that merely happens
  * to be installed as some other package's dependency (hoisted into node_modules) does not count.
  * A folder with its own package.json (an example under deploy/) answers to that one.
- * Modules in production folders that only tests and benches use (DEV_ONLY) may use
- * devDependencies, and the test checks that nothing else imports them.
+ * (TensorFlow.js, a devDependency, is imported only by test/pose/tfjs-reference.ts.)
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,13 +16,6 @@ import { packageImports, packageOf } from './imports.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PRODUCTION = ['bot', 'commands', 'queue', 'core', 'models', 'base', 'bin'];
 const SKIP = new Set(['node_modules', '.git', 'data', 'gpu']);
-/**
- * Production-folder modules used only by tests and benches. models/tfjs.ts runs the body models'
- * original TensorFlow.js graphs to check their ONNX conversion (docs/DECISIONS.md, "Body pose
- * and segmentation"); TensorFlow.js is a devDependency on purpose.
- */
-const DEV_ONLY = ['models/tfjs.ts'];
-
 function sources(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
@@ -69,7 +61,7 @@ function manifestFor(file: string): Manifest {
 
 /** Each import the governing package.json does not declare where it must be. */
 function undeclared(file: string, text: string, m: Manifest): string[] {
-  const production = m.dir === '.' && PRODUCTION.includes(file.split('/')[0]!) && !DEV_ONLY.includes(file);
+  const production = m.dir === '.' && PRODUCTION.includes(file.split('/')[0]!);
   const out: string[] = [];
   for (const i of packageImports(file, text)) {
     const runtimeOk = m.dependencies.has(i.name);
@@ -98,20 +90,6 @@ describe('imported packages are declared', () => {
       undeclared(f, readFileSync(path.join(ROOT, f), 'utf8'), manifestFor(f)),
     );
     expect(problems).toEqual([]);
-  });
-
-  it('the dev-only modules of production folders are imported only by tests, benches and each other', () => {
-    const importers = files.filter((f) => {
-      const text = readFileSync(path.join(ROOT, f), 'utf8');
-      return DEV_ONLY.some((d) => {
-        const rel = path.posix.relative(path.posix.dirname(f), d);
-        return new RegExp(
-          `['"]${(rel.startsWith('.') ? rel : `./${rel}`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`,
-        ).test(text);
-      });
-    });
-    const outside = importers.filter((f) => !/^(test|bench)\//.test(f) && !DEV_ONLY.includes(f));
-    expect(outside).toEqual([]);
   });
 
   it('the packages the tests import (ws, playwright-core, vitest) are declared', () => {

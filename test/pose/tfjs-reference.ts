@@ -13,9 +13,9 @@ import path from 'node:path';
 import '@tensorflow/tfjs-backend-wasm';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as tf from '@tensorflow/tfjs-core';
-import { ModelError } from '../base/errors.ts';
-import type { TensorSpec } from './manifest.ts';
-import type { Tensor, TensorData, TensorType } from './onnx.ts';
+import { ModelError } from '../../base/errors.ts';
+import type { TensorSpec } from '../../models/manifest.ts';
+import type { Tensor, TensorData, TensorType } from '../../models/onnx.ts';
 
 let ready: Promise<void> | undefined;
 
