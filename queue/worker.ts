@@ -36,7 +36,7 @@ import {
 } from './jobs/index.ts';
 import { UserLimits } from './limits.ts';
 import { addDepthSource, jobDuration, jobsTotal, stalledTotal } from './metrics.ts';
-import { notifyProgress } from './progress-feed.ts';
+import { notifyProgress, progressNotice } from './progress-feed.ts';
 import { type Identity, identitySchema, UserRecords, userKey } from './records.ts';
 import type { Deliverers } from './reply.ts';
 import { encodeFailure } from './status.ts';
@@ -171,13 +171,12 @@ export class JobWorker extends EventEmitter {
         },
       );
       w.on('error', (e) => logger.warn({ err: e, queue: q }, 'worker error'));
-      // After BullMQ has moved the job: a follower reading its state now sees the new one.
-      const notice = (job?: Job) => {
-        if (job?.id) notifyProgress(this.redis, this.sys.prefix, job.data?.requestId ?? job.id);
-      };
-      w.on('active', notice);
-      w.on('completed', notice);
-      w.on('failed', notice);
+      // Starts and completions are announced inside their own scripts (start.lua, finish.lua);
+      // failures here, after BullMQ has moved the job (they are rare).
+      w.on('failed', (job) => {
+        if (job?.id)
+          notifyProgress(this.redis, this.sys.prefix, progressNotice(job.data?.requestId ?? job.id, 'done'));
+      });
       w.on('stalled', (jobId) => {
         stalledTotal.inc({ queue: q });
         this.emit('stalled', jobId);
@@ -288,6 +287,7 @@ export class JobWorker extends EventEmitter {
         data.requestId ?? id,
         (e) => this.isActive(e),
         identityKey,
+        { channel: keys.progressChannel(this.sys.prefix), payload: data.requestId ?? id },
       );
       if (started.state === -1) return this.cancelled(job, data);
       identityRaw = started.value;
@@ -338,6 +338,10 @@ export class JobWorker extends EventEmitter {
           delivery: delivers
             ? deliveryFor(job, data, def.reply(checked.data, data), def.followUps?.(checked.data, data))
             : undefined,
+          notice: {
+            channel: keys.progressChannel(this.sys.prefix),
+            payload: progressNotice(requestId, job.parent ? 'step' : 'done'),
+          },
         },
       );
       this.afterCompletion(finish, id);
