@@ -11,7 +11,6 @@
  * closed together by closeSharedPipelines() at shutdown.
  */
 import path from 'node:path';
-import { config } from '../config.ts';
 import { SdPipeline } from './generate.ts';
 
 export { canny } from './canny.ts';
@@ -28,10 +27,9 @@ export { LIMITS, SdPipeline } from './generate.ts';
 export { SAMPLERS, type SamplerName } from './schedulers/index.ts';
 
 /** The configured model folder. */
-export function defaultModelDir(): string {
-  const c = config();
-  return path.resolve(c.FACECHAIN_SD_MODEL_DIR ?? path.join(c.modelsDir, 'sd15-film'));
-}
+import { defaultModelDir } from './folder-check.ts';
+
+export { defaultModelDir };
 
 /** Open a model folder (default: the configured one) with the configured execution providers. */
 export function openPipeline(dir = defaultModelDir(), controlNets: Record<string, string> = {}): SdPipeline {

@@ -17,26 +17,11 @@ import { ModelError } from '../../base/errors.ts';
 import { log } from '../../base/log.ts';
 import { OnnxSession } from '../../models/onnx.ts';
 import { config } from '../config.ts';
+import { folderProblem, missingFile } from './folder-check.ts';
 import { parseSchedulerConfig, type SchedulerConfig } from './schedulers/config.ts';
 import { ClipTokenizer } from './tokenizer.ts';
-import { tokenizerProblem } from './tokenizer-files.ts';
 
 const logger = log('diffusion');
-
-export const REQUIRED_FILES = [
-  'model_index.json',
-  'text_encoder/model.onnx',
-  'unet/model.onnx',
-  'vae_decoder/model.onnx',
-  'scheduler/scheduler_config.json',
-] as const;
-
-/** The first missing required file (the tokenizer in either of its layouts), or undefined. */
-function missingFile(dir: string): string | undefined {
-  const file = REQUIRED_FILES.find((f) => !existsSync(path.join(dir, f)));
-  if (file) return file;
-  return existsSync(dir) ? tokenizerProblem(path.join(dir, 'tokenizer')) : undefined;
-}
 
 export interface SessionSettings {
   providers?: string[];
@@ -86,9 +71,7 @@ export class SdModelFolder {
    * layer deciding whether generation is available, without loading anything).
    */
   static problem(dir: string): string | undefined {
-    if (!existsSync(dir)) return `${dir} does not exist`;
-    const missing = missingFile(dir);
-    return missing ? `${dir} is missing ${missing}` : undefined;
+    return folderProblem(dir);
   }
 
   /** Open a model folder; throws ModelError naming the first missing file. */

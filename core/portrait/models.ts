@@ -26,11 +26,6 @@ export function modelDirFor(base: string): string {
   return SdModelFolder.problem(own) === undefined ? own : defaultModelDir();
 }
 
-/** Why generation cannot run on this worker, or undefined when the default model folder is complete. */
-export function generateProblem(dir?: string): string | undefined {
-  return SdModelFolder.problem(dir ?? defaultModelDir());
-}
-
 /** FACT's encoder, projector and UNet for `base` are installed and verified. */
 export async function factReady(store: ModelStore, base: string): Promise<boolean> {
   let ids: ReturnType<typeof factModelIds>;

@@ -45,8 +45,9 @@ const result = z.object({
 
 /** Real generation when the SD 1.5 model folder (default, or `modelDir`) is complete. */
 export async function generateProcessor(modelDir?: string) {
-  const { generateProblem } = await import('../../core/portrait/models.ts');
-  const problem = generateProblem(modelDir);
+  // A file check only: deciding at start-up loads no ONNX Runtime into this thread.
+  const { defaultModelDir, folderProblem } = await import('../../core/diffusion/folder-check.ts');
+  const problem = folderProblem(modelDir ?? defaultModelDir());
   if (problem === undefined) return inThread(import.meta.url);
   log('queue').info({ problem }, 'portrait generation not available on this worker');
   return notInstalled(problem);
