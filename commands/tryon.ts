@@ -16,6 +16,7 @@ export const tryon = defineCommand({
   attachments: [{ name: 'garment', describe: 'opt.tryon.garment', required: true }],
   needsConsent: true,
   listed: true,
+  groupFeature: true,
   async run(ctx, opts) {
     const { inv, services } = ctx;
     const photo = inv.attachments[0];

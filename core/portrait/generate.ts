@@ -40,6 +40,7 @@ import { LoraLibrary } from '../lora/library.ts';
 import { faceLoraFile, mergedFolders } from '../lora/user-models.ts';
 import { planUserStyle, userStyleStore } from '../lora/user-styles.ts';
 import { postProcess } from '../rank/postprocess.ts';
+import { PreviewPublisher } from './previews.ts';
 import type { ArtifactStore } from '../storage/artifacts.ts';
 import { styleCatalog } from '../styles/index.ts';
 import { type IdentityInput, planGeneration } from '../styles/plan.ts';
@@ -60,13 +61,39 @@ export interface PortraitRequest {
   userStyle?: string;
   count: number;
   seed?: number;
+  /** The user's own words, added to the style's prompt. */
+  prompt?: string;
+  /**
+   * "Vary": every candidate starts from `seed`'s noise mixed with variation noise (variation
+   * seed + candidate) at this strength (0 = that picture again, 1 = a new one).
+   */
+  variation?: { seed: number; strength: number };
+}
+
+/** What a portrait request made: the pictures (best first) and how they were made. */
+export interface PortraitResult {
+  images: string[];
+  /** Likeness of each picture to the user's face (cosine, rounded to 0.001). */
+  scores: number[];
+  /** The seed each picture started from (with `variation`, the variation seed is `variationSeeds`). */
+  seeds: number[];
+  variationSeeds?: number[];
+  strength?: number;
+  sampler: string;
+  steps: number;
+  width: number;
+  height: number;
+  /** How the identity was applied: FACT face tokens, the trained face LoRA, or style only. */
+  method: 'fact' | 'lora' | 'style-only';
+  /** Pictures (indices into `images`) the output safety check flagged: sent blurred. */
+  flagged?: number[];
 }
 
 /** Where a pipeline reads and writes, when it stops, and how it reports its stages. */
 export interface PipelineTask {
   artifacts: ArtifactStore;
   signal: AbortSignal;
-  progress(stage: string, percent: number): void;
+  progress(stage: string, percent: number, extra?: { preview?: string }): void;
 }
 
 export async function generatePortraits(
@@ -74,7 +101,7 @@ export async function generatePortraits(
   data: PortraitRequest,
   /** The prepared identity's files and trained LoRA, when the request names one. */
   stored: (IdentityFiles & { lora?: string }) | undefined,
-): Promise<{ images: string[]; scores: number[] }> {
+): Promise<PortraitResult> {
   const { artifacts, signal } = ctx;
   const c = config();
   const analyzer = await analyzerForTask(ctx);
@@ -114,7 +141,7 @@ export async function generatePortraits(
     ...(data.userStyle
       ? { userStyle: await planUserStyle(userStyleStore(), data.user, data.userStyle) }
       : {}),
-  });
+  }, data.prompt ? { extraPrompt: data.prompt } : {});
   throwIfAborted(signal);
 
   ctx.progress('load-generator', 8);
@@ -178,40 +205,64 @@ export async function generatePortraits(
     const candidates = Math.max(data.count, c.FACECHAIN_GENERATE_CANDIDATES);
     const seed = data.seed ?? randomInt(2 ** 31);
     const rgbs: RgbImage[] = [];
-    // The engine makes at most LIMITS.maxCount images per call; image n always uses seed + n.
-    while (rgbs.length < candidates) {
-      const offset = rgbs.length;
-      const count = Math.min(LIMITS.maxCount, candidates - offset);
-      hooks.onProgress = (p: Progress) => {
-        const inCall = p.image - 1 + (p.images * p.step) / Math.max(1, p.total);
-        ctx.progress('generate', 10 + 65 * Math.min(1, (offset + inCall) / candidates));
-      };
-      ctx.progress('generate', 10 + (65 * offset) / candidates);
-      const generated = await pipe.generate(
-        {
-          prompt: plan.prompt,
-          negativePrompt: plan.negativePrompt,
-          promptWeighting: plan.promptWeighting,
-          steps: plan.sampler.steps,
-          guidanceScale: plan.sampler.cfg,
-          sampler: plan.sampler.name as never,
-          width: plan.sampler.width,
-          height: plan.sampler.height,
-          seed: (seed + offset) % 2 ** 32,
-          count,
-          batchSize: Math.min(5, count),
-          ...(pose
-            ? { controls: [{ model: POSE_CONTROLNET, image: pose, scale: 1, preprocess: 'none' as const }] }
-            : {}),
-        },
-        hooks,
-      );
-      for (const i of generated.images) rgbs.push(i.rgb);
-      throwIfAborted(signal);
+    /** Per candidate: the seed it started from and, when varying, its variation seed. */
+    const origins: Array<{ seed: number; variation?: number }> = [];
+    const previews = new PreviewPublisher(ctx, data.user, c.FACECHAIN_PREVIEW_INTERVAL_MS);
+    const common = {
+      prompt: plan.prompt,
+      negativePrompt: plan.negativePrompt,
+      promptWeighting: plan.promptWeighting,
+      steps: plan.sampler.steps,
+      guidanceScale: plan.sampler.cfg,
+      sampler: plan.sampler.name as never,
+      width: plan.sampler.width,
+      height: plan.sampler.height,
+      // A latent preview every step costs microseconds; the publisher keeps one every few seconds.
+      previewEvery: 1,
+      ...(pose
+        ? { controls: [{ model: POSE_CONTROLNET, image: pose, scale: 1, preprocess: 'none' as const }] }
+        : {}),
+    };
+    try {
+      // The engine makes at most LIMITS.maxCount images per call; image n always uses seed + n.
+      // Varying keeps one starting seed for every candidate, so each call makes one image.
+      const perCall = data.variation ? 1 : LIMITS.maxCount;
+      while (rgbs.length < candidates) {
+        const offset = rgbs.length;
+        const count = Math.min(perCall, candidates - offset);
+        const pct = (p: Progress) =>
+          10 + 65 * Math.min(1, (offset + p.image - 1 + (p.images * p.step) / Math.max(1, p.total)) / candidates);
+        hooks.onProgress = (p: Progress) => {
+          ctx.progress('generate', pct(p));
+          if (p.preview) previews.offer(p.preview, 'generate', pct(p));
+        };
+        ctx.progress('generate', 10 + (65 * offset) / candidates);
+        const variation = data.variation
+          ? { seed: (data.variation.seed + offset) % 2 ** 32, strength: data.variation.strength }
+          : undefined;
+        const generated = await pipe.generate(
+          {
+            ...common,
+            seed: variation ? seed : (seed + offset) % 2 ** 32,
+            count,
+            batchSize: Math.min(5, count),
+            ...(variation ? { variation } : {}),
+          },
+          hooks,
+        );
+        for (const [k, i] of generated.images.entries()) {
+          rgbs.push(i.rgb);
+          origins.push(variation ? { seed: i.seed, variation: variation.seed } : { seed: (seed + offset + k) % 2 ** 32 });
+        }
+        throwIfAborted(signal);
+      }
+    } finally {
+      // Previews are only for the wait: none is left stored after this stage, whatever happened.
+      await previews.close();
     }
     throwIfAborted(signal);
 
-    ctx.progress('post-process', 78);
+    ctx.progress('post-process', 78, { preview: undefined });
     const post = await postProcess({ analyzer }, who.face, who.embedding, rgbs, {
       topN: data.count,
       signal,
@@ -246,8 +297,21 @@ export async function generatePortraits(
       images.push((await artifacts.put(data.user, await encodePng(r.image), { ext: 'png' })).ref);
       scores.push(Math.round(r.score * 1000) / 1000);
     }
+    const picked = post.results.map((r) => origins[r.index] ?? { seed });
     ctx.progress('done', 100);
-    return { images, scores };
+    return {
+      images,
+      scores,
+      seeds: picked.map((o) => o.seed),
+      ...(data.variation
+        ? { variationSeeds: picked.map((o) => o.variation ?? 0), strength: data.variation.strength }
+        : {}),
+      sampler: plan.sampler.name,
+      steps: plan.sampler.steps,
+      width: plan.sampler.width,
+      height: plan.sampler.height,
+      method,
+    };
   } finally {
     if (ownPipe) await pipe.close();
   }

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { InputError, throwIfAborted } from '../../base/errors.ts';
 import type { IdentityFace } from '../../core/identity/face-source.ts';
 import { artifactRef } from '../reply.ts';
-import { baseData, defineJob, inThread, type ProcessorContext, reply, say } from './define.ts';
+import { baseData, defineJob, inThread, type ProcessorContext, pictureReply, say } from './define.ts';
 
 const data = baseData.extend({
   template: artifactRef,
@@ -30,6 +30,7 @@ const result = z.object({
   images: z.array(artifactRef),
   placed: z.number().int(),
   faceCount: z.number().int(),
+  flagged: z.array(z.number().int().min(0)).optional(),
 });
 
 export const groupPhoto = defineJob({
@@ -38,7 +39,7 @@ export const groupPhoto = defineJob({
   data,
   result,
   feature: { name: 'Group photos', howToEnable: 'Start a worker that serves the cpu queue.' },
-  reply: (r) => reply([say('reply.group_photo', { placed: r.placed, faces: r.faceCount })], r.images),
+  reply: (r) => pictureReply([say('reply.group_photo', { placed: r.placed, faces: r.faceCount })], r),
   processor: () => inThread(import.meta.url),
 });
 

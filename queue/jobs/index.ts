@@ -15,6 +15,7 @@ import { talkGpu } from './talk-gpu.ts';
 import { template } from './template.ts';
 import { trainLora } from './train-lora.ts';
 import { tryOn } from './try-on.ts';
+import { upscale } from './upscale.ts';
 
 export const JOBS = {
   analyze,
@@ -24,6 +25,7 @@ export const JOBS = {
   'train-lora': trainLora,
   generate,
   'try-on': tryOn,
+  upscale,
   talk,
   'talk-gpu': talkGpu,
 } as const;

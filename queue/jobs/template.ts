@@ -7,7 +7,15 @@
 import { z } from 'zod';
 import { throwIfAborted } from '../../base/errors.ts';
 import { artifactRef } from '../reply.ts';
-import { baseData, defineJob, identityId, inThread, type ProcessorContext, reply, say } from './define.ts';
+import {
+  baseData,
+  defineJob,
+  identityId,
+  inThread,
+  type ProcessorContext,
+  pictureReply,
+  say,
+} from './define.ts';
 
 const data = baseData.extend({
   identityId,
@@ -22,6 +30,7 @@ const result = z.object({
   scores: z.array(z.number()),
   faceIndex: z.number().int(),
   faceCount: z.number().int(),
+  flagged: z.array(z.number().int().min(0)).optional(),
 });
 
 export const template = defineJob({
@@ -30,19 +39,12 @@ export const template = defineJob({
   data,
   result,
   feature: { name: 'Template portraits', howToEnable: 'Start a worker that serves the cpu queue.' },
-  reply: (r) => {
-    const where = { face: r.faceIndex + 1, faces: r.faceCount };
-    const score = r.scores[0];
-    return reply(
-      [
-        score === undefined
-          ? say('reply.template', where)
-          : say('reply.template_likeness', { ...where, likeness: score.toFixed(2) }),
-      ],
-      r.images,
-    );
-  },
-  resultButtons: true,
+  reply: (r) => ({
+    ...pictureReply([say('reply.template', { face: r.faceIndex + 1, faces: r.faceCount })], r),
+    // Several faces in the template: the front-end offers the others (template:face buttons).
+    ...(r.faceCount > 1 ? { faces: { count: r.faceCount, chosen: r.faceIndex } } : {}),
+  }),
+  resultButtons: ['upscale', 'animate', 'delete'],
   processor: () => inThread(import.meta.url),
 });
 

@@ -24,6 +24,6 @@ export const tryOn = defineJob({
   },
   priority: () => 2,
   reply: (r) => reply([say('reply.tryon')], r.images),
-  resultButtons: true,
+  resultButtons: ['animate', 'delete'],
   processor: () => notInstalled(),
 });
