@@ -46,7 +46,12 @@ function deliveryLocale(profile: UserProfile | undefined, target: ReplyTarget): 
 export const likenessPercent = (score: number): number => Math.max(0, Math.min(100, Math.round(score * 100)));
 
 /** Results a user can act on (the job declares it) get the result buttons. */
-export function addResultButtons(out: Outgoing, jobName: string | undefined, requestId: string, t: T): Outgoing {
+export function addResultButtons(
+  out: Outgoing,
+  jobName: string | undefined,
+  requestId: string,
+  t: T,
+): Outgoing {
   if (out.isError || out.buttons?.length || out.images.length === 0 || !jobName) return out;
   if (!isJobName(jobName)) return out;
   const declared = jobSpec(jobName).resultButtons;
@@ -78,7 +83,9 @@ function decorate(out: Outgoing, reply: Reply, t: T, requestId: string, explain:
     const score = reply.likeness?.[i];
     return {
       ...img,
-      ...(score !== undefined ? { caption: t('result.likeness', { n: i + 1, percent: likenessPercent(score) }) } : {}),
+      ...(score !== undefined
+        ? { caption: t('result.likeness', { n: i + 1, percent: likenessPercent(score) }) }
+        : {}),
       ...(reply.spoilers?.includes(i) ? { spoiler: true } : {}),
     };
   });
@@ -111,9 +118,14 @@ export async function deliveryOutgoing(
 }
 
 /** After a delivery showed likeness for the first time: the user has read the explanation. */
-export async function noteLikenessShown(services: Services, target: ReplyTarget, reply: Reply): Promise<void> {
+export async function noteLikenessShown(
+  services: Services,
+  target: ReplyTarget,
+  reply: Reply,
+): Promise<void> {
   if (reply.error || !reply.likeness?.length) return;
   const user = userOf(target);
   const profile = await services.profiles.get(user).catch(() => undefined);
-  if (profile && !profile.likenessExplained) await services.profiles.update(user, { likenessExplained: true });
+  if (profile && !profile.likenessExplained)
+    await services.profiles.update(user, { likenessExplained: true });
 }

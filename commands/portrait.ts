@@ -6,11 +6,11 @@ import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
 import { fetchChecked } from './kit/attachments.ts';
-import { userStylesOff } from './mystyle.ts';
 import { button } from './kit/buttons.ts';
 import { keptFor, storedResult } from './kit/results.ts';
 import { type IdentityView, type Services, styleText } from './kit/services.ts';
 import { type Button, type CommandContext, type CommandReply, defineCommand } from './kit/types.ts';
+import { userStylesOff } from './mystyle.ts';
 
 /** What a user can do with a delivered result (a job declares which of these its results get). */
 export const RESULT_ACTIONS = ['reroll', 'vary', 'upscale', 'animate', 'tryon', 'info', 'delete'] as const;
@@ -74,8 +74,7 @@ export async function resolveStyle(
   const lower = id.toLowerCase();
   // By id, or by its name in any language the pack has ("霓虹夜景" finds neon-night).
   const hit = styles.find(
-    (s) =>
-      s.id === id || [s.name, ...Object.values(s.names ?? {})].some((n) => n?.toLowerCase() === lower),
+    (s) => s.id === id || [s.name, ...Object.values(s.names ?? {})].some((n) => n?.toLowerCase() === lower),
   );
   if (!hit) throw new InputError('unknown_style', ctx.t('portrait.unknown_style', { style: id }));
   return hit.id;
@@ -132,7 +131,13 @@ const options = z.object({
     .optional()
     .meta({ describe: 'opt.portrait.seed', positional: 2, match: /^\d+$/ }),
   /** Words added to the style's prompt ("/portrait neon-night smiling, red scarf"). */
-  prompt: z.string().trim().min(1).max(300).optional().meta({ describe: 'opt.portrait.prompt', positional: 'rest' }),
+  prompt: z
+    .string()
+    .trim()
+    .min(1)
+    .max(300)
+    .optional()
+    .meta({ describe: 'opt.portrait.prompt', positional: 'rest' }),
   /** How far a variation moves from the picture (0.05 = almost the same, 1 = a new picture). */
   strength: z.coerce.number().min(0.05).max(1).optional().meta({ describe: 'opt.portrait.strength' }),
   action: z
@@ -148,8 +153,7 @@ type Options = z.infer<typeof options>;
 /** The user's finished portrait request `id` (its result), or a clear "no such result". */
 async function finishedPortrait(ctx: CommandContext, id: string): Promise<GenerateResultView> {
   const done = await ctx.services.jobs.completed(id, ctx.inv.user);
-  if (!done || done.name !== 'generate')
-    throw new InputError('no_result', ctx.t('portrait.no_result', { id }));
+  if (done?.name !== 'generate') throw new InputError('no_result', ctx.t('portrait.no_result', { id }));
   return done.result as GenerateResultView;
 }
 
@@ -193,7 +197,11 @@ async function info(ctx: CommandContext, id: string): Promise<CommandReply> {
 /** Upscale: the best picture of a result, redrawn larger by the engine's img2img where it runs. */
 async function upscale(ctx: CommandContext, id: string): Promise<CommandReply> {
   const { services, inv } = ctx;
-  const images = await storedResult(ctx, id, () => new InputError('no_result', ctx.t('portrait.no_result', { id })));
+  const images = await storedResult(
+    ctx,
+    id,
+    () => new InputError('no_result', ctx.t('portrait.no_result', { id })),
+  );
   if (!(await services.jobs.available('upscale')))
     throw new NotAvailableError(
       'Upscaling',
@@ -213,7 +221,10 @@ async function upscale(ctx: CommandContext, id: string): Promise<CommandReply> {
     idempotencyKey: `${inv.platform}-${inv.id}`,
     replyTarget: inv.replyTarget,
   });
-  return { text: ctx.t('portrait.upscale_queued'), track: { jobId: job.id, label: ctx.t('portrait.upscale') } };
+  return {
+    text: ctx.t('portrait.upscale_queued'),
+    track: { jobId: job.id, label: ctx.t('portrait.upscale') },
+  };
 }
 
 /** How a "vary" press or option asks for its strength. */
@@ -265,7 +276,8 @@ export const portrait = defineCommand({
     // Reroll and vary repeat the earlier request's style and count; vary starts from its best picture.
     const again = opts.arg && (opts.action === 'reroll' || strength !== undefined) ? opts.arg : undefined;
     const earlier = again ? await services.jobs.requestOptions(again, inv.user) : undefined;
-    const base = again && strength !== undefined ? (await finishedPortrait(ctx, again)).seeds?.[0] : undefined;
+    const base =
+      again && strength !== undefined ? (await finishedPortrait(ctx, again)).seeds?.[0] : undefined;
     if (again && strength !== undefined && base === undefined)
       throw new InputError('no_result', ctx.t('portrait.no_result', { id: again }));
     const wanted =

@@ -23,7 +23,13 @@ import type { ArtifactStore } from '../core/storage/artifacts.ts';
 import { DeliveryConsumer } from './delivery/consumer.ts';
 import { type DeliveryData, deliveryPayload, enqueueDelivery } from './delivery/entry.ts';
 import { recordFinish } from './finish.ts';
-import type { FollowUp, NotInstalled, ProcessorContext, ProcessorSpec, ProgressExtra } from './jobs/define.ts';
+import type {
+  FollowUp,
+  NotInstalled,
+  ProcessorContext,
+  ProcessorSpec,
+  ProgressExtra,
+} from './jobs/define.ts';
 import {
   type AnyJob,
   JOB_NAMES,

@@ -91,7 +91,8 @@ export const en = {
   'train.not_image': '"{name}" is not an image. Send JPEG, PNG or WebP photos.',
   'train.private_only':
     'For your privacy, send your photos to me in a private chat (direct message), not in a group.',
-  'train.queued': 'Got {count, plural, one {# photo} other {# photos}}. Checking them now — I will report on each photo.',
+  'train.queued':
+    'Got {count, plural, one {# photo} other {# photos}}. Checking them now — I will report on each photo.',
   'train.progress': 'Preparing your identity',
   'train.duplicate': 'These photos are already being processed.',
 
@@ -204,7 +205,8 @@ export const en = {
   'error.service_unavailable': 'The service is busy or unreachable right now. Please try again in a minute.',
   'error.too_many_pending':
     'You already have {limit, plural, one {# request} other {# requests}} in progress. Wait for one to finish, or cancel one with /cancel.',
-  'error.daily_quota': "You have used today's {limit, plural, one {# request} other {# requests}}. The quota resets at 00:00 UTC.",
+  'error.daily_quota':
+    "You have used today's {limit, plural, one {# request} other {# requests}}. The quota resets at 00:00 UTC.",
   'error.no_such_job': 'You have no job "{id}". Use /status to see your jobs.',
   'error.bad_language': 'Language must be one of: {languages}.',
   'error.download_failed': 'Your file could not be downloaded from the chat service. Please send it again.',
@@ -236,7 +238,8 @@ export const en = {
   // Delivered job results (queue/jobs.ts toReply → bot/delivery.ts renders them per user).
   'job.group-photo': 'Group photo',
   'job.template': 'Template portrait',
-  'reply.report_summary': '{accepted} of {total, plural, one {# photo} other {# photos}} can be used for your portraits.',
+  'reply.report_summary':
+    '{accepted} of {total, plural, one {# photo} other {# photos}} can be used for your portraits.',
   'reply.report_accepted': 'Used: {names}.',
   'reply.report_rejected': 'Not used:',
   'reply.photo_n': 'photo {n}',
@@ -288,7 +291,8 @@ export const en = {
   'group.need_template':
     'Send the group template photo with /group photo (as the caption of the photo); later requests reuse the last one.',
   'group.photo_skipped': 'Skipped (no prepared face yet): {names}.',
-  'group.photo_skipped_unnamed': 'Skipped: {count, plural, one {# member} other {# members}} without a prepared face yet.',
+  'group.photo_skipped_unnamed':
+    'Skipped: {count, plural, one {# member} other {# members}} without a prepared face yet.',
   'group.photo_none_ready':
     'None of the {count} opted-in members has a prepared face yet. Each member sends a few photos of themselves to the bot in private first.',
   'status.identity': 'Your face ({photos, plural, one {# photo} other {# photos}}): {state}',
@@ -367,7 +371,7 @@ export const en = {
   // Likeness on results (bot/delivery.ts).
   'result.likeness': '#{n}: likeness {percent}%',
   'result.likeness_explained':
-    "Likeness says how close the face in a picture is to the face in your photos, as the face model measures it (from 45% on it counts as the same person). Pictures come best first.",
+    'Likeness says how close the face in a picture is to the face in your photos, as the face model measures it (from 45% on it counts as the same person). Pictures come best first.',
   'result.flagged':
     '{count, plural, one {One picture was} other {# pictures were}} flagged by the safety check and blurred: tap to see.',
   'reply.varied':
@@ -392,7 +396,7 @@ export const en = {
   'hint.rate': 'write it like +10% or -20%',
   'hint.pitch': 'write it like +5Hz or -10Hz',
   // Option problems (commands/kit/dispatch.ts): "{label}: {problem}"; labels name the option.
-  'error.option_label': '{name}',
+  'error.option_label': '{name} ({describe})',
   'error.option_sep': ': ',
   'error.option_join': '; ',
   // Safe groups (commands/kit/policy.ts).

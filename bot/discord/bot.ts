@@ -222,7 +222,10 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     await i.respond(
       styles
         .map((s) => ({ s, name: styleText(s, locale).name }))
-        .filter(({ s, name }) => s.id.includes(q) || name.toLowerCase().includes(q) || s.name.toLowerCase().includes(q))
+        .filter(
+          ({ s, name }) =>
+            s.id.includes(q) || name.toLowerCase().includes(q) || s.name.toLowerCase().includes(q),
+        )
         .slice(0, 25)
         .map(({ s, name }) => ({ name: name.slice(0, 100), value: s.id })),
     );

@@ -53,7 +53,12 @@ export async function renderTelegram(
 
   const photos: Array<{ bytes: Uint8Array; name: string; caption?: string; spoiler?: boolean }> = [];
   for (const img of out.images)
-    photos.push({ bytes: await imageBytes(img, read), name: img.name, caption: img.caption, spoiler: img.spoiler });
+    photos.push({
+      bytes: await imageBytes(img, read),
+      name: img.name,
+      caption: img.caption,
+      spoiler: img.spoiler,
+    });
   // Flagged by the output safety check: blurred until the user taps it.
   const spoiler = (p: { spoiler?: boolean }) => (p.spoiler ? { has_spoiler: true } : {});
 

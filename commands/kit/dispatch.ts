@@ -170,11 +170,14 @@ const ZH_TYPES: Record<string, string> = { number: '数字', string: '文本', b
 
 function problemText(ctx: DispatchContext, issue: z.core.$ZodIssue): string {
   const name = issue.path.map(String).join('.') || 'options';
-  const describe = ctx.command ? optionInfo(ctx.command).find((o) => o.name === name)?.meta.describe : undefined;
+  const describe = ctx.command
+    ? optionInfo(ctx.command).find((o) => o.name === name)?.meta.describe
+    : undefined;
   const label = ctx.t('error.option_label', { name, describe: describe ? ctx.t(describe) : name });
   // A schema's own message is a catalog key ("hint.rate"); zod's are in the user's language already.
   let message = isMessageKey(issue.message) ? ctx.t(issue.message) : issue.message;
-  if (ctx.locale === 'zh-CN') message = message.replace(/\b(number|string|boolean|int)\b/g, (w) => ZH_TYPES[w]);
+  if (ctx.locale === 'zh-CN')
+    message = message.replace(/\b(number|string|boolean|int)\b/g, (w) => ZH_TYPES[w]);
   return `${label}${ctx.t('error.option_sep')}${message}`;
 }
 

@@ -85,7 +85,10 @@ export const OPEN_POLICY: Policy = {
 
 export function isBanned(
   p: Policy,
-  who: { user: Pick<Invocation['user'], 'platform' | 'id'>; chat?: Pick<Invocation['chat'], 'platform' | 'id'> },
+  who: {
+    user: Pick<Invocation['user'], 'platform' | 'id'>;
+    chat?: Pick<Invocation['chat'], 'platform' | 'id'>;
+  },
 ): boolean {
   if (p.bannedUsers.has(`${who.user.platform}:${who.user.id}`)) return true;
   return who.chat !== undefined && p.bannedChats.has(`${who.chat.platform}:${who.chat.id}`);

@@ -122,7 +122,14 @@ export interface Services {
       id: string,
       user: UserRef,
     ): Promise<
-      | { style?: string; userStyle?: string; count?: number; prompt?: string; template?: string; face?: number }
+      | {
+          style?: string;
+          userStyle?: string;
+          count?: number;
+          prompt?: string;
+          template?: string;
+          face?: number;
+        }
       | undefined
     >;
     /** Delete the stored images of one of the user's results; returns how many were removed. */

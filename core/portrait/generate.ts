@@ -40,11 +40,12 @@ import { LoraLibrary } from '../lora/library.ts';
 import { faceLoraFile, mergedFolders } from '../lora/user-models.ts';
 import { planUserStyle, userStyleStore } from '../lora/user-styles.ts';
 import { postProcess } from '../rank/postprocess.ts';
-import { PreviewPublisher } from './previews.ts';
+import { assertSafetyReady, flaggedPictures } from '../safety/classifier.ts';
 import type { ArtifactStore } from '../storage/artifacts.ts';
 import { styleCatalog } from '../styles/index.ts';
 import { type IdentityInput, planGeneration } from '../styles/plan.ts';
 import { factBaseFolder, factReady, modelDirFor, POSE_CONTROLNET } from './models.ts';
+import { PreviewPublisher } from './previews.ts';
 
 const logger = log('generate');
 
@@ -104,6 +105,8 @@ export async function generatePortraits(
 ): Promise<PortraitResult> {
   const { artifacts, signal } = ctx;
   const c = config();
+  // FACECHAIN_SAFETY_CHECK=required without the classifier: refused before any work.
+  await assertSafetyReady();
   const analyzer = await analyzerForTask(ctx);
 
   ctx.progress('identity', 2);
@@ -133,15 +136,20 @@ export async function generatePortraits(
     maxBytes: c.FACECHAIN_MAX_LORA_BYTES,
     maxRank: c.FACECHAIN_MAX_LORA_RANK,
   });
-  const plan = await planGeneration(identity, pack, {
-    library,
-    store,
-    defaultAdapterScale: c.FACECHAIN_FACT_ADAPTER_SCALE,
-    // Looked up under the job's own user: another user's style id is "not found".
-    ...(data.userStyle
-      ? { userStyle: await planUserStyle(userStyleStore(), data.user, data.userStyle) }
-      : {}),
-  }, data.prompt ? { extraPrompt: data.prompt } : {});
+  const plan = await planGeneration(
+    identity,
+    pack,
+    {
+      library,
+      store,
+      defaultAdapterScale: c.FACECHAIN_FACT_ADAPTER_SCALE,
+      // Looked up under the job's own user: another user's style id is "not found".
+      ...(data.userStyle
+        ? { userStyle: await planUserStyle(userStyleStore(), data.user, data.userStyle) }
+        : {}),
+    },
+    data.prompt ? { extraPrompt: data.prompt } : {},
+  );
   throwIfAborted(signal);
 
   ctx.progress('load-generator', 8);
@@ -231,7 +239,8 @@ export async function generatePortraits(
         const offset = rgbs.length;
         const count = Math.min(perCall, candidates - offset);
         const pct = (p: Progress) =>
-          10 + 65 * Math.min(1, (offset + p.image - 1 + (p.images * p.step) / Math.max(1, p.total)) / candidates);
+          10 +
+          65 * Math.min(1, (offset + p.image - 1 + (p.images * p.step) / Math.max(1, p.total)) / candidates);
         hooks.onProgress = (p: Progress) => {
           ctx.progress('generate', pct(p));
           if (p.preview) previews.offer(p.preview, 'generate', pct(p));
@@ -252,7 +261,9 @@ export async function generatePortraits(
         );
         for (const [k, i] of generated.images.entries()) {
           rgbs.push(i.rgb);
-          origins.push(variation ? { seed: i.seed, variation: variation.seed } : { seed: (seed + offset + k) % 2 ** 32 });
+          origins.push(
+            variation ? { seed: i.seed, variation: variation.seed } : { seed: (seed + offset + k) % 2 ** 32 },
+          );
         }
         throwIfAborted(signal);
       }
@@ -290,6 +301,11 @@ export async function generatePortraits(
       );
     }
 
+    ctx.progress('safety', 92);
+    const flagged = await flaggedPictures(
+      post.results.map((r) => r.image),
+      'generate',
+    );
     ctx.progress('store', 95);
     const images: string[] = [];
     const scores: number[] = [];
@@ -311,6 +327,7 @@ export async function generatePortraits(
       width: plan.sampler.width,
       height: plan.sampler.height,
       method,
+      ...(flagged.length ? { flagged } : {}),
     };
   } finally {
     if (ownPipe) await pipe.close();

@@ -77,6 +77,7 @@ export class PreviewPublisher {
   async close(): Promise<void> {
     this.closed = true;
     await this.chain;
-    for (const ref of new Set(this.stored.splice(0))) await this.task.artifacts.delete(ref).catch(() => false);
+    for (const ref of new Set(this.stored.splice(0)))
+      await this.task.artifacts.delete(ref).catch(() => false);
   }
 }

@@ -8,13 +8,14 @@ import { randomInt } from 'node:crypto';
 import { InputError, throwIfAborted } from '../../base/errors.ts';
 import { log } from '../../base/log.ts';
 import { config } from '../config.ts';
-import { sharedPipeline } from '../diffusion/index.ts';
 import type { Progress } from '../diffusion/index.ts';
+import { sharedPipeline } from '../diffusion/index.ts';
+import { cosine } from '../face/index.ts';
 import { analyzerForTask } from '../face/shared.ts';
 import { type IdentityFiles, loadIdentityFace } from '../identity/face-source.ts';
 import { decodeImage, encodePng, resizeRgb } from '../image/codec.ts';
 import { LoraLibrary } from '../lora/library.ts';
-import { cosine } from '../face/index.ts';
+import { assertSafetyReady, flaggedPictures } from '../safety/classifier.ts';
 import { styleCatalog } from '../styles/index.ts';
 import { planGeneration } from '../styles/plan.ts';
 import type { PipelineTask } from './generate.ts';
@@ -47,9 +48,17 @@ export async function upscalePortrait(
   ctx: PipelineTask,
   data: UpscaleRequest,
   stored: IdentityFiles | undefined,
-): Promise<{ images: string[]; scores: number[]; width: number; height: number; seed: number }> {
+): Promise<{
+  images: string[];
+  scores: number[];
+  width: number;
+  height: number;
+  seed: number;
+  flagged?: number[];
+}> {
   const { artifacts, signal } = ctx;
   const c = config();
+  await assertSafetyReady();
   ctx.progress('read', 2);
   const picture = await decodeImage(await artifacts.read(data.image));
   const size = upscaleSize(picture.width, picture.height);
@@ -70,7 +79,13 @@ export async function upscalePortrait(
   const plan = await planGeneration(
     { kind: 'fact', gender: who?.gender ?? 'female', ageBand: who?.ageBand ?? 'adult', age: who?.age },
     { ...pack, loras: [], loraPaths: [] },
-    { library: new LoraLibrary(0, { maxBytes: c.FACECHAIN_MAX_LORA_BYTES, maxRank: c.FACECHAIN_MAX_LORA_RANK }), defaultAdapterScale: 0 },
+    {
+      library: new LoraLibrary(0, {
+        maxBytes: c.FACECHAIN_MAX_LORA_BYTES,
+        maxRank: c.FACECHAIN_MAX_LORA_RANK,
+      }),
+      defaultAdapterScale: 0,
+    },
   );
   ctx.progress('load-generator', 10);
   const pipe = sharedPipeline(modelDirFor(pack.base));
@@ -118,11 +133,20 @@ export async function upscalePortrait(
     const face = [...a.faces].sort((x, y) => area(y.box) - area(x.box))[0];
     if (face?.embedding) scores.push(Math.round(cosine(face.embedding, who.embedding) * 1000) / 1000);
   }
+  ctx.progress('safety', 92);
+  const flagged = await flaggedPictures([image], 'upscale');
   ctx.progress('store', 95);
   const stored2 = await artifacts.put(data.user, await encodePng(image), { ext: 'png' });
   logger.info({ style: pack.id, width: size.width, height: size.height }, 'upscaled');
   ctx.progress('done', 100);
-  return { images: [stored2.ref], scores, width: size.width, height: size.height, seed };
+  return {
+    images: [stored2.ref],
+    scores,
+    width: size.width,
+    height: size.height,
+    seed,
+    ...(flagged.length ? { flagged } : {}),
+  };
 }
 
 const area = (b: readonly number[]) => Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);

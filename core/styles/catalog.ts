@@ -71,7 +71,9 @@ export class StyleCatalog {
       .map((p) => ({
         id: p.id,
         name: zh && p.name.zh ? p.name.zh : p.name.en,
-        ...(p.description ? { description: zh && p.description.zh ? p.description.zh : p.description.en } : {}),
+        ...(p.description
+          ? { description: zh && p.description.zh ? p.description.zh : p.description.en }
+          : {}),
         base: p.base,
         ...(p.previewPath ? { preview: { path: p.previewPath } } : {}),
       }));

@@ -50,7 +50,9 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   const { LandmarkFuser } = await import('../../core/fusion/fuser.ts');
   const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
+  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
+  await assertSafetyReady();
   const analyzer = await analyzerForTask(ctx);
   ctx.progress('template', 5);
   const bytes = await artifacts.read(data.template).catch((e) => {
@@ -104,8 +106,10 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
       'None of the members in this request has a prepared face any more, so there is no group photo.',
     );
   throwIfAborted(signal);
+  ctx.progress('safety', 92);
+  const flagged = await flaggedPictures([image], 'group-photo');
   ctx.progress('store', 95);
   const stored = await artifacts.put(data.user, await encodePng(image), { ext: 'png' });
   ctx.progress('done', 100);
-  return { images: [stored.ref], placed, faceCount: slots.length };
+  return { images: [stored.ref], placed, faceCount: slots.length, ...(flagged.length ? { flagged } : {}) };
 }

@@ -56,7 +56,9 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   const { likenessAt } = await import('../../core/rank/likeness.ts');
   const { templatePortrait } = await import('../../core/template/template.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
+  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
+  await assertSafetyReady();
   const analyzer = await analyzerForTask(ctx);
   ctx.progress('identity', 10);
   const user = await loadIdentityFace(analyzer, artifacts, data.identityId, ctx.identity, signal);
@@ -73,10 +75,13 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   ctx.progress('score', 75);
   const like = await likenessAt(analyzer, out.image, out.box, user.embedding, signal);
   throwIfAborted(signal);
+  ctx.progress('safety', 85);
+  const flagged = await flaggedPictures([out.image], 'template');
   ctx.progress('store', 90);
   const stored = await artifacts.put(data.user, await encodePng(out.image), { ext: 'png' });
   ctx.progress('done', 100);
   return {
+    ...(flagged.length ? { flagged } : {}),
     images: [stored.ref],
     scores: like.score === undefined ? [] : [Math.round(like.score * 1000) / 1000],
     faceIndex: out.faceIndex,

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { artifactRef } from '../reply.ts';
-import { generateProcessor } from './generate.ts';
 import { baseData, defineJob, identityId, type ProcessorContext, pictureReply, say } from './define.ts';
+import { generateProcessor } from './generate.ts';
 
 const data = baseData.extend({
   image: artifactRef,
