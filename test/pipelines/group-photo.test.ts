@@ -114,7 +114,7 @@ describe('group photo (real commands, queue and face models)', () => {
     const delivery = h.deliverer.deliveries[before]!;
     expect(delivery.target.chatId).toBe(GROUP);
     expect(delivery.reply.images).toEqual(r.images);
-    expect(delivery.reply.text).toContain('2 member(s)');
+    expect(delivery.reply.text).toContain('2 members');
 
     // The two leftmost faces now look like Ann and Max; the others are the template's own.
     const analyzer = await sharedAnalyzer();

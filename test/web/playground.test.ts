@@ -83,11 +83,11 @@ describe('web playground', () => {
     await expect.poll(() => page.textContent('#consent-state')).toContain('Accepted');
 
     await page.click('#train');
-    await expect.poll(() => page.textContent('#report')).toContain('Got 2 photo(s)');
+    await expect.poll(() => page.textContent('#report')).toContain('Got 2 photos');
     // The real prepare-identity job reports on each photo (one face accepted, a group photo rejected).
     await expect
       .poll(() => page.textContent('#report'), { timeout: 90_000 })
-      .toMatch(/1 of 2 photo\(s\) can be used[\s\S]*Used: astronaut\.png\.[\s\S]*sample2\.jpg shows 3 faces/);
+      .toMatch(/1 of 2 photos can be used[\s\S]*Used: astronaut\.png\.[\s\S]*sample2\.jpg shows 3 faces/);
     await expect.poll(() => page.locator('#report img').count()).toBeGreaterThan(0);
     await expect.poll(() => page.locator('.job.completed').count()).toBeGreaterThan(0);
 
