@@ -76,7 +76,6 @@ export const mystyle = defineCommand({
   attachments: [{ name: 'lora', describe: 'opt.mystyle.lora' }],
   needsConsent: true,
   listed: true,
-  groupFeature: true,
   async run(ctx, opts) {
     const { inv, services } = ctx;
     // Turned off by the operator (FACECHAIN_USER_STYLES_ENABLED=false): nothing is downloaded.

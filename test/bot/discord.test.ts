@@ -107,6 +107,14 @@ describe('Discord front-end', () => {
     expect(fake.contents([report])[0]).toMatch(/• group\.jpg shows \d faces/);
     expect(report.files.length).toBeGreaterThan(0);
 
+    // In a server, making pictures waits for an administrator's opt-in (FACECHAIN_GROUP_FEATURES).
+    mark = fake.calls.length;
+    fake.slash(dan, 'portrait', [{ name: 'style', type: 3, value: 'neon-night' }]);
+    await fake.waitFor(() => said(since(mark), /Group features are off in this group/));
+    mark = fake.calls.length;
+    fake.slash(dan, 'group', [{ name: 'action', type: 3, value: 'on' }], { admin: true });
+    await fake.waitFor(() => said(since(mark), /Group features are on/));
+
     mark = fake.calls.length;
     fake.slash(dan, 'portrait', [
       { name: 'style', type: 3, value: 'neon-night' },
