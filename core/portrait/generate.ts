@@ -216,6 +216,7 @@ export async function generatePortraits(
     /** Per candidate: the seed it started from and, when varying, its variation seed. */
     const origins: Array<{ seed: number; variation?: number }> = [];
     const previews = new PreviewPublisher(ctx, data.user, c.FACECHAIN_PREVIEW_INTERVAL_MS);
+    let post: Awaited<ReturnType<typeof postProcess>>;
     const common = {
       prompt: plan.prompt,
       negativePrompt: plan.negativePrompt,
@@ -267,18 +268,18 @@ export async function generatePortraits(
         }
         throwIfAborted(signal);
       }
+      throwIfAborted(signal);
+      // The last preview stays up while the user's face is fused into the candidates.
+      ctx.progress('post-process', 78);
+      post = await postProcess({ analyzer }, who.face, who.embedding, rgbs, {
+        topN: data.count,
+        signal,
+        fuseOptions: { blend: c.FACECHAIN_FUSION_BLEND },
+      });
     } finally {
-      // Previews are only for the wait: none is left stored after this stage, whatever happened.
+      // Previews are only for the wait: none is left stored after this, whatever happened.
       await previews.close();
     }
-    throwIfAborted(signal);
-
-    ctx.progress('post-process', 78, { preview: undefined });
-    const post = await postProcess({ analyzer }, who.face, who.embedding, rgbs, {
-      topN: data.count,
-      signal,
-      fuseOptions: { blend: c.FACECHAIN_FUSION_BLEND },
-    });
     throwIfAborted(signal);
     // Counts and reasons only (no prompt text, no images, no embeddings).
     logger.info(
@@ -301,7 +302,7 @@ export async function generatePortraits(
       );
     }
 
-    ctx.progress('safety', 92);
+    ctx.progress('safety', 92, { preview: undefined });
     const flagged = await flaggedPictures(
       post.results.map((r) => r.image),
       'generate',
