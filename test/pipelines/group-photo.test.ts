@@ -84,6 +84,13 @@ describe('group photo (real commands, queue and face models)', () => {
       { platform: 'telegram', id: people.ann.id },
       { version: privacyVersion(), at: Date.now() },
     );
+    // Joining waits for an administrator's opt-in of the group.
+    expect((await dispatch(inv(people.max, 'group', { action: 'join' }), services))?.text).toMatch(
+      /Group features are off/,
+    );
+    expect((await dispatch(inv(people.ann, 'group', { action: 'on' }), services))?.text).toMatch(
+      /Group features are on/,
+    );
     for (const p of [people.ann, people.max, people.cat])
       expect((await dispatch(inv(p, 'group', { action: 'join' }), services))?.text).toMatch(
         /next group photo/,
