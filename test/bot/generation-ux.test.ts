@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordFrontend } from '../../bot/discord/bot.ts';
 import { installedStyles } from '../../bot/styles.ts';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import { type WebEvent, WebFrontend } from '../../bot/web/server.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { BUILTIN_STYLES_DIR } from '../../core/styles/catalog.ts';
 import { generateProcessor } from '../../queue/jobs/generate.ts';
@@ -60,12 +61,14 @@ describe('generation as users see it', () => {
   let tg: TelegramFrontend;
   let dfake: FakeDiscord;
   let dc: DiscordFrontend;
+  let web: WebFrontend;
+  const sid = 'a1'.repeat(16);
   const zed: TgUser = { id: 7373, is_bot: false, first_name: 'Zed', language_code: 'en' };
   const dm: TgChat = { id: 7373, type: 'private', first_name: 'Zed' };
   const kai: DcUser = { id: '800000000000000073', username: 'kai' };
 
-  async function prepare(platform: 'telegram' | 'discord', id: string): Promise<void> {
-    const user = `${platform === 'telegram' ? 'tg' : 'dc'}-${id}`;
+  async function prepare(platform: 'telegram' | 'discord' | 'web', id: string): Promise<void> {
+    const user = `${{ telegram: 'tg', discord: 'dc', web: 'web' }[platform]}-${id}`;
     const photo = (await stack.producer.artifacts.put(user, face('astronaut.png'), { ext: 'png' })).ref;
     await stack.producer.enqueue(
       'prepare-identity',
@@ -101,11 +104,13 @@ describe('generation as users see it', () => {
       editIntervalMs: EDIT_MS,
       progressPollMs: 50,
     });
+    web = new WebFrontend({ services: stack.services, port: 0, host: '127.0.0.1', progressPollMs: 50 });
+    await web.start();
     // The real processors of the job table, resolved for the fixture folder (the main process
     // read its settings before this file set them).
     const generate = await generateProcessor(modelDir);
     await stack.startWorker(
-      { telegram: tg, discord: dc },
+      { telegram: tg, discord: dc, web },
       {
         generate,
         upscale: {
@@ -117,12 +122,13 @@ describe('generation as users see it', () => {
     );
     await tg.start();
     await dc.start();
-    await Promise.all([prepare('telegram', String(zed.id)), prepare('discord', kai.id)]);
+    await Promise.all([prepare('telegram', String(zed.id)), prepare('discord', kai.id), prepare('web', sid)]);
   }, 240_000);
 
   afterAll(async () => {
     await tg?.stop();
     await dc?.stop();
+    await web?.stop();
     await stack?.close();
     await fake?.stop();
     await dfake?.stop();
@@ -271,5 +277,44 @@ describe('generation as users see it', () => {
         : undefined;
     });
     expect(dfake.contents([result])[0]).toMatch(/1\. #1: likeness \d+%/);
+  }, 180_000);
+
+  it('web: the page receives the preview picture with the progress before the results', async () => {
+    const headers = { cookie: `fc_sid=${sid}`, 'content-type': 'application/json' };
+    const events: WebEvent[] = [];
+    const stream = await fetch(`${web.address}api/events`, { headers });
+    const reader = stream.body!.getReader();
+    const pump = (async () => {
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += new TextDecoder().decode(value);
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
+          if (data) events.push(JSON.parse(data));
+          buf = buf.slice(i + 2);
+        }
+      }
+    })();
+    const post = (body: Record<string, unknown>) =>
+      fetch(`${web.address}api/command`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ requestId: `r${Math.random().toString(36).slice(2, 12)}`, ...body }),
+      }).then((r) => r.json() as Promise<{ jobId?: string }>);
+    await post({ button: 'consent:accept' });
+    const queued = await post({ command: 'portrait', options: { style: 'quick', count: 2 } });
+    expect(queued.jobId).toBeTruthy();
+    await until(() => events.some((e) => e.type === 'delivery' && e.jobId === queued.jobId), 120_000);
+    await reader.cancel();
+    await pump.catch(() => {});
+    const delivery = events.findIndex((e) => e.type === 'delivery' && e.jobId === queued.jobId);
+    const previews = events.filter((e, i) => i < delivery && e.type === 'progress' && e.preview);
+    expect(previews.length).toBeGreaterThan(0);
+    expect(previews[0].preview).toMatch(/^data:image\/jpeg;base64,/);
+    // The results carry their likeness, best first.
+    const captions = events[delivery].captions ?? [];
+    expect(captions.map((c) => /^#(\d): likeness \d+%$/.exec(c ?? '')?.[1])).toEqual(['1', '2']);
   }, 180_000);
 });
