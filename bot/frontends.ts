@@ -6,6 +6,7 @@
  */
 
 import { log } from '../base/log.ts';
+import { policyFromConfig } from '../commands/kit/policy.ts';
 import type { StyleView } from '../commands/kit/services.ts';
 import { type Config, config as loadConfig } from '../core/config.ts';
 import { BUILTIN_STYLES_DIR } from '../core/styles/catalog.ts';
@@ -34,6 +35,8 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
   const services = producerServices(ctx.producer, {
     styles: ctx.styles ?? (await installedStyles([BUILTIN_STYLES_DIR, cfg.stylesDir])),
   });
+  // The operator's ban list, blocklist and switches, read once and enforced by every front-end.
+  const dispatch = { policy: policyFromConfig(cfg) };
   const started: FrontEnd[] = [];
   try {
     if (cfg.TELEGRAM_BOT_TOKEN) {
@@ -53,6 +56,7 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
         apiRoot: cfg.TELEGRAM_API_ROOT,
         webhook,
         editIntervalMs: cfg.FACECHAIN_TELEGRAM_EDIT_INTERVAL_MS,
+        dispatch,
       });
       await tg.start();
       ctx.deliverers.telegram = tg;
@@ -66,7 +70,9 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
         guildId: cfg.DISCORD_GUILD_ID,
         apiRoot: cfg.DISCORD_API_ROOT,
         register: cfg.FACECHAIN_DISCORD_REGISTER,
+        editIntervalMs: cfg.FACECHAIN_DISCORD_EDIT_INTERVAL_MS,
         services,
+        dispatch,
       });
       await dc.start();
       ctx.deliverers.discord = dc;
@@ -74,7 +80,7 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
     }
     if (cfg.FACECHAIN_WEB_ENABLED) {
       const { WebFrontend } = await import('./web/server.ts');
-      const web = new WebFrontend({ services, port: cfg.WEB_PORT, host: cfg.WEB_HOST });
+      const web = new WebFrontend({ services, port: cfg.WEB_PORT, host: cfg.WEB_HOST, dispatch });
       await web.start();
       ctx.deliverers.web = web;
       started.push(web);

@@ -183,7 +183,12 @@ function showDelivery(ev) {
     rep.hidden = false;
     rep.className = `report${ev.error ? ' error' : ''}`;
     rep.replaceChildren(ev.text);
-    if (ev.images?.length) {
+    // The contact sheet (every photo with a tick or a cross); older reports sent the accepted crops.
+    if (ev.images?.length === 1) {
+      const sheet = picture(ev.images[0], 'photo report');
+      sheet.classList.add('sheet');
+      rep.append(sheet);
+    } else if (ev.images?.length) {
       const t = el('div', { className: 'thumbs' });
       for (const src of ev.images) t.append(picture(src, 'accepted face crop'));
       rep.append(t);
