@@ -107,6 +107,12 @@ export async function generatePortraits(
   const c = config();
   // FACECHAIN_SAFETY_CHECK=required without the classifier: refused before any work.
   await assertSafetyReady();
+  // The operator turned uploaded styles off: a request queued before that is refused, not run.
+  if (data.userStyle && !c.FACECHAIN_USER_STYLES_ENABLED)
+    throw new NotAvailableError(
+      'Uploaded styles',
+      'The operator turned them off on this deployment; choose one of the installed styles (/styles).',
+    );
   const analyzer = await analyzerForTask(ctx);
 
   ctx.progress('identity', 2);

@@ -49,9 +49,13 @@ describe('Telegram group photo', () => {
     // Joining group photos waits for an administrator's opt-in.
     const m0 = fake.calls.length;
     fake.push(fake.message(bea, group, { text: '/group join' }));
-    await fake.waitFor(() => fake.calls.slice(m0).find((c) => /Group features are off/.test(String(c.params.text))));
+    await fake.waitFor(() =>
+      fake.calls.slice(m0).find((c) => /Group features are off/.test(String(c.params.text))),
+    );
     fake.push(fake.message(ann, group, { text: '/group on' }));
-    await fake.waitFor(() => fake.calls.slice(m0).find((c) => /Group features are on/.test(String(c.params.text))));
+    await fake.waitFor(() =>
+      fake.calls.slice(m0).find((c) => /Group features are on/.test(String(c.params.text))),
+    );
     const mark = fake.calls.length;
     for (const u of [ann, bea, cy]) fake.push(fake.message(u, group, { text: '/group join' }));
     await fake.waitFor(

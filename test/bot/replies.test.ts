@@ -225,11 +225,11 @@ describe('errors by code', () => {
 
   it('template results get the result buttons', () => {
     const out: Outgoing = { text: 'x', images: [{ name: 'a.jpg', ref: 'tg-1/x.jpg' }] };
-    expect(addResultButtons(out, 'template', 'tg-9', zh).buttons?.flat().map((b) => b.id)).toEqual([
-      'portrait:upscale:tg-9',
-      'talk:animate:tg-9',
-      'portrait:delete:tg-9',
-    ]);
+    expect(
+      addResultButtons(out, 'template', 'tg-9', zh)
+        .buttons?.flat()
+        .map((b) => b.id),
+    ).toEqual(['portrait:upscale:tg-9', 'talk:animate:tg-9', 'portrait:delete:tg-9']);
   });
 });
 

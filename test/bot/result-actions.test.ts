@@ -74,7 +74,9 @@ describe('Telegram result actions on a real template result', () => {
     // Making pictures in the group waits for an administrator's opt-in.
     const mOn = fake.calls.length;
     fake.push(fake.message(ann, group, { text: '/group on' }));
-    await fake.waitFor(() => fake.calls.slice(mOn).find((c) => /Group features are on/.test(String(c.params.text))));
+    await fake.waitFor(() =>
+      fake.calls.slice(mOn).find((c) => /Group features are on/.test(String(c.params.text))),
+    );
 
     // /template with a real template photo; the fused result arrives in the group with buttons.
     const tplBytes = face('sample2.jpg');

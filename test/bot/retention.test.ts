@@ -100,6 +100,9 @@ describe('a swept result on Telegram', () => {
     );
     expect(zh).toBe('该结果的图片已在 7 天后删除（本服务器只保留文件这么久）；请用 /portrait 重新生成。');
     // A result that never existed still gets the old answer.
-    await send(fake.message(cy, dm, { text: '/talk tg-nope1 hello' }), /There is no finished result tg-nope1/);
+    await send(
+      fake.message(cy, dm, { text: '/talk tg-nope1 hello' }),
+      /There is no finished result tg-nope1/,
+    );
   }, 60_000);
 });
