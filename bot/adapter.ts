@@ -18,7 +18,7 @@ export interface FrontEnd {
 export interface Outgoing {
   text: string;
   images: ReplyImage[];
-  video?: { ref: string };
+  video?: { ref: string; note?: boolean };
   buttons?: Button[][];
   select?: { placeholder: string; options: Button[] };
   isError?: boolean;
@@ -49,7 +49,7 @@ export function fromDelivery(r: Reply): Outgoing {
   return {
     text: r.text,
     images: r.images.map((ref, i) => ({ ref, name: `result-${i + 1}.${ref.split('.').pop() ?? 'jpg'}` })),
-    ...(r.video ? { video: { ref: r.video } } : {}),
+    ...(r.video ? { video: { ref: r.video, ...(r.videoNote ? { note: true } : {}) } } : {}),
     ...(r.buttons ? { buttons: r.buttons } : {}),
     ...(r.error ? { isError: true } : {}),
   };

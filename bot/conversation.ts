@@ -14,6 +14,7 @@ import { fromCommandReply, type Outgoing } from './adapter.ts';
 import { deliveryOutgoing, noteLikenessShown } from './delivery.ts';
 import { trackJob } from './progress.ts';
 import { EditThrottle } from './throttle.ts';
+import { UpdateLimit } from './update-limit.ts';
 
 const logger = log('frontends');
 
@@ -63,23 +64,38 @@ export interface ConversationOptions {
   followMaxMs?: number;
   /** What the dispatcher enforces (the operator's policy, extra middleware). */
   dispatch?: DispatchOptions;
+  /**
+   * Bound on invocations handled at once, shared by every front-end of the process
+   * (FACECHAIN_MAX_CONCURRENT_UPDATES); default: a bound of this conversation's own.
+   */
+  updates?: UpdateLimit;
 }
 
 export class Conversation {
   private readonly throttle: EditThrottle;
   private readonly aborter = new AbortController();
   private readonly tasks = new Set<Promise<unknown>>();
+  private readonly updates: UpdateLimit;
 
   constructor(readonly o: ConversationOptions) {
     this.throttle = new EditThrottle(o.editIntervalMs);
+    this.updates = o.updates ?? new UpdateLimit();
   }
 
   get services(): Services {
     return this.o.services;
   }
 
-  /** Dispatch one invocation and answer it; a job it started is followed in the background. */
-  async handle(inv: Invocation, channel: ReplyChannel): Promise<void> {
+  /**
+   * Dispatch one invocation and answer it; a job it started is followed in the background.
+   * Waits for a slot of the update limit first: the slot covers the download of attachments,
+   * the command and the answer, not the following of the job.
+   */
+  handle(inv: Invocation, channel: ReplyChannel): Promise<void> {
+    return this.updates.run(() => this.answer(inv, channel));
+  }
+
+  private async answer(inv: Invocation, channel: ReplyChannel): Promise<void> {
     let reply: CommandReply | undefined;
     try {
       reply = await dispatch(inv, this.o.services, this.o.dispatch);

@@ -35,10 +35,14 @@ export async function trackJob(
   const t = translator(locale);
   // A notice that arrives while the state is being read still counts: it wakes the next wait.
   let changed = false;
+  // After a "done" notice the job's state may still read "active" for a moment (the notice goes
+  // out with the worker's bookkeeping, just before BullMQ records the completion): look again soon.
+  let settleUntil = 0;
   let wake: (() => void) | undefined;
   const unwatch = await services.jobs
-    .watch?.(jobId, () => {
+    .watch?.(jobId, (kind) => {
       changed = true;
+      if (kind === 'done') settleUntil = Date.now() + 3000;
       wake?.();
     })
     .catch(() => undefined);
@@ -59,7 +63,7 @@ export async function trackJob(
       if (TERMINAL.has(view.state)) return view;
       if (changed) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, interval);
+        const timer = setTimeout(resolve, Date.now() < settleUntil ? Math.min(100, interval) : interval);
         wake = () => {
           clearTimeout(timer);
           resolve();

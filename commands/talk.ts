@@ -19,11 +19,12 @@ const options = z.object({
     .string()
     .max(60)
     .optional()
-    // In a text command, only a job-id-shaped first word is the result: "/talk hello" speaks.
+    // In a text command, only a first word shaped like a job id (tg-…, dc-…) is the result:
+    // "/talk hello" speaks to the latest portrait.
     .meta({
       describe: 'opt.talk.result',
       positional: 0,
-      match: /^[a-z]{2,8}-(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]+$/,
+      match: /^(tg|dc|web|cli)-[A-Za-z0-9_-]+$/,
     }),
   text: z.string().min(1).max(5000).optional().meta({ describe: 'opt.talk.text', positional: 'rest' }),
   voice: z.string().max(64).optional().meta({ describe: 'opt.talk.voice', autocomplete: true }),
@@ -37,6 +38,12 @@ const options = z.object({
     .regex(/^[+-]\d{1,2}Hz$/, 'hint.pitch')
     .optional()
     .meta({ describe: 'opt.talk.pitch' }),
+  /** A round video note (Telegram) instead of an ordinary video. */
+  note: z
+    .union([z.boolean(), z.enum(['on', 'off', 'yes', 'no', 'true', 'false'])])
+    .transform((v) => (typeof v === 'boolean' ? v : ['on', 'yes', 'true'].includes(v)))
+    .optional()
+    .meta({ describe: 'opt.talk.note' }),
 });
 
 /** Jobs whose pictures can be animated, newest first: portraits, template results, try-ons. */
@@ -87,6 +94,7 @@ export const talk = defineCommand({
     if (opts.voice) data.voice = opts.voice;
     if (opts.rate) data.rate = opts.rate;
     if (opts.pitch) data.pitch = opts.pitch;
+    if (opts.note) data.note = true;
     if (audio)
       data.audio = await services.uploads.put(inv.user, audio.name, await fetchChecked(ctx, audio, 'audio'));
     // A GPU worker's engine where one runs; the basic animator on any CPU worker otherwise.

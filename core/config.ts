@@ -10,6 +10,9 @@ import { setLogLevel, setLogSettingsSource } from '../base/log.ts';
 import { SAMPLERS } from './diffusion/schedulers/index.ts';
 import { type S3Settings, s3Settings } from './storage/s3-settings.ts';
 
+/** Updates the front-ends handle at once, all platforms together (docs/frontends.md). */
+export const DEFAULT_MAX_CONCURRENT_UPDATES = 16;
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
   .string()
@@ -151,6 +154,8 @@ export const configSchema = z.object({
   /** Where the Telegram webhook server listens when TELEGRAM_WEBHOOK_URL is set (behind your TLS proxy). */
   FACECHAIN_TELEGRAM_WEBHOOK_PORT: int(1, 65535).default(8443),
   FACECHAIN_TELEGRAM_WEBHOOK_HOST: z.string().default('127.0.0.1'),
+  /** Updates (commands, buttons, uploads) handled at once across chats and front-ends; more wait their turn. */
+  FACECHAIN_MAX_CONCURRENT_UPDATES: int(1, 10_000).default(DEFAULT_MAX_CONCURRENT_UPDATES),
   // What users see and what operators allow (docs/frontends.md "Safe groups", docs/replies.md).
   /** Users refused everything: comma-separated platform:id (telegram:123, discord:456, web:<session>). */
   FACECHAIN_BANNED_USERS: optionalString,

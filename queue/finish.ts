@@ -13,7 +13,14 @@ export async function recordFinish(
   redis: Redis,
   prefix: string,
   k: { durations: string; running: string; pending: string },
-  a: { ms: number; runningEntry?: string; pendingEntries: string[]; delivery?: DeliveryFields },
+  a: {
+    ms: number;
+    runningEntry?: string;
+    pendingEntries: string[];
+    delivery?: DeliveryFields;
+    /** A progress notice to publish (queue/progress-feed.ts). */
+    notice?: { channel: string; payload: string };
+  },
 ): Promise<void> {
   const d = a.delivery
     ? deliveryArgs(prefix, a.delivery)
@@ -29,6 +36,8 @@ export async function recordFinish(
     a.ms,
     a.runningEntry ?? '',
     ...d.args,
+    a.notice?.channel ?? '',
+    a.notice?.payload ?? '',
     ...a.pendingEntries,
   );
 }

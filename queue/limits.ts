@@ -97,6 +97,8 @@ export class UserLimits {
     requestId: string,
     isActive: (e: string) => Promise<boolean>,
     readKey?: string,
+    /** A progress notice published when the slot is taken (queue/progress-feed.ts). */
+    notice?: { channel: string; payload: string },
   ): Promise<{ state: number; value: string | null }> {
     const key = this.runningKey(user);
     const max = this.limits.maxRunning;
@@ -104,7 +106,8 @@ export class UserLimits {
     const base = [tombstoneKey, key, idem, this.pendingKey(user), this.freeKey(user)];
     const ks = readKey ? [...base, readKey] : base;
     const run = async () => {
-      const [state, value] = (await runScript(this.redis, SCRIPTS.start, ks.length, ...ks, max, entry)) as [
+      const args = [max, entry, notice?.channel ?? '', notice?.payload ?? ''];
+      const [state, value] = (await runScript(this.redis, SCRIPTS.start, ks.length, ...ks, ...args)) as [
         number,
         string | null,
       ];

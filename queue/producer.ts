@@ -23,7 +23,7 @@ import {
   type QueueName,
 } from './jobs/index.ts';
 import { UserLimits } from './limits.ts';
-import { ProgressFeed } from './progress-feed.ts';
+import { type NoticeKind, ProgressFeed } from './progress-feed.ts';
 import { UserRecords, userKey } from './records.ts';
 import { findJob, type JobView, jobStatus, jobView, listUserJobs } from './status.ts';
 import {
@@ -233,7 +233,7 @@ export class Producer {
   }
 
   /** Call `onChange` when request `id` starts, moves on or ends (queue/progress-feed.ts). */
-  watch(id: string, onChange: () => void): Promise<() => void> {
+  watch(id: string, onChange: (kind: NoticeKind) => void): Promise<() => void> {
     this.feed ??= new ProgressFeed(this.redis, this.opts.prefix);
     return this.feed.watch(id, onChange);
   }

@@ -56,6 +56,8 @@ export const replySchema = z.object({
   faces: z
     .object({ count: z.number().int().min(2).max(64), chosen: z.number().int().min(0).max(63) })
     .optional(),
+  /** Send the video as a round video note where the platform has them (Telegram), text apart. */
+  videoNote: z.boolean().optional(),
   buttons: z.array(z.array(buttonSchema).max(5)).max(5).optional(),
   /**
    * Set when the request failed; `text` is then the user-facing message. `key` names the catalog

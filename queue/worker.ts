@@ -20,9 +20,10 @@ import {
 import { en } from '../base/i18n/en.ts';
 import { log } from '../base/log.ts';
 import type { ArtifactStore } from '../core/storage/artifacts.ts';
-import { DeliveryConsumer } from './delivery/consumer.ts';
-import { type DeliveryData, deliveryPayload, enqueueDelivery } from './delivery/entry.ts';
+import { BotSide } from './delivery/bot-side.ts';
+import type { DeliveryData } from './delivery/entry.ts';
 import { recordFinish } from './finish.ts';
+import { deliveryFor, queueReply, recordFailure, releasePending } from './job-outcome.ts';
 import type {
   FollowUp,
   NotInstalled,
@@ -31,22 +32,19 @@ import type {
   ProgressExtra,
 } from './jobs/define.ts';
 import {
-  type AnyJob,
   JOB_NAMES,
   type JobData,
   type JobName,
   jobSpec,
-  parseJobData,
   QUEUES,
   type QueueName,
   readJobData,
 } from './jobs/index.ts';
 import { UserLimits } from './limits.ts';
 import { addDepthSource, jobDuration, jobsTotal, stalledTotal } from './metrics.ts';
-import { notifyProgress } from './progress-feed.ts';
+import { notifyProgress, progressNotice } from './progress-feed.ts';
 import { type Identity, identitySchema, UserRecords, userKey } from './records.ts';
-import type { Deliverers, Reply } from './reply.ts';
-import { StallWatch } from './stall-watch.ts';
+import type { Deliverers } from './reply.ts';
 import { encodeFailure } from './status.ts';
 import {
   CAPABILITY_TTL_SECONDS,
@@ -99,8 +97,7 @@ export class JobWorker extends EventEmitter {
   private readonly workers: Worker[] = [];
   private readonly controllers = new Map<string, AbortController>();
   private readonly queues = new Map<string, Queue>();
-  private consumer?: DeliveryConsumer;
-  private stallWatch?: StallWatch;
+  private botSide?: BotSide;
   private subscriber?: Redis;
   private pool?: ThreadPool;
   private poll?: NodeJS.Timeout;
@@ -161,7 +158,7 @@ export class JobWorker extends EventEmitter {
     }, 1000);
     this.poll.unref();
     for (const q of this.o.queues) {
-      if (q === 'deliver') continue; // a stream read by DeliveryConsumer, not a BullMQ queue
+      if (q === 'deliver') continue; // a stream read by the bot side (delivery/bot-side.ts), not a BullMQ queue
       const w = new Worker(
         q,
         (job, token) => {
@@ -180,13 +177,12 @@ export class JobWorker extends EventEmitter {
         },
       );
       w.on('error', (e) => logger.warn({ err: e, queue: q }, 'worker error'));
-      // After BullMQ has moved the job: a follower reading its state now sees the new one.
-      const notice = (job?: Job) => {
-        if (job?.id) notifyProgress(this.redis, this.sys.prefix, job.data?.requestId ?? job.id);
-      };
-      w.on('active', notice);
-      w.on('completed', notice);
-      w.on('failed', notice);
+      // Starts and completions are announced inside their own scripts (start.lua, finish.lua);
+      // failures here, after BullMQ has moved the job (they are rare).
+      w.on('failed', (job) => {
+        if (job?.id)
+          notifyProgress(this.redis, this.sys.prefix, progressNotice(job.data?.requestId ?? job.id, 'done'));
+      });
       w.on('stalled', (jobId) => {
         stalledTotal.inc({ queue: q });
         this.emit('stalled', jobId);
@@ -200,8 +196,8 @@ export class JobWorker extends EventEmitter {
         this.o.queues.map(async (q) => ({
           queue: q,
           counts:
-            q === 'deliver' && this.consumer
-              ? await this.consumer.depth()
+            q === 'deliver' && this.botSide
+              ? await this.botSide.consumer.depth()
               : await this.queue(q).getJobCounts(
                   'waiting',
                   'prioritized',
@@ -219,43 +215,19 @@ export class JobWorker extends EventEmitter {
 
   /** The bot process: send replies from the delivery stream, and report jobs that stalled for good. */
   private async startDelivery(): Promise<void> {
-    this.consumer = new DeliveryConsumer({
+    this.botSide = new BotSide({
       redis: this.redis,
       prefix: this.sys.prefix,
       deliverers: this.o.deliverers ?? {},
       artifacts: this.artifacts,
+      records: this.records,
       concurrency: Math.max(4, this.o.concurrency ?? 1),
       leaseMs: this.sys.lockDurationMs,
-      onDelivered: (id) => this.emit('delivered', id),
       startFollowUp: this.o.startFollowUp,
-      onFailed: (id, code) => this.emit('delivery-failed', id, code),
+      queue: (name) => this.queue(name),
+      events: this,
     });
-    await this.consumer.start();
-    this.stallWatch = new StallWatch(
-      this.redis,
-      this.sys.prefix,
-      QUEUES.filter((q) => q !== 'deliver'),
-      (q, id) => this.deliverStallFailure(q, id),
-    );
-    this.stallWatch.start();
-  }
-
-  private async deliverStallFailure(queue: string, jobId: string): Promise<void> {
-    const job = await this.queue(queue).getJob(jobId);
-    if (!job || (await this.tombstoned(jobId))) return;
-    let data: JobData<JobName>;
-    try {
-      data = parseJobData(job.name as JobName, job.data);
-    } catch {
-      return;
-    }
-    jobsTotal.inc({ queue, name: job.name, outcome: 'failed' });
-    logger.warn({ jobId, name: job.name }, 'job failed after stalling too often');
-    const shown = { code: 'stalled', message: en['joberror.stalled'], key: 'joberror.stalled' };
-    await this.deliver(job, data, { text: shown.message, images: [], error: shown });
-    await this.recordFailure(job.name, data, shown.code);
-    await this.releasePending(data, jobId);
-    this.emit('failed', jobId, shown.code);
+    await this.botSide.start();
   }
 
   get runningJobs(): number {
@@ -263,7 +235,7 @@ export class JobWorker extends EventEmitter {
   }
 
   get isRunning(): boolean {
-    const serving = this.workers.length > 0 || this.consumer !== undefined;
+    const serving = this.workers.length > 0 || this.botSide !== undefined;
     return serving && this.workers.every((w) => w.isRunning()) && !this.closing;
   }
 
@@ -286,10 +258,6 @@ export class JobWorker extends EventEmitter {
       if (c.signal.aborted) continue;
       if ((await this.redis.exists(keys.tombstone(this.sys.prefix, id)).catch(() => 0)) > 0) c.abort();
     }
-  }
-
-  private async tombstoned(id: string): Promise<boolean> {
-    return (await this.redis.exists(keys.tombstone(this.sys.prefix, id))) > 0;
   }
 
   private async isActive(entry: string): Promise<boolean> {
@@ -325,6 +293,7 @@ export class JobWorker extends EventEmitter {
         data.requestId ?? id,
         (e) => this.isActive(e),
         identityKey,
+        { channel: keys.progressChannel(this.sys.prefix), payload: data.requestId ?? id },
       );
       if (started.state === -1) return this.cancelled(job, data);
       identityRaw = started.value;
@@ -373,8 +342,12 @@ export class JobWorker extends EventEmitter {
           runningEntry: limited ? entry : undefined,
           pendingEntries: job.parent ? [] : QUEUES.map((q) => `${q}/${requestId}`),
           delivery: delivers
-            ? this.deliveryFor(job, data, def.reply(checked.data, data), def.followUps?.(checked.data, data))
+            ? deliveryFor(job, data, def.reply(checked.data, data), def.followUps?.(checked.data, data))
             : undefined,
+          notice: {
+            channel: keys.progressChannel(this.sys.prefix),
+            payload: progressNotice(requestId, job.parent ? 'step' : 'done'),
+          },
         },
       );
       this.afterCompletion(finish, id);
@@ -429,7 +402,8 @@ export class JobWorker extends EventEmitter {
       job
         .updateProgress({ stage, percent: pct, ...(preview ? { preview } : {}) })
         .then(() => {
-          if (Date.now() - noticed < PROGRESS_NOTICE_MS) return;
+          // A new preview is news at once; other reports at most every PROGRESS_NOTICE_MS.
+          if (Date.now() - noticed < PROGRESS_NOTICE_MS && !(extra && 'preview' in extra)) return;
           noticed = Date.now();
           notifyProgress(this.redis, this.sys.prefix, base.requestId);
         })
@@ -455,8 +429,8 @@ export class JobWorker extends EventEmitter {
 
   private async cancelled(job: Job, data: JobData<JobName>): Promise<never> {
     jobsTotal.inc({ queue: job.queueName, name: job.name, outcome: 'cancelled' });
-    await this.recordFailure(job.name, data, 'cancelled');
-    await this.releasePending(data, job.id as string);
+    await recordFailure(this.records, job.name, data, 'cancelled');
+    await releasePending(this.redis, this.sys.prefix, data, job.id as string);
     this.emit('cancelled', job.id);
     throw new UnrecoverableError(encodeFailure('cancelled', 'The job was cancelled.'));
   }
@@ -483,25 +457,16 @@ export class JobWorker extends EventEmitter {
         : fe instanceof ModelError || fe instanceof ConfigError // the operator's to fix; details stay in the log
           ? { code: fe.code, message: en['joberror.model'], key: 'joberror.model' }
           : info;
-    await this.recordFailure(job.name, data, shown.code);
-    await this.releasePending(data, job.id as string);
+    await recordFailure(this.records, job.name, data, shown.code);
+    await releasePending(this.redis, this.sys.prefix, data, job.id as string);
     // Last, with BullMQ's move to failed (the script skips a cancelled request).
-    this.afterCompletion(this.deliver(job, data, { text: shown.message, images: [], error: shown }), job.id);
+    this.afterCompletion(
+      queueReply(this.redis, this.sys.prefix, job, data, { text: shown.message, images: [], error: shown }),
+      job.id,
+    );
     this.emit('failed', job.id, shown.code);
     const reason = encodeFailure(shown.code, shown.message, 'key' in shown ? shown.key : undefined);
     return retryable ? new Error(reason) : new UnrecoverableError(reason);
-  }
-
-  /** The job's own bookkeeping of a final failure (e.g. a training identity back to "prepared"). */
-  private async recordFailure(name: string, data: JobData<JobName>, code: string): Promise<void> {
-    await (jobSpec(name) as AnyJob).records?.failure?.(this.records, data, code).catch(() => {});
-  }
-
-  private async releasePending(data: JobData<JobName>, jobId: string): Promise<void> {
-    const requestId = data.requestId ?? jobId;
-    await this.redis
-      .srem(userKey(this.sys.prefix, data.user, 'pending'), ...QUEUES.map((q) => `${q}/${requestId}`))
-      .catch(() => {});
   }
 
   /**
@@ -514,22 +479,6 @@ export class JobWorker extends EventEmitter {
     command.catch((err) =>
       logger.error({ err, jobId }, 'could not record a finished job or queue its reply'),
     );
-  }
-
-  private deliveryFor(job: Job, data: JobData<JobName>, reply: Reply, followUps?: FollowUp[]) {
-    return deliveryPayload({
-      user: data.user,
-      target: data.target,
-      requestId: data.requestId ?? (job.id as string),
-      source: { queue: job.queueName, id: job.id as string, name: job.name },
-      reply,
-      ...(followUps?.length ? { followUps } : {}),
-    });
-  }
-
-  /** Queue the request's one reply (an error; successes go out with the finish bookkeeping). */
-  private async deliver(job: Job, data: JobData<JobName>, reply: Reply): Promise<void> {
-    await enqueueDelivery(this.redis, this.sys.prefix, this.deliveryFor(job, data, reply));
   }
 
   /**
@@ -558,8 +507,7 @@ export class JobWorker extends EventEmitter {
         // Still stuck: drop the locks; BullMQ's stalled check gives the jobs to another worker.
         if (forced) await Promise.all(this.workers.map((w) => w.close(true)));
       }
-      this.stallWatch?.stop();
-      await this.consumer?.close(timedOut ? 1000 : deadlineMs);
+      await this.botSide?.close(timedOut ? 1000 : deadlineMs);
       await this.pool?.close();
       for (const q of this.queues.values()) await q.close().catch(() => {});
       await this.subscriber?.quit().catch(() => {});

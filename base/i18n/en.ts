@@ -29,6 +29,8 @@ export const en = {
   'opt.template.count': 'How many (1-6)',
   'opt.template.photo': 'The template photo',
   'opt.tryon.garment': 'A photo of the garment',
+  'opt.tryon.background': 'Background: keep, studio, gradient or photo',
+  'opt.tryon.backdrop': 'A background photo (optional)',
   'opt.consent.action': 'Show, accept or revoke',
   'opt.train.photo': 'A clear photo of your face',
   'opt.train.photo_more': 'Photo {n} (optional)',
@@ -49,6 +51,7 @@ export const en = {
   'opt.talk.audio': 'Or a voice message / audio file',
   'opt.talk.rate': 'Speaking rate, e.g. +10% or -20%',
   'opt.talk.pitch': 'Pitch, e.g. +5Hz or -10Hz',
+  'opt.talk.note': 'Send it as a round video note (Telegram)',
 
   'start.text':
     'Hello! I make portraits of you in many styles (FaceChain).\n' +
@@ -339,6 +342,28 @@ export const en = {
   'joberror.empty_audio': 'The recording has no sound to animate. Send it again.',
   'joberror.unknown_engine': 'Unknown animation engine. Choose auto, basic or sadtalker.',
   // ---- end of talking-portrait animation ----
+  // --- Body pose, garment masks, basic try-on (helper/pose; docs/tryon-and-pose.md) ---
+  'joberror.no_person':
+    'No person was found in the photo. Send a photo where one whole person is clearly visible.',
+  'joberror.several_people': 'The photo shows several people. Send a photo of one person.',
+  'joberror.no_garment':
+    'No garment could be found in the photo. Send it on a plain background, as a cut-out PNG, or worn by one person.',
+  'joberror.garment_too_small':
+    'The garment is too small in the photo. Send a photo where it fills more of the frame.',
+  'joberror.no_background_photo': 'The photo background needs a background photo: send one with the request.',
+  'joberror.bad_background': 'Unknown background. Choose studio, gradient or a photo of your own.',
+  'tryon.need_backdrop': 'For the "photo" background, send a second photo with the garment: the backdrop.',
+  'tryon.likeness': 'Likeness to you: {likeness}%.',
+  'tryon.basic_result':
+    'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model). Likeness {likeness}.',
+  'tryon.mask_preview': 'The highlighted part is the garment that will be kept.',
+  'pose.preview': 'The pose taken from your photo.',
+  // ---- web API request bodies (helper/ops: bot/web/body.ts) ----
+  'web.too_large': 'The upload is larger than {limit} MB. Send fewer or smaller files.',
+  'web.too_many_files': 'Too many files: at most {max} in one request.',
+  'web.bad_json': 'The request could not be read (not valid JSON). Reload the page and try again.',
+  'web.bad_form': 'The upload could not be read (not a valid form). Reload the page and try again.',
+  // ---- end of web API request bodies ----
   // ---- what users see (helper/ux): stages, times, likeness, choices, safe groups ----
   // Progress stages by the processors' ids (commands/kit/progress-text.ts; others read "working").
   'stage.other': 'working',
@@ -356,6 +381,8 @@ export const en = {
   'stage.upscale': 'redrawing larger',
   'stage.safety': 'checking the pictures',
   'stage.sheet': 'drawing the photo report',
+  'stage.garment': 'reading the garment',
+  'stage.try-on': 'trying it on',
   'stage.store': 'saving',
   'stage.done': 'finishing',
   'stage.dataset': 'preparing the training photos',

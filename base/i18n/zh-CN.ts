@@ -26,6 +26,8 @@ export const zhCN: Record<MessageKey, string> = {
   'opt.template.count': '数量（1-6）',
   'opt.template.photo': '模板照片',
   'opt.tryon.garment': '服装照片',
+  'opt.tryon.background': '背景：保持、影棚、渐变或照片',
+  'opt.tryon.backdrop': '背景照片（可选）',
   'opt.consent.action': '查看、同意或撤回',
   'opt.train.photo': '一张清晰的你的正脸照片',
   'opt.train.photo_more': '第 {n} 张照片（可选）',
@@ -46,6 +48,7 @@ export const zhCN: Record<MessageKey, string> = {
   'opt.talk.audio': '或一条语音消息 / 音频文件',
   'opt.talk.rate': '语速，例如 +10% 或 -20%',
   'opt.talk.pitch': '音调，例如 +5Hz 或 -10Hz',
+  'opt.talk.note': '以圆形视频消息发送（Telegram）',
 
   'start.text':
     '你好！我可以为你生成多种风格的写真（FaceChain）。\n' +
@@ -295,6 +298,26 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.empty_audio': '录音里没有可用于动画的声音。请重新发送。',
   'joberror.unknown_engine': '未知的动画引擎。请选择 auto、basic 或 sadtalker。',
   // ---- 说话肖像动画结束 ----
+  // --- 人体姿态、服装蒙版、基础试穿（helper/pose；docs/tryon-and-pose.md）---
+  'joberror.no_person': '照片中没有找到人。请发送一张能清楚看到一个完整人物的照片。',
+  'joberror.several_people': '照片中有好几个人。请发送只有一个人的照片。',
+  'joberror.no_garment':
+    '照片中找不到衣服。请把衣服放在纯色背景上拍摄、发送抠好图的 PNG，或发送一个人穿着它的照片。',
+  'joberror.garment_too_small': '衣服在照片中太小了。请发送衣服占画面更多的照片。',
+  'joberror.no_background_photo': '“照片背景”需要一张背景照片：请随请求一起发送。',
+  'joberror.bad_background': '未知的背景。请选择影棚白、渐变，或你自己的照片。',
+  'tryon.need_backdrop': '使用“照片”背景时，请随服装照片再发送第二张照片作为背景。',
+  'tryon.likeness': '与你的相似度：{likeness}%。',
+  'tryon.basic_result':
+    '基础试穿：把你的脸放到你照片中穿着这件衣服的人身上（本服务器没有生成模型）。相似度 {likeness}。',
+  'tryon.mask_preview': '高亮的部分是会保留下来的衣服。',
+  'pose.preview': '从你的照片中提取的姿态。',
+  // ---- 网页接口请求内容（helper/ops：bot/web/body.ts）----
+  'web.too_large': '上传的内容超过 {limit} MB。请少发几个文件或发送更小的文件。',
+  'web.too_many_files': '文件太多：一次最多 {max} 个。',
+  'web.bad_json': '无法读取请求（不是有效的 JSON）。请刷新页面后重试。',
+  'web.bad_form': '无法读取上传内容（不是有效的表单）。请刷新页面后重试。',
+  // ---- 网页接口请求内容结束 ----
   // ---- what users see (helper/ux) ----
   'stage.other': '处理中',
   'stage.load-models': '加载模型',
@@ -311,6 +334,8 @@ export const zhCN: Record<MessageKey, string> = {
   'stage.upscale': '放大重绘',
   'stage.safety': '安全检查',
   'stage.sheet': '绘制照片报告',
+  'stage.garment': '读取服装',
+  'stage.try-on': '试穿中',
   'stage.store': '保存',
   'stage.done': '收尾',
   'stage.dataset': '准备训练照片',

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { config } from '../../core/config.ts';
-import { isJobName, JOB_NAMES, type JobName, QUEUES } from '../../queue/jobs/index.ts';
+import { isJobName, JOB_NAMES, type JobInput, type JobName, QUEUES } from '../../queue/jobs/index.ts';
 import { Producer } from '../../queue/producer.ts';
 import { findRedis } from '../../queue/redis-embedded.ts';
 import { jobSystemOptions, openArtifacts } from '../../queue/system.ts';
@@ -64,7 +64,7 @@ export const command: CliCommand = {
           const full = { user, target: { platform: 'cli', chatId: 'operator', userId: 'operator' }, ...data };
           const id =
             args.string('id') ?? `cli-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-          out(await producer.enqueue(name, full as never, { idempotencyKey: id }));
+          out(await producer.enqueue(name, full as JobInput<JobName>, { idempotencyKey: id }));
           return 0;
         }
         case 'status': {

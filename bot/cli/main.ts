@@ -31,6 +31,9 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   prepare: () => import('./prepare.ts'),
   generate: () => import('./generate.ts'),
   talk: () => import('./talk.ts'),
+  pose: () => import('./pose.ts'),
+  segment: () => import('./segment.ts'),
+  tryon: () => import('./tryon.ts'),
 };
 
 function help(): string {

@@ -18,8 +18,9 @@ export const command: CliCommand = {
   async run(argv) {
     parseCommandLine(argv, {}); // settings come from the environment; nothing else is accepted
     const cfg = config();
+    const { checkFrontendSettings, startFrontends } = await import('../frontends.ts');
+    checkFrontendSettings(cfg); // before Redis, models or a worker start
     await ensureFaceModels(cfg.modelsDir);
-    const { startFrontends } = await import('../frontends.ts');
     const service = await runService({
       cfg,
       queues: parseQueues(cfg.FACECHAIN_WORKER_QUEUES),
@@ -48,7 +49,7 @@ export const command: CliCommand = {
 };
 
 /**
- * A newcomer's first `npm start` fetches the face models (about 14 MB, verified by sha256); later
+ * A newcomer's first `npm start` fetches the face and body models (about 24 MB kept, verified by sha256); later
  * starts only check them. Without them the bot still starts, and photo jobs answer with the
  * model store's own "not installed: run npx facechain models fetch" error.
  */

@@ -35,6 +35,7 @@ import type { CommandReply } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, imageBytes, type Outgoing } from '../adapter.ts';
 import { Conversation } from '../conversation.ts';
+import type { UpdateLimit } from '../update-limit.ts';
 import { commandDefinitions } from './definitions.ts';
 import { DEFAULT_UPLOAD_LIMIT } from './fit.ts';
 import { attachmentsOf, invocationFrom, optionsOf } from './invocation.ts';
@@ -68,6 +69,8 @@ export interface DiscordOptions {
   /** What the dispatcher enforces (the operator's policy). Default: from the settings. */
   dispatch?: DispatchOptions;
   progressPollMs?: number;
+  /** Bound on interactions handled at once (after the acknowledgement), shared with the other front-ends. */
+  updates?: UpdateLimit;
 }
 
 export class DiscordFrontend implements FrontEnd, Deliverer {
@@ -92,6 +95,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       editIntervalMs: opts.editIntervalMs ?? 2000,
       progressPollMs: opts.progressPollMs,
       followMaxMs: TOKEN_LIFETIME_MS,
+      updates: opts.updates,
     });
     this.client.on(Events.InteractionCreate, (i) =>
       this.conversation.background(() => this.onInteraction(i)),

@@ -23,6 +23,7 @@ import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue
 import { type FrontEnd, imageBytes } from '../adapter.ts';
 import { Conversation } from '../conversation.ts';
 import { KeyedSerial } from '../serial.ts';
+import type { UpdateLimit } from '../update-limit.ts';
 import { AlbumCollector } from './album.ts';
 import {
   attachmentsOf,
@@ -56,6 +57,8 @@ export interface TelegramOptions {
   progressPollMs?: number;
   /** Skip getMe at start (tests, benches). */
   botInfo?: UserFromGetMe;
+  /** Bound on updates handled at once, shared with the other front-ends (bot/update-limit.ts). */
+  updates?: UpdateLimit;
 }
 
 export class TelegramFrontend implements FrontEnd, Deliverer {
@@ -85,6 +88,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
       ...(opts.dispatch ? { dispatch: opts.dispatch } : {}),
       editIntervalMs: opts.editIntervalMs ?? 3000,
       progressPollMs: opts.progressPollMs,
+      updates: opts.updates,
     });
     this.albums = new AlbumCollector(opts.albumWaitMs ?? 800, (groupId, items) => {
       const first = items.find((i) => i.msg.caption?.startsWith('/')) ?? items[0];

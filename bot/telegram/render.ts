@@ -42,6 +42,17 @@ export async function renderTelegram(
       const m = await api.sendMessage(to.chatId, tooLargeText(bytes.byteLength, out.locale), replyParams);
       return m.message_id;
     }
+    if (out.video.note) {
+      // A round video note takes no caption or buttons: the words follow as a message.
+      await api.sendVideoNote(to.chatId, new InputFile(bytes, 'portrait.mp4'), {
+        length: 512,
+        ...replyParams,
+      });
+      const m = await api.sendMessage(to.chatId, out.text.slice(0, TEXT_LIMIT), {
+        ...(reply_markup ? { reply_markup } : {}),
+      });
+      return m.message_id;
+    }
     const m = await api.sendVideo(to.chatId, new InputFile(bytes, 'portrait.mp4'), {
       ...(captionFits ? { caption: out.text } : {}),
       ...(reply_markup ? { reply_markup } : {}),

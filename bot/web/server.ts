@@ -5,21 +5,24 @@
  * unless configured otherwise; no tokens needed.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveLocale } from '../../base/i18n/index.ts';
+import { type Locale, resolveLocale, translate } from '../../base/i18n/index.ts';
 import { log } from '../../base/log.ts';
 import { parseButtonId } from '../../commands/kit/buttons.ts';
-import type { DispatchOptions } from '../../commands/kit/dispatch.ts';
+import { type DispatchOptions, localeFor } from '../../commands/kit/dispatch.ts';
 import { parseTextCommand } from '../../commands/kit/parse-text.ts';
 import { type Services, styleText } from '../../commands/kit/services.ts';
 import type { Attachment, Invocation } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, selectAsButtons } from '../adapter.ts';
 import { Conversation } from '../conversation.ts';
+import type { UpdateLimit } from '../update-limit.ts';
+import { BodyError, type RequestBody, readRequestBody } from './body.ts';
 
 const logger = log('web');
 const STATIC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');
@@ -42,7 +45,15 @@ const TYPES: Record<string, string> = {
 };
 const SESSION_RE = /^[a-f0-9]{32}$/;
 /** One upload of up to 20 photos; the commands check each file against FACECHAIN_MAX_IMAGE_BYTES. */
-const MAX_BODY = 200 * 1024 * 1024;
+const MAX_UPLOAD = 200 * 1024 * 1024;
+/** Commands without files: text, options, a button id. */
+const MAX_JSON = 1024 * 1024;
+/** Hard cap on files per request; the commands' own limits (20 photos) answer below it, in words. */
+const MAX_FILES = 25;
+/** After refusing an upload, how long the client may go on sending before the connection is cut. */
+const REFUSED_DRAIN_MS = 2000;
+/** Upload folders older than this at start-up were left by a crash. */
+const STALE_UPLOAD_MS = 3600_000;
 /** Sessions without a page open are forgotten after this long (their results stay in storage). */
 const SESSION_IDLE_MS = 6 * 3600_000;
 
@@ -53,6 +64,12 @@ export interface WebOptions {
   progressPollMs?: number;
   /** What the dispatcher enforces (the operator's policy). Default: from the settings. */
   dispatch?: DispatchOptions;
+  /** Bound on commands handled at once, shared with the other front-ends (bot/update-limit.ts). */
+  updates?: UpdateLimit;
+  /** Where uploads are streamed, one folder per request, removed after its command. Default: the system temp folder. */
+  uploadDir?: string;
+  /** Largest request with files (bytes); default 200 MB. */
+  maxUploadBytes?: number;
 }
 
 /** What the page receives: a reply, later deliveries and progress lines. */
@@ -97,6 +114,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
       ...(opts.dispatch ? { dispatch: opts.dispatch } : {}),
       editIntervalMs: 0,
       progressPollMs: opts.progressPollMs ?? 5000,
+      updates: opts.updates,
     });
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((e) => {
@@ -107,7 +125,13 @@ export class WebFrontend implements FrontEnd, Deliverer {
     });
   }
 
+  /** Where this server streams uploads. */
+  get uploadDir(): string {
+    return this.opts.uploadDir ?? path.join(os.tmpdir(), 'facechain-web-uploads');
+  }
+
   async start(): Promise<void> {
+    await this.removeStaleUploads();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.opts.port, this.opts.host, resolve);
@@ -120,6 +144,16 @@ export class WebFrontend implements FrontEnd, Deliverer {
 
   get port(): number {
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Upload folders a crashed process left (photos are personal data); recent ones may be another process's. */
+  private async removeStaleUploads(): Promise<void> {
+    const names = await readdir(this.uploadDir).catch(() => [] as string[]);
+    for (const n of names.filter((x) => x.startsWith('upload-'))) {
+      const p = path.join(this.uploadDir, n);
+      const s = await stat(p).catch(() => undefined);
+      if (s && Date.now() - s.mtimeMs > STALE_UPLOAD_MS) await rm(p, { recursive: true, force: true });
+    }
   }
 
   private session(id: string): Session {
@@ -247,29 +281,43 @@ export class WebFrontend implements FrontEnd, Deliverer {
   }
 
   private async command(sid: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const type = req.headers['content-type'] ?? '';
-    const body = await readBody(req, MAX_BODY);
-    if (!body) return json(res, 413, { error: 'too_large', message: 'The upload is too large.' });
-    let fields: Record<string, unknown> = {};
-    const attachments: Attachment[] = [];
-    if (type.includes('multipart/form-data')) {
-      const form = await new Response(body, { headers: { 'content-type': type } }).formData();
-      for (const [k, v] of form.entries()) {
-        if (typeof v === 'string') fields[k] = v;
-        else {
-          const bytes = new Uint8Array(await v.arrayBuffer());
-          attachments.push({
-            name: v.name || 'upload',
-            mime: v.type || undefined,
-            size: v.size,
-            fetch: async () => bytes,
-          });
-        }
-      }
-      if (typeof fields.options === 'string') fields.options = JSON.parse(fields.options);
-    } else {
-      fields = body.length ? JSON.parse(body.toString('utf8')) : {};
+    let body: RequestBody;
+    try {
+      body = await readRequestBody(req, {
+        maxBytes: this.opts.maxUploadBytes ?? MAX_UPLOAD,
+        maxJsonBytes: MAX_JSON,
+        maxFiles: MAX_FILES,
+        uploadDir: this.uploadDir,
+      });
+    } catch (e) {
+      if (!(e instanceof BodyError)) throw e;
+      const platformLocale = browserLocale(req);
+      const locale = await localeFor(this.opts.services, {
+        user: { platform: 'web', id: sid },
+        platformLocale,
+      }).catch(() => platformLocale);
+      return refuse(req, res, e, locale);
     }
+    try {
+      await this.run(sid, req, res, body);
+    } finally {
+      await body.dispose();
+    }
+  }
+
+  private async run(
+    sid: string,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: RequestBody,
+  ): Promise<void> {
+    const { fields } = body;
+    const attachments: Attachment[] = body.files.map((f) => ({
+      name: f.name,
+      mime: f.mime,
+      size: f.size,
+      fetch: () => f.read(),
+    }));
     const requestId = String(fields.requestId ?? '');
     if (!/^[A-Za-z0-9_-]{8,64}$/.test(requestId)) {
       return json(res, 400, {
@@ -298,19 +346,22 @@ export class WebFrontend implements FrontEnd, Deliverer {
       command,
       options,
       attachments,
-      platformLocale: resolveLocale(req.headers['accept-language']?.split(',')[0]),
+      platformLocale: browserLocale(req),
       replyTarget: { platform: 'web', chatId: sid, userId: sid },
       isChatAdmin: async () => false,
     };
-    // The HTTP answer is the reply; progress and results arrive as events.
+    // The HTTP answer is the reply; progress and results arrive as events. The command is done
+    // with the uploaded files when it replies: they are removed before the answer goes out.
     let answered = false;
     await this.conversation.handle(inv, {
       duplicate: async () => {
         answered = true;
+        await body.dispose();
         json(res, 200, { duplicate: true });
       },
       send: async (out, reply) => {
         answered = true;
+        await body.dispose();
         json(res, 200, {
           type: 'reply',
           text: out.text,
@@ -395,13 +446,27 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
     .end(JSON.stringify(body));
 }
 
-async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(c as Buffer);
+function browserLocale(req: http.IncomingMessage): Locale {
+  return resolveLocale(req.headers['accept-language']?.split(',')[0]);
+}
+
+/**
+ * Answer a refused body in the user's language. A refused upload may still be arriving: the
+ * connection is closed after the answer, and cut if the client goes on sending.
+ */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, e: BodyError, locale: Locale): void {
+  if (e.code === 'aborted' || res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
   }
-  return Buffer.concat(chunks);
+  const params = Object.fromEntries(Object.entries(e.context).map(([k, v]) => [k, String(v)]));
+  json(res, e.status, { error: e.code, message: translate(locale, `web.${e.code}`, params) });
+  if (!req.complete) {
+    // Closing at once would reset the connection under data still arriving, and the client
+    // could lose the answer; the body is being read and dropped, for a short while.
+    const cut = setTimeout(() => req.socket.destroy(), REFUSED_DRAIN_MS);
+    cut.unref();
+    req.once('end', () => clearTimeout(cut));
+    req.socket.once('close', () => clearTimeout(cut));
+  }
 }

@@ -106,8 +106,11 @@ export interface Services {
   jobs: {
     enqueue(req: EnqueueRequest): Promise<{ id: string; duplicate: boolean }>;
     status(id: string): Promise<JobView | undefined>;
-    /** Calls `onChange` when the job starts, moves on or ends; resolves to the unsubscribe. */
-    watch?(id: string, onChange: () => void): Promise<() => void>;
+    /**
+     * Calls `onChange` when the job starts, moves on or ends ('done': its job ended, the state
+     * read may lag a moment); resolves to the unsubscribe.
+     */
+    watch?(id: string, onChange: (kind: 'change' | 'done' | 'step') => void): Promise<() => void>;
     cancel(id: string, user: UserRef): Promise<boolean>;
     list(user: UserRef): Promise<JobView[]>;
     forget(user: UserRef): Promise<ForgetReceipt>;

@@ -39,6 +39,8 @@ import { decodeImage, encodePng, type RgbImage } from '../image/codec.ts';
 import { LoraLibrary } from '../lora/library.ts';
 import { faceLoraFile, mergedFolders } from '../lora/user-models.ts';
 import { planUserStyle, userStyleStore } from '../lora/user-styles.ts';
+import { poseImageFor } from '../pose/pose.ts';
+import { sharedBodyModels } from '../pose/shared.ts';
 import { postProcess } from '../rank/postprocess.ts';
 import { assertSafetyReady, flaggedPictures } from '../safety/classifier.ts';
 import type { ArtifactStore } from '../storage/artifacts.ts';
@@ -88,6 +90,8 @@ export interface PortraitResult {
   method: 'fact' | 'lora' | 'style-only';
   /** Pictures (indices into `images`) the output safety check flagged: sent blurred. */
   flagged?: number[];
+  /** The skeleton taken from the user's pose photo (shown with the result). */
+  skeleton?: string;
 }
 
 /** Where a pipeline reads and writes, when it stops, and how it reports its stages. */
@@ -204,16 +208,30 @@ export async function generatePortraits(
   }
 
   try {
-    // Pose: the user's OpenPose skeleton image steers the body through an OpenPose ControlNet at
-    // FaceChain's weight 1.0. The image is used as given (no pose extraction model here).
+    // Pose: an OpenPose skeleton steers the body through an OpenPose ControlNet at FaceChain's
+    // weight 1.0. A skeleton image is used as given; an ordinary photo of a person gives its
+    // skeleton (core/pose), stored so the user can see what was taken from their photo.
     let pose: RgbImage | undefined;
+    let skeleton: string | undefined;
     if (data.pose) {
       if (!pipe.controlNets.has(POSE_CONTROLNET))
         throw new NotAvailableError(
           'Pose-guided portraits',
           'This deployment has no OpenPose ControlNet installed; send /portrait without an image. Operators: export one into the SD model folder as controlnet-openpose/model.onnx, with a UNet exported with ControlNet residual inputs (docs/generation.md).',
         );
-      pose = await decodeImage(await artifacts.read(data.pose));
+      const given = await decodeImage(await artifacts.read(data.pose));
+      const made = await poseImageFor(
+        await sharedBodyModels(),
+        given,
+        plan.sampler.width,
+        plan.sampler.height,
+        {
+          signal,
+        },
+      );
+      pose = made.image;
+      if (made.source === 'photo')
+        skeleton = (await artifacts.put(data.user, await encodePng(made.image), { ext: 'png' })).ref;
       throwIfAborted(signal);
     }
     const candidates = Math.max(data.count, c.FACECHAIN_GENERATE_CANDIDATES);
@@ -335,6 +353,7 @@ export async function generatePortraits(
       height: plan.sampler.height,
       method,
       ...(flagged.length ? { flagged } : {}),
+      ...(skeleton ? { skeleton } : {}),
     };
   } finally {
     if (ownPipe) await pipe.close();

@@ -6,10 +6,12 @@
  * The repainting is the generation engine's job (core/diffusion SdPipeline with an init image
  * and a mask); the identity comes from whatever the caller merged into that pipeline (face LoRA
  * 0.95, style LoRA 0.05 in FaceChain). Without a generator this fails with NotAvailableError.
- * The garment mask comes from the image's transparency; a human-parsing model is not wired
- * (no such model is in the manifests).
+ * The garment mask comes from the image's transparency, or from garmentMask() (garment-mask.ts:
+ * a product photo, or the garment as worn by someone); with the wearer's OpenPose skeleton
+ * (core/pose) the repainted body follows their pose through the OpenPose ControlNet at weight
+ * 1.0, as in FaceChain's recipe.
  */
-import { NotAvailableError, throwIfAborted } from '../../base/errors.ts';
+import { InputError, NotAvailableError, throwIfAborted } from '../../base/errors.ts';
 import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';
@@ -17,6 +19,7 @@ import { LandmarkFuser } from '../fusion/fuser.ts';
 import type { Mask, RgbImage } from '../fusion/raster.ts';
 import { mask as newMask } from '../fusion/raster.ts';
 import { resizeRgb } from '../image/codec.ts';
+import { likenessAt } from '../rank/likeness.ts';
 import { garmentMaskFromAlpha, inpaintMask, pasteGarment, TRYON_DEFAULTS } from './garment.ts';
 
 /** The subset of SdPipeline.generate that try-on uses (SdPipeline satisfies it). */
@@ -34,19 +37,27 @@ export interface TryOnGenerator {
       initImage: RgbImage;
       mask: RgbImage;
       strength?: number;
+      controls?: { model: string; image: RgbImage; scale?: number; preprocess?: 'canny' | 'none' }[];
     },
     hooks?: { signal?: AbortSignal },
   ): Promise<{ images: { rgb: RgbImage; seed: number }[] }>;
 }
 
 export interface TryOnAnalyzer {
-  analyzeRgb(img: RgbImage, opts?: { orientation?: boolean; signal?: AbortSignal }): Promise<ImageAnalysis>;
+  analyzeRgb(
+    img: RgbImage,
+    opts?: { orientation?: boolean; embedding?: boolean; signal?: AbortSignal },
+  ): Promise<ImageAnalysis>;
 }
 
 export interface TryOnRequest {
   /** The garment photo (upright RGB) and its alpha channel (one byte per pixel). */
   garment: RgbImage;
   alpha: Uint8Array | undefined;
+  /** The garment's mask at the photo's size (garmentMask()); used instead of `alpha` when given. */
+  garmentMask?: Mask;
+  /** OpenPose skeleton of the wearer (any size; resized to the output): pose guidance. */
+  pose?: RgbImage;
   prompt: string;
   negativePrompt?: string;
   /** Output width (FaceChain: 768); height follows the garment photo's aspect, at most maxHeight. */
@@ -58,8 +69,16 @@ export interface TryOnRequest {
   count?: number;
   /** The user's face, fused into each result when given (FaceChain's last step). */
   userFace?: FaceInImage;
+  /**
+   * The user's identity embedding: each fused result gets its likeness to the user, and results
+   * are ranked by it, best first (FaceChain ranks its candidates by identity cosine).
+   */
+  userEmbedding?: Float32Array;
   signal?: AbortSignal;
 }
+
+/** The pose ControlNet's name in the model folder (controlnet-openpose/), as for `generate`. */
+export const TRYON_POSE_CONTROLNET = 'openpose';
 
 export const TRYON_GENERATION = {
   width: 768,
@@ -70,7 +89,7 @@ export const TRYON_GENERATION = {
 } as const;
 
 export interface TryOnResult {
-  images: { image: RgbImage; seed: number; fused: boolean }[];
+  images: { image: RgbImage; seed: number; fused: boolean; likeness?: number }[];
   width: number;
   height: number;
 }
@@ -104,7 +123,13 @@ export async function tryOn(
 ): Promise<TryOnResult> {
   // The garment is checked before anything else, so a bad upload is reported even where
   // generation is not installed.
-  const fullMask = garmentMaskFromAlpha(req.alpha, req.garment.width, req.garment.height);
+  const fullMask = req.garmentMask ?? garmentMaskFromAlpha(req.alpha, req.garment.width, req.garment.height);
+  if (fullMask.width !== req.garment.width || fullMask.height !== req.garment.height) {
+    throw new InputError(
+      'size_mismatch',
+      `The garment mask (${fullMask.width}×${fullMask.height}) does not match the garment photo (${req.garment.width}×${req.garment.height}).`,
+    );
+  }
   if (!deps.generator) {
     throw new NotAvailableError(
       'Virtual try-on',
@@ -147,6 +172,13 @@ export async function tryOn(
       initImage: garment,
       mask: repaint,
       strength: TRYON_GENERATION.strength,
+      ...(req.pose
+        ? {
+            controls: [
+              { model: TRYON_POSE_CONTROLNET, image: req.pose, scale: 1, preprocess: 'none' as const },
+            ],
+          }
+        : {}),
     },
     { signal: req.signal },
   );
@@ -156,14 +188,19 @@ export async function tryOn(
     throwIfAborted(req.signal);
     let image = pasteGarment(g.rgb, garment, garmentMask, { featherSigma: TRYON_DEFAULTS.featherSigma });
     let fused = false;
+    let likeness: number | undefined;
     if (req.userFace && deps.analyzer) {
       const a = await deps.analyzer.analyzeRgb(image, { orientation: false, signal: req.signal });
       if (a.faces[0]) {
         image = await fuser.fuse(req.userFace, fusionInput(image, a.faces[0]), { signal: req.signal });
         fused = true;
+        if (req.userEmbedding)
+          likeness = (await likenessAt(deps.analyzer, image, a.faces[0].box, req.userEmbedding, req.signal))
+            .score;
       }
     }
-    images.push({ image, seed: g.seed, fused });
+    images.push({ image, seed: g.seed, fused, ...(likeness === undefined ? {} : { likeness }) });
   }
+  if (req.userEmbedding) images.sort((x, y) => (y.likeness ?? -2) - (x.likeness ?? -2));
   return { images, width, height };
 }

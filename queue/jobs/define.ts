@@ -163,6 +163,8 @@ export const reply = (parts: MessagePart[], images: string[] = []): Reply => ({
 export function pictureReply(
   parts: MessagePart[],
   r: { images: string[]; scores?: number[]; flagged?: number[] },
+  /** Pictures shown after the results, without a likeness (a pose skeleton, a garment mask). */
+  extra: string[] = [],
 ): Reply {
   const order = r.images.map((_, i) => i);
   const scores = r.scores?.length === r.images.length ? r.scores : undefined;
@@ -170,10 +172,7 @@ export function pictureReply(
   const flagged = new Set(r.flagged ?? []);
   const spoilers = order.flatMap((i, at) => (flagged.has(i) ? [at] : []));
   return {
-    ...reply(
-      parts,
-      order.map((i) => r.images[i]),
-    ),
+    ...reply(parts, [...order.map((i) => r.images[i]), ...extra]),
     ...(scores ? { likeness: order.map((i) => Math.max(-1, Math.min(1, scores[i]))) } : {}),
     ...(spoilers.length ? { spoilers } : {}),
   };

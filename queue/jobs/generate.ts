@@ -62,6 +62,8 @@ const result = z.object({
   height: z.number().int().optional(),
   method: z.enum(['fact', 'lora', 'style-only']).optional(),
   flagged: z.array(z.number().int().min(0)).optional(),
+  /** The skeleton taken from the user's pose photo (shown with the result). */
+  skeleton: artifactRef.optional(),
 });
 
 /** Real generation when the SD 1.5 model folder (default, or `modelDir`) is complete. */
@@ -87,8 +89,13 @@ export const generate = defineJob({
   priority: (d) => (d.mode === 'zero-shot' ? 0 : 3),
   reply: (r) =>
     pictureReply(
-      [say(r.strength !== undefined ? 'reply.varied' : 'reply.generated', { count: r.images.length })],
+      [
+        say(r.strength !== undefined ? 'reply.varied' : 'reply.generated', { count: r.images.length }),
+        ...(r.skeleton ? [say('pose.preview')] : []),
+      ],
       r,
+      // The skeleton from the user's pose photo comes after the portraits, without a likeness.
+      r.skeleton ? [r.skeleton] : [],
     ),
   resultButtons: true,
   processor: () => generateProcessor(),

@@ -15,6 +15,7 @@ import { talkGpu } from './talk-gpu.ts';
 import { template } from './template.ts';
 import { trainLora } from './train-lora.ts';
 import { tryOn } from './try-on.ts';
+import { tryOnGpu } from './try-on-gpu.ts';
 import { upscale } from './upscale.ts';
 
 export const JOBS = {
@@ -25,6 +26,7 @@ export const JOBS = {
   'train-lora': trainLora,
   generate,
   'try-on': tryOn,
+  'try-on-gpu': tryOnGpu,
   upscale,
   talk,
   'talk-gpu': talkGpu,

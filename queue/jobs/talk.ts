@@ -36,6 +36,8 @@ export const talkData = baseData.extend({
   offline: z.boolean().optional(),
   /** The user's language: picks the default voice. */
   locale: z.enum(['en', 'zh-CN']).optional(),
+  /** Deliver as a round video note (Telegram; up to a minute). */
+  note: z.boolean().optional(),
 });
 export const talkResult = z.object({
   video: artifactRef,
@@ -44,6 +46,8 @@ export const talkResult = z.object({
   durationS: z.number(),
   /** Why the offline voice spoke instead of the online one. */
   fallback: z.string().max(32).optional(),
+  /** Asked for as a round video note. */
+  note: z.boolean().optional(),
 });
 type Data = z.infer<typeof talkData>;
 type Result = z.infer<typeof talkResult>;
@@ -51,7 +55,7 @@ type Result = z.infer<typeof talkResult>;
 export function talkReply(r: Result) {
   const lines: MessagePart[] = [say('reply.talk'), say(`talk.engine.${r.engine}`)];
   if (r.fallback) lines.push(say(`talk.voice_fallback.${r.fallback}`));
-  return { ...reply(lines), video: r.video };
+  return { ...reply(lines), video: r.video, ...(r.note ? { videoNote: true } : {}) };
 }
 
 /** The CPU job runs where ffmpeg runs (the animator needs nothing else). */
@@ -133,6 +137,8 @@ export async function makeTalk(ctx: ProcessorContext<Data>, engine: 'basic' | 's
       ...(made.voice ? { voice: made.voice } : {}),
       durationS: Math.round(made.durationS * 100) / 100,
       ...(made.fallback ? { fallback: made.fallback.reason } : {}),
+      // A video note is at most a minute long: a longer video goes as an ordinary one.
+      ...(data.note && made.durationS <= 60 ? { note: true } : {}),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

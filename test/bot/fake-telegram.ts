@@ -149,7 +149,14 @@ export class FakeTelegram {
   texts(): string[] {
     return this.calls
       .filter((c) =>
-        ['sendMessage', 'editMessageText', 'sendPhoto', 'sendVideo', 'sendDocument'].includes(c.method),
+        [
+          'sendMessage',
+          'editMessageText',
+          'sendPhoto',
+          'sendVideo',
+          'sendVideoNote',
+          'sendDocument',
+        ].includes(c.method),
       )
       .map((c) => String(c.params.text ?? c.params.caption ?? ''));
   }
@@ -296,6 +303,8 @@ export class FakeTelegram {
         });
       case 'sendDocument':
         return this.sent(p, { document: { file_id: 'd', file_unique_id: 'd' }, caption: p.caption });
+      case 'sendVideoNote':
+        return this.sent(p, { video_note: { file_id: 'n', file_unique_id: 'n', length: 512, duration: 1 } });
       case 'sendVideo':
         return this.sent(p, {
           video: { file_id: 'v', file_unique_id: 'v', width: 1, height: 1, duration: 1 },

@@ -31,9 +31,9 @@ describe('text commands', () => {
       command: 'portrait',
       options: { style: 'neon-night', count: '3', seed: '7' },
     });
-    expect(parseTextCommand('/talk job-1 hello there, world')).toEqual({
+    expect(parseTextCommand('/talk tg-u1 hello there, world')).toEqual({
       command: 'talk',
-      options: { result: 'job-1', text: 'hello there, world' },
+      options: { result: 'tg-u1', text: 'hello there, world' },
     });
     expect(parseTextCommand('hello')).toBeUndefined();
   });

@@ -97,6 +97,23 @@ describe('talking portraits on Telegram', () => {
     expect(textOf(sent)).toContain('offline voice');
   }, 180_000);
 
+  it('note=on sends a round video note, then the words as a message', async () => {
+    const mark = fake.calls.length;
+    fake.push(fake.message(di, dm, { text: '/talk note=on short and round' }));
+    const note = await fake.waitFor(
+      () => fake.calls.slice(mark).find((c) => c.method === 'sendVideoNote'),
+      120_000,
+    );
+    expect(Object.values(note.files)[0].bytes.length).toBeGreaterThan(1000);
+    const words = await fake.waitFor(() =>
+      fake.calls
+        .slice(fake.calls.indexOf(note))
+        .find((c) => c.method === 'sendMessage' && /basic animator/.test(textOf(c))),
+    );
+    expect(words).toBeDefined();
+    expect(fake.calls.slice(mark).some((c) => c.method === 'sendVideo')).toBe(false);
+  }, 180_000);
+
   it('refuses a text over the limit and a corrupt voice file, with clear words', async () => {
     const long = 'a'.repeat(config().FACECHAIN_TALK_MAX_TEXT + 1);
     let mark = fake.calls.length;

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePng, type RgbImage } from '../../core/image/codec.ts';
+import { decodeImage, encodePng, type RgbImage } from '../../core/image/codec.ts';
 import { writeFixtureControlNet } from '../../models/fixtures/sd.ts';
 import { generateProcessor } from '../../queue/jobs/generate.ts';
+import { tryOnGpuProcessor } from '../../queue/jobs/try-on-gpu.ts';
 import { target, until } from '../queue/helpers.ts';
 import { writeFaceModel } from './face-model.ts';
-import { type Harness, prepare, startHarness } from './harness.ts';
+import { type Harness, photo, prepare, startHarness } from './harness.ts';
 
 let h: Harness;
 let modelDir: string;
@@ -40,7 +41,10 @@ beforeAll(async () => {
   await writeFaceModel(modelDir, 'sample2.jpg', 1, { controlnet: true });
   writeFixtureControlNet(path.join(modelDir, 'controlnet-openpose'));
   process.env.FACECHAIN_SD_MODEL_DIR = modelDir;
-  h = await startHarness({}, { processors: { generate: generateProcessor(modelDir) } });
+  h = await startHarness(
+    {},
+    { processors: { generate: generateProcessor(modelDir), 'try-on-gpu': tryOnGpuProcessor(modelDir) } },
+  );
   await prepare(h, USER, 'me', ['astronaut.png']);
 }, 180_000);
 
@@ -78,6 +82,44 @@ describe('generate with a pose image (real queue, fixture OpenPose ControlNet)',
     // Content-addressed refs: without pose the same seed repeats exactly; with pose it does not.
     expect(c.images).toEqual(b.images);
     expect(a.images).not.toEqual(b.images);
+  });
+
+  it('an ordinary photo of a person gives its pose: the skeleton is sent back, and the picture changes', async () => {
+    const photoRef = await h.producer.artifacts.put(USER, photo('messi5.jpg'), { ext: 'jpg' });
+    const posed = await run('tg-8305', { mode: 'zero-shot', count: 1, seed: 11, pose: photoRef.ref });
+    expect(posed.status?.error).toBeUndefined();
+    const r = posed.status?.result as { images: string[]; skeleton?: string };
+    const plain = (await h.producer.status('tg-8302'))?.result as { images: string[] };
+    expect(r.images).not.toEqual(plain.images);
+    // The extracted skeleton is stored and delivered after the portraits, with a line saying so.
+    expect(r.skeleton).toBeDefined();
+    expect(posed.delivery.reply.images).toEqual([...r.images, r.skeleton]);
+    expect(posed.delivery.reply.text).toContain('pose taken from your photo');
+    const sk = await decodeImage(await h.producer.artifacts.read(r.skeleton as string));
+    // OpenPose's neck-to-right-shoulder limb colour (255, 0, 0) is drawn somewhere.
+    let red = 0;
+    for (let i = 0; i < sk.data.length; i += 3)
+      if (sk.data[i] > 240 && sk.data[i + 1] < 20 && sk.data[i + 2] < 20) red++;
+    expect(red).toBeGreaterThan(20);
+  });
+
+  it("the generative try-on runs on the engine with the wearer's pose, and fuses and ranks", async () => {
+    const garment = await h.producer.artifacts.put(USER, photo('astronaut.png'), { ext: 'png' });
+    const before = h.deliverer.deliveries.length;
+    await h.producer.enqueue(
+      'try-on-gpu',
+      { user: USER, target: target(USER), identityId: 'me', garment: garment.ref, seed: 5 } as never,
+      { idempotencyKey: 'tg-8306' },
+    );
+    await until(() => h.deliverer.deliveries.length > before, 120_000);
+    const status = await h.producer.status('tg-8306');
+    expect(status?.error).toBeUndefined();
+    const r = status?.result as { images: string[]; scores: number[]; engine: string; overlay: string };
+    expect(r.engine).toBe('inpaint');
+    expect(r.images.length).toBeGreaterThan(0);
+    expect(r.overlay).toBeDefined();
+    const delivered = h.deliverer.deliveries[before];
+    expect(delivered.reply.images).toEqual([...r.images, r.overlay]);
   });
 
   it('a pose ref that is not an image is refused as bad input', async () => {
