@@ -355,7 +355,7 @@ export const en = {
   'tryon.need_backdrop': 'For the "photo" background, send a second photo with the garment: the backdrop.',
   'tryon.likeness': 'Likeness to you: {likeness}%.',
   'tryon.basic_result':
-    'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model). Likeness {likeness}.',
+    'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model).',
   'tryon.mask_preview': 'The highlighted part is the garment that will be kept.',
   'pose.preview': 'The pose taken from your photo.',
   // ---- web API request bodies (helper/ops: bot/web/body.ts) ----
