@@ -308,8 +308,7 @@ export const zhCN: Record<MessageKey, string> = {
   'joberror.bad_background': '未知的背景。请选择影棚白、渐变，或你自己的照片。',
   'tryon.need_backdrop': '使用“照片”背景时，请随服装照片再发送第二张照片作为背景。',
   'tryon.likeness': '与你的相似度：{likeness}%。',
-  'tryon.basic_result':
-    '基础试穿：把你的脸放到你照片中穿着这件衣服的人身上（本服务器没有生成模型）。',
+  'tryon.basic_result': '基础试穿：把你的脸放到你照片中穿着这件衣服的人身上（本服务器没有生成模型）。',
   'tryon.mask_preview': '高亮的部分是会保留下来的衣服。',
   'pose.preview': '从你的照片中提取的姿态。',
   // ---- 网页接口请求内容（helper/ops：bot/web/body.ts）----
