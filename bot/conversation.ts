@@ -6,24 +6,38 @@
  */
 import { FacechainError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
-import { crashReply, dispatch, localeFor } from '../commands/kit/dispatch.ts';
+import { crashReply, type DispatchOptions, dispatch, localeFor } from '../commands/kit/dispatch.ts';
 import type { JobView, Services } from '../commands/kit/services.ts';
 import type { CommandReply, Invocation } from '../commands/kit/types.ts';
 import type { DeliveryContext, Reply, ReplyTarget } from '../queue/reply.ts';
 import { fromCommandReply, type Outgoing } from './adapter.ts';
-import { deliveryOutgoing } from './delivery.ts';
+import { deliveryOutgoing, noteLikenessShown } from './delivery.ts';
 import { trackJob } from './progress.ts';
 import { EditThrottle } from './throttle.ts';
 import { UpdateLimit } from './update-limit.ts';
 
 const logger = log('frontends');
 
+/** A picture shown with the progress: a generation preview. */
+export interface PreviewImage {
+  bytes: Uint8Array;
+  name: string;
+}
+
 /** A sent message that progress lines can edit. */
 export interface Editable {
   /** Throttling key: edits of one chat (or interaction) share the platform's edit budget. */
   key: string;
-  /** `text` is the reply with the progress line under it; `line` and `view` alone for richer pages. */
+  /**
+   * `text` is the reply with the progress line under it; `line` and `view` alone for richer pages.
+   * On a terminal state a platform that showed a preview removes it.
+   */
   edit(text: string, progress: { line: string; view: JobView }): Promise<void>;
+  /**
+   * Show `image` with the progress (Telegram editMessageMedia, Discord attachment edit, the web
+   * page). Platforms without it get text edits only. Shares the chat's edit budget with `edit`.
+   */
+  editMedia?(image: PreviewImage, text: string, progress: { line: string; view: JobView }): Promise<void>;
   /** The message can no longer be edited after this (epoch ms; Discord's interaction token). */
   expires?: number;
 }
@@ -48,6 +62,8 @@ export interface ConversationOptions {
   progressPollMs?: number;
   /** Stop following after this long (the result still arrives by delivery). */
   followMaxMs?: number;
+  /** What the dispatcher enforces (the operator's policy, extra middleware). */
+  dispatch?: DispatchOptions;
   /**
    * Bound on invocations handled at once, shared by every front-end of the process
    * (FACECHAIN_MAX_CONCURRENT_UPDATES); default: a bound of this conversation's own.
@@ -82,7 +98,7 @@ export class Conversation {
   private async answer(inv: Invocation, channel: ReplyChannel): Promise<void> {
     let reply: CommandReply | undefined;
     try {
-      reply = await dispatch(inv, this.o.services);
+      reply = await dispatch(inv, this.o.services, this.o.dispatch);
     } catch (e) {
       reply = await crashReply(this.o.services, inv, e);
     }
@@ -104,7 +120,12 @@ export class Conversation {
     }
   }
 
-  /** Edit `target` with the job's progress (stage, percent, position) until it ends. */
+  /**
+   * Edit `target` with the job's progress (stage, percent, position) until it ends, and with the
+   * job's preview picture where the platform can edit media. Text and pictures share the chat's
+   * edit budget (the throttle keeps the newest pending edit); a preview that can no longer be
+   * read (the job moved on and removed it) is skipped.
+   */
   private follow(
     inv: Invocation,
     track: { jobId: string; label: string },
@@ -113,6 +134,7 @@ export class Conversation {
   ): void {
     this.background(async () => {
       const locale = await localeFor(this.o.services, inv);
+      let shown: string | undefined;
       await trackJob(
         this.o.services,
         track.jobId,
@@ -122,7 +144,17 @@ export class Conversation {
           this.throttle.run(target.key, async () => {
             // Past its lifetime the message cannot be edited; the result still arrives by delivery.
             if (target.expires !== undefined && Date.now() > target.expires) return;
-            await target.edit(`${head}\n${line}`, { line, view });
+            const text = `${head}\n${line}`;
+            const preview = view.state === 'active' ? view.preview : undefined;
+            if (preview && preview !== shown && target.editMedia) {
+              const bytes = await this.o.services.uploads.get(preview).catch(() => undefined);
+              if (bytes) {
+                shown = preview;
+                await target.editMedia({ bytes, name: 'preview.jpg' }, text, { line, view });
+                return;
+              }
+            }
+            await target.edit(text, { line, view });
           }),
         {
           intervalMs: this.o.progressPollMs ?? 5000,
@@ -148,6 +180,8 @@ export class Conversation {
     send: (out: Outgoing) => Promise<void>,
   ): Promise<void> {
     await send(await deliveryOutgoing(this.o.services, target, reply, ctx));
+    // Said once per user: later results carry the percentage without the explanation.
+    await noteLikenessShown(this.o.services, target, reply).catch(() => {});
   }
 
   async stop(): Promise<void> {

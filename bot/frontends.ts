@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { ConfigError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
+import { policyFromConfig } from '../commands/kit/policy.ts';
 import type { StyleView } from '../commands/kit/services.ts';
 import { type Config, config as loadConfig } from '../core/config.ts';
 import { BUILTIN_STYLES_DIR } from '../core/styles/catalog.ts';
@@ -81,6 +82,8 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
   const services = producerServices(ctx.producer, {
     styles: ctx.styles ?? (await installedStyles([BUILTIN_STYLES_DIR, cfg.stylesDir])),
   });
+  // The operator's ban list, blocklist and switches, read once and enforced by every front-end.
+  const dispatch = { policy: policyFromConfig(cfg) };
   const started: FrontEnd[] = [];
   try {
     if (cfg.TELEGRAM_BOT_TOKEN) {
@@ -100,6 +103,7 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
         apiRoot: cfg.TELEGRAM_API_ROOT,
         webhook,
         editIntervalMs: cfg.FACECHAIN_TELEGRAM_EDIT_INTERVAL_MS,
+        dispatch,
         updates,
       });
       await tg.start();
@@ -114,7 +118,9 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
         guildId: cfg.DISCORD_GUILD_ID,
         apiRoot: cfg.DISCORD_API_ROOT,
         register: cfg.FACECHAIN_DISCORD_REGISTER,
+        editIntervalMs: cfg.FACECHAIN_DISCORD_EDIT_INTERVAL_MS,
         services,
+        dispatch,
         updates,
       });
       await dc.start();
@@ -128,6 +134,7 @@ export async function startFrontends(ctx: FrontendContext): Promise<FrontEnd[]> 
         port: cfg.WEB_PORT,
         host: cfg.WEB_HOST,
         updates,
+        dispatch,
         // In the data folder, not the system temp folder, which is often a RAM disk (tmpfs).
         uploadDir: path.join(cfg.dataDir, 'tmp', 'web-uploads'),
       });

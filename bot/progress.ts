@@ -3,7 +3,7 @@
  * (Telegram, Discord) or push events (web). It reads the job's state when a worker says it
  * changed (queue/progress-feed.ts) and otherwise every `intervalMs` (the queue position and ETA
  * of a waiting job move without notices), so it works the same for jobs run by any worker on any
- * machine; renders only when the text changes.
+ * machine; renders only when the text or the preview picture changes.
  */
 import type { Locale } from '../base/i18n/index.ts';
 import { translator } from '../commands/kit/dispatch.ts';
@@ -54,8 +54,10 @@ export async function trackJob(
       view = await services.jobs.status(jobId);
       if (!view) return undefined;
       const text = describeProgress(t, label, view, locale);
-      if (text !== last) {
-        last = text;
+      // A new preview picture is news too, even when the line reads the same.
+      const seen = `${text}\u0000${view.preview ?? ''}`;
+      if (seen !== last) {
+        last = seen;
         await render(text, view);
       }
       if (TERMINAL.has(view.state)) return view;

@@ -40,6 +40,7 @@ function toView(v: QueueJobView): JobView {
     state: v.state,
     ...(v.stage !== undefined ? { stage: v.stage } : {}),
     ...(v.percent !== undefined ? { percent: v.percent } : {}),
+    ...(v.preview !== undefined ? { preview: v.preview } : {}),
     ...(v.position !== undefined ? { position: v.position } : {}),
     ...(v.etaSeconds !== undefined ? { etaSeconds: v.etaSeconds } : {}),
     ...(v.error ? { error: v.error } : {}),
@@ -116,6 +117,7 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       if (p.consentVersion) out.consent = { version: p.consentVersion, at: p.consentAt ?? 0 };
       if (typeof p.settings.defaultStyle === 'string') out.defaultStyle = p.settings.defaultStyle;
       if (typeof p.settings.privateDelivery === 'boolean') out.privateDelivery = p.settings.privateDelivery;
+      if (p.settings.likenessExplained === true) out.likenessExplained = true;
       return out;
     },
     async update(user, patch) {
@@ -123,6 +125,7 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
       const settings = { ...(current?.settings ?? {}) };
       if (patch.defaultStyle !== undefined) settings.defaultStyle = patch.defaultStyle;
       if (patch.privateDelivery !== undefined) settings.privateDelivery = patch.privateDelivery;
+      if (patch.likenessExplained !== undefined) settings.likenessExplained = patch.likenessExplained;
       await records.setProfile(uid(user), { ...(patch.locale ? { locale: patch.locale } : {}), settings });
     },
     async setConsent(user, consent) {
@@ -133,12 +136,20 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
 
   const groups: Services['groups'] = {
     async get(chat) {
-      const [theme, template, members] = await Promise.all([
-        redis.hget(groupKey(prefix, chat), 'theme'),
-        redis.hget(groupKey(prefix, chat), 'template'),
+      const [[theme, template, enabled], members] = await Promise.all([
+        redis.hmget(groupKey(prefix, chat), 'theme', 'template', 'enabled'),
         redis.smembers(`${groupKey(prefix, chat)}:members`),
       ]);
-      return { ...(theme ? { theme } : {}), ...(template ? { template } : {}), members: members.sort() };
+      return {
+        ...(theme ? { theme } : {}),
+        ...(template ? { template } : {}),
+        ...(enabled === '1' ? { enabled: true } : {}),
+        members: members.sort(),
+      };
+    },
+    async setEnabled(chat, on) {
+      if (on) await redis.hset(groupKey(prefix, chat), 'enabled', '1');
+      else await redis.hdel(groupKey(prefix, chat), 'enabled');
     },
     async setTemplate(chat, ref) {
       await redis.hset(groupKey(prefix, chat), 'template', ref);
@@ -239,11 +250,16 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
     async requestOptions(id, user) {
       const job = await producer.findJob(id).catch(() => undefined);
       if (!job || job.data?.user !== uid(user)) return undefined;
-      const d = job.data as { style?: unknown; userStyle?: unknown; count?: unknown };
+      const d = job.data as Record<string, unknown>;
+      const str = (k: string) => (typeof d[k] === 'string' ? { [k]: d[k] as string } : {});
+      const num = (k: string) => (typeof d[k] === 'number' ? { [k]: d[k] as number } : {});
       return {
-        ...(typeof d.style === 'string' ? { style: d.style } : {}),
-        ...(typeof d.userStyle === 'string' ? { userStyle: d.userStyle } : {}),
-        ...(typeof d.count === 'number' ? { count: d.count } : {}),
+        ...str('style'),
+        ...str('userStyle'),
+        ...num('count'),
+        ...str('prompt'),
+        ...str('template'),
+        ...num('face'),
       };
     },
     async resultImages(id, user) {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
 import { consentPrompt } from './consent.ts';
 import { fetchChecked, isImage } from './kit/attachments.ts';
+import { defaultPolicy, isBanned, type Policy } from './kit/policy.ts';
 import { privacyVersion } from './kit/privacy.ts';
 import { storedResult } from './kit/results.ts';
 import type { Services } from './kit/services.ts';
@@ -15,7 +16,7 @@ import { resolveStyle } from './portrait.ts';
 
 const options = z.object({
   action: z
-    .enum(['show', 'style', 'join', 'leave', 'photo', 'picture'])
+    .enum(['show', 'on', 'off', 'style', 'join', 'leave', 'photo', 'picture'])
     .default('show')
     .meta({ describe: 'opt.group.action', positional: 0, required: true }),
   /** Style id for `style` ("off" clears), result job id for `picture`. */
@@ -35,6 +36,8 @@ async function requireAdmin(ctx: CommandContext): Promise<void> {
 async function groupPhoto(ctx: CommandContext): Promise<CommandReply> {
   const { inv, services } = ctx;
   await requireAdmin(ctx);
+  // An administrator taking a group photo has opted the group in.
+  await services.groups.setEnabled(inv.chat, true);
   if (!services.jobs.has('group-photo')) {
     throw new NotAvailableError(
       'Group photos',
@@ -90,10 +93,18 @@ export const group = defineCommand({
   attachments: [{ name: 'template', describe: 'opt.group.template' }],
   needsConsent: false,
   listed: true,
+  // Joining the group photo waits for an administrator's "/group on" (admin actions never do:
+  // an administrator setting a theme or taking a group photo has opted the group in).
+  groupFeature: (o) => o.action === 'join',
   async run(ctx, opts) {
     const { inv, services } = ctx;
     if (inv.chat.kind !== 'group') throw new InputError('only_groups', ctx.t('group.only_groups'));
     switch (opts.action) {
+      case 'on':
+      case 'off':
+        await requireAdmin(ctx);
+        await services.groups.setEnabled(inv.chat, opts.action === 'on');
+        return { text: ctx.t(opts.action === 'on' ? 'group.features_on' : 'group.features_disabled') };
       case 'style': {
         await requireAdmin(ctx);
         if (!opts.arg || opts.arg === 'off') {
@@ -102,6 +113,8 @@ export const group = defineCommand({
         }
         const style = await resolveStyle(ctx, services, opts.arg);
         await services.groups.setTheme(inv.chat, style);
+        // Giving the group a theme is an administrator opting the group in.
+        await services.groups.setEnabled(inv.chat, true);
         return { text: ctx.t('group.theme_set', { style }) };
       }
       case 'join':
@@ -125,11 +138,12 @@ export const group = defineCommand({
       }
       default: {
         const g = await services.groups.get(inv.chat);
+        const on = g.enabled || ctx.policy.groups === 'open';
         return {
-          text: ctx.t('group.theme_show', {
-            style: g.theme ?? ctx.t('settings.unset'),
-            count: g.members.length,
-          }),
+          text: [
+            ctx.t('group.theme_show', { style: g.theme ?? ctx.t('settings.unset'), count: g.members.length }),
+            ctx.t(on ? 'group.state_on' : 'group.state_off'),
+          ].join('\n'),
         };
       }
     }
@@ -140,11 +154,14 @@ export const group = defineCommand({
 export async function invitationFor(
   services: Services,
   chat: ChatRef,
-  _user: UserRef,
+  user: UserRef,
   name: string,
   t: CommandContext['t'],
+  policy: Policy = defaultPolicy(),
 ): Promise<CommandReply | undefined> {
+  // Nobody banned is invited, and nobody is invited into a banned chat.
+  if (isBanned(policy, { user, chat })) return undefined;
   const g = await services.groups.get(chat);
-  if (!g.theme) return undefined;
+  if (!g.theme || (policy.groups === 'opt-in' && !g.enabled)) return undefined;
   return { text: t('group.invite', { name, style: g.theme }) };
 }

@@ -4,7 +4,7 @@
  * nobody else can see or use it.
  */
 import { z } from 'zod';
-import { InputError } from '../base/errors.ts';
+import { InputError, NotAvailableError } from '../base/errors.ts';
 import { config } from '../core/config.ts';
 import { mb } from './kit/attachments.ts';
 import { button } from './kit/buttons.ts';
@@ -22,6 +22,14 @@ const options = z.object({
   name: z.string().min(1).max(60).optional().meta({ describe: 'opt.mystyle.name' }),
   strength: z.coerce.number().min(0).max(2).optional().meta({ hidden: true }),
 });
+
+/** The answer when the operator turned uploaded styles off. */
+export function userStylesOff(): NotAvailableError {
+  return new NotAvailableError(
+    'Uploaded styles',
+    'The operator turned them off on this deployment; choose one of the installed styles (/styles).',
+  );
+}
 
 async function upload(ctx: CommandContext, opts: z.infer<typeof options>): Promise<CommandReply> {
   const { inv, services } = ctx;
@@ -70,6 +78,8 @@ export const mystyle = defineCommand({
   listed: true,
   async run(ctx, opts) {
     const { inv, services } = ctx;
+    // Turned off by the operator (FACECHAIN_USER_STYLES_ENABLED=false): nothing is downloaded.
+    if (!ctx.policy.userStyles) throw userStylesOff();
     const action = opts.action ?? (inv.attachments.length ? 'upload' : 'list');
     if (action === 'upload') return upload(ctx, opts);
     if (action === 'delete') {

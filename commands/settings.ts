@@ -5,6 +5,8 @@ import { LOCALES, resolveLocale, translate } from '../base/i18n/index.ts';
 import type { UserProfile } from './kit/services.ts';
 import { defineCommand } from './kit/types.ts';
 
+const LANGUAGE_NAMES: Record<(typeof LOCALES)[number], string> = { en: 'English', 'zh-CN': '简体中文' };
+
 const bool = z.union([z.boolean(), z.enum(['on', 'off', 'yes', 'no', 'true', 'false'])]).transform((v) => {
   return typeof v === 'boolean' ? v : v === 'on' || v === 'yes' || v === 'true';
 });
@@ -58,7 +60,8 @@ export const settings = defineCommand({
     const p = await services.profiles.get(inv.user);
     return {
       text: ctx.t('settings.show', {
-        locale: ctx.locale,
+        // The language by its own name, as the menu offers it.
+        locale: LANGUAGE_NAMES[ctx.locale],
         style: p.defaultStyle ?? ctx.t('settings.unset'),
         private: ctx.t(p.privateDelivery ? 'settings.yes' : 'settings.no'),
       }),

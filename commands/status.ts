@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { isMessageKey, resolveLocale } from '../base/i18n/index.ts';
 import { errorText } from '../base/i18n/job-error.ts';
+import { etaText, stageName } from './kit/progress-text.ts';
 import type { IdentityView, JobView } from './kit/services.ts';
 import type { CommandContext } from './kit/types.ts';
 import { defineCommand } from './kit/types.ts';
@@ -11,11 +12,9 @@ export function describeJob(ctx: Pick<CommandContext, 't' | 'locale'>, j: JobVie
   if (j.state === 'waiting' && j.position !== undefined)
     detail += ctx.t('status.position', { position: j.position });
   if (j.state === 'active' && j.percent !== undefined) {
-    detail += ctx.t('status.percent', { stage: j.stage ?? '', percent: Math.round(j.percent) });
+    detail += ctx.t('status.percent', { stage: stageName(ctx.t, j.stage), percent: Math.round(j.percent) });
   }
-  if ((j.state === 'waiting' || j.state === 'active') && j.etaSeconds !== undefined) {
-    detail += ctx.t('status.eta', { eta: Math.round(j.etaSeconds) });
-  }
+  if (j.state === 'waiting' || j.state === 'active') detail += etaText(ctx.t, j);
   if (j.state === 'failed' && j.error) detail += `: ${errorText(j.error, resolveLocale(ctx.locale))}`;
   const label = isMessageKey(`job.${j.name}`) ? ctx.t(`job.${j.name}`) : j.name;
   return ctx.t('status.line', { name: `${label} (${j.id})`, state: ctx.t(`status.${j.state}`), detail });

@@ -1,6 +1,11 @@
-/** Browse installed style packs, a page at a time, with preview images where packs have them. */
+/**
+ * Browse installed style packs, a page at a time: each style's name and description in the
+ * user's language, its preview picture where the pack has one (`facechain styles previews` makes
+ * them on a GPU host), and a plain note where it has none, never an empty gallery.
+ */
 import { z } from 'zod';
 import { button } from './kit/buttons.ts';
+import { styleText } from './kit/services.ts';
 import type { ReplyImage } from './kit/types.ts';
 import { defineCommand } from './kit/types.ts';
 
@@ -24,9 +29,10 @@ export const styles = defineCommand({
     const pages = Math.ceil(all.length / PAGE_SIZE);
     const page = Math.min(opts.arg, pages - 1);
     const slice = all.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
-    const images: ReplyImage[] = slice
-      .filter((s) => s.preview)
-      .map((s) => ({ name: `${s.id}.jpg`, caption: s.name, ...s.preview }));
+    const shown = slice.map((s) => ({ s, ...styleText(s, ctx.locale) }));
+    const images: ReplyImage[] = shown
+      .filter(({ s }) => s.preview)
+      .map(({ s, name }) => ({ name: `${s.id}.jpg`, caption: name, ...s.preview }));
     const nav = [];
     if (page > 0) nav.push(button(ctx.t('styles.prev'), 'styles', 'page', page - 1));
     if (page < pages - 1) nav.push(button(ctx.t('styles.next'), 'styles', 'page', page + 1));
@@ -35,11 +41,17 @@ export const styles = defineCommand({
       to: page * PAGE_SIZE + slice.length,
       total: all.length,
     });
+    const lines = shown.map(({ s, name, description }) => {
+      const about = description ? ` — ${description}` : '';
+      // Said per style, so a gallery with some pictures still says which have none.
+      const missing = s.preview || images.length === 0 ? '' : ` ${ctx.t('styles.no_preview')}`;
+      return `• ${name} (${s.id})${about}${missing}`;
+    });
     return {
-      text: [header, ...slice.map((s) => `• ${s.name} (${s.id})`)].join('\n'),
+      text: [header, ...lines, ...(images.length === 0 ? [ctx.t('styles.no_previews')] : [])].join('\n'),
       select: {
         placeholder: ctx.t('styles.choose'),
-        options: slice.map((s) => button(s.name, 'portrait', 'style', s.id)),
+        options: shown.map(({ s, name }) => button(name, 'portrait', 'style', s.id)),
       },
       ...(images.length ? { images } : {}),
       ...(nav.length ? { buttons: [nav] } : {}),

@@ -30,12 +30,12 @@ const options = z.object({
   voice: z.string().max(64).optional().meta({ describe: 'opt.talk.voice', autocomplete: true }),
   rate: z
     .string()
-    .regex(/^[+-]\d{1,3}%$/, 'like +10% or -20%')
+    .regex(/^[+-]\d{1,3}%$/, 'hint.rate')
     .optional()
     .meta({ describe: 'opt.talk.rate' }),
   pitch: z
     .string()
-    .regex(/^[+-]\d{1,2}Hz$/, 'like +5Hz or -10Hz')
+    .regex(/^[+-]\d{1,2}Hz$/, 'hint.pitch')
     .optional()
     .meta({ describe: 'opt.talk.pitch' }),
   /** A round video note (Telegram) instead of an ordinary video. */
@@ -69,6 +69,7 @@ export const talk = defineCommand({
   attachments: [{ name: 'audio', describe: 'opt.talk.audio' }],
   needsConsent: true,
   listed: true,
+  groupFeature: true,
   async run(ctx, opts) {
     const { inv, services } = ctx;
     const result = opts.result ?? opts.arg;

@@ -45,6 +45,7 @@ export const train = defineCommand({
         identityId: identityIdFor(inv.id),
         photos: refs,
         names: photos.map((p, i) => photoLabel(p, i + 1, ctx.t)),
+        locale: ctx.locale,
       },
       user: inv.user,
       idempotencyKey: `${inv.platform}-${inv.id}`,

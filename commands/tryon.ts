@@ -27,6 +27,7 @@ export const tryon = defineCommand({
   ],
   needsConsent: true,
   listed: true,
+  groupFeature: true,
   async run(ctx, opts) {
     const { inv, services } = ctx;
     const [photo, backdrop] = inv.attachments;

@@ -156,6 +156,33 @@ export const configSchema = z.object({
   FACECHAIN_TELEGRAM_WEBHOOK_HOST: z.string().default('127.0.0.1'),
   /** Updates (commands, buttons, uploads) handled at once across chats and front-ends; more wait their turn. */
   FACECHAIN_MAX_CONCURRENT_UPDATES: int(1, 10_000).default(DEFAULT_MAX_CONCURRENT_UPDATES),
+  // What users see and what operators allow (docs/frontends.md "Safe groups", docs/replies.md).
+  /** Users refused everything: comma-separated platform:id (telegram:123, discord:456, web:<session>). */
+  FACECHAIN_BANNED_USERS: optionalString,
+  /** Chats (groups, servers, channels) where the bot does nothing: comma-separated platform:id. */
+  FACECHAIN_BANNED_CHATS: optionalString,
+  /** Words or phrases refused in any text a user gives (comma-separated, case-insensitive). */
+  FACECHAIN_PROMPT_BLOCKLIST: optionalString,
+  /** A file with more such words, one per line (# starts a comment). */
+  FACECHAIN_PROMPT_BLOCKLIST_FILE: optionalString,
+  /** opt-in: a group uses group features (and makes portraits in the group) after an admin's /group on. */
+  FACECHAIN_GROUP_FEATURES: z.enum(['opt-in', 'open']).default('opt-in'),
+  /** Users may upload their own style LoRAs (/mystyle); false turns uploads and their use off. */
+  FACECHAIN_USER_STYLES_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /**
+   * Output safety check of result pictures: auto = where the classifier model is installed;
+   * required = refuse picture jobs on workers without it; off = never.
+   */
+  FACECHAIN_SAFETY_CHECK: z.enum(['auto', 'required', 'off']).default('auto'),
+  /** Classifier score (0-1) at or above which a result is flagged and sent blurred. */
+  FACECHAIN_SAFETY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.7),
+  /** Shortest time between two generation preview pictures of one job. */
+  FACECHAIN_PREVIEW_INTERVAL_MS: int(100, 600_000).default(3000),
+  /** Minimum time between progress edits of one Discord interaction (its webhook's rate limit). */
+  FACECHAIN_DISCORD_EDIT_INTERVAL_MS: int(500, 600_000).default(2000),
   /** Register Discord slash commands at start-up (per guild when DISCORD_GUILD_ID is set, else global). */
   FACECHAIN_DISCORD_REGISTER: z
     .enum(['true', 'false', '1', '0'])

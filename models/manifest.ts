@@ -2,7 +2,7 @@
  * Model manifests: what a model is, where its files come from, how to check them, and what its
  * inputs and outputs look like. One JSON file per model in models/manifests/.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -90,5 +90,18 @@ export function loadManifests(dir: string = BUILTIN_MANIFEST_DIR): Map<string, M
     }
   };
   walk(dir);
+  return out;
+}
+
+/**
+ * The built-in manifests with an operator's own on top: `<models dir>/manifests/*.json` replace
+ * the built-in manifest of the same id. That is where an operator records the sha256 and size of
+ * an export they checked (real weights ship here as "verified": false), without editing the repo.
+ */
+export function manifestsWithOperator(modelsDir: string): Map<string, ModelManifest> {
+  const out = loadManifests();
+  const own = path.join(modelsDir, 'manifests');
+  if (!existsSync(own)) return out;
+  for (const [id, m] of loadManifests(own)) out.set(id, m);
   return out;
 }

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { ModelError } from '../base/errors.ts';
 import { log } from '../base/log.ts';
-import { loadManifests, type ModelFile, type ModelManifest } from './manifest.ts';
+import { type ModelFile, type ModelManifest, manifestsWithOperator } from './manifest.ts';
 
 const run = promisify(execFile);
 
@@ -50,7 +50,7 @@ export class ModelStore {
     readonly cacheDir: string,
     manifests?: Map<string, ModelManifest>,
   ) {
-    this.manifests = manifests ?? loadManifests();
+    this.manifests = manifests ?? manifestsWithOperator(cacheDir);
   }
 
   manifest(id: string): ModelManifest {

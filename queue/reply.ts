@@ -47,7 +47,15 @@ export const replySchema = z.object({
   /** The same reply as translatable lines (bot/delivery.ts renders them in the user's language). */
   message: z.array(messagePartSchema).max(30).optional(),
   images: z.array(artifactRef).max(10).default([]),
+  /** Likeness of each image to the user's face (cosine similarity, -1..1), in `images` order. */
+  likeness: z.array(z.number().min(-1).max(1)).max(10).optional(),
+  /** Indices of images the output safety check flagged: sent blurred (spoiler) where the platform can. */
+  spoilers: z.array(z.number().int().min(0).max(9)).max(10).optional(),
   video: artifactRef.optional(),
+  /** The picture had several faces: which one was used (0-based, from the left) of how many. */
+  faces: z
+    .object({ count: z.number().int().min(2).max(64), chosen: z.number().int().min(0).max(63) })
+    .optional(),
   /** Send the video as a round video note where the platform has them (Telegram), text apart. */
   videoNote: z.boolean().optional(),
   buttons: z.array(z.array(buttonSchema).max(5)).max(5).optional(),

@@ -20,6 +20,8 @@ export interface JobView {
   rawState: string;
   stage?: string;
   percent?: number;
+  /** A preview picture of a running job (artifact ref of the user's; gone after the job). */
+  preview?: string;
   /** 1-based place in its queue while waiting. */
   position?: number;
   etaSeconds?: number;
@@ -82,6 +84,7 @@ export async function jobView(p: Producer, job: Job): Promise<JobView> {
   const progress = (typeof job.progress === 'object' ? job.progress : {}) as {
     stage?: string;
     percent?: number;
+    preview?: string;
   };
   const v: JobView = {
     id: job.id as string,
@@ -92,6 +95,7 @@ export async function jobView(p: Producer, job: Job): Promise<JobView> {
     rawState,
     stage: progress.stage,
     percent: progress.percent,
+    ...(state === 'active' && typeof progress.preview === 'string' ? { preview: progress.preview } : {}),
     attempts: job.attemptsMade,
     createdAt: job.timestamp,
     finishedAt: job.finishedOn,

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { FacechainError } from '../base/errors.ts';
 import { type ArtifactsLocation, openArtifactStore } from '../core/storage/open-store.ts';
-import type { ProcessorContext, ProcessorFn } from './jobs/define.ts';
+import type { ProcessorContext, ProcessorFn, ProgressExtra } from './jobs/define.ts';
 
 export interface RunMessage {
   type: 'run';
@@ -18,7 +18,7 @@ export interface RunMessage {
 export type ToThread = RunMessage | { type: 'abort'; id: number };
 export type ErrorInfo = { className: string; code?: string; message: string; retryable?: boolean };
 export type FromThread =
-  | { type: 'progress'; id: number; stage: string; percent: number }
+  | { type: 'progress'; id: number; stage: string; percent: number; extra?: ProgressExtra }
   | { type: 'done'; id: number; result: unknown }
   | { type: 'error'; id: number; error: ErrorInfo };
 
@@ -39,7 +39,8 @@ async function run(msg: RunMessage): Promise<void> {
       ...msg.ctx,
       signal: controller.signal,
       artifacts,
-      progress: (stage, percent) => post({ type: 'progress', id: msg.id, stage, percent }),
+      progress: (stage, percent, extra) =>
+        post({ type: 'progress', id: msg.id, stage, percent, ...(extra ? { extra } : {}) }),
     } as ProcessorContext);
     post({ type: 'done', id: msg.id, result });
   } catch (e) {

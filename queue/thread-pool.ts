@@ -16,7 +16,7 @@ import {
 } from '../base/errors.ts';
 import { log } from '../base/log.ts';
 import type { ArtifactsLocation } from '../core/storage/open-store.ts';
-import type { ProcessorContext } from './jobs/define.ts';
+import type { ProcessorContext, ProgressExtra } from './jobs/define.ts';
 import type { ErrorInfo, FromThread, RunMessage } from './thread-main.ts';
 
 const logger = log('thread-pool');
@@ -25,7 +25,7 @@ interface Task {
   id: number;
   msg: RunMessage;
   signal: AbortSignal;
-  onProgress: (stage: string, percent: number) => void;
+  onProgress: (stage: string, percent: number, extra?: ProgressExtra) => void;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -97,7 +97,7 @@ export class ThreadPool {
     const t = slot.task;
     if (!t || t.id !== m.id) return;
     if (m.type === 'progress') {
-      t.onProgress(m.stage, m.percent);
+      t.onProgress(m.stage, m.percent, m.extra);
       return;
     }
     this.finish(slot);
@@ -145,7 +145,7 @@ export class ThreadPool {
     exportName: string,
     ctx: Omit<ProcessorContext, 'signal' | 'progress' | 'artifacts'>,
     signal: AbortSignal,
-    onProgress: (stage: string, percent: number) => void,
+    onProgress: (stage: string, percent: number, extra?: ProgressExtra) => void,
   ): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceError('pool_closed', 'The worker is shutting down.'));
     const id = this.nextId++;

@@ -24,7 +24,13 @@ import { BotSide } from './delivery/bot-side.ts';
 import type { DeliveryData } from './delivery/entry.ts';
 import { recordFinish } from './finish.ts';
 import { deliveryFor, queueReply, recordFailure, releasePending } from './job-outcome.ts';
-import type { FollowUp, NotInstalled, ProcessorContext, ProcessorSpec } from './jobs/define.ts';
+import type {
+  FollowUp,
+  NotInstalled,
+  ProcessorContext,
+  ProcessorSpec,
+  ProgressExtra,
+} from './jobs/define.ts';
 import {
   JOB_NAMES,
   type JobData,
@@ -388,11 +394,16 @@ export class JobWorker extends EventEmitter {
     await def.records?.start?.(this.records, data, base.identity);
     // Followers hear of a change at most every PROGRESS_NOTICE_MS (the new state is in the job).
     let noticed = 0;
-    const progress = (stage: string, percent: number) => {
+    let preview: string | undefined;
+    const progress = (stage: string, percent: number, extra?: ProgressExtra) => {
+      const pct = Math.max(0, Math.min(100, Math.round(percent)));
+      // A preview stays with the job's progress until the next one (or the end) replaces it.
+      if (extra && 'preview' in extra) preview = extra.preview;
       job
-        .updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) })
+        .updateProgress({ stage, percent: pct, ...(preview ? { preview } : {}) })
         .then(() => {
-          if (Date.now() - noticed < PROGRESS_NOTICE_MS) return;
+          // A new preview is news at once; other reports at most every PROGRESS_NOTICE_MS.
+          if (Date.now() - noticed < PROGRESS_NOTICE_MS && !(extra && 'preview' in extra)) return;
           noticed = Date.now();
           notifyProgress(this.redis, this.sys.prefix, base.requestId);
         })

@@ -94,18 +94,19 @@ export const en = {
   'train.not_image': '"{name}" is not an image. Send JPEG, PNG or WebP photos.',
   'train.private_only':
     'For your privacy, send your photos to me in a private chat (direct message), not in a group.',
-  'train.queued': 'Got {count} photo(s). Checking them now — I will report on each photo.',
+  'train.queued':
+    'Got {count, plural, one {# photo} other {# photos}}. Checking them now — I will report on each photo.',
   'train.progress': 'Preparing your identity',
   'train.duplicate': 'These photos are already being processed.',
 
   'portrait.no_identity': 'You have no identity yet. Send photos with /train first.',
   'portrait.unknown_style': 'There is no style "{style}". See /styles for the installed ones.',
   'portrait.identity_busy': 'Your photos are still being checked. Wait for the report, then try again.',
-  'portrait.deleted_n': 'Deleted {count} image(s) of that result.',
+  'portrait.deleted_n': 'Deleted {count, plural, one {# image} other {# images}} of that result.',
   'portrait.deleted': 'That result is gone.',
   'portrait.one_pose': 'Send one pose image (an OpenPose skeleton picture) with /portrait, not several.',
   'portrait.no_styles': 'No style packs are installed on this deployment.',
-  'portrait.queued': 'Making {count} portrait(s) in style "{style}".',
+  'portrait.queued': 'Making {count, plural, one {# portrait} other {# portraits}} in style "{style}".',
   'portrait.progress': 'Portraits',
   'portrait.reroll': 'Reroll',
   'portrait.more': 'More like this',
@@ -135,8 +136,8 @@ export const en = {
     "That result's pictures were deleted after {age}, as this server keeps files; make a new one with /portrait.",
   'files.result_expired_delete':
     "That result's pictures were already deleted after {age}, as this server keeps files.",
-  'files.age_days': '{n} day(s)',
-  'files.age_hours': '{n} hour(s)',
+  'files.age_days': '{n, plural, one {# day} other {# days}}',
+  'files.age_hours': '{n, plural, one {# hour} other {# hours}}',
 
   'job.analyze': 'Photo analysis',
   'job.prepare-identity': 'Photo check',
@@ -155,10 +156,10 @@ export const en = {
   'status.unknown': 'unknown',
   'status.position': ', position {position}',
   'status.percent': ', {stage} {percent}%',
-  'status.eta': ', about {eta}s left',
+  'status.eta': ', about {eta} left',
 
   'cancel.none': 'You have no running or waiting jobs.',
-  'cancel.done': 'Cancelled {count} job(s).',
+  'cancel.done': 'Cancelled {count, plural, one {# job} other {# jobs}}.',
   'cancel.not_found': 'No job {id} of yours is waiting or running.',
 
   'settings.show': 'Language: {locale}\nDefault style: {style}\nPrivate delivery: {private}',
@@ -189,7 +190,7 @@ export const en = {
   'group.no_result': 'Give the id of one of your completed results.',
 
   'progress.line': '{label}: {stage} {percent}%',
-  'progress.waiting': '{label}: waiting (position {position})',
+  'progress.waiting': '{label}: waiting, number {position} in line',
   'progress.done': '{label}: done',
   'progress.failed': '{label}: {message}',
   'progress.cancelled': '{label}: cancelled',
@@ -206,8 +207,9 @@ export const en = {
   'error.feature_unavailable': 'This feature is not available on this deployment right now.',
   'error.service_unavailable': 'The service is busy or unreachable right now. Please try again in a minute.',
   'error.too_many_pending':
-    'You already have {limit} request(s) in progress. Wait for one to finish, or cancel one with /cancel.',
-  'error.daily_quota': "You have used today's {limit} request(s). The quota resets at 00:00 UTC.",
+    'You already have {limit, plural, one {# request} other {# requests}} in progress. Wait for one to finish, or cancel one with /cancel.',
+  'error.daily_quota':
+    "You have used today's {limit, plural, one {# request} other {# requests}}. The quota resets at 00:00 UTC.",
   'error.no_such_job': 'You have no job "{id}". Use /status to see your jobs.',
   'error.bad_language': 'Language must be one of: {languages}.',
   'error.download_failed': 'Your file could not be downloaded from the chat service. Please send it again.',
@@ -239,7 +241,8 @@ export const en = {
   // Delivered job results (queue/jobs.ts toReply → bot/delivery.ts renders them per user).
   'job.group-photo': 'Group photo',
   'job.template': 'Template portrait',
-  'reply.report_summary': '{accepted} of {total} photo(s) can be used for your portraits.',
+  'reply.report_summary':
+    '{accepted} of {total, plural, one {# photo} other {# photos}} can be used for your portraits.',
   'reply.report_accepted': 'Used: {names}.',
   'reply.report_rejected': 'Not used:',
   'reply.photo_n': 'photo {n}',
@@ -247,7 +250,8 @@ export const en = {
   'reply.template_likeness':
     'Here is your portrait in the template (face {face} of {faces}, likeness {likeness}).',
   'reply.trained': 'Your personal face model is trained. /portrait now uses it.',
-  'reply.generated': 'Here are your {count} portrait(s).',
+  'reply.generated':
+    '{count, plural, one {Here is your portrait.} other {Here are your # portraits, best likeness first.}}',
   'reply.tryon': 'Here is your try-on.',
   'reply.talk': 'Here is your talking portrait.',
   // Why a photo was not used (core/identity/reasons.ts fills these for its report).
@@ -290,17 +294,18 @@ export const en = {
   'group.need_template':
     'Send the group template photo with /group photo (as the caption of the photo); later requests reuse the last one.',
   'group.photo_skipped': 'Skipped (no prepared face yet): {names}.',
-  'group.photo_skipped_unnamed': 'Skipped: {count} member(s) without a prepared face yet.',
+  'group.photo_skipped_unnamed':
+    'Skipped: {count, plural, one {# member} other {# members}} without a prepared face yet.',
   'group.photo_none_ready':
     'None of the {count} opted-in members has a prepared face yet. Each member sends a few photos of themselves to the bot in private first.',
-  'status.identity': 'Your face ({photos} photo(s)): {state}',
+  'status.identity': 'Your face ({photos, plural, one {# photo} other {# photos}}): {state}',
   'identity.preparing': 'photos being checked',
   'identity.prepared': 'ready for portraits',
   'identity.training': 'ready for portraits; personal model training',
   'identity.trained': 'personal model ready',
   'identity.failed': 'ready for portraits; personal model training failed',
   'reply.group_photo':
-    "Group photo: {placed} member(s) placed into the template's {faces} face(s), left to right.",
+    "Group photo: {placed, plural, one {# member} other {# members}} placed into the template's {faces, plural, one {# face} other {# faces}}, left to right.",
   // ---- Speech, audio and video (helper/media; core/speech, core/audio, core/video) ----
   // Failed-job messages by error code (job-error.ts reads joberror.<code>).
   'joberror.text_too_long': 'The text is too long to speak. Shorten it.',
@@ -350,7 +355,7 @@ export const en = {
   'tryon.need_backdrop': 'For the "photo" background, send a second photo with the garment: the backdrop.',
   'tryon.likeness': 'Likeness to you: {likeness}%.',
   'tryon.basic_result':
-    'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model). Likeness {likeness}.',
+    'Basic try-on: your face on the person wearing the garment in your photo (this server has no generation model).',
   'tryon.mask_preview': 'The highlighted part is the garment that will be kept.',
   'pose.preview': 'The pose taken from your photo.',
   // ---- web API request bodies (helper/ops: bot/web/body.ts) ----
@@ -359,6 +364,92 @@ export const en = {
   'web.bad_json': 'The request could not be read (not valid JSON). Reload the page and try again.',
   'web.bad_form': 'The upload could not be read (not a valid form). Reload the page and try again.',
   // ---- end of web API request bodies ----
+  // ---- what users see (helper/ux): stages, times, likeness, choices, safe groups ----
+  // Progress stages by the processors' ids (commands/kit/progress-text.ts; others read "working").
+  'stage.other': 'working',
+  'stage.load-models': 'loading the models',
+  'stage.read': 'reading the picture',
+  'stage.analyze': 'checking the photos',
+  'stage.identity': 'reading your face',
+  'stage.plan': 'preparing the style',
+  'stage.load-generator': 'loading the image generator',
+  'stage.generate': 'drawing',
+  'stage.post-process': 'fitting your face and ranking',
+  'stage.template': 'reading the template',
+  'stage.fuse': 'putting your face in',
+  'stage.score': 'measuring the likeness',
+  'stage.upscale': 'redrawing larger',
+  'stage.safety': 'checking the pictures',
+  'stage.sheet': 'drawing the photo report',
+  'stage.garment': 'reading the garment',
+  'stage.try-on': 'trying it on',
+  'stage.store': 'saving',
+  'stage.done': 'finishing',
+  'stage.dataset': 'preparing the training photos',
+  'stage.train': 'training your face model',
+  'stage.check': 'checking your face model',
+  'stage.speech': 'making the voice',
+  'stage.animate': 'animating',
+  'stage.encode': 'encoding the video',
+  'time.seconds': '{n, plural, one {# second} other {# seconds}}',
+  'time.minutes': '{n, plural, one {# minute} other {# minutes}}',
+  'time.hours': '{n, plural, one {# hour} other {# hours}}',
+  'progress.waiting_unknown': '{label}: waiting in line',
+  // Likeness on results (bot/delivery.ts).
+  'result.likeness': '#{n}: likeness {percent}%',
+  'result.likeness_explained':
+    'Likeness says how close the face in a picture is to the face in your photos, as the face model measures it (from 45% on it counts as the same person). Pictures come best first.',
+  'result.flagged':
+    '{count, plural, one {One picture was} other {# pictures were}} flagged by the safety check and blurred: tap to see.',
+  'reply.varied':
+    '{count, plural, one {Here is a variation of your portrait.} other {Here are # variations of your portrait, best likeness first.}}',
+  'reply.upscaled': 'Here is your portrait, redrawn at {width}×{height}.',
+  // Result actions.
+  'portrait.vary_subtle': 'Vary: subtle ({strength}%)',
+  'portrait.vary_strong': 'Vary: strong ({strength}%)',
+  'portrait.upscale': 'Upscale ×2',
+  'portrait.info': 'Info',
+  'portrait.no_result': 'There is no finished portrait {id} of yours. Use a result from /status.',
+  'portrait.info_text': 'Seed {seed} · style {style} · sampler {sampler}, {steps} steps · {size}',
+  'portrait.info_variation': 'A variation: variation seed {seed}, strength {strength}%',
+  'portrait.vary_queued':
+    '{count, plural, one {Making a variation} other {Making # variations}} of that portrait (strength {strength}%: how far it moves from the original).',
+  'portrait.upscale_queued': 'Redrawing that portrait at twice its size.',
+  'opt.portrait.strength': 'How much a variation changes (0.05-1)',
+  'opt.portrait.prompt': 'Your own words added to the style (optional)',
+  'opt.template.face': 'Which face to replace, counted from the left (1, 2, ...)',
+  'template.face_button': 'Face {n}',
+  'template.queued_face': 'Putting your face into the template, in place of face {face}.',
+  'hint.rate': 'write it like +10% or -20%',
+  'hint.pitch': 'write it like +5Hz or -10Hz',
+  // Option problems (commands/kit/dispatch.ts): "{label}: {problem}"; labels name the option.
+  'error.option_label': '{name} ({describe})',
+  'error.option_sep': ': ',
+  'error.option_join': '; ',
+  // Safe groups (commands/kit/policy.ts).
+  'error.banned': 'This bot is not available to you.',
+  'error.blocked_text': 'Your request contains words this server does not allow. Please rephrase it.',
+  'group.features_off':
+    'Group features are off in this group. An administrator turns them on with /group on.',
+  'group.features_on': 'Group features are on: members can make portraits here and join group photos.',
+  'group.features_disabled': 'Group features are off in this group now.',
+  'group.state_on': 'Group features: on.',
+  'group.state_off': 'Group features: off (an administrator turns them on with /group on).',
+  // Style gallery.
+  'styles.no_preview': '(no preview picture yet)',
+  'styles.no_previews': 'These styles have no preview pictures yet.',
+  // The photo report's contact sheet (core/identity/contact-sheet.ts): short, on the picture.
+  'sheet.used': 'used',
+  'sheet.no_face': 'no face found',
+  'sheet.several_faces': '{faces} faces',
+  'sheet.face_too_small': 'face too small',
+  'sheet.extreme_pose': 'face turned away',
+  'sheet.eyes_closed': 'eyes closed',
+  'sheet.too_blurry': 'too blurry',
+  'sheet.duplicate': 'same as {other}',
+  'sheet.different_person': 'another person',
+  'sheet.other': 'cannot be read',
+  // ---- end of what users see ----
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,4 +1,4 @@
-/** `facechain styles list | check | import <FaceChain style .json files or folders>` */
+/** `facechain styles list | check | previews | import <FaceChain style .json files or folders>` */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../base/errors.ts';
@@ -9,6 +9,7 @@ import {
   writeImportedStyle,
 } from '../../core/styles/import-facechain.ts';
 import { styleCatalog } from '../../core/styles/index.ts';
+import { renderStylePreview, storeStylePreview } from '../../core/styles/previews.ts';
 import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
@@ -28,13 +29,15 @@ async function jsonFiles(p: string): Promise<string[]> {
 export const command: CliCommand = {
   summary: 'List and check style packs; import FaceChain style JSON files as packs.',
   usage:
-    'facechain styles list [--locale zh] | check | import <file.json|folder>… [--base <FaceChain base folder or base id>] ' +
+    'facechain styles list [--locale zh] | check | previews [--only id,id] [--force] [--model DIR] [--seed N] [--person female|male] | ' +
+    'import <file.json|folder>… [--base <FaceChain base folder or base id>] ' +
     '[--out <dir, default FACECHAIN_STYLES_DIR>] [--facechain-root <FaceChain checkout, for preview images>]',
   async run(argv) {
     const [sub, ...rest] = argv;
     const shape: Record<string, Parameters<typeof parseCommandLine>[1]> = {
       list: { strings: ['locale'] },
       check: {},
+      previews: { strings: ['only', 'model', 'seed', 'person'], flags: ['force'] },
       import: {
         strings: ['base', 'out', 'facechain-root'],
         positionals: { min: 1, max: Infinity, what: 'style file or folder' },
@@ -55,6 +58,42 @@ export const command: CliCommand = {
         if (sub === 'check')
           process.stdout.write(`${cat.packs.size} packs OK, ${cat.problems.length} broken\n`);
         return cat.problems.length ? 1 : 0;
+      }
+      case 'previews': {
+        // A picture per pack from the generation engine (GPU host), stored with the pack.
+        const cat = await styleCatalog();
+        const only = args
+          .string('only')
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        for (const id of only ?? [])
+          if (!cat.packs.has(id)) throw new UsageError(`There is no style "${id}".`);
+        const seed = args.int('seed', { min: 0, max: 2 ** 32 - 1 });
+        const person = args.choice('person', ['female', 'male'] as const);
+        const model = args.string('model');
+        let failed = 0;
+        for (const pack of cat.packs.values()) {
+          if (only && !only.includes(pack.id)) continue;
+          if (pack.previewPath && !args.flag('force')) {
+            process.stderr.write(`${pack.id}: has a preview (use --force to make a new one)\n`);
+            continue;
+          }
+          try {
+            const jpeg = await renderStylePreview(pack, {
+              ...(model ? { modelDir: path.resolve(model) } : {}),
+              ...(seed !== undefined ? { seed } : {}),
+              ...(person ? { person } : {}),
+            });
+            process.stdout.write(`${pack.id} → ${await storeStylePreview(pack, jpeg)}\n`);
+          } catch (e) {
+            failed++;
+            process.stderr.write(`${pack.id}: ${(e as Error).message}\n`);
+            // Without the model no pack can get one: say it once.
+            if ((e as { code?: string }).code === 'not_available') return 1;
+          }
+        }
+        return failed ? 1 : 0;
       }
       case 'import': {
         const out = args.string('out') ?? config().stylesDir;

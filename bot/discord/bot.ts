@@ -25,11 +25,12 @@ import {
   TextInputStyle,
 } from 'discord.js';
 import { FacechainError, ServiceError } from '../../base/errors.ts';
+import { resolveLocale } from '../../base/i18n/index.ts';
 import { log } from '../../base/log.ts';
 import { invitationFor } from '../../commands/group.ts';
 import { parseButtonId } from '../../commands/kit/buttons.ts';
-import { localeFor, translator } from '../../commands/kit/dispatch.ts';
-import type { Services } from '../../commands/kit/services.ts';
+import { type DispatchOptions, localeFor, translator } from '../../commands/kit/dispatch.ts';
+import { type Services, styleText } from '../../commands/kit/services.ts';
 import type { CommandReply } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, imageBytes, type Outgoing } from '../adapter.ts';
@@ -51,6 +52,7 @@ type Answerable =
 
 /** Interaction tokens last 15 minutes; stop using one a little before. */
 const TOKEN_LIFETIME_MS = 14 * 60_000;
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 /** Replies only the invoking user should see. */
 const EPHEMERAL = new Set(['consent', 'status', 'cancel', 'settings', 'forget']);
 
@@ -64,6 +66,8 @@ export interface DiscordOptions {
   apiRoot?: string;
   register?: boolean;
   editIntervalMs?: number;
+  /** What the dispatcher enforces (the operator's policy). Default: from the settings. */
+  dispatch?: DispatchOptions;
   progressPollMs?: number;
   /** Bound on interactions handled at once (after the acknowledgement), shared with the other front-ends. */
   updates?: UpdateLimit;
@@ -87,6 +91,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     });
     this.conversation = new Conversation({
       services: opts.services,
+      ...(opts.dispatch ? { dispatch: opts.dispatch } : {}),
       editIntervalMs: opts.editIntervalMs ?? 2000,
       progressPollMs: opts.progressPollMs,
       followMaxMs: TOKEN_LIFETIME_MS,
@@ -162,11 +167,25 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
         await i.editReply(first);
         const flags = EPHEMERAL.has(command) ? { flags: MessageFlags.Ephemeral as const } : {};
         for (const p of more) await i.followUp({ ...p, ...flags });
-        // The deferred reply is edited while the interaction token lives.
+        // The deferred reply is edited while the interaction token lives; a generation's preview
+        // rides on it as its attachment, removed when the job ends.
+        let previewShown = false;
         return {
           key: i.id,
           expires: entry?.expires ?? 0,
-          edit: async (text) => void (await i.editReply({ content: text.slice(0, 2000) })),
+          edit: async (text, { view }) => {
+            const drop = previewShown && TERMINAL.has(view.state);
+            if (drop) previewShown = false;
+            await i.editReply({ content: text.slice(0, 2000), ...(drop ? { attachments: [] } : {}) });
+          },
+          editMedia: async (image, text) => {
+            previewShown = true;
+            await i.editReply({
+              content: text.slice(0, 2000),
+              files: [{ attachment: Buffer.from(image.bytes), name: image.name }],
+              attachments: [],
+            });
+          },
         };
       },
     });
@@ -202,11 +221,17 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       return i.respond([]);
     const q = String(focused.value).toLowerCase();
     const styles = await this.opts.services.styles.list();
+    // Names in the user's Discord language (a pack's Chinese name for a zh client).
+    const locale = resolveLocale(i.locale);
     await i.respond(
       styles
-        .filter((s) => s.id.includes(q) || s.name.toLowerCase().includes(q))
+        .map((s) => ({ s, name: styleText(s, locale).name }))
+        .filter(
+          ({ s, name }) =>
+            s.id.includes(q) || name.toLowerCase().includes(q) || s.name.toLowerCase().includes(q),
+        )
         .slice(0, 25)
-        .map((s) => ({ name: s.name.slice(0, 100), value: s.id })),
+        .map(({ s, name }) => ({ name: name.slice(0, 100), value: s.id })),
     );
   }
 
@@ -217,7 +242,14 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
     const t = translator(
       await localeFor(this.opts.services, { user, platformLocale: member.guild.preferredLocale }),
     );
-    const reply = await invitationFor(this.opts.services, chat, user, member.displayName, t);
+    const reply = await invitationFor(
+      this.opts.services,
+      chat,
+      user,
+      member.displayName,
+      t,
+      this.opts.dispatch?.policy,
+    );
     if (!reply) return;
     try {
       await member.send(reply.text); // privately first

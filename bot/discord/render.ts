@@ -61,16 +61,19 @@ export async function toPayloads(
   const locale = out.locale ?? 'en';
   const files: DiscordPayload['files'] = [];
   const notes: string[] = [];
-  for (const img of out.images.slice(0, 10)) {
+  // Attachments carry no visible caption: captions (a result's likeness) are listed in the text.
+  const captions: string[] = [];
+  for (const [i, img] of out.images.slice(0, 10).entries()) {
     const bytes = await imageBytes(img, read);
     const fitted = await fitImage(bytes, limit);
-    if (fitted)
-      files.push({
-        attachment: Buffer.from(fitted),
-        name: fitted === img.bytes ? img.name : img.name.replace(/\.\w+$/, '.jpg'),
-      });
-    else notes.push(translate(locale, 'error.upload_too_big', { size: mb(bytes.byteLength) }));
+    if (img.caption) captions.push(`${i + 1}. ${img.caption}`);
+    if (fitted) {
+      const name = fitted === img.bytes ? img.name : img.name.replace(/\.\w+$/, '.jpg');
+      // Discord blurs attachments whose name starts with SPOILER_ until they are clicked.
+      files.push({ attachment: Buffer.from(fitted), name: img.spoiler ? `SPOILER_${name}` : name });
+    } else notes.push(translate(locale, 'error.upload_too_big', { size: mb(bytes.byteLength) }));
   }
+  notes.unshift(...captions);
   if (out.video) {
     const bytes = await read(out.video.ref);
     if (bytes.byteLength <= limit) files.push({ attachment: Buffer.from(bytes), name: 'portrait.mp4' });

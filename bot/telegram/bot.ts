@@ -15,7 +15,7 @@ import { log } from '../../base/log.ts';
 import { invitationFor } from '../../commands/group.ts';
 import { COMMANDS } from '../../commands/index.ts';
 import { parseButtonId } from '../../commands/kit/buttons.ts';
-import { localeFor, translator } from '../../commands/kit/dispatch.ts';
+import { type DispatchOptions, localeFor, translator } from '../../commands/kit/dispatch.ts';
 import { parseTextCommand } from '../../commands/kit/parse-text.ts';
 import type { Services } from '../../commands/kit/services.ts';
 import type { Invocation } from '../../commands/kit/types.ts';
@@ -32,6 +32,7 @@ import {
   PUBLIC_DOWNLOAD_LIMIT,
   tooBigError,
 } from './invocation.ts';
+import { progressMessage } from './progress-message.ts';
 import { renderTelegram } from './render.ts';
 
 const logger = log('telegram');
@@ -47,6 +48,8 @@ export interface TelegramOptions {
   webhook?: { url: string; secret: string; port: number; host: string };
   /** Minimum time between progress edits in one chat. */
   editIntervalMs?: number;
+  /** What the dispatcher enforces (the operator's policy). Default: from the settings. */
+  dispatch?: DispatchOptions;
   /** How long to wait for more items of an album. */
   albumWaitMs?: number;
   /** Longest retry_after to honour before failing a call. */
@@ -82,6 +85,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     );
     this.conversation = new Conversation({
       services: opts.services,
+      ...(opts.dispatch ? { dispatch: opts.dispatch } : {}),
       editIntervalMs: opts.editIntervalMs ?? 3000,
       progressPollMs: opts.progressPollMs,
       updates: opts.updates,
@@ -174,10 +178,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
       send: async (out) => {
         const messageId = await renderTelegram(ctx.api, { chatId, replyTo: ctx.msg?.message_id }, out, read);
         if (messageId === undefined) return undefined;
-        return {
-          key: chatId,
-          edit: async (text) => void (await this.bot.api.editMessageText(chatId, messageId, text)),
-        };
+        return progressMessage(this.bot.api, chatId, messageId);
       },
       failed: async (message) => void (await ctx.api.sendMessage(chatId, message)),
     });
@@ -190,7 +191,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     const t = translator(
       await localeFor(this.opts.services, { user, platformLocale: ctx.from?.language_code }),
     );
-    const reply = await invitationFor(this.opts.services, chat, user, name, t);
+    const reply = await invitationFor(this.opts.services, chat, user, name, t, this.opts.dispatch?.policy);
     if (!reply) return;
     // A join can arrive twice (service message and chat_member update): invite once a day.
     if (!(await this.opts.services.firstSeen('telegram', `join_${ctx.chat.id}_${userId}`))) return;

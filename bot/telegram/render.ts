@@ -62,14 +62,24 @@ export async function renderTelegram(
     if (captionFits) return m.message_id;
   }
 
-  const photos: Array<{ bytes: Uint8Array; name: string; caption?: string }> = [];
+  const photos: Array<{ bytes: Uint8Array; name: string; caption?: string; spoiler?: boolean }> = [];
   for (const img of out.images)
-    photos.push({ bytes: await imageBytes(img, read), name: img.name, caption: img.caption });
+    photos.push({
+      bytes: await imageBytes(img, read),
+      name: img.name,
+      caption: img.caption,
+      spoiler: img.spoiler,
+    });
+  // Flagged by the output safety check: blurred until the user taps it.
+  const spoiler = (p: { spoiler?: boolean }) => (p.spoiler ? { has_spoiler: true } : {});
 
   if (photos.length === 1 && !out.video) {
     const p = photos[0];
     const file = new InputFile(p.bytes, p.name);
-    const caption = captionFits ? out.text : undefined;
+    // One picture: its own caption (its likeness) goes under the reply's text.
+    const joined = p.caption ? `${out.text}\n${p.caption}` : out.text;
+    const fits = joined.length <= CAPTION_LIMIT;
+    const caption = fits ? joined : undefined;
     const m =
       p.bytes.byteLength > PHOTO_LIMIT
         ? await api.sendDocument(to.chatId, file, {
@@ -79,23 +89,28 @@ export async function renderTelegram(
           })
         : await api.sendPhoto(to.chatId, file, {
             caption,
+            ...spoiler(p),
             ...(reply_markup ? { reply_markup } : {}),
             ...replyParams,
           });
-    if (captionFits) return m.message_id;
+    if (fits) return m.message_id;
   } else if (photos.length > 1) {
     for (let i = 0; i < photos.length; i += 10) {
       const chunk = photos.slice(i, i + 10);
       if (chunk.length === 1) {
         await api.sendPhoto(to.chatId, new InputFile(chunk[0].bytes, chunk[0].name), {
           caption: chunk[0].caption,
+          ...spoiler(chunk[0]),
         });
         continue;
       }
       await api.sendMediaGroup(
         to.chatId,
         chunk.map((p) =>
-          InputMediaBuilder.photo(new InputFile(p.bytes, p.name), p.caption ? { caption: p.caption } : {}),
+          InputMediaBuilder.photo(new InputFile(p.bytes, p.name), {
+            ...(p.caption ? { caption: p.caption } : {}),
+            ...spoiler(p),
+          }),
         ),
         i === 0 ? replyParams : {},
       );

@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { type Locale, resolveLocale, translate } from '../../base/i18n/index.ts';
 import { log } from '../../base/log.ts';
 import { parseButtonId } from '../../commands/kit/buttons.ts';
-import { localeFor } from '../../commands/kit/dispatch.ts';
+import { type DispatchOptions, localeFor } from '../../commands/kit/dispatch.ts';
 import { parseTextCommand } from '../../commands/kit/parse-text.ts';
-import type { Services } from '../../commands/kit/services.ts';
+import { type Services, styleText } from '../../commands/kit/services.ts';
 import type { Attachment, Invocation } from '../../commands/kit/types.ts';
 import type { Deliverer, DeliveryContext, Reply, ReplyTarget } from '../../queue/reply.ts';
 import { type FrontEnd, selectAsButtons } from '../adapter.ts';
@@ -62,6 +62,8 @@ export interface WebOptions {
   port: number;
   host: string;
   progressPollMs?: number;
+  /** What the dispatcher enforces (the operator's policy). Default: from the settings. */
+  dispatch?: DispatchOptions;
   /** Bound on commands handled at once, shared with the other front-ends (bot/update-limit.ts). */
   updates?: UpdateLimit;
   /** Where uploads are streamed, one folder per request, removed after its command. Default: the system temp folder. */
@@ -75,6 +77,12 @@ export interface WebEvent {
   type: 'reply' | 'delivery' | 'progress';
   text: string;
   images?: string[];
+  /** Per image: its caption (a result's likeness). */
+  captions?: Array<string | null>;
+  /** Indices of images shown blurred until clicked (flagged by the safety check). */
+  spoilers?: number[];
+  /** A generation's preview picture (a data: URL; the page shows it in the job's row). */
+  preview?: string;
   video?: string;
   buttons?: Array<Array<{ id: string; label: string; style?: string }>>;
   jobId?: string;
@@ -103,6 +111,7 @@ export class WebFrontend implements FrontEnd, Deliverer {
     // Progress goes to the page as events: no platform edit limit, so every change is sent.
     this.conversation = new Conversation({
       services: opts.services,
+      ...(opts.dispatch ? { dispatch: opts.dispatch } : {}),
       editIntervalMs: 0,
       progressPollMs: opts.progressPollMs ?? 5000,
       updates: opts.updates,
@@ -191,8 +200,19 @@ export class WebFrontend implements FrontEnd, Deliverer {
     if (!sid) return json(res, 401, { error: 'no_session', message: 'Reload the page to start a session.' });
     if (req.method === 'GET' && url.pathname === '/api/events') return this.events(sid, req, res);
     if (req.method === 'GET' && url.pathname === '/api/styles') {
+      // Names and descriptions in the browser's language; the preview picture where a pack has one.
+      const locale = resolveLocale(req.headers['accept-language']?.split(',')[0]);
       const styles = await this.opts.services.styles.list();
-      return json(res, 200, { styles: styles.map((s) => ({ id: s.id, name: s.name })) });
+      return json(res, 200, {
+        styles: styles.map((s) => ({
+          id: s.id,
+          ...styleText(s, locale),
+          ...(s.preview ? { preview: `/api/style-preview/${encodeURIComponent(s.id)}` } : {}),
+        })),
+      });
+    }
+    if (req.method === 'GET' && url.pathname.startsWith('/api/style-preview/')) {
+      return this.stylePreview(decodeURIComponent(url.pathname.slice('/api/style-preview/'.length)), res);
     }
     if (req.method === 'GET' && url.pathname.startsWith('/api/artifact/')) {
       return this.artifact(sid, decodeURIComponent(url.pathname.slice('/api/artifact/'.length)), res);
@@ -227,6 +247,21 @@ export class WebFrontend implements FrontEnd, Deliverer {
       clearInterval(ping);
       s.clients.delete(res);
     });
+  }
+
+  /** A style pack's preview picture (public: packs are the deployment's, not a user's). */
+  private async stylePreview(id: string, res: http.ServerResponse): Promise<void> {
+    const hit = (await this.opts.services.styles.list()).find((s) => s.id === id);
+    const p = hit?.preview;
+    const bytes =
+      p?.bytes ?? (p?.ref ? await this.opts.services.uploads.get(p.ref).catch(() => undefined) : undefined);
+    if (!bytes) return json(res, 404, { error: 'not_found' });
+    res.writeHead(200, {
+      'content-type': TYPES[sniffExt(bytes)] ?? 'application/octet-stream',
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(bytes);
   }
 
   private async artifact(sid: string, ref: string, res: http.ServerResponse): Promise<void> {
@@ -331,6 +366,9 @@ export class WebFrontend implements FrontEnd, Deliverer {
           type: 'reply',
           text: out.text,
           ...(out.buttons || out.select ? { buttons: selectAsButtons(out) } : {}),
+          ...(out.images.some((i) => i.caption)
+            ? { captions: out.images.map((i) => i.caption ?? null) }
+            : {}),
           ...(out.images.length
             ? {
                 images: out.images.map((i) =>
@@ -345,16 +383,21 @@ export class WebFrontend implements FrontEnd, Deliverer {
         } satisfies WebEvent);
         const jobId = reply.track?.jobId;
         if (!jobId) return undefined;
+        const progress = (line: string, view: { state: string; percent?: number }, preview?: string) =>
+          this.push(sid, {
+            type: 'progress',
+            text: line,
+            jobId,
+            state: view.state,
+            percent: view.state === 'completed' ? 100 : (view.percent ?? 0),
+            ...(preview ? { preview } : {}),
+          });
         return {
           key: `${sid}:${jobId}`,
-          edit: async (_text, { line, view }) =>
-            this.push(sid, {
-              type: 'progress',
-              text: line,
-              jobId,
-              state: view.state,
-              percent: view.state === 'completed' ? 100 : (view.percent ?? 0),
-            }),
+          edit: async (_text, { line, view }) => progress(line, view),
+          // The preview goes to the session's own page only, as a data: URL (it is never stored).
+          editMedia: async (image, _text, { line, view }) =>
+            progress(line, view, `data:image/jpeg;base64,${Buffer.from(image.bytes).toString('base64')}`),
         };
       },
     });
@@ -369,6 +412,10 @@ export class WebFrontend implements FrontEnd, Deliverer {
         type: 'delivery',
         text: out.text,
         images: out.images.map((i) => url(i.ref ?? '')),
+        ...(out.images.some((i) => i.caption) ? { captions: out.images.map((i) => i.caption ?? null) } : {}),
+        ...(out.images.some((i) => i.spoiler)
+          ? { spoilers: out.images.flatMap((i, n) => (i.spoiler ? [n] : [])) }
+          : {}),
         ...(out.video ? { video: url(out.video.ref) } : {}),
         ...(out.buttons ? { buttons: out.buttons } : {}),
         ...(out.isError ? { error: true } : {}),
@@ -383,6 +430,14 @@ export class WebFrontend implements FrontEnd, Deliverer {
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
+}
+
+/** The extension of an image by its first bytes (style previews are JPEG, PNG or WebP). */
+function sniffExt(b: Uint8Array): string {
+  if (b[0] === 0xff && b[1] === 0xd8) return 'jpg';
+  if (b[0] === 0x89 && b[1] === 0x50) return 'png';
+  if (b[0] === 0x52 && b[1] === 0x49 && b[8] === 0x57) return 'webp';
+  return '';
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

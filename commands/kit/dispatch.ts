@@ -1,18 +1,23 @@
 /**
  * The one path every invocation takes: a chain of middleware `(ctx, next)` in grammY's style,
- * ending at the command. The default chain: error boundary → log → dedupe → profile and locale →
- * find the command → rate limit → consent → option parsing. Order matters: consent is checked
- * before a command can touch attachments, so nothing is downloaded without it. An operator adds
+ * ending at the command. The default chain: error boundary → log → ban list → dedupe → profile
+ * and locale → find the command → rate limit → consent → option parsing (errors in the user's
+ * language) → blocklist → group switch. Order matters: the ban list is checked before any work
+ * (no Redis read), consent before a command can touch attachments, so nothing is downloaded
+ * without it, and the blocklist and group switch before anything is stored or queued. An operator adds
  * their own (a ban list, an audit) with `DispatchOptions.middleware`; they run after the
  * defaults, just before the command. The daily quota and pending cap are enforced where jobs are
  * admitted (queue/limits.ts), atomically with the enqueue.
  */
+import { z } from 'zod';
 import { FacechainError, InputError, NotAvailableError, ServiceError } from '../../base/errors.ts';
-import { type Locale, resolveLocale, translate } from '../../base/i18n/index.ts';
+import { isMessageKey, type Locale, resolveLocale, translate } from '../../base/i18n/index.ts';
 import { userErrorText } from '../../base/i18n/user-error.ts';
 import { log } from '../../base/log.ts';
 import { consentPrompt } from '../consent.ts';
 import { findCommand } from '../index.ts';
+import { optionInfo } from './options.ts';
+import { blockedWord, defaultPolicy, isBanned, type Policy, textsOf } from './policy.ts';
 import { privacyVersion } from './privacy.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Services, UserProfile } from './services.ts';
@@ -33,6 +38,8 @@ export interface DispatchContext {
   options?: unknown;
   /** How it ended, for the log line: ok, unknown, rate_limited, needs_consent, an error code... */
   outcome: string;
+  /** What the operator allows (ban list, blocklist, group switch, uploads). */
+  policy: Policy;
 }
 
 /** Answer now (return a reply or undefined for "nothing to say"), or pass on with `next()`. */
@@ -43,6 +50,8 @@ export type Middleware = (
 
 export interface DispatchOptions {
   limiter?: RateLimiter;
+  /** Default: the deployment's settings (commands/kit/policy.ts). */
+  policy?: Policy;
   /** Extra middleware, run after the defaults and before the command. */
   middleware?: Middleware[];
 }
@@ -88,6 +97,21 @@ const logged: Middleware = async (ctx, next) => {
       'command',
     );
   }
+};
+
+/**
+ * Banned users and chats (FACECHAIN_BANNED_USERS / _CHATS) before any work: a banned user is told
+ * so (once per update), a banned chat gets nothing, and nothing is read or stored for either.
+ */
+const banned: Middleware = async (ctx, next) => {
+  const { inv, policy } = ctx;
+  if (!isBanned(policy, { user: inv.user })) {
+    if (!isBanned(policy, { user: inv.user, chat: inv.chat })) return next();
+    ctx.outcome = 'banned_chat';
+    return undefined;
+  }
+  ctx.outcome = 'banned';
+  return { text: ctx.t('error.banned'), ephemeral: true, isError: true };
 };
 
 /** A re-sent update (webhook retry, double click) is answered once. */
@@ -136,21 +160,63 @@ const consent: Middleware = async (ctx, next) => {
   return consentPrompt(commandContext(ctx), ctx.t('consent.required'));
 };
 
+/** zod's own messages in the user's language (zod 4 locales), for problems the schema did not name. */
+const ZOD_LOCALES: Record<Locale, () => { localeError: z.core.$ZodErrorMap }> = {
+  en: z.locales.en,
+  'zh-CN': z.locales.zhCN,
+};
+/** zod's Chinese messages name JavaScript types in English ("期望 number"). */
+const ZH_TYPES: Record<string, string> = { number: '数字', string: '文本', boolean: '是或否', int: '整数' };
+
+function problemText(ctx: DispatchContext, issue: z.core.$ZodIssue): string {
+  const name = issue.path.map(String).join('.') || 'options';
+  const describe = ctx.command
+    ? optionInfo(ctx.command).find((o) => o.name === name)?.meta.describe
+    : undefined;
+  const label = ctx.t('error.option_label', { name, describe: describe ? ctx.t(describe) : name });
+  // A schema's own message is a catalog key ("hint.rate"); zod's are in the user's language already.
+  let message = isMessageKey(issue.message) ? ctx.t(issue.message) : issue.message;
+  if (ctx.locale === 'zh-CN')
+    message = message.replace(/\b(number|string|boolean|int)\b/g, (w) => ZH_TYPES[w]);
+  return `${label}${ctx.t('error.option_sep')}${message}`;
+}
+
 const parseOptions: Middleware = async (ctx, next) => {
-  const parsed = ctx.command?.options.safeParse(ctx.inv.options);
+  const parsed = ctx.command?.options.safeParse(ctx.inv.options, {
+    error: ZOD_LOCALES[ctx.locale]().localeError,
+  });
   if (parsed && !parsed.success) {
     ctx.outcome = 'bad_options';
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.join('.') || 'options'}: ${i.message}`)
-      .join('; ');
+    const problems = parsed.error.issues.map((i) => problemText(ctx, i)).join(ctx.t('error.option_join'));
     return { text: ctx.t('error.bad_options', { problems }), ephemeral: true };
   }
   ctx.options = parsed?.data;
   return next();
 };
 
+/** Words the operator refused (FACECHAIN_PROMPT_BLOCKLIST), in anything the user wrote, before any work. */
+const blocklist: Middleware = async (ctx, next) => {
+  if (!blockedWord(ctx.policy, textsOf(ctx.options))) return next();
+  // The log line says that it happened, never the text.
+  ctx.outcome = 'blocked_text';
+  return { text: ctx.t('error.blocked_text'), ephemeral: true, isError: true };
+};
+
+/**
+ * Group features (making pictures in a group, group photos, joining) in a group chat wait for an
+ * administrator's `/group on` when the deployment says opt-in (FACECHAIN_GROUP_FEATURES).
+ */
+const groupSwitch: Middleware = async (ctx, next) => {
+  const { inv, command: c } = ctx;
+  if (inv.chat.kind !== 'group' || ctx.policy.groups === 'open' || !c?.groupFeature) return next();
+  const gated = typeof c.groupFeature === 'function' ? c.groupFeature(ctx.options) : c.groupFeature;
+  if (!gated || (await ctx.services.groups.get(inv.chat)).enabled) return next();
+  ctx.outcome = 'group_off';
+  return { text: ctx.t('group.features_off'), ephemeral: true };
+};
+
 function commandContext(ctx: DispatchContext): CommandContext {
-  return { inv: ctx.inv, services: ctx.services, t: ctx.t, locale: ctx.locale };
+  return { inv: ctx.inv, services: ctx.services, t: ctx.t, locale: ctx.locale, policy: ctx.policy };
 }
 
 /** Run one invocation. Undefined means "already handled" (a re-sent update): reply nothing. */
@@ -160,16 +226,20 @@ export async function dispatch(
   opts: DispatchOptions = {},
 ): Promise<CommandReply | undefined> {
   const locale = resolveLocale(inv.platformLocale);
-  const ctx: DispatchContext = { inv, services, locale, t: translator(locale), outcome: 'ok' };
+  const policy = opts.policy ?? defaultPolicy();
+  const ctx: DispatchContext = { inv, services, locale, t: translator(locale), outcome: 'ok', policy };
   const chain: Middleware[] = [
     errorBoundary,
     logged,
+    banned,
     dedupe,
     profile,
     command,
     rateLimit(opts.limiter ?? defaultLimiter),
     consent,
     parseOptions,
+    blocklist,
+    groupSwitch,
     ...(opts.middleware ?? []),
   ];
   const run = (i: number): Promise<CommandReply | undefined> => {

@@ -17,6 +17,8 @@ export interface UserProfile {
   consent?: ConsentRecord;
   defaultStyle?: string;
   privateDelivery?: boolean;
+  /** The user was told once what the likeness percentage on results means. */
+  likenessExplained?: boolean;
 }
 
 export type { JobState } from '../../queue/status.ts';
@@ -24,7 +26,7 @@ export type { JobState } from '../../queue/status.ts';
 /** What commands see of a job: the job layer's view without its internals. */
 export type JobView = Pick<
   QueueJobView,
-  'id' | 'name' | 'state' | 'stage' | 'percent' | 'position' | 'etaSeconds' | 'error'
+  'id' | 'name' | 'state' | 'stage' | 'percent' | 'position' | 'etaSeconds' | 'error' | 'preview'
 >;
 
 export interface IdentityView {
@@ -37,9 +39,19 @@ export interface IdentityView {
 
 export interface StyleView {
   id: string;
+  /** The English name. */
   name: string;
+  /** Name and one-line description by language (en, zh-CN), where the pack has them. */
+  names?: Partial<Record<string, string>>;
+  descriptions?: Partial<Record<string, string>>;
   /** Artifact ref or bytes of a preview image, when the pack ships one. */
   preview?: { bytes?: Uint8Array; ref?: string };
+}
+
+/** A style's name and description in `locale`, English where the pack has no translation. */
+export function styleText(s: StyleView, locale: string): { name: string; description?: string } {
+  const description = s.descriptions?.[locale] ?? s.descriptions?.en;
+  return { name: s.names?.[locale] ?? s.name, ...(description ? { description } : {}) };
 }
 
 /** A style LoRA the user uploaded (visible and usable only by that user). */
@@ -76,8 +88,10 @@ export interface Services {
   };
   groups: {
     /** `template`: artifact ref of the group-photo template an admin set last. */
-    get(chat: ChatRef): Promise<{ theme?: string; members: string[]; template?: string }>;
+    /** `enabled`: an administrator turned group features on (`/group on`). */
+    get(chat: ChatRef): Promise<{ theme?: string; members: string[]; template?: string; enabled?: boolean }>;
     setTheme(chat: ChatRef, theme: string | undefined): Promise<void>;
+    setEnabled(chat: ChatRef, on: boolean): Promise<void>;
     setTemplate(chat: ChatRef, ref: string): Promise<void>;
     /** Opting in remembers the display name (to say who was skipped), never more. */
     optIn(chat: ChatRef, user: UserRef & { name?: string }, yes: boolean): Promise<void>;
@@ -110,7 +124,17 @@ export interface Services {
     requestOptions(
       id: string,
       user: UserRef,
-    ): Promise<{ style?: string; userStyle?: string; count?: number } | undefined>;
+    ): Promise<
+      | {
+          style?: string;
+          userStyle?: string;
+          count?: number;
+          prompt?: string;
+          template?: string;
+          face?: number;
+        }
+      | undefined
+    >;
     /** Delete the stored images of one of the user's results; returns how many were removed. */
     deleteResults(id: string, user: UserRef): Promise<number>;
     /** Artifact refs of a completed job's images, if the job is the user's. */

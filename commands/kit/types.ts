@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Locale } from '../../base/i18n/index.ts';
 import type { ReplyTarget } from '../../queue/reply.ts';
 import type { AttachmentSpec } from './options.ts';
+import type { Policy } from './policy.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -73,6 +74,8 @@ export interface ReplyImage {
   ref?: string;
   bytes?: Uint8Array;
   caption?: string;
+  /** Flagged by the output safety check: sent blurred (Telegram spoiler, Discord SPOILER_, web blur). */
+  spoiler?: boolean;
 }
 
 export interface CommandReply {
@@ -99,6 +102,8 @@ export interface CommandContext {
   /** Translate a catalog key in the user's resolved locale. */
   t(key: string, params?: Record<string, string | number>): string;
   locale: Locale;
+  /** What the operator allows (commands/kit/policy.ts). */
+  policy: Policy;
 }
 
 export interface Command<S extends z.ZodType = z.ZodType> {
@@ -115,6 +120,12 @@ export interface Command<S extends z.ZodType = z.ZodType> {
   order?: number;
   /** Shown in platform menus (slash commands, BotFather list). Button-only commands are hidden. */
   listed?: boolean;
+  /**
+   * A group feature (making pictures, group photos): in a group chat it waits for an
+   * administrator's `/group on` when the deployment asks groups to opt in. A function decides by
+   * the parsed options (e.g. only some actions of `group`).
+   */
+  groupFeature?: boolean | ((options: z.infer<S>) => boolean);
   run(ctx: CommandContext, options: z.infer<S>): Promise<CommandReply>;
 }
 

@@ -346,3 +346,73 @@ export async function encodePngRgba(img: RgbImage, alpha: Uint8Array): Promise<U
     .toBuffer();
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/** One layer of a composed picture: pixels, or an encoded image (PNG with alpha, SVG drawing). */
+export interface Layer {
+  input: RgbImage | Uint8Array;
+  left: number;
+  top: number;
+}
+
+/**
+ * Layers on a plain canvas, encoded as JPEG (the report's contact sheet). SVG layers are drawn
+ * by librsvg; PNG layers keep their transparency.
+ */
+export async function composeJpeg(
+  canvas: { width: number; height: number; background: [number, number, number] },
+  layers: readonly Layer[],
+  quality = 88,
+): Promise<Uint8Array> {
+  const [r, g, b] = canvas.background;
+  const b2 = await sharp({
+    create: { width: canvas.width, height: canvas.height, channels: 3, background: { r, g, b } },
+  })
+    .composite(
+      layers.map((l) =>
+        l.input instanceof Uint8Array
+          ? { input: Buffer.from(l.input), left: Math.round(l.left), top: Math.round(l.top) }
+          : {
+              input: Buffer.from(l.input.data.buffer, l.input.data.byteOffset, l.input.data.byteLength),
+              raw: { width: l.input.width, height: l.input.height, channels: 3 as const },
+              left: Math.round(l.left),
+              top: Math.round(l.top),
+            },
+      ),
+    )
+    .jpeg({ quality, mozjpeg: false })
+    .toBuffer();
+  return new Uint8Array(b2.buffer, b2.byteOffset, b2.byteLength);
+}
+
+const escapeMarkup = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * Plain text drawn by Pango with the system's fonts, wrapped to `width` pixels, as an RGBA PNG
+ * at most `maxHeight` tall (cut below). Scripts need a font: Chinese needs a CJK font installed
+ * (Debian: fonts-wqy-microhei), else Pango draws boxes.
+ */
+export async function renderText(
+  text: string,
+  o: { width: number; maxHeight: number; sizePx: number; color: string; bold?: boolean },
+): Promise<{ png: Uint8Array; width: number; height: number }> {
+  const weight = o.bold ? ' weight="bold"' : '';
+  const s = sharp({
+    text: {
+      text: `<span foreground="${o.color}"${weight}>${escapeMarkup(text)}</span>`,
+      font: `sans ${o.sizePx}`,
+      dpi: 72,
+      width: o.width,
+      rgba: true,
+      wrap: 'word-char',
+      align: 'centre',
+    },
+  });
+  const png = await s.png().toBuffer({ resolveWithObject: true });
+  const height = Math.min(png.info.height, o.maxHeight);
+  const cut =
+    png.info.height > o.maxHeight
+      ? await sharp(png.data).extract({ left: 0, top: 0, width: png.info.width, height }).png().toBuffer()
+      : png.data;
+  return { png: new Uint8Array(cut.buffer, cut.byteOffset, cut.byteLength), width: png.info.width, height };
+}

@@ -42,10 +42,12 @@ import { planUserStyle, userStyleStore } from '../lora/user-styles.ts';
 import { poseImageFor } from '../pose/pose.ts';
 import { sharedBodyModels } from '../pose/shared.ts';
 import { postProcess } from '../rank/postprocess.ts';
+import { assertSafetyReady, flaggedPictures } from '../safety/classifier.ts';
 import type { ArtifactStore } from '../storage/artifacts.ts';
 import { styleCatalog } from '../styles/index.ts';
 import { type IdentityInput, planGeneration } from '../styles/plan.ts';
 import { factBaseFolder, factReady, modelDirFor, POSE_CONTROLNET } from './models.ts';
+import { PreviewPublisher } from './previews.ts';
 
 const logger = log('generate');
 
@@ -62,13 +64,41 @@ export interface PortraitRequest {
   userStyle?: string;
   count: number;
   seed?: number;
+  /** The user's own words, added to the style's prompt. */
+  prompt?: string;
+  /**
+   * "Vary": every candidate starts from `seed`'s noise mixed with variation noise (variation
+   * seed + candidate) at this strength (0 = that picture again, 1 = a new one).
+   */
+  variation?: { seed: number; strength: number };
+}
+
+/** What a portrait request made: the pictures (best first) and how they were made. */
+export interface PortraitResult {
+  images: string[];
+  /** Likeness of each picture to the user's face (cosine, rounded to 0.001). */
+  scores: number[];
+  /** The seed each picture started from (with `variation`, the variation seed is `variationSeeds`). */
+  seeds: number[];
+  variationSeeds?: number[];
+  strength?: number;
+  sampler: string;
+  steps: number;
+  width: number;
+  height: number;
+  /** How the identity was applied: FACT face tokens, the trained face LoRA, or style only. */
+  method: 'fact' | 'lora' | 'style-only';
+  /** Pictures (indices into `images`) the output safety check flagged: sent blurred. */
+  flagged?: number[];
+  /** The skeleton taken from the user's pose photo (shown with the result). */
+  skeleton?: string;
 }
 
 /** Where a pipeline reads and writes, when it stops, and how it reports its stages. */
 export interface PipelineTask {
   artifacts: ArtifactStore;
   signal: AbortSignal;
-  progress(stage: string, percent: number): void;
+  progress(stage: string, percent: number, extra?: { preview?: string }): void;
 }
 
 export async function generatePortraits(
@@ -76,9 +106,17 @@ export async function generatePortraits(
   data: PortraitRequest,
   /** The prepared identity's files and trained LoRA, when the request names one. */
   stored: (IdentityFiles & { lora?: string }) | undefined,
-): Promise<{ images: string[]; scores: number[]; skeleton?: string }> {
+): Promise<PortraitResult> {
   const { artifacts, signal } = ctx;
   const c = config();
+  // FACECHAIN_SAFETY_CHECK=required without the classifier: refused before any work.
+  await assertSafetyReady();
+  // The operator turned uploaded styles off: a request queued before that is refused, not run.
+  if (data.userStyle && !c.FACECHAIN_USER_STYLES_ENABLED)
+    throw new NotAvailableError(
+      'Uploaded styles',
+      'The operator turned them off on this deployment; choose one of the installed styles (/styles).',
+    );
   const analyzer = await analyzerForTask(ctx);
 
   ctx.progress('identity', 2);
@@ -108,15 +146,20 @@ export async function generatePortraits(
     maxBytes: c.FACECHAIN_MAX_LORA_BYTES,
     maxRank: c.FACECHAIN_MAX_LORA_RANK,
   });
-  const plan = await planGeneration(identity, pack, {
-    library,
-    store,
-    defaultAdapterScale: c.FACECHAIN_FACT_ADAPTER_SCALE,
-    // Looked up under the job's own user: another user's style id is "not found".
-    ...(data.userStyle
-      ? { userStyle: await planUserStyle(userStyleStore(), data.user, data.userStyle) }
-      : {}),
-  });
+  const plan = await planGeneration(
+    identity,
+    pack,
+    {
+      library,
+      store,
+      defaultAdapterScale: c.FACECHAIN_FACT_ADAPTER_SCALE,
+      // Looked up under the job's own user: another user's style id is "not found".
+      ...(data.userStyle
+        ? { userStyle: await planUserStyle(userStyleStore(), data.user, data.userStyle) }
+        : {}),
+    },
+    data.prompt ? { extraPrompt: data.prompt } : {},
+  );
   throwIfAborted(signal);
 
   ctx.progress('load-generator', 8);
@@ -194,45 +237,73 @@ export async function generatePortraits(
     const candidates = Math.max(data.count, c.FACECHAIN_GENERATE_CANDIDATES);
     const seed = data.seed ?? randomInt(2 ** 31);
     const rgbs: RgbImage[] = [];
-    // The engine makes at most LIMITS.maxCount images per call; image n always uses seed + n.
-    while (rgbs.length < candidates) {
-      const offset = rgbs.length;
-      const count = Math.min(LIMITS.maxCount, candidates - offset);
-      hooks.onProgress = (p: Progress) => {
-        const inCall = p.image - 1 + (p.images * p.step) / Math.max(1, p.total);
-        ctx.progress('generate', 10 + 65 * Math.min(1, (offset + inCall) / candidates));
-      };
-      ctx.progress('generate', 10 + (65 * offset) / candidates);
-      const generated = await pipe.generate(
-        {
-          prompt: plan.prompt,
-          negativePrompt: plan.negativePrompt,
-          promptWeighting: plan.promptWeighting,
-          steps: plan.sampler.steps,
-          guidanceScale: plan.sampler.cfg,
-          sampler: plan.sampler.name as never,
-          width: plan.sampler.width,
-          height: plan.sampler.height,
-          seed: (seed + offset) % 2 ** 32,
-          count,
-          batchSize: Math.min(5, count),
-          ...(pose
-            ? { controls: [{ model: POSE_CONTROLNET, image: pose, scale: 1, preprocess: 'none' as const }] }
-            : {}),
-        },
-        hooks,
-      );
-      for (const i of generated.images) rgbs.push(i.rgb);
+    /** Per candidate: the seed it started from and, when varying, its variation seed. */
+    const origins: Array<{ seed: number; variation?: number }> = [];
+    const previews = new PreviewPublisher(ctx, data.user, c.FACECHAIN_PREVIEW_INTERVAL_MS);
+    let post: Awaited<ReturnType<typeof postProcess>>;
+    const common = {
+      prompt: plan.prompt,
+      negativePrompt: plan.negativePrompt,
+      promptWeighting: plan.promptWeighting,
+      steps: plan.sampler.steps,
+      guidanceScale: plan.sampler.cfg,
+      sampler: plan.sampler.name as never,
+      width: plan.sampler.width,
+      height: plan.sampler.height,
+      // A latent preview every step costs microseconds; the publisher keeps one every few seconds.
+      previewEvery: 1,
+      ...(pose
+        ? { controls: [{ model: POSE_CONTROLNET, image: pose, scale: 1, preprocess: 'none' as const }] }
+        : {}),
+    };
+    try {
+      // The engine makes at most LIMITS.maxCount images per call; image n always uses seed + n.
+      // Varying keeps one starting seed for every candidate, so each call makes one image.
+      const perCall = data.variation ? 1 : LIMITS.maxCount;
+      while (rgbs.length < candidates) {
+        const offset = rgbs.length;
+        const count = Math.min(perCall, candidates - offset);
+        const pct = (p: Progress) =>
+          10 +
+          65 * Math.min(1, (offset + p.image - 1 + (p.images * p.step) / Math.max(1, p.total)) / candidates);
+        hooks.onProgress = (p: Progress) => {
+          ctx.progress('generate', pct(p));
+          if (p.preview) previews.offer(p.preview, 'generate', pct(p));
+        };
+        ctx.progress('generate', 10 + (65 * offset) / candidates);
+        const variation = data.variation
+          ? { seed: (data.variation.seed + offset) % 2 ** 32, strength: data.variation.strength }
+          : undefined;
+        const generated = await pipe.generate(
+          {
+            ...common,
+            seed: variation ? seed : (seed + offset) % 2 ** 32,
+            count,
+            batchSize: Math.min(5, count),
+            ...(variation ? { variation } : {}),
+          },
+          hooks,
+        );
+        for (const [k, i] of generated.images.entries()) {
+          rgbs.push(i.rgb);
+          origins.push(
+            variation ? { seed: i.seed, variation: variation.seed } : { seed: (seed + offset + k) % 2 ** 32 },
+          );
+        }
+        throwIfAborted(signal);
+      }
       throwIfAborted(signal);
+      // The last preview stays up while the user's face is fused into the candidates.
+      ctx.progress('post-process', 78);
+      post = await postProcess({ analyzer }, who.face, who.embedding, rgbs, {
+        topN: data.count,
+        signal,
+        fuseOptions: { blend: c.FACECHAIN_FUSION_BLEND },
+      });
+    } finally {
+      // Previews are only for the wait: none is left stored after this, whatever happened.
+      await previews.close();
     }
-    throwIfAborted(signal);
-
-    ctx.progress('post-process', 78);
-    const post = await postProcess({ analyzer }, who.face, who.embedding, rgbs, {
-      topN: data.count,
-      signal,
-      fuseOptions: { blend: c.FACECHAIN_FUSION_BLEND },
-    });
     throwIfAborted(signal);
     // Counts and reasons only (no prompt text, no images, no embeddings).
     logger.info(
@@ -255,6 +326,11 @@ export async function generatePortraits(
       );
     }
 
+    ctx.progress('safety', 92, { preview: undefined });
+    const flagged = await flaggedPictures(
+      post.results.map((r) => r.image),
+      'generate',
+    );
     ctx.progress('store', 95);
     const images: string[] = [];
     const scores: number[] = [];
@@ -262,8 +338,23 @@ export async function generatePortraits(
       images.push((await artifacts.put(data.user, await encodePng(r.image), { ext: 'png' })).ref);
       scores.push(Math.round(r.score * 1000) / 1000);
     }
+    const picked = post.results.map((r) => origins[r.index] ?? { seed });
     ctx.progress('done', 100);
-    return { images, scores, ...(skeleton ? { skeleton } : {}) };
+    return {
+      images,
+      scores,
+      seeds: picked.map((o) => o.seed),
+      ...(data.variation
+        ? { variationSeeds: picked.map((o) => o.variation ?? 0), strength: data.variation.strength }
+        : {}),
+      sampler: plan.sampler.name,
+      steps: plan.sampler.steps,
+      width: plan.sampler.width,
+      height: plan.sampler.height,
+      method,
+      ...(flagged.length ? { flagged } : {}),
+      ...(skeleton ? { skeleton } : {}),
+    };
   } finally {
     if (ownPipe) await pipe.close();
   }

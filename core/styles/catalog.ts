@@ -34,10 +34,11 @@ export interface LoadStylesOptions {
   maxLoraBytes: number;
 }
 
-/** A view for chat commands (`styles`): id, localized name, preview path. */
+/** A view for chat commands (`styles`): id, localized name and description, preview path. */
 export interface StyleListing {
   id: string;
   name: string;
+  description?: string;
   base: string;
   preview?: { path: string };
 }
@@ -70,6 +71,9 @@ export class StyleCatalog {
       .map((p) => ({
         id: p.id,
         name: zh && p.name.zh ? p.name.zh : p.name.en,
+        ...(p.description
+          ? { description: zh && p.description.zh ? p.description.zh : p.description.en }
+          : {}),
         base: p.base,
         ...(p.previewPath ? { preview: { path: p.previewPath } } : {}),
       }));

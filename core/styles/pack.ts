@@ -5,6 +5,7 @@
  *   {
  *     "id": "studio-headshot",
  *     "name": { "en": "Studio headshot", "zh": "影棚头像" },
+ *     "description": { "en": "A dark blazer before a grey backdrop", "zh": "深色西装外套，灰色背景" },
  *     "base": "sd15-film",                       // base model the pack was made for
  *     "loras": [{ "file": "style.safetensors", "multiplier": 0.25 }],   // or { "model": "<model id>" }
  *     "humanMultiplier": 0.95,                   // face-LoRA multiplier used with this style
@@ -55,6 +56,10 @@ export const samplerSchema = z.object({
 export const stylePackSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
   name: z.object({ en: z.string().min(1).max(80), zh: z.string().min(1).max(80).optional() }),
+  /** One line for the style gallery, in English and (optionally) Simplified Chinese. */
+  description: z
+    .object({ en: z.string().min(1).max(200), zh: z.string().min(1).max(200).optional() })
+    .optional(),
   base: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   loras: z.array(loraRefSchema).max(4).default([]),
   humanMultiplier: z.number().min(0).max(1.2).default(DEFAULT_HUMAN_MULTIPLIER),

@@ -36,6 +36,14 @@ export const baseData = z.object({
 });
 export type BaseData = z.infer<typeof baseData>;
 
+/**
+ * What may ride with a progress report: `preview`, an artifact ref of the user's (a small JPEG of
+ * the picture being made), never image bytes. The processor removes it when the job ends.
+ */
+export interface ProgressExtra {
+  preview?: string;
+}
+
 /** What a processor is given. Processors check `signal` between stages. */
 export interface ProcessorContext<D = unknown> {
   jobId: string;
@@ -46,7 +54,8 @@ export interface ProcessorContext<D = unknown> {
   attempt: number;
   /** Aborted when the user cancels or is forgotten; check it between stages. */
   signal: AbortSignal;
-  progress(stage: string, percent: number): void;
+  /** The stage (an id with a catalog entry `stage.<id>`), the percentage, and a preview picture. */
+  progress(stage: string, percent: number, extra?: ProgressExtra): void;
   artifacts: ArtifactStore;
   /** Results of the earlier steps of a flow, by job name. */
   previous: Record<string, unknown>;
@@ -103,8 +112,11 @@ export interface JobSpec<
   /** Whether a successful result is sent to the user (children of a flow stay quiet). Default true. */
   delivers?: boolean;
   reply(result: z.infer<R>, data: z.infer<D>): Reply;
-  /** The result's images are results a user can act on: the front-ends add the result buttons. */
-  resultButtons?: boolean;
+  /**
+   * The result's images are results a user can act on: the front-ends add the result buttons,
+   * all of them (`true`) or these (reroll, vary, upscale, animate, tryon, info, delete).
+   */
+  resultButtons?: true | readonly string[];
   /** Jobs started after the result was delivered. */
   followUps?(result: z.infer<R>, data: z.infer<D>): FollowUp[];
   /** Identity-record bookkeeping on the worker's main thread (Redis), by outcome. */
@@ -143,3 +155,25 @@ export const reply = (parts: MessagePart[], images: string[] = []): Reply => ({
   message: parts,
   images,
 });
+
+/**
+ * A reply with result pictures: ordered by likeness to the user's face, best first, each with its
+ * score (front-ends caption it), and those the safety check flagged marked to be sent blurred.
+ */
+export function pictureReply(
+  parts: MessagePart[],
+  r: { images: string[]; scores?: number[]; flagged?: number[] },
+  /** Pictures shown after the results, without a likeness (a pose skeleton, a garment mask). */
+  extra: string[] = [],
+): Reply {
+  const order = r.images.map((_, i) => i);
+  const scores = r.scores?.length === r.images.length ? r.scores : undefined;
+  if (scores) order.sort((a, b) => scores[b] - scores[a]);
+  const flagged = new Set(r.flagged ?? []);
+  const spoilers = order.flatMap((i, at) => (flagged.has(i) ? [at] : []));
+  return {
+    ...reply(parts, [...order.map((i) => r.images[i]), ...extra]),
+    ...(scores ? { likeness: order.map((i) => Math.max(-1, Math.min(1, scores[i]))) } : {}),
+    ...(spoilers.length ? { spoilers } : {}),
+  };
+}

@@ -12,7 +12,7 @@ import {
   inThread,
   notInstalled,
   type ProcessorContext,
-  reply,
+  pictureReply,
   say,
 } from './define.ts';
 
@@ -29,16 +29,39 @@ const data = baseData.extend({
     .regex(/^u-[0-9a-f]{12}$/)
     .optional(),
   count: z.number().int().min(1).max(8).default(4),
+  /** The user's own words, added to the style's prompt (the dispatcher checked the blocklist). */
+  prompt: z.string().max(300).optional(),
   seed: z
     .number()
     .int()
     .min(0)
-    .max(2 ** 31)
+    .max(2 ** 32 - 1)
+    .optional(),
+  /** "Vary" a result: its starting seed (`seed`) mixed with variation noise at `strength`. */
+  variation: z
+    .object({
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32 - 1),
+      strength: z.number().min(0.01).max(1),
+    })
     .optional(),
 });
 const result = z.object({
   images: z.array(artifactRef),
   scores: z.array(z.number()),
+  // How they were made (the info action; vary starts from `seeds`). Absent on older results.
+  seeds: z.array(z.number().int()).optional(),
+  variationSeeds: z.array(z.number().int()).optional(),
+  strength: z.number().optional(),
+  sampler: z.string().optional(),
+  steps: z.number().int().optional(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  method: z.enum(['fact', 'lora', 'style-only']).optional(),
+  flagged: z.array(z.number().int().min(0)).optional(),
   /** The skeleton taken from the user's pose photo (shown with the result). */
   skeleton: artifactRef.optional(),
 });
@@ -66,9 +89,14 @@ export const generate = defineJob({
   // Zero-shot first (a person waits at the chat), then LoRA portraits; training waits longest.
   priority: (d) => (d.mode === 'zero-shot' ? 0 : 3),
   reply: (r) =>
-    reply(
-      [say('reply.generated', { count: r.images.length }), ...(r.skeleton ? [say('pose.preview')] : [])],
-      r.skeleton ? [...r.images, r.skeleton] : r.images,
+    pictureReply(
+      [
+        say(r.strength !== undefined ? 'reply.varied' : 'reply.generated', { count: r.images.length }),
+        ...(r.skeleton ? [say('pose.preview')] : []),
+      ],
+      r,
+      // The skeleton from the user's pose photo comes after the portraits, without a likeness.
+      r.skeleton ? [r.skeleton] : [],
     ),
   resultButtons: true,
   processor: () => generateProcessor(),

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { InputError, throwIfAborted } from '../../base/errors.ts';
 import type { IdentityFace } from '../../core/identity/face-source.ts';
 import { artifactRef } from '../reply.ts';
-import { baseData, defineJob, inThread, type ProcessorContext, reply, say } from './define.ts';
+import { baseData, defineJob, inThread, type ProcessorContext, pictureReply, say } from './define.ts';
 
 const data = baseData.extend({
   template: artifactRef,
@@ -30,6 +30,7 @@ const result = z.object({
   images: z.array(artifactRef),
   placed: z.number().int(),
   faceCount: z.number().int(),
+  flagged: z.array(z.number().int().min(0)).optional(),
 });
 
 export const groupPhoto = defineJob({
@@ -38,7 +39,7 @@ export const groupPhoto = defineJob({
   data,
   result,
   feature: { name: 'Group photos', howToEnable: 'Start a worker that serves the cpu queue.' },
-  reply: (r) => reply([say('reply.group_photo', { placed: r.placed, faces: r.faceCount })], r.images),
+  reply: (r) => pictureReply([say('reply.group_photo', { placed: r.placed, faces: r.faceCount })], r),
   processor: () => inThread(import.meta.url),
 });
 
@@ -49,7 +50,9 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   const { LandmarkFuser } = await import('../../core/fusion/fuser.ts');
   const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
+  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
+  await assertSafetyReady();
   const analyzer = await analyzerForTask(ctx);
   ctx.progress('template', 5);
   const bytes = await artifacts.read(data.template).catch((e) => {
@@ -103,8 +106,10 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
       'None of the members in this request has a prepared face any more, so there is no group photo.',
     );
   throwIfAborted(signal);
+  ctx.progress('safety', 92);
+  const flagged = await flaggedPictures([image], 'group-photo');
   ctx.progress('store', 95);
   const stored = await artifacts.put(data.user, await encodePng(image), { ext: 'png' });
   ctx.progress('done', 100);
-  return { images: [stored.ref], placed, faceCount: slots.length };
+  return { images: [stored.ref], placed, faceCount: slots.length, ...(flagged.length ? { flagged } : {}) };
 }

@@ -16,6 +16,7 @@ import { template } from './template.ts';
 import { trainLora } from './train-lora.ts';
 import { tryOn } from './try-on.ts';
 import { tryOnGpu } from './try-on-gpu.ts';
+import { upscale } from './upscale.ts';
 
 export const JOBS = {
   analyze,
@@ -26,6 +27,7 @@ export const JOBS = {
   generate,
   'try-on': tryOn,
   'try-on-gpu': tryOnGpu,
+  upscale,
   talk,
   'talk-gpu': talkGpu,
 } as const;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError, isFacechainError, throwIfAborted } from '../../base/errors.ts';
-import { isMessageKey } from '../../base/i18n/index.ts';
+import { isMessageKey, LOCALES, type Locale, translate } from '../../base/i18n/index.ts';
 import type { RejectedPhoto } from '../../core/identity/prepare.ts';
 import { GOOD_PHOTO, isRejectCode, rejectionText } from '../../core/identity/reasons.ts';
 import { parseRef } from '../../core/storage/artifacts.ts';
@@ -27,6 +27,8 @@ const data = baseData.extend({
   photos: z.array(artifactRef).min(1).max(20),
   /** How the report names each photo (same order as photos); default "photo N". */
   names: z.array(photoName).max(20).optional(),
+  /** The user's language, for the words on the report's contact sheet (a picture cannot be translated later). */
+  locale: z.enum(LOCALES).optional(),
 });
 
 const result = z.object({
@@ -46,6 +48,8 @@ const result = z.object({
   ),
   report: artifactRef,
   embedding: artifactRef.optional(),
+  /** The contact sheet: every photo with a tick or a cross and the short reason (a JPEG). */
+  sheet: artifactRef.optional(),
 });
 type Result = z.infer<typeof result>;
 
@@ -77,13 +81,20 @@ export function photoReport(r: Result): MessagePart[] {
   return parts;
 }
 
+/** A rejection's short label on the contact sheet ("3 faces", "too blurry") in `locale`. */
+export function sheetLabel(locale: Locale, code: string, params: Record<string, string | number>): string {
+  const key = `sheet.${code}`;
+  return translate(locale, isMessageKey(key) ? key : 'sheet.other', params);
+}
+
 export const prepareIdentity = defineJob({
   name: 'prepare-identity',
   queue: 'cpu',
   data,
   result,
   feature: { name: 'Identity preparation', howToEnable: 'Start a worker that serves the cpu queue.' },
-  reply: (r) => reply(photoReport(r), r.accepted.slice(0, 10)),
+  // The contact sheet shows every photo; results from before it existed show the accepted crops.
+  reply: (r) => reply(photoReport(r), r.sheet ? [r.sheet] : r.accepted.slice(0, 10)),
   // The face LoRA is trained after the report is delivered, where a worker runs a trainer.
   followUps: (r) =>
     r.accepted.length
@@ -107,6 +118,7 @@ export const prepareIdentity = defineJob({
 export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Promise<Result> {
   const { analyzerForTask } = await import('../../core/face/shared.ts');
   const { prepareIdentity: prepare } = await import('../../core/identity/prepare.ts');
+  const { contactSheet } = await import('../../core/identity/contact-sheet.ts');
   const { data, artifacts, signal } = ctx;
   const analyzer = await analyzerForTask(ctx);
   // prepare sees unique internal names (users may send two "image.jpg"); the report goes back to
@@ -159,8 +171,28 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
     const embedding = await artifacts.put(data.user, Buffer.from(JSON.stringify(report.identity.embedding)), {
       ext: 'json',
     });
+    ctx.progress('sheet', 94);
+    const rejectedAt = new Map(report.rejected.map((r) => [index.get(r.file) ?? -1, userFacing(r)]));
+    const sheet = await artifacts.put(
+      data.user,
+      await contactSheet(
+        photos.map((p, i) => {
+          const why = rejectedAt.get(i);
+          return {
+            bytes: p.bytes,
+            name: shown(i),
+            used: !why,
+            label: why
+              ? sheetLabel(data.locale ?? 'en', why.code, why.params)
+              : translate(data.locale ?? 'en', 'sheet.used'),
+          };
+        }),
+      ),
+      { ext: 'jpg' },
+    );
     ctx.progress('done', 100);
     return {
+      sheet: sheet.ref,
       identityId: data.identityId,
       accepted,
       acceptedNames: report.accepted.map((a) => shown(index.get(a.file) ?? 0)),

@@ -7,7 +7,15 @@
 import { z } from 'zod';
 import { throwIfAborted } from '../../base/errors.ts';
 import { artifactRef } from '../reply.ts';
-import { baseData, defineJob, identityId, inThread, type ProcessorContext, reply, say } from './define.ts';
+import {
+  baseData,
+  defineJob,
+  identityId,
+  inThread,
+  type ProcessorContext,
+  pictureReply,
+  say,
+} from './define.ts';
 
 const data = baseData.extend({
   identityId,
@@ -22,6 +30,7 @@ const result = z.object({
   scores: z.array(z.number()),
   faceIndex: z.number().int(),
   faceCount: z.number().int(),
+  flagged: z.array(z.number().int().min(0)).optional(),
 });
 
 export const template = defineJob({
@@ -30,19 +39,12 @@ export const template = defineJob({
   data,
   result,
   feature: { name: 'Template portraits', howToEnable: 'Start a worker that serves the cpu queue.' },
-  reply: (r) => {
-    const where = { face: r.faceIndex + 1, faces: r.faceCount };
-    const score = r.scores[0];
-    return reply(
-      [
-        score === undefined
-          ? say('reply.template', where)
-          : say('reply.template_likeness', { ...where, likeness: score.toFixed(2) }),
-      ],
-      r.images,
-    );
-  },
-  resultButtons: true,
+  reply: (r) => ({
+    ...pictureReply([say('reply.template', { face: r.faceIndex + 1, faces: r.faceCount })], r),
+    // Several faces in the template: the front-end offers the others (template:face buttons).
+    ...(r.faceCount > 1 ? { faces: { count: r.faceCount, chosen: r.faceIndex } } : {}),
+  }),
+  resultButtons: ['upscale', 'animate', 'delete'],
   processor: () => inThread(import.meta.url),
 });
 
@@ -54,7 +56,9 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   const { likenessAt } = await import('../../core/rank/likeness.ts');
   const { templatePortrait } = await import('../../core/template/template.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
+  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
+  await assertSafetyReady();
   const analyzer = await analyzerForTask(ctx);
   ctx.progress('identity', 10);
   const user = await loadIdentityFace(analyzer, artifacts, data.identityId, ctx.identity, signal);
@@ -71,10 +75,13 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   ctx.progress('score', 75);
   const like = await likenessAt(analyzer, out.image, out.box, user.embedding, signal);
   throwIfAborted(signal);
+  ctx.progress('safety', 85);
+  const flagged = await flaggedPictures([out.image], 'template');
   ctx.progress('store', 90);
   const stored = await artifacts.put(data.user, await encodePng(out.image), { ext: 'png' });
   ctx.progress('done', 100);
   return {
+    ...(flagged.length ? { flagged } : {}),
     images: [stored.ref],
     scores: like.score === undefined ? [] : [Math.round(like.score * 1000) / 1000],
     faceIndex: out.faceIndex,

@@ -43,7 +43,9 @@ export async function process(ctx: ProcessorContext<TryOnData>) {
   const { tryOnInputs } = await import('../../core/tryon/inputs.ts');
   const { tryOn } = await import('../../core/tryon/tryon.ts');
   const { sharedPipeline, defaultModelDir } = await import('../../core/diffusion/index.ts');
+  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
+  await assertSafetyReady();
   const { analyzer, who } = await userFaceFor(ctx);
   ctx.progress('garment', 10);
   const bytes = await artifacts.read(data.garment);
@@ -71,6 +73,11 @@ export async function process(ctx: ProcessorContext<TryOnData>) {
     },
   );
   throwIfAborted(signal);
+  ctx.progress('safety', 90);
+  const flagged = await flaggedPictures(
+    r.images.map((i) => i.image),
+    'try-on-gpu',
+  );
   ctx.progress('store', 92);
   const images: string[] = [];
   const scores: number[] = [];
@@ -80,5 +87,5 @@ export async function process(ctx: ProcessorContext<TryOnData>) {
   }
   const overlay = (await artifacts.put(data.user, await encodePng(inputs.overlay), { ext: 'png' })).ref;
   ctx.progress('done', 100);
-  return { images, scores, engine: 'inpaint' as const, overlay };
+  return { images, scores, engine: 'inpaint' as const, overlay, ...(flagged.length ? { flagged } : {}) };
 }

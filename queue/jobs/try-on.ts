@@ -8,7 +8,15 @@
 import { z } from 'zod';
 import { throwIfAborted } from '../../base/errors.ts';
 import { artifactRef, type MessagePart } from '../reply.ts';
-import { baseData, defineJob, identityId, inThread, type ProcessorContext, reply, say } from './define.ts';
+import {
+  baseData,
+  defineJob,
+  identityId,
+  inThread,
+  type ProcessorContext,
+  pictureReply,
+  say,
+} from './define.ts';
 
 export const tryOnData = baseData.extend({
   /** The prepared identity whose face is used (its best crop and embedding). */
@@ -33,18 +41,19 @@ export const tryOnResult = z.object({
   engine: z.enum(['basic', 'inpaint']),
   /** The garment mask drawn on the photo (generative try-on): what was kept. */
   overlay: artifactRef.optional(),
+  /** Pictures the output safety check flagged (sent blurred). */
+  flagged: z.array(z.number().int().min(0)).optional(),
 });
 export type TryOnData = z.infer<typeof tryOnData>;
 type Result = z.infer<typeof tryOnResult>;
 
 export function tryOnReply(r: Result) {
-  const best = r.scores[0];
+  // The likeness rides with each picture (front-ends caption it), the mask overlay after them.
   const lines: MessagePart[] = [
     say(r.engine === 'basic' ? 'tryon.basic_result' : 'reply.tryon'),
-    ...(best === undefined ? [] : [say('tryon.likeness', { likeness: Math.round(best * 100) })]),
     ...(r.overlay ? [say('tryon.mask_preview')] : []),
   ];
-  return reply(lines, r.overlay ? [...r.images, r.overlay] : r.images);
+  return pictureReply(lines, r, r.overlay ? [r.overlay] : []);
 }
 
 export const tryOn = defineJob({
@@ -58,7 +67,7 @@ export const tryOn = defineJob({
   },
   priority: () => 2,
   reply: tryOnReply,
-  resultButtons: true,
+  resultButtons: ['upscale', 'animate', 'delete'],
   processor: () => inThread(import.meta.url),
 });
 
@@ -83,7 +92,9 @@ export async function process(ctx: ProcessorContext<TryOnData>): Promise<Result>
   const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
   const { sharedBodyModels } = await import('../../core/pose/shared.ts');
   const { tryOnBasic } = await import('../../core/tryon/basic.ts');
+  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
+  await assertSafetyReady();
   const { analyzer, who } = await userFaceFor(ctx);
   ctx.progress('garment', 20);
   const garment = await decodeImage(await artifacts.read(data.garment));
@@ -105,10 +116,13 @@ export async function process(ctx: ProcessorContext<TryOnData>): Promise<Result>
     },
   );
   throwIfAborted(signal);
+  ctx.progress('safety', 85);
+  const flagged = await flaggedPictures([r.image], 'try-on');
   ctx.progress('store', 90);
   const stored = await artifacts.put(data.user, await encodePng(r.image), { ext: 'png' });
   ctx.progress('done', 100);
   return {
+    ...(flagged.length ? { flagged } : {}),
     images: [stored.ref],
     scores: r.likeness === undefined ? [] : [Math.round(r.likeness * 1000) / 1000],
     engine: 'basic',

@@ -97,15 +97,23 @@ describe('Discord front-end', () => {
           (c) =>
             c.path.startsWith(`/webhooks/${APP_ID}/`) &&
             c.method === 'POST' &&
-            /photo\(s\) can be used/.test(fake.contents([c])[0] ?? ''),
+            /photos? can be used/.test(fake.contents([c])[0] ?? ''),
         ),
       90_000,
     );
     expect(fake.contents([report])[0]).toMatch(
-      /^1 of 2 photo\(s\) can be used for your portraits\.\nUsed: astronaut\.png\./,
+      /^1 of 2 photos can be used for your portraits\.\nUsed: astronaut\.png\./,
     );
     expect(fake.contents([report])[0]).toMatch(/• group\.jpg shows \d faces/);
     expect(report.files.length).toBeGreaterThan(0);
+
+    // In a server, making pictures waits for an administrator's opt-in (FACECHAIN_GROUP_FEATURES).
+    mark = fake.calls.length;
+    fake.slash(dan, 'portrait', [{ name: 'style', type: 3, value: 'neon-night' }]);
+    await fake.waitFor(() => said(since(mark), /Group features are off in this group/));
+    mark = fake.calls.length;
+    fake.slash(dan, 'group', [{ name: 'action', type: 3, value: 'on' }], { admin: true });
+    await fake.waitFor(() => said(since(mark), /Group features are on/));
 
     mark = fake.calls.length;
     fake.slash(dan, 'portrait', [
@@ -167,7 +175,7 @@ describe('Discord front-end', () => {
     // One acknowledgement text for the request; progress edits extend that same message.
     const heads = fake
       .contents(since(mark))
-      .filter((t) => t === 'Got 1 photo(s). Checking them now — I will report on each photo.');
+      .filter((t) => t === 'Got 1 photo. Checking them now — I will report on each photo.');
     expect(heads).toHaveLength(1);
   });
 

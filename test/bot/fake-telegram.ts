@@ -1,6 +1,7 @@
 /**
  * A local fake of the Telegram Bot API (HTTP), enough for grammY to run against: getMe,
- * getUpdates long polling, send/edit methods (JSON and multipart uploads), getFile + file
+ * getUpdates long polling, send/edit methods (JSON and multipart uploads; editMessageMedia and
+ * editMessageCaption for progress previews, deleteMessage), getFile + file
  * downloads, getChatMember, setChatPhoto, and injected 429 flood answers with retry_after.
  * Tests drive conversations by pushing updates and reading the calls the bot made.
  */
@@ -286,6 +287,15 @@ export class FakeTelegram {
         return this.sent(p, { text: p.text });
       case 'editMessageText':
         return this.sent(p, { message_id: Number(p.message_id), text: p.text });
+      case 'editMessageCaption':
+        return this.sent(p, { message_id: Number(p.message_id), caption: p.caption });
+      case 'editMessageMedia':
+        return this.sent(p, {
+          message_id: Number(p.message_id),
+          photo: [{ file_id: 'p', file_unique_id: 'p', width: 1, height: 1 }],
+        });
+      case 'deleteMessage':
+        return true;
       case 'sendPhoto':
         return this.sent(p, {
           photo: [{ file_id: 'p', file_unique_id: 'p', width: 1, height: 1 }],

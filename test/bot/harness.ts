@@ -7,6 +7,7 @@
 import { producerServices } from '../../bot/services.ts';
 import { installedStyles } from '../../bot/styles.ts';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
+import type { DispatchOptions } from '../../commands/kit/dispatch.ts';
 import type { StyleView } from '../../commands/kit/services.ts';
 import type { JobWorkerOptions } from '../../queue/worker.ts';
 
@@ -66,13 +67,17 @@ export interface TelegramRig {
   tg: TelegramFrontend;
 }
 
-export async function startTelegramRig(processors?: Processors): Promise<TelegramRig> {
+export async function startTelegramRig(
+  processors?: Processors,
+  opts: { dispatch?: DispatchOptions } = {},
+): Promise<TelegramRig> {
   const fake = await new FakeTelegram().start();
   const stack = await startStack();
   const tg = new TelegramFrontend({
     token: TG_TOKEN,
     apiRoot: fake.url,
     services: stack.services,
+    ...(opts.dispatch ? { dispatch: opts.dispatch } : {}),
     editIntervalMs: 400,
     albumWaitMs: 150,
     progressPollMs: 50,

@@ -167,7 +167,7 @@ describe('uploaded style LoRA via Telegram', () => {
       crops: [],
       updatedAt: Date.now(),
     });
-    await say(alice, dmA, cmd('/portrait ink 1'), /Making 1 portrait\(s\) in style "ink"/);
+    await say(alice, dmA, cmd('/portrait ink 1'), /Making 1 portrait in style "ink"/);
     const jobs = await producer.listUserJobs(aliceId);
     const gen = jobs.find((j) => j.name === 'generate');
     expect(gen).toBeDefined();

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError, NotAvailableError } from '../../base/errors.ts';
 import { en } from '../../base/i18n/en.ts';
-import { resolveLocale, translate } from '../../base/i18n/index.ts';
+import { messageParams, resolveLocale, translate } from '../../base/i18n/index.ts';
 import { userErrorText } from '../../base/i18n/user-error.ts';
 import { zhCN } from '../../base/i18n/zh-CN.ts';
 import { addResultButtons } from '../../bot/delivery.ts';
@@ -51,9 +51,19 @@ describe('buttons', () => {
 
 describe('catalogs', () => {
   it('zh-CN has every key with the same parameters as English', () => {
-    const params = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    const params = (s: string) => [...new Set(messageParams(s))].sort();
     for (const k of Object.keys(en) as Array<keyof typeof en>)
       expect(params(zhCN[k]), k).toEqual(params(en[k]));
+  });
+  it('chooses plural forms with Intl.PluralRules, and no English message says "(s)"', () => {
+    expect(translate('en', 'train.queued', { count: 1 })).toMatch(/^Got 1 photo\. /);
+    expect(translate('en', 'train.queued', { count: 3 })).toMatch(/^Got 3 photos\. /);
+    expect(translate('en', 'reply.generated', { count: 1 })).toBe('Here is your portrait.');
+    expect(translate('en', 'reply.report_summary', { accepted: 1, total: 1 })).toBe(
+      '1 of 1 photo can be used for your portraits.',
+    );
+    expect(translate('zh-CN', 'train.queued', { count: 1 })).toContain('1 张照片');
+    for (const [k, v] of Object.entries(en)) expect(v, k).not.toContain('(s)');
   });
   it('resolves platform locales and interpolates', () => {
     expect(resolveLocale(undefined, 'zh-hans')).toBe('zh-CN');
@@ -135,18 +145,24 @@ describe('upload fitting', () => {
 });
 
 describe('delivered results', () => {
-  const t = (k: string) => translate('zh-CN', k);
+  const t = (k: string, p?: Record<string, string | number>) => translate('zh-CN', k, p);
   const out = { text: 'done', images: [{ name: 'a.jpg', ref: 'tg-1/x.jpg' }] };
   it("portraits get the result buttons in the user's language; reports and errors do not", () => {
     const withButtons = addResultButtons(out, 'generate', 'tg-55', t);
     const ids = withButtons.buttons!.flat().map((b) => b.id);
     expect(ids).toEqual([
       'portrait:reroll:tg-55',
-      'portrait:more:tg-55',
+      'portrait:vary:tg-55',
+      'portrait:vary-strong:tg-55',
+      'portrait:upscale:tg-55',
       'talk:animate:tg-55',
       'tryon:ask:tg-55',
+      'portrait:info:tg-55',
       'portrait:delete:tg-55',
     ]);
+    // The strength of a variation is on its button.
+    expect(withButtons.buttons![0][1].label).toBe('变体：轻微（25%）');
+    expect(withButtons.buttons![0][2].label).toBe('变体：明显（60%）');
     expect(withButtons.buttons![0][0].label).toBe('重新生成');
     expect(addResultButtons(out, 'prepare-identity', 'tg-55', t).buttons).toBeUndefined();
     expect(addResultButtons({ ...out, isError: true }, 'generate', 'tg-55', t).buttons).toBeUndefined();
@@ -217,8 +233,9 @@ describe('privacy notice', () => {
   it('states how long files are kept, and a different setting is a different version to consent to', () => {
     const en = (key: string, params?: Record<string, string | number>) => translate('en', key, params);
     const zh = (key: string, params?: Record<string, string | number>) => translate('zh-CN', key, params);
-    expect(howLongKept(en, 168)).toContain('deleted automatically 7 day(s) after they were stored');
-    expect(howLongKept(en, 36)).toContain('36 hour(s)');
+    expect(howLongKept(en, 168)).toContain('deleted automatically 7 days after they were stored');
+    expect(howLongKept(en, 36)).toContain('36 hours');
+    expect(howLongKept(en, 24)).toContain('deleted automatically 1 day after');
     expect(howLongKept(en, 0)).toMatch(/^until you delete them/);
     expect(howLongKept(zh, 168)).toContain('保存 7 天后自动删除');
     expect(privacyVersion(168)).not.toBe(privacyVersion(0));
@@ -228,7 +245,7 @@ describe('privacy notice', () => {
       how_long: howLongKept(en, 168),
     });
     expect(text).toContain(
-      '• How long: the photos you send and your results are deleted automatically 7 day(s)',
+      '• How long: the photos you send and your results are deleted automatically 7 days',
     );
     expect(text).not.toContain('{');
   });

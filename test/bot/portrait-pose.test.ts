@@ -76,7 +76,7 @@ describe('/portrait with a pose image via Telegram', () => {
       crops: [],
       updatedAt: Date.now(),
     });
-    await say({ caption: '/portrait count=1', photo: photo() }, /Making 1 portrait\(s\) in style "snow"/);
+    await say({ caption: '/portrait count=1', photo: photo() }, /Making 1 portrait in style "Snow"/);
     const gen = (await producer.listUserJobs(user)).find((j) => j.name === 'generate');
     const job = await producer.findJob(gen!.id);
     expect(job?.data).toMatchObject({ style: 'snow', identityId: 'idP', count: 1 });

@@ -59,8 +59,9 @@ describe('progress tracking', () => {
       { intervalMs: 60_000, maxMs: 20_000 },
     );
     expect(end?.state).toBe('completed');
-    // Every stage was seen, and the whole job was followed in about its own run time.
-    for (const stage of ['generate', 'post-process'])
+    // Every stage was seen, by its name in the user's language, and the whole job was followed in
+    // about its own run time.
+    for (const stage of ['drawing', 'fitting your face and ranking'])
       expect(
         lines.some((l) => l.text.includes(stage)),
         stage,

@@ -95,7 +95,7 @@ describe('replies as translatable lines', () => {
   it('the per-photo report in English and Chinese: names, reasons with what to do, no ids', () => {
     expect(report.text).toBe(
       [
-        '1 of 3 photo(s) can be used for your portraits.',
+        '1 of 3 photos can be used for your portraits.',
         'Used: me.jpg.',
         'Not used:',
         `• ${REJECT_TEMPLATES.several_faces.replace('{name}', 'party.jpg').replace('{faces}', '3')}`,
@@ -119,20 +119,34 @@ describe('replies as translatable lines', () => {
   });
 
   it('other results: template likeness, training, portraits', () => {
+    const img = (c: string) => `tg-1/${c.repeat(64)}.png`;
     const tpl = JOBS.template.reply(
-      { images: [], scores: [0.8712], faceIndex: 1, faceCount: 3 },
+      { images: [img('a')], scores: [0.8712], faceIndex: 1, faceCount: 3 },
       {} as never,
     );
-    expect(tpl.text).toBe('Here is your portrait in the template (face 2 of 3, likeness 0.87).');
-    expect(localizedText(tpl, 'zh-CN')).toBe('这是放进模板后的你（第 2 张脸，共 3 张，相似度 0.87）。');
+    // The likeness rides as a number (captioned by the front-end), the faces for the face buttons.
+    expect(tpl.text).toBe('Here is your portrait in the template (face 2 of 3).');
+    expect(tpl.likeness).toEqual([0.8712]);
+    expect(tpl.faces).toEqual({ count: 3, chosen: 1 });
+    expect(localizedText(tpl, 'zh-CN')).toBe('这是放进模板后的你（第 2 张脸，共 3 张）。');
     const trained = JOBS['train-lora'].reply(
       { identityId: 'i-tg-5', lora: 'tg-1/x.safetensors' },
       {} as never,
     );
     expect(trained.text).not.toContain('i-tg-5');
     expect(localizedText(trained, 'zh-CN')).toBe(zh('reply.trained'));
-    const gen = JOBS.generate.reply({ images: ['a', 'b'], scores: [] }, {} as never);
-    expect(localizedText(gen, 'zh-CN')).toBe('这是你的 2 张写真。');
+    const gen = JOBS.generate.reply({ images: [img('a'), img('b')], scores: [] }, {} as never);
+    expect(localizedText(gen, 'zh-CN')).toBe('这是你的 2 张写真，按相似度从高到低排列。');
+    expect(gen.likeness).toBeUndefined();
+    // Best likeness first whatever order the job listed them in; flags follow their picture.
+    const ranked = JOBS.generate.reply(
+      { images: [img('a'), img('b'), img('c')], scores: [0.5, 0.9, 0.7], flagged: [1] },
+      {} as never,
+    );
+    expect(ranked.images).toEqual([img('b'), img('c'), img('a')]);
+    expect(ranked.likeness).toEqual([0.9, 0.7, 0.5]);
+    expect(ranked.spoilers).toEqual([0]);
+    expect(ranked.text).toBe('Here are your 3 portraits, best likeness first.');
   });
 
   it('a report of 20 photos with long names still fits the deliver payload', () => {
@@ -211,7 +225,11 @@ describe('errors by code', () => {
 
   it('template results get the result buttons', () => {
     const out: Outgoing = { text: 'x', images: [{ name: 'a.jpg', ref: 'tg-1/x.jpg' }] };
-    expect(addResultButtons(out, 'template', 'tg-9', zh).buttons?.flat().length).toBe(5);
+    expect(
+      addResultButtons(out, 'template', 'tg-9', zh)
+        .buttons?.flat()
+        .map((b) => b.id),
+    ).toEqual(['portrait:upscale:tg-9', 'talk:animate:tg-9', 'portrait:delete:tg-9']);
   });
 });
 

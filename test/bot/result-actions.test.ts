@@ -71,6 +71,13 @@ describe('Telegram result actions on a real template result', () => {
     fake.push(fake.callback(ann, group, 'consent:accept'));
     await fake.waitFor(() => fake.calls.slice(m0).find((c) => /Thank you/.test(String(c.params.text))));
 
+    // Making pictures in the group waits for an administrator's opt-in.
+    const mOn = fake.calls.length;
+    fake.push(fake.message(ann, group, { text: '/group on' }));
+    await fake.waitFor(() =>
+      fake.calls.slice(mOn).find((c) => /Group features are on/.test(String(c.params.text))),
+    );
+
     // /template with a real template photo; the fused result arrives in the group with buttons.
     const tplBytes = face('sample2.jpg');
     const tpl = await decodeImage(tplBytes);
@@ -95,8 +102,13 @@ describe('Telegram result actions on a real template result', () => {
       60_000,
     );
     const markup = JSON.stringify(delivered.params.reply_markup);
-    for (const b of ['portrait:reroll:', 'portrait:more:', 'talk:animate:', 'tryon:ask:'])
+    // A template result can be upscaled, animated, deleted, or made again with another of its faces.
+    for (const b of ['portrait:upscale:', 'talk:animate:', 'portrait:delete:', 'template:face:'])
       expect(markup).toContain(b);
+    expect(markup).not.toContain('portrait:reroll:');
+    // Its likeness to Ann's face, and (the first time) what likeness means.
+    expect(String(delivered.params.caption)).toMatch(/#1: likeness \d+%/);
+    expect(String(delivered.params.caption)).toContain('Likeness says how close');
     const jobId = /portrait:delete:([^"]+)/.exec(markup)?.[1] ?? '';
     expect(jobId).not.toBe('');
     const status = await stack.producer.status(jobId);
@@ -145,7 +157,7 @@ describe('Telegram result actions on a real template result', () => {
     const m4 = fake.calls.length;
     fake.push(fake.callback(ann, group, `portrait:delete:${jobId}`));
     await fake.waitFor(() =>
-      fake.calls.slice(m4).find((c) => /Deleted 1 image\(s\) of that result/.test(String(c.params.text))),
+      fake.calls.slice(m4).find((c) => /Deleted 1 image of that result/.test(String(c.params.text))),
     );
     expect(await stack.producer.artifacts.exists(ref)).toBe(false);
     expect(existsSync(onDisk)).toBe(false);
@@ -240,6 +252,10 @@ describe('Discord result actions on a real template result', () => {
 
     const tplBytes = face('sample4.jpg');
     const tpl = await decodeImage(tplBytes);
+    // Making pictures in the server waits for an administrator's opt-in.
+    mark = fake.calls.length;
+    fake.slash(eve, 'group', [{ name: 'action', type: 3, value: 'on' }], { admin: true });
+    await fake.waitFor(() => said(since(mark), /Group features are on/));
     mark = fake.calls.length;
     const a = fake.addAttachment('team.jpg', tplBytes);
     fake.slash(eve, 'template', [{ name: 'photo', type: 11, value: a.id }], {
@@ -251,8 +267,9 @@ describe('Discord result actions on a real template result', () => {
       60_000,
     );
     const body = JSON.stringify(delivered.body);
-    for (const b of ['portrait:reroll:', 'portrait:more:', 'talk:animate:', 'tryon:ask:'])
-      expect(body).toContain(b);
+    for (const b of ['portrait:upscale:', 'talk:animate:', 'portrait:delete:']) expect(body).toContain(b);
+    // Attachments carry no caption on Discord: the likeness is listed in the message.
+    expect(fake.contents([delivered])[0]).toMatch(/1\. #1: likeness \d+%/);
     const jobId = /portrait:delete:([^"]+)/.exec(body)?.[1] ?? '';
     const ref =
       ((await stack.producer.status(jobId))?.result as { images?: string[] } | undefined)?.images?.[0] ?? '';
@@ -288,7 +305,7 @@ describe('Discord result actions on a real template result', () => {
     expect(existsSync(onDisk)).toBe(true);
     mark = fake.calls.length;
     fake.button(eve, `portrait:delete:${jobId}`);
-    await fake.waitFor(() => said(since(mark), /Deleted 1 image\(s\) of that result/));
+    await fake.waitFor(() => said(since(mark), /Deleted 1 image of that result/));
     expect(existsSync(onDisk)).toBe(false);
     await picture(eve, jobId, /Give the id of one of your completed results/, { admin: true });
   }, 120_000);

@@ -79,7 +79,7 @@ describe('a swept result on Telegram', () => {
     expect(await stack.producer.artifacts.exists(ref)).toBe(false);
 
     const expired =
-      "That result's pictures were deleted after 7 day(s), as this server keeps files; make a new one with /portrait.";
+      "That result's pictures were deleted after 7 days, as this server keeps files; make a new one with /portrait.";
     // The animate button (Telegram asks for no words first now: the picture is gone).
     expect(await send(fake.callback(cy, dm, `talk:animate:${job.id}`), /were deleted after/)).toBe(expired);
     // /talk with words.
@@ -91,7 +91,7 @@ describe('a swept result on Telegram', () => {
     expect(said).not.toContain(cyId);
     // The delete button: nothing left to delete, and why.
     expect(await send(fake.callback(cy, dm, `portrait:delete:${job.id}`), /already deleted/)).toBe(
-      "That result's pictures were already deleted after 7 day(s), as this server keeps files.",
+      "That result's pictures were already deleted after 7 days, as this server keeps files.",
     );
     // In Chinese when the platform says so.
     const zh = await send(
@@ -100,6 +100,9 @@ describe('a swept result on Telegram', () => {
     );
     expect(zh).toBe('该结果的图片已在 7 天后删除（本服务器只保留文件这么久）；请用 /portrait 重新生成。');
     // A result that never existed still gets the old answer.
-    await send(fake.message(cy, dm, { text: '/talk tg-nope hello' }), /There is no finished result tg-nope/);
+    await send(
+      fake.message(cy, dm, { text: '/talk tg-nope1 hello' }),
+      /There is no finished result tg-nope1/,
+    );
   }, 60_000);
 });

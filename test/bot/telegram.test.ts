@@ -7,6 +7,8 @@ import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { renderTelegram } from '../../bot/telegram/render.ts';
+import { decodeImage } from '../../core/image/codec.ts';
+import { badgeStates } from '../identity/sheet-reader.ts';
 import { FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
 import { type Stack, startStack, startTelegramRig, stopTelegramRig } from './harness.ts';
 
@@ -74,13 +76,17 @@ describe('Telegram front-end', () => {
     );
     await fake.waitFor(() => sentText(callsSince(mark), /Got 2 photo/));
     // The per-photo report from the real prepare-identity job: one accepted, one rejected with a reason.
-    const report = await fake.waitFor(() => sentText(callsSince(mark), /photo\(s\) can be used/), 90_000);
+    const report = await fake.waitFor(() => sentText(callsSince(mark), /photos? can be used/), 90_000);
     const reportText = String(report.params.text ?? report.params.caption);
     // Named as the user sent them (a Telegram photo has no name: "photo 1"), with what to do, no ids.
     expect(reportText).toMatch(
-      /^1 of 2 photo\(s\) can be used for your portraits\.\nUsed: photo 1\.\nNot used:\n/,
+      /^1 of 2 photos can be used for your portraits\.\nUsed: photo 1\.\nNot used:\n/,
     );
     expect(reportText).toMatch(/• group\.jpg shows 3 faces .* Send a photo of only you/);
+    // Its picture is the contact sheet of both photos: a tick on the used one, a cross on the other.
+    expect(report.method).toBe('sendPhoto');
+    const sheet = await decodeImage(Object.values(report.files)[0]!.bytes);
+    expect(badgeStates(sheet, 2)).toEqual(['used', 'not used']);
     expect(reportText).not.toMatch(/\bi-|photo-\d/);
     const jobs = await stack.services.jobs.list({ platform: 'telegram', id: '4242' });
     expect(jobs.filter((j) => j.name === 'prepare-identity')).toHaveLength(1);
@@ -415,7 +421,7 @@ describe('Telegram with a LoRA trainer configured', () => {
       await fake.waitFor(() => fake.texts().some((t) => t.startsWith('Thank you')));
       const photo = fake.addFile(face('astronaut.png'), 'png');
       fake.push(fake.message(user, chat, { photo: [{ ...photo, width: 512, height: 512 }] }));
-      await fake.waitFor(() => fake.texts().find((t) => /photo\(s\) can be used/.test(t)), 90_000);
+      await fake.waitFor(() => fake.texts().find((t) => /photos? can be used/.test(t)), 90_000);
       const done = await fake.waitFor(
         () => fake.texts().find((t) => /face model is trained/.test(t)),
         30_000,

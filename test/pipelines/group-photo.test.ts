@@ -84,6 +84,13 @@ describe('group photo (real commands, queue and face models)', () => {
       { platform: 'telegram', id: people.ann.id },
       { version: privacyVersion(), at: Date.now() },
     );
+    // Joining waits for an administrator's opt-in of the group.
+    expect((await dispatch(inv(people.max, 'group', { action: 'join' }), services))?.text).toMatch(
+      /Group features are off/,
+    );
+    expect((await dispatch(inv(people.ann, 'group', { action: 'on' }), services))?.text).toMatch(
+      /Group features are on/,
+    );
     for (const p of [people.ann, people.max, people.cat])
       expect((await dispatch(inv(p, 'group', { action: 'join' }), services))?.text).toMatch(
         /next group photo/,
@@ -114,7 +121,7 @@ describe('group photo (real commands, queue and face models)', () => {
     const delivery = h.deliverer.deliveries[before]!;
     expect(delivery.target.chatId).toBe(GROUP);
     expect(delivery.reply.images).toEqual(r.images);
-    expect(delivery.reply.text).toContain('2 member(s)');
+    expect(delivery.reply.text).toContain('2 members');
 
     // The two leftmost faces now look like Ann and Max; the others are the template's own.
     const analyzer = await sharedAnalyzer();

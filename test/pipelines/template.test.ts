@@ -42,7 +42,9 @@ describe('template job (real queue, real photos)', () => {
     expect(Buffer.from(out.data).equals(Buffer.from(src.data))).toBe(false);
     expect(delivery.reply.images).toEqual(r.images);
     expect(delivery.reply.text).toContain('face 2 of 3');
-    expect(delivery.reply.text).toContain(`likeness ${r.scores[0].toFixed(2)}`);
+    // The likeness rides with the picture (front-ends caption it); the other faces can be chosen.
+    expect(delivery.reply.likeness).toEqual([r.scores[0]]);
+    expect(delivery.reply.faces).toEqual({ count: 3, chosen: 1 });
   });
 
   it('refuses a face index the template does not have, saying how many faces there are', async () => {

@@ -52,7 +52,8 @@ describe('try-on job (real queue, real photos, CPU)', () => {
     expect(r.images).toHaveLength(1);
     expect(r.scores[0]).toBeGreaterThanOrEqual(0.6);
     expect(delivery.reply.images).toEqual(r.images);
-    expect(delivery.reply.text).toContain(`${Math.round(r.scores[0] * 100)}%`);
+    // The likeness rides with the picture; front-ends caption it ("#1: likeness 87%").
+    expect(delivery.reply.likeness).toEqual([r.scores[0]]);
     expect(delivery.reply.message?.[0]?.key).toBe('tryon.basic_result');
   });
 

@@ -98,7 +98,8 @@ describe('worker', () => {
     const identity = await producer.records.getIdentity('tg-1', 'me');
     expect(identity?.status).toBe('prepared');
     expect(identity?.crops).toEqual(r.accepted);
-    expect(deliverer.deliveries[0].reply.images).toEqual(r.accepted);
+    // The report's picture is its contact sheet (every photo, ticked or crossed).
+    expect(deliverer.deliveries[0].reply.images).toEqual([(r as { sheet?: string }).sheet]);
   });
 
   it('fails bad input at once and delivers the user-facing error', async () => {

@@ -83,11 +83,11 @@ describe('web playground', () => {
     await expect.poll(() => page.textContent('#consent-state')).toContain('Accepted');
 
     await page.click('#train');
-    await expect.poll(() => page.textContent('#report')).toContain('Got 2 photo(s)');
+    await expect.poll(() => page.textContent('#report')).toContain('Got 2 photos');
     // The real prepare-identity job reports on each photo (one face accepted, a group photo rejected).
     await expect
       .poll(() => page.textContent('#report'), { timeout: 90_000 })
-      .toMatch(/1 of 2 photo\(s\) can be used[\s\S]*Used: astronaut\.png\.[\s\S]*sample2\.jpg shows 3 faces/);
+      .toMatch(/1 of 2 photos can be used[\s\S]*Used: astronaut\.png\.[\s\S]*sample2\.jpg shows 3 faces/);
     await expect.poll(() => page.locator('#report img').count()).toBeGreaterThan(0);
     await expect.poll(() => page.locator('.job.completed').count()).toBeGreaterThan(0);
 
@@ -104,6 +104,56 @@ describe('web playground', () => {
 
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'playground.png'), fullPage: true });
+  }, 150_000);
+
+  it('offers what the chats offer: the style gallery, a template photo, try-on, talk and style upload', async () => {
+    // The gallery: one tile per installed style, saying when a style has no preview yet.
+    const tiles = page.locator('.style-tile');
+    await expect.poll(() => tiles.count()).toBe(10);
+    expect(await tiles.first().textContent()).toContain('No preview yet');
+    await page.locator('.style-tile', { hasText: 'Neon night' }).click();
+    expect(await page.inputValue('#style')).toBe('neon-night');
+
+    // A template photo with a chosen face: the real template job; the result carries its likeness.
+    await page.setInputFiles('#template-photo', path.join(FACES, 'sample2.jpg'));
+    await page.fill('#template-face', '2');
+    await page.click('#template-form button');
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('#results figcaption .likeness')
+            .first()
+            .textContent()
+            .catch(() => ''),
+        {
+          timeout: 60_000,
+        },
+      )
+      .toMatch(/^#1: likeness \d+%$/);
+    await expect.poll(() => page.textContent('#log')).toContain('face 2 of 3');
+
+    // Try-on: the basic try-on on this CPU worker, said as such, its result captioned with its likeness.
+    const captions = page.locator('#results figcaption .likeness');
+    const before = await captions.count();
+    await page.setInputFiles('#tryon-photo', path.join(FACES, 'messi5.jpg'));
+    await page.click('#tryon-form button');
+    await expect.poll(() => page.textContent('#log'), { timeout: 60_000 }).toContain('Basic try-on');
+    await expect.poll(() => captions.count(), { timeout: 30_000 }).toBe(before + 1);
+
+    // Talk with text: the basic animator's video plays in a video element.
+    await page.fill('#talk-text', 'Hello from the playground.');
+    await page.click('#talk-form button');
+    await expect.poll(() => page.locator('#results video').count(), { timeout: 90_000 }).toBe(1);
+
+    // A style upload that is no LoRA is refused with the reason.
+    await page.setInputFiles('#mystyle-file', {
+      name: 'fake.safetensors',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.alloc(64, 1),
+    });
+    await page.click('#mystyle-form button');
+    await expect.poll(() => page.textContent('#log')).toContain('"fake.safetensors" was not stored');
   }, 150_000);
 
   it('says a picture is no longer stored instead of showing a broken image', async () => {

@@ -32,6 +32,23 @@ const ZH = {
   download: '下载',
   noStyles: '没有安装风格包',
   gone: '这张图片已不再保存（服务器会在一段时间后删除文件）。',
+  prompt: '你的描述（可选）',
+  pose: '姿势图（可选）',
+  more: '更多',
+  template: '放进模板照片',
+  face: '第几张脸（从左数；留空则用最大的）',
+  templateGo: '放入我的脸',
+  tryon: '试穿衣服',
+  tryonGo: '试穿',
+  talk: '让它说话',
+  talkText: '你的写真要说什么？',
+  talkAudio: '……或一段录音',
+  talkGo: '生成视频',
+  mystyle: '你自己的风格（LoRA）',
+  mystyleName: '名称',
+  mystyleGo: '上传',
+  noPreview: '暂无预览图',
+  reveal: '已被安全检查模糊处理，点击查看',
 };
 const zh = navigator.language.toLowerCase().startsWith('zh');
 const L = (key, en) => (zh ? (ZH[key] ?? en) : en);
@@ -39,6 +56,8 @@ if (zh) {
   document.documentElement.lang = 'zh-CN';
   for (const e of document.querySelectorAll('[data-i18n]'))
     e.textContent = ZH[e.dataset.i18n] ?? e.textContent;
+  for (const e of document.querySelectorAll('[data-i18n-placeholder]'))
+    e.placeholder = ZH[e.dataset.i18nPlaceholder] ?? e.placeholder;
 }
 
 function el(tag, props = {}, ...children) {
@@ -49,8 +68,13 @@ function el(tag, props = {}, ...children) {
 
 // A picture the server no longer stores (deleted by its retention, or by the user): say so
 // instead of showing a broken image.
-function picture(src, alt) {
+function picture(src, alt, spoiler = false) {
   const img = el('img', { src, alt });
+  if (spoiler) {
+    img.className = 'spoiler';
+    img.title = L('reveal', 'Blurred by the safety check: click to see');
+    img.onclick = () => img.classList.remove('spoiler');
+  }
   img.onerror = () =>
     img.replaceWith(
       el('span', {
@@ -76,7 +100,8 @@ function logBubble(text, who = 'bot', extra = {}) {
   const b = el('div', { className: `bubble ${who}${extra.error ? ' error' : ''}` }, text);
   if (extra.images?.length) {
     const t = el('div', { className: 'thumbs' });
-    for (const src of extra.images) t.append(picture(src, 'image'));
+    for (const [i, src] of extra.images.entries())
+      t.append(picture(src, extra.captions?.[i] ?? 'image', extra.spoilers?.includes(i)));
     b.append(t);
   }
   const btns = buttonsRow(extra.buttons);
@@ -124,7 +149,7 @@ async function refreshConsent(lastReply) {
   $('train').disabled = !chosen.length;
 }
 
-function jobBar(jobId, text, state, percent) {
+function jobBar(jobId, text, state, percent, preview) {
   $('no-jobs')?.remove();
   let row = document.querySelector(`[data-job="${jobId}"]`);
   if (!row) {
@@ -140,6 +165,15 @@ function jobBar(jobId, text, state, percent) {
   row.className = `job ${state}`;
   row.querySelector('.label').textContent = text;
   row.querySelector('.bar > i').style.width = `${Math.max(2, percent)}%`;
+  // The picture being made, while it is made; gone once the job ends.
+  let img = row.querySelector('img.job-preview');
+  if (preview && state === 'active') {
+    if (!img) {
+      img = el('img', { className: 'job-preview', alt: 'preview' });
+      row.append(img);
+    }
+    img.src = preview;
+  } else if (state !== 'active') img?.remove();
 }
 
 function showDelivery(ev) {
@@ -149,7 +183,12 @@ function showDelivery(ev) {
     rep.hidden = false;
     rep.className = `report${ev.error ? ' error' : ''}`;
     rep.replaceChildren(ev.text);
-    if (ev.images?.length) {
+    // The contact sheet (every photo with a tick or a cross); older reports sent the accepted crops.
+    if (ev.images?.length === 1) {
+      const sheet = picture(ev.images[0], 'photo report');
+      sheet.classList.add('sheet');
+      rep.append(sheet);
+    } else if (ev.images?.length) {
       const t = el('div', { className: 'thumbs' });
       for (const src of ev.images) t.append(picture(src, 'accepted face crop'));
       rep.append(t);
@@ -159,15 +198,17 @@ function showDelivery(ev) {
   if (!ev.images?.length && !ev.video) return;
   $('no-results')?.remove();
   for (const [i, src] of (ev.images ?? []).entries()) {
+    const caption = ev.captions?.[i];
     $('results').append(
       el(
         'figure',
         {},
-        picture(src, `result ${i + 1}`),
+        picture(src, caption ?? `result ${i + 1}`, ev.spoilers?.includes(i)),
         el(
           'figcaption',
           {},
-          el('a', { href: src, download: `portrait-${i + 1}.jpg`, textContent: L('download', 'Download') }),
+          caption ? el('span', { className: 'likeness', textContent: caption }) : null,
+          el('a', { href: src, download: `portrait-${i + 1}.png`, textContent: L('download', 'Download') }),
         ),
       ),
     );
@@ -179,7 +220,7 @@ function connect() {
   const es = new EventSource('/api/events');
   es.onmessage = (m) => {
     const ev = JSON.parse(m.data);
-    if (ev.type === 'progress') jobBar(ev.jobId, ev.text, ev.state, ev.percent ?? 0);
+    if (ev.type === 'progress') jobBar(ev.jobId, ev.text, ev.state, ev.percent ?? 0, ev.preview);
     else if (ev.type === 'delivery') {
       if (ev.jobId && ev.error) jobBar(ev.jobId, ev.text, 'failed', 100);
       showDelivery(ev);
@@ -193,6 +234,7 @@ function choose(files) {
   $('train').disabled = !chosen.length;
 }
 
+// The style gallery: each pack's preview picture (or a plain "no preview yet"), name and line.
 async function loadStyles() {
   const { styles } = await (await fetch('/api/styles')).json();
   const sel = $('style');
@@ -202,6 +244,31 @@ async function loadStyles() {
     return;
   }
   for (const s of styles) sel.append(el('option', { value: s.id, textContent: s.name }));
+  const choose = (id) => {
+    sel.value = id;
+    for (const t of document.querySelectorAll('.style-tile'))
+      t.classList.toggle('chosen', t.dataset.id === id);
+  };
+  for (const s of styles) {
+    const tile = el(
+      'button',
+      {
+        type: 'button',
+        className: 'style-tile',
+        title: s.description ?? s.name,
+        onclick: () => choose(s.id),
+      },
+      s.preview
+        ? el('img', { className: 'style-pic', src: s.preview, alt: s.name })
+        : el('span', { className: 'style-pic no-preview', textContent: L('noPreview', 'No preview yet') }),
+      el('b', { textContent: s.name }),
+      s.description ? el('small', { textContent: s.description }) : null,
+    );
+    tile.dataset.id = s.id;
+    $('gallery').append(tile);
+  }
+  sel.onchange = () => choose(sel.value);
+  choose(sel.value);
 }
 
 $('files').addEventListener('change', (e) => choose(e.target.files));
@@ -231,9 +298,45 @@ $('portrait').onclick = () => {
   const options = { count: $('count').value };
   if ($('style').value) options.style = $('style').value;
   if ($('seed').value) options.seed = $('seed').value;
-  logBubble(`/portrait ${options.style ?? ''} count=${options.count}`, 'me');
-  return send({ command: 'portrait', options });
+  if ($('prompt').value.trim()) options.prompt = $('prompt').value.trim();
+  const pose = [...$('pose').files];
+  logBubble(
+    `/portrait ${options.style ?? ''} count=${options.count}${options.prompt ? ` ${options.prompt}` : ''}`,
+    'me',
+  );
+  return send({ command: 'portrait', options }, pose);
 };
+// What the chats offer besides portraits, as forms: each sends the same command with its files.
+function tool(form, command, build) {
+  $(form).onsubmit = (e) => {
+    e.preventDefault();
+    const { options, files, said } = build();
+    logBubble(said, 'me');
+    return send({ command, options }, files);
+  };
+}
+tool('template-form', 'template', () => {
+  const face = $('template-face').value;
+  return {
+    options: face ? { face } : {},
+    files: [...$('template-photo').files],
+    said: `/template${face ? ` face=${face}` : ''}`,
+  };
+});
+tool('tryon-form', 'tryon', () => ({ options: {}, files: [...$('tryon-photo').files], said: '/tryon' }));
+tool('talk-form', 'talk', () => {
+  const text = $('talk-text').value.trim();
+  const files = [...$('talk-audio').files];
+  return { options: text && !files.length ? { text } : {}, files, said: `/talk ${text}`.trim() };
+});
+tool('mystyle-form', 'mystyle', () => {
+  const name = $('mystyle-name').value.trim();
+  return {
+    options: { action: 'upload', ...(name ? { name } : {}) },
+    files: [...$('mystyle-file').files],
+    said: '/mystyle upload',
+  };
+});
 $('cmd-form').onsubmit = (e) => {
   e.preventDefault();
   const text = $('cmd').value.trim();
