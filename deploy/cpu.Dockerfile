@@ -13,10 +13,17 @@ ENV NODE_ENV=production \
     FACECHAIN_HEALTH_HOST=0.0.0.0 \
     WEB_HOST=0.0.0.0
 
+# ffmpeg and eSpeak NG (talking portraits; run as processes), a CJK font (Chinese words on the
+# photo report's contact sheet).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg espeak-ng fonts-wqy-microhei \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # tsx runs the TypeScript sources directly, so production dependencies are all it needs.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY base ./base
 COPY bin ./bin
 COPY bot ./bot
 COPY commands ./commands
@@ -24,7 +31,7 @@ COPY core ./core
 COPY models ./models
 COPY queue ./queue
 COPY tsconfig.json ./
-# The face-analysis models (about 14 MB, MIT, sha256-checked) are baked in.
+# The face and body models (about 24 MB, sha256-checked) are baked in.
 RUN node bin/facechain.js models fetch
 
 RUN mkdir -p /data && chown node:node /data

@@ -26,7 +26,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PATH=/opt/fc-venv/bin:$PATH
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates ffmpeg espeak-ng fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/*
 
 # Python 3.10 (Ubuntu 22.04) with the scripts' pinned dependencies.
@@ -38,6 +38,7 @@ COPY --from=node-deps /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=node-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
+COPY base ./base
 COPY bin ./bin
 COPY bot ./bot
 COPY commands ./commands
