@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
 import { consentPrompt } from './consent.ts';
 import { fetchChecked, isImage } from './kit/attachments.ts';
+import { enqueueFor } from './kit/enqueue.ts';
 import { defaultPolicy, isBanned, type Policy } from './kit/policy.ts';
 import { privacyVersion } from './kit/privacy.ts';
 import { storedResult } from './kit/results.ts';
@@ -72,13 +73,7 @@ async function groupPhoto(ctx: CommandContext): Promise<CommandReply> {
       'no_member_faces',
       [ctx.t('group.photo_none_ready', { count: members.length }), skippedText].filter(Boolean).join('\n'),
     );
-  const job = await services.jobs.enqueue({
-    name: 'group-photo',
-    data: { template, members: ready.slice(0, 20) },
-    user: inv.user,
-    idempotencyKey: `${inv.platform}-${inv.id}`,
-    replyTarget: inv.replyTarget,
-  });
+  const job = await enqueueFor(ctx, 'group-photo', { template, members: ready.slice(0, 20) });
   return {
     text: [ctx.t('group.photo_queued', { count: ready.length }), skippedText].filter(Boolean).join('\n'),
     track: { jobId: job.id, label: ctx.t('cmd.group') },

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
 import { fetchChecked } from './kit/attachments.ts';
 import { button } from './kit/buttons.ts';
+import { enqueueFor } from './kit/enqueue.ts';
 import { keptFor, storedResult } from './kit/results.ts';
 import { type IdentityView, type Services, styleText } from './kit/services.ts';
 import { type Button, type CommandContext, type CommandReply, defineCommand } from './kit/types.ts';
@@ -210,16 +211,10 @@ async function upscale(ctx: CommandContext, id: string): Promise<CommandReply> {
   const earlier = await services.jobs.requestOptions(id, inv.user);
   // The face to measure the likeness against, when the user still has one.
   const face = await requireIdentity(ctx).catch(() => undefined);
-  const job = await services.jobs.enqueue({
-    name: 'upscale',
-    data: {
-      image: images[0],
-      ...(earlier?.style ? { style: earlier.style } : {}),
-      ...(face ? { identityId: face.id } : {}),
-    },
-    user: inv.user,
-    idempotencyKey: `${inv.platform}-${inv.id}`,
-    replyTarget: inv.replyTarget,
+  const job = await enqueueFor(ctx, 'upscale', {
+    image: images[0],
+    ...(earlier?.style ? { style: earlier.style } : {}),
+    ...(face ? { identityId: face.id } : {}),
   });
   return {
     text: ctx.t('portrait.upscale_queued'),
@@ -313,13 +308,7 @@ export const portrait = defineCommand({
       data.seed = base;
       data.variation = { seed: randomInt(2 ** 31), strength };
     } else if (opts.seed !== undefined) data.seed = opts.seed;
-    const job = await services.jobs.enqueue({
-      name: 'generate',
-      data,
-      user: inv.user,
-      idempotencyKey: `${inv.platform}-${inv.id}`,
-      replyTarget: inv.replyTarget,
-    });
+    const job = await enqueueFor(ctx, 'generate', data);
     const text =
       strength !== undefined
         ? ctx.t('portrait.vary_queued', { count, strength: Math.round(strength * 100) })

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
 import { config } from '../core/config.ts';
 import { fetchChecked } from './kit/attachments.ts';
+import { enqueueFor, gpuOr } from './kit/enqueue.ts';
 import { storedResult } from './kit/results.ts';
 import type { Services } from './kit/services.ts';
 import { type CommandContext, defineCommand } from './kit/types.ts';
@@ -98,14 +99,8 @@ export const talk = defineCommand({
     if (audio)
       data.audio = await services.uploads.put(inv.user, audio.name, await fetchChecked(ctx, audio, 'audio'));
     // A GPU worker's engine where one runs; the basic animator on any CPU worker otherwise.
-    const name = (await services.jobs.available('talk-gpu')) ? 'talk-gpu' : 'talk';
-    const job = await services.jobs.enqueue({
-      name,
-      data,
-      user: inv.user,
-      idempotencyKey: `${inv.platform}-${inv.id}`,
-      replyTarget: inv.replyTarget,
-    });
+    const name = await gpuOr(ctx, 'talk-gpu', 'talk');
+    const job = await enqueueFor(ctx, name, data);
     return { text: ctx.t('talk.queued'), track: { jobId: job.id, label: ctx.t('cmd.talk') } };
   },
 });

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { InputError, NotAvailableError } from '../base/errors.ts';
 import { fetchChecked } from './kit/attachments.ts';
+import { enqueueFor } from './kit/enqueue.ts';
 import { defineCommand } from './kit/types.ts';
 import { requireIdentity } from './portrait.ts';
 
@@ -63,17 +64,11 @@ export const template = defineCommand({
       identity = await requireIdentity(ctx);
       ref = await services.uploads.put(inv.user, photo.name, await fetchChecked(ctx, photo, 'image'));
     }
-    const job = await services.jobs.enqueue({
-      name: 'template',
-      data: {
-        identityId: identity.id,
-        template: ref,
-        count: opts.count,
-        ...(face !== undefined ? { face: face - 1 } : {}),
-      },
-      user: inv.user,
-      idempotencyKey: `${inv.platform}-${inv.id}`,
-      replyTarget: inv.replyTarget,
+    const job = await enqueueFor(ctx, 'template', {
+      identityId: identity.id,
+      template: ref,
+      count: opts.count,
+      ...(face !== undefined ? { face: face - 1 } : {}),
     });
     return {
       text: face !== undefined ? ctx.t('template.queued_face', { face }) : ctx.t('template.queued'),

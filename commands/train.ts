@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
 import { fetchChecked, photoLabel } from './kit/attachments.ts';
+import { enqueueFor } from './kit/enqueue.ts';
 import { defineCommand } from './kit/types.ts';
 
 export const MAX_PHOTOS = 20;
@@ -39,17 +40,11 @@ export const train = defineCommand({
     const refs: string[] = [];
     for (let i = 0; i < photos.length; i++)
       refs.push(await services.uploads.put(inv.user, photos[i].name, bytes[i]));
-    const job = await services.jobs.enqueue({
-      name: 'prepare-identity',
-      data: {
-        identityId: identityIdFor(inv.id),
-        photos: refs,
-        names: photos.map((p, i) => photoLabel(p, i + 1, ctx.t)),
-        locale: ctx.locale,
-      },
-      user: inv.user,
-      idempotencyKey: `${inv.platform}-${inv.id}`,
-      replyTarget: inv.replyTarget,
+    const job = await enqueueFor(ctx, 'prepare-identity', {
+      identityId: identityIdFor(inv.id),
+      photos: refs,
+      names: photos.map((p, i) => photoLabel(p, i + 1, ctx.t)),
+      locale: ctx.locale,
     });
     if (job.duplicate) return { text: ctx.t('train.duplicate') };
     return {

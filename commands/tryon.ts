@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { InputError } from '../base/errors.ts';
 import { fetchChecked } from './kit/attachments.ts';
+import { enqueueFor, gpuOr } from './kit/enqueue.ts';
 import { defineCommand } from './kit/types.ts';
 import { requireIdentity } from './portrait.ts';
 
@@ -48,14 +49,8 @@ export const tryon = defineCommand({
         backdrop.name,
         await fetchChecked(ctx, backdrop, 'image'),
       );
-    const name = (await services.jobs.available('try-on-gpu')) ? 'try-on-gpu' : 'try-on';
-    const job = await services.jobs.enqueue({
-      name,
-      data,
-      user: inv.user,
-      idempotencyKey: `${inv.platform}-${inv.id}`,
-      replyTarget: inv.replyTarget,
-    });
+    const name = await gpuOr(ctx, 'try-on-gpu', 'try-on');
+    const job = await enqueueFor(ctx, name, data);
     return { text: ctx.t('tryon.queued'), track: { jobId: job.id, label: ctx.t('cmd.tryon') } };
   },
 });

@@ -45,7 +45,7 @@ import { postProcess } from '../rank/postprocess.ts';
 import { assertSafetyReady, flaggedPictures } from '../safety/classifier.ts';
 import type { ArtifactStore } from '../storage/artifacts.ts';
 import { styleCatalog } from '../styles/index.ts';
-import { type IdentityInput, planGeneration } from '../styles/plan.ts';
+import { type IdentityInput, planGeneration, planOptions } from '../styles/plan.ts';
 import { factBaseFolder, factReady, modelDirFor, POSE_CONTROLNET } from './models.ts';
 import { PreviewPublisher } from './previews.ts';
 
@@ -242,12 +242,7 @@ export async function generatePortraits(
     const previews = new PreviewPublisher(ctx, data.user, c.FACECHAIN_PREVIEW_INTERVAL_MS);
     let post: Awaited<ReturnType<typeof postProcess>>;
     const common = {
-      prompt: plan.prompt,
-      negativePrompt: plan.negativePrompt,
-      promptWeighting: plan.promptWeighting,
-      steps: plan.sampler.steps,
-      guidanceScale: plan.sampler.cfg,
-      sampler: plan.sampler.name as never,
+      ...planOptions(plan),
       width: plan.sampler.width,
       height: plan.sampler.height,
       // A latent preview every step costs microseconds; the publisher keeps one every few seconds.

@@ -17,7 +17,7 @@ import { decodeImage, encodePng, resizeRgb } from '../image/codec.ts';
 import { LoraLibrary } from '../lora/library.ts';
 import { assertSafetyReady, flaggedPictures } from '../safety/classifier.ts';
 import { styleCatalog } from '../styles/index.ts';
-import { planGeneration } from '../styles/plan.ts';
+import { planGeneration, planOptions } from '../styles/plan.ts';
 import type { PipelineTask } from './generate.ts';
 import { modelDirFor } from './models.ts';
 import { PreviewPublisher } from './previews.ts';
@@ -96,12 +96,7 @@ export async function upscalePortrait(
   try {
     out = await pipe.generate(
       {
-        prompt: plan.prompt,
-        negativePrompt: plan.negativePrompt,
-        promptWeighting: plan.promptWeighting,
-        steps: plan.sampler.steps,
-        guidanceScale: plan.sampler.cfg,
-        sampler: plan.sampler.name as never,
+        ...planOptions(plan),
         width: size.width,
         height: size.height,
         seed,

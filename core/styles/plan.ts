@@ -9,6 +9,7 @@
 import { InputError } from '../../base/errors.ts';
 import type { ModelStore } from '../../models/store.ts';
 import type { PromptWeighting } from '../diffusion/prompt.ts';
+import type { SamplerName } from '../diffusion/schedulers/index.ts';
 import type { AgeBand, Gender } from '../identity/caption.ts';
 import type { LoraLibrary } from '../lora/library.ts';
 import type { LoraUse } from '../lora/match.ts';
@@ -61,6 +62,18 @@ export interface GenerationPlan {
   adapterScale?: number;
   /** Identifies base + LoRAs + multipliers for the merged-session cache. */
   cacheKey: string;
+}
+
+/** The engine options a plan fixes (prompts, how they are read, sampler, steps, CFG): one place for every caller. */
+export function planOptions(plan: GenerationPlan) {
+  return {
+    prompt: plan.prompt,
+    negativePrompt: plan.negativePrompt,
+    promptWeighting: plan.promptWeighting,
+    steps: plan.sampler.steps,
+    guidanceScale: plan.sampler.cfg,
+    sampler: plan.sampler.name as SamplerName,
+  };
 }
 
 function checkRange(name: string, v: number | undefined, max: number): void {

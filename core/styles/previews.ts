@@ -16,7 +16,7 @@ import { LoraLibrary } from '../lora/library.ts';
 import { mergedFolders } from '../lora/user-models.ts';
 import { modelDirFor } from '../portrait/models.ts';
 import type { StylePack } from './pack.ts';
-import { planGeneration } from './plan.ts';
+import { planGeneration, planOptions } from './plan.ts';
 
 export const PREVIEW_FILE = 'preview.jpg';
 
@@ -50,12 +50,7 @@ export async function renderStylePreview(pack: StylePack, o: PreviewOptions = {}
   try {
     const out = await pipe.generate(
       {
-        prompt: plan.prompt,
-        negativePrompt: plan.negativePrompt,
-        promptWeighting: plan.promptWeighting,
-        steps: plan.sampler.steps,
-        guidanceScale: plan.sampler.cfg,
-        sampler: plan.sampler.name as never,
+        ...planOptions(plan),
         width: plan.sampler.width,
         height: plan.sampler.height,
         seed: o.seed ?? 42,
