@@ -32,15 +32,23 @@ async function errors(name: string, img?: RgbImage): Promise<number[]> {
 }
 
 describe('body keypoints on hand-marked photos', () => {
-  it('messi5.jpg (full body, kicking): every visible keypoint within 5% of the height', async () => {
+  it('messi5.jpg (full body, kicking): every marked keypoint within 5% of the height', async () => {
     const e = await errors('messi5.jpg');
     expect(e).toHaveLength(15);
     expect(Math.max(...e)).toBeLessThanOrEqual(0.05);
   });
 
-  it('standing.png (full body, 144 px tall): all within 5% but the knees under the skirt hem, those within 6.5%', async () => {
+  it('basketball.jpg (full body, standing, 401 px tall, grey): every marked keypoint within 5% of the height', async () => {
+    const e = await errors('basketball.jpg');
+    expect(e).toHaveLength(16);
+    expect(Math.max(...e)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('standing.png, a hard case beyond the target (144 px tall, knees at a skirt hem): knees within 6.5%, the rest within 5%', async () => {
+    // Not one of the two target photos: kept because it is small and low in detail. Its knees
+    // (COCO 13, 14) are hidden at the hem of a knee-length skirt and marked below it (README).
     const e = await errors('standing.png');
-    // COCO 13/14 (knees) are hidden by a knee-length skirt; the README explains the marks.
+    expect(e).toHaveLength(15);
     const knees = [e[11], e[12]];
     const rest = e.filter((_, i) => i !== 11 && i !== 12);
     expect(Math.max(...rest)).toBeLessThanOrEqual(0.05);
