@@ -75,6 +75,10 @@ export interface DiscordOptions {
 
 export class DiscordFrontend implements FrontEnd, Deliverer {
   readonly name = 'discord';
+  /** The application id: names this bot's delivery lane (queue/delivery/entry.ts). */
+  get botId(): string {
+    return this.opts.applicationId;
+  }
   readonly client: Client;
   private readonly conversation: Conversation;
   /** Interaction tokens by interaction id: kept in memory only, never in job payloads. */
@@ -156,7 +160,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       limit: i.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
     });
     this.pruneTokens();
-    const inv = invocationFrom(i, command, options, i.isChatInputCommand() ? attachmentsOf(i) : []);
+    const inv = invocationFrom(i, this.opts.applicationId, command, options, i.isChatInputCommand() ? attachmentsOf(i) : []);
     const entry = this.tokens.get(i.id);
     await this.conversation.handle(inv, {
       duplicate: async () => void (await i.deleteReply()),
