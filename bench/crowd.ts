@@ -43,7 +43,9 @@ const soak = mode === 'soak';
 const minutes = args.number('minutes', { min: 0.05, max: 24 * 60 }) ?? (soak ? 30 : 5);
 const users = args.int('users', { min: 1, max: 100_000 }) ?? (soak ? 40 : 200);
 const updates = args.int('updates', { min: 1, max: 10_000_000 }) ?? (soak ? Math.round(minutes * 30) : 2000);
-const platforms = (args.string('platforms') ?? 'telegram,discord').split(',') as Array<'telegram' | 'discord'>;
+const platforms = (args.string('platforms') ?? 'telegram,discord').split(',') as Array<
+  'telegram' | 'discord'
+>;
 
 const say = (l: string) => process.stderr.write(`${l}\n`);
 const report = await runCrowd({
@@ -57,9 +59,18 @@ const report = await runCrowd({
   drainSeconds: (args.number('drain-minutes', { min: 0.1 }) ?? 10) * 60,
   sampleMs: soak ? 30_000 : 2000,
   redisSampleMs: soak ? 30_000 : 0,
+  metrics: soak,
+  // A soak shows completed jobs levelling off within the run (production keeps them 8 days).
+  ...(soak ? { env: { FACECHAIN_KEEP_COMPLETED_SECONDS: '900', FACECHAIN_KEEP_FAILED_SECONDS: '900' } } : {}),
   keep: args.flag('keep'),
   ...(mode === 'restarts'
-    ? { chaos: { kills: args.int('kills', { min: 1, max: 1000 }) ?? 6, targets: ['bot', 'worker', 'redis'], downSeconds: [1, 5] } }
+    ? {
+        chaos: {
+          kills: args.int('kills', { min: 1, max: 1000 }) ?? 6,
+          targets: ['bot', 'worker', 'redis'],
+          downSeconds: [1, 5],
+        },
+      }
     : {}),
   say,
 });
@@ -77,18 +88,33 @@ if (report.kills.length)
   );
 lines.push(
   `answers: ${v.answered}/${v.updates} updates answered, ${v.unanswered.length} unanswered` +
-    (report.refusedByPlatform ? ` (+${report.refusedByPlatform} Discord interactions sent while no bot was connected: "interaction failed" for the user)` : ''),
+    (report.refusedByPlatform
+      ? ` (+${report.refusedByPlatform} Discord interactions sent while no bot was connected: "interaction failed" for the user)`
+      : ''),
 );
 lines.push(
-  `requests: ${v.queued} queued → ${v.delivered} delivered once, ${v.cancelled} cancelled by the user, ` +
+  `requests: ${v.queued} queued → ${v.delivered} delivered once` +
+    (v.deliveredToChannel
+      ? ` (${v.deliveredToChannel} as a channel message: the interaction's token died with a killed bot)`
+      : '') +
+    `, ${v.cancelled} cancelled by the user, ` +
     `${v.missing.length} missing, ${v.duplicates.length} with a second answer or delivery; ` +
     `discord acks ≠ 1: ${v.badAcks.length}`,
 );
 lines.push('times (ms):');
 for (const [k, d] of Object.entries(report.latency))
-  if (d.n) lines.push(`  ${k.padEnd(44)} n ${String(d.n).padStart(5)}  p50 ${f(d.p50).padStart(6)}  p99 ${f(d.p99).padStart(7)}  max ${f(d.max).padStart(7)}`);
-for (const [k, d] of [['queue wait (added → taken)', report.queueWait], ['processing (taken → finished)', report.processing]] as const)
-  if (d.n) lines.push(`  ${k.padEnd(44)} n ${String(d.n).padStart(5)}  p50 ${f(d.p50).padStart(6)}  p99 ${f(d.p99).padStart(7)}  max ${f(d.max).padStart(7)}`);
+  if (d.n)
+    lines.push(
+      `  ${k.padEnd(44)} n ${String(d.n).padStart(5)}  p50 ${f(d.p50).padStart(6)}  p99 ${f(d.p99).padStart(7)}  max ${f(d.max).padStart(7)}`,
+    );
+for (const [k, d] of [
+  ['queue wait (added → taken)', report.queueWait],
+  ['processing (taken → finished)', report.processing],
+] as const)
+  if (d.n)
+    lines.push(
+      `  ${k.padEnd(44)} n ${String(d.n).padStart(5)}  p50 ${f(d.p50).padStart(6)}  p99 ${f(d.p99).padStart(7)}  max ${f(d.max).padStart(7)}`,
+    );
 lines.push('processes (from /proc):');
 for (const p of report.processes)
   lines.push(
@@ -98,17 +124,24 @@ for (const p of report.processes)
 const r0 = report.redis[0];
 const r1 = report.redis[report.redis.length - 1];
 if (r0 && r1)
-  lines.push(`redis: memory ${f(r0.usedMemoryMb, 1)} → ${f(r1.usedMemoryMb, 1)} MB, keys ${r0.keys} → ${r1.keys}`);
+  lines.push(
+    `redis: memory ${f(r0.usedMemoryMb, 1)} → ${f(r1.usedMemoryMb, 1)} MB, keys ${r0.keys} → ${r1.keys}`,
+  );
 lines.push(
   `other: ${report.edits} progress edits, ${report.unattributed} continuation messages, ${report.strays.length} stray replies; ` +
     `logs: ${report.logs.errors} errors, ${report.logs.warnings} warnings in ${report.logs.lines} lines`,
 );
 if (soak) lines.push(...soakSlopes(report));
-const show = (what: string, list: Array<{ action: string; platform: string; updateId: string; answer?: string; later: unknown[] }>) => {
+const show = (
+  what: string,
+  list: Array<{ action: string; platform: string; updateId: string; answer?: string; later: unknown[] }>,
+) => {
   if (!list.length) return;
   lines.push(`${what} (first 10):`);
   for (const s of list.slice(0, 10))
-    lines.push(`  ${s.platform} ${s.action} ${s.updateId}: ${JSON.stringify(s.answer?.slice(0, 60))} + ${s.later.length} later`);
+    lines.push(
+      `  ${s.platform} ${s.action} ${s.updateId}: ${JSON.stringify(s.answer?.slice(0, 60))} + ${s.later.length} later`,
+    );
 };
 show('unanswered', v.unanswered);
 show('missing deliveries', v.missing);

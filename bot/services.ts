@@ -16,8 +16,8 @@ import type {
 import type { ChatRef, UserRef } from '../commands/kit/types.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
-import { runScript, SCRIPTS } from '../queue/lua/scripts.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs/index.ts';
+import { runScript, SCRIPTS } from '../queue/lua/scripts.ts';
 import type { Producer } from '../queue/producer.ts';
 import { groupKey as groupRecordKey, userKey } from '../queue/records.ts';
 import { sweptRefs } from '../queue/retention.ts';

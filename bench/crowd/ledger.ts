@@ -25,6 +25,8 @@ export interface Sent {
   updateId: string;
   /** The job a request gets: the job layer derives its id from the bot and the update. */
   jobId: string;
+  /** The job layer's user id (tg-…, dc-…). */
+  jobUser: string;
   ackAt?: number;
   answerAt?: number;
   answer?: string;
@@ -60,7 +62,12 @@ export class Ledger {
   /** Bot messages in chats the crowd never wrote in or to garbage (the fuzzer's concern). */
   strays: string[] = [];
 
-  addTelegram(bot: number, chatId: number, messageId: number, s: Omit<Sent, 'later' | 'acks' | 'answers'>): void {
+  addTelegram(
+    bot: number,
+    chatId: number,
+    messageId: number,
+    s: Omit<Sent, 'later' | 'acks' | 'answers'>,
+  ): void {
     this.sent.set(s.key, { ...s, later: [], acks: 0, answers: 0 });
     this.byMessage.set(`${bot}:${chatId}:${messageId}`, s.key);
   }
@@ -78,7 +85,9 @@ export class Ledger {
     if (!SEND_METHODS.has(call.method)) return;
     const rp = call.params.reply_parameters as { message_id?: number } | undefined;
     const text = String(call.params.text ?? call.params.caption ?? `(${call.method})`);
-    const key = rp?.message_id ? this.byMessage.get(`${bot}:${call.params.chat_id}:${rp.message_id}`) : undefined;
+    const key = rp?.message_id
+      ? this.byMessage.get(`${bot}:${call.params.chat_id}:${rp.message_id}`)
+      : undefined;
     const s = key ? this.sent.get(key) : undefined;
     if (!s) {
       if (rp?.message_id) this.strays.push(text.slice(0, 80));
@@ -89,9 +98,10 @@ export class Ledger {
   }
 
   onDiscord(bot: number, call: RestCall, now: number): void {
-    const m = /\/(?:interactions\/(\d+)\/[^/]+\/callback|webhooks\/\d+\/itok-(\d+)(\/messages\/@original)?)$/.exec(
-      call.path,
-    );
+    const m =
+      /\/(?:interactions\/(\d+)\/[^/]+\/callback|webhooks\/\d+\/itok-(\d+)(\/messages\/@original)?)$/.exec(
+        call.path,
+      );
     if (!m) {
       if (call.method === 'POST' && /\/channels\/\d+\/messages$/.test(call.path)) this.unattributed++;
       return;
@@ -144,6 +154,12 @@ export interface Verdict {
   /** Job requests: queued, delivered once, cancelled (no delivery), missing, duplicated. */
   queued: number;
   delivered: number;
+  /**
+   * Of those, delivered as a channel message: the bot process that held the interaction's token
+   * was killed, so its successor posted the result in the channel (Discord), which this ledger
+   * cannot tie to the interaction; the job layer's delivered marker says it was sent.
+   */
+  deliveredToChannel: number;
   cancelled: number;
   missing: Sent[];
   duplicates: Sent[];
@@ -157,13 +173,18 @@ export interface Verdict {
  * Check every update: answered once; a queued request delivered once unless cancelled
  * (`cancelled(key)` says whether the user's cancel reached the job); nothing twice.
  */
-export function verdict(ledger: Ledger, cancelled: (s: Sent) => boolean): Verdict {
+export function verdict(
+  ledger: Ledger,
+  cancelled: (s: Sent) => boolean,
+  toChannel: (s: Sent) => boolean = () => false,
+): Verdict {
   const v: Verdict = {
     updates: ledger.sent.size,
     answered: 0,
     unanswered: [],
     queued: 0,
     delivered: 0,
+    deliveredToChannel: 0,
     cancelled: 0,
     missing: [],
     duplicates: [],
@@ -190,7 +211,10 @@ export function verdict(ledger: Ledger, cancelled: (s: Sent) => boolean): Verdic
     if (firsts === 1) v.delivered++;
     else if (firsts > 1) v.duplicates.push(s);
     else if (cancelled(s)) v.cancelled++;
-    else v.missing.push(s);
+    else if (toChannel(s)) {
+      v.delivered++;
+      v.deliveredToChannel++;
+    } else v.missing.push(s);
   }
   return v;
 }

@@ -16,6 +16,9 @@ export interface ProcSample {
   rssMb: number;
   fds: number;
   threads: number;
+  /** V8 heap in use and memory outside it (buffers, native), from the process's /metrics. */
+  heapMb?: number;
+  externalMb?: number;
 }
 
 export function readProc(pid: number): Omit<ProcSample, 'name' | 'pid' | 't'> | undefined {
@@ -47,6 +50,7 @@ export class ProcSampler {
   constructor(
     private readonly pids: () => Array<{ name: string; pid: number }>,
     private readonly everyMs: number,
+    private readonly metricsPort: (name: string) => number | undefined = () => undefined,
   ) {}
 
   start(): this {
@@ -60,7 +64,11 @@ export class ProcSampler {
     const t = (performance.now() - this.t0) / 1000;
     for (const { name, pid } of this.pids()) {
       const s = readProc(pid);
-      if (s) this.samples.push({ name, pid, t, ...s });
+      if (!s) continue;
+      const sample: ProcSample = { name, pid, t, ...s };
+      this.samples.push(sample);
+      const port = this.metricsPort(name);
+      if (port) void heapOf(port).then((h) => Object.assign(sample, h));
     }
   }
 
@@ -121,4 +129,22 @@ export function slope(points: Array<[number, number]>): number {
     den += (x - mx) ** 2;
   }
   return den ? num / den : 0;
+}
+
+/** JS heap and external memory from a process's Prometheus endpoint (prom-client's defaults). */
+async function heapOf(port: number): Promise<{ heapMb?: number; externalMb?: number }> {
+  try {
+    const text = await (
+      await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })
+    ).text();
+    const num = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1]);
+    const heap = num('facechain_nodejs_heap_size_used_bytes');
+    const ext = num('facechain_nodejs_external_memory_bytes');
+    return {
+      ...(Number.isFinite(heap) ? { heapMb: heap / 1048576 } : {}),
+      ...(Number.isFinite(ext) ? { externalMb: ext / 1048576 } : {}),
+    };
+  } catch {
+    return {};
+  }
 }

@@ -67,13 +67,19 @@ export class RedisSampler {
           cursor = next;
           if (!batch.length) continue;
           const meta = await this.redis
-            .pipeline(batch.flatMap((k) => [['pttl', k], ['type', k]]))
+            .pipeline(
+              batch.flatMap((k) => [
+                ['pttl', k],
+                ['type', k],
+              ]),
+            )
             .exec();
           batch.forEach((k, i) => {
             const ttl = Number(meta?.[2 * i]?.[1] ?? -1);
             const type = String(meta?.[2 * i + 1]?.[1] ?? '');
             const kind = kindOf(k, this.prefix);
-            const row = (kinds[kind] ??= [0, 0]);
+            const row = kinds[kind] ?? [0, 0];
+            kinds[kind] = row;
             row[ttl >= 0 ? 0 : 1]++;
             if (type === 'stream') streams[k.replace(`${this.prefix}:`, '')] = 0;
           });

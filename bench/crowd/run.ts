@@ -11,6 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { deliveredKey } from '../../queue/delivery/entry.ts';
 import type { FakeDiscord } from '../../test/bot/fake-discord.ts';
 import type { FakeTelegram, TgChat, TgUser } from '../../test/bot/fake-telegram.ts';
 import { Ledger, type Sent, type Verdict, verdict } from './ledger.ts';
@@ -44,6 +45,8 @@ export interface CrowdOptions {
   redisSampleMs?: number;
   env?: Record<string, string>;
   appendfsync?: 'always' | 'everysec';
+  /** Read each process's JS heap from its /metrics too (soak). */
+  metrics?: boolean;
   /** Keep the run's folder (logs, Redis data) instead of deleting it. */
   keep?: boolean;
   dir?: string;
@@ -107,9 +110,12 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdReport> {
     dir,
     bots: Array.from({ length: bots }, (_, i) => ({
       ...(platforms.includes('telegram') ? { telegramId: 5_550_001 + i } : {}),
-      ...(platforms.includes('discord') ? { discordAppId: String(900_000_000_000_000_011n + BigInt(i)) } : {}),
+      ...(platforms.includes('discord')
+        ? { discordAppId: String(900_000_000_000_000_011n + BigInt(i)) }
+        : {}),
     })),
     workers: o.workers ?? 1,
+    metrics: o.metrics ?? false,
     appendfsync: o.appendfsync ?? (o.chaos ? 'always' : 'everysec'),
     env: {
       // A crowd sends far more than one person would in a day; the quota is not what is measured.
@@ -121,7 +127,11 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdReport> {
   const started = performance.now();
   const kills: CrowdReport['kills'] = [];
   let refusedByPlatform = 0;
-  const procs = new ProcSampler(() => stack.pids(), o.sampleMs ?? 2000);
+  const procs = new ProcSampler(
+    () => stack.pids(),
+    o.sampleMs ?? 2000,
+    (name) => stack.metricsPorts.get(name),
+  );
   let redisStats: RedisSampler | undefined;
   const killAll = () => {
     for (const { pid } of stack.pids())
@@ -135,7 +145,10 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdReport> {
     await stack.startAll();
     const photo = face('astronaut.png');
     const template = face('messi5.jpg');
-    const tgFiles = new Map<FakeTelegram, { photo: ReturnType<FakeTelegram['addFile']>; template: ReturnType<FakeTelegram['addFile']> }>();
+    const tgFiles = new Map<
+      FakeTelegram,
+      { photo: ReturnType<FakeTelegram['addFile']>; template: ReturnType<FakeTelegram['addFile']> }
+    >();
     stack.bots.forEach((slot, b) => {
       if (slot.telegram) {
         const tg = slot.telegram;
@@ -170,7 +183,9 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdReport> {
       }
       if (performance.now() - lastSay > 30_000) {
         lastSay = performance.now();
-        say(`  ${next}/${timeline.length} sent, ${[...ledger.sent.values()].filter((s) => s.answer !== undefined).length} answered`);
+        say(
+          `  ${next}/${timeline.length} sent, ${[...ledger.sent.values()].filter((s) => s.answer !== undefined).length} answered`,
+        );
       }
       const wait = next < timeline.length ? (timeline[next].at - now) * 1000 : 0;
       await new Promise((r) => setTimeout(r, Math.max(1, Math.min(wait, 200))));
@@ -180,20 +195,41 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdReport> {
     const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: 3 });
     redis.on('error', () => {});
     try {
-      const isCancelled = await drain(ledger, redis, stack.prefix, o.drainSeconds ?? 300, say);
+      const closed = await drain(ledger, redis, stack.prefix, o.drainSeconds ?? 300, say);
       // A little longer, so late duplicates would be seen.
       await new Promise((r) => setTimeout(r, 3000));
-      const v = verdict(ledger, (s) => isCancelled.has(s.key));
-      const timing = await jobTimes(redis, stack.prefix, [...ledger.sent.values()].filter((s) => ledger.queuedJob(s)));
+      const v = verdict(
+        ledger,
+        (s) => closed.cancelled.has(s.key),
+        (s) => closed.toChannel.has(s.key),
+      );
+      const timing = await jobTimes(
+        redis,
+        stack.prefix,
+        [...ledger.sent.values()].filter((s) => ledger.queuedJob(s)),
+      );
       procs.stop();
       await redisStats.stop();
       const sent = [...ledger.sent.values()];
       const lat = (pick: (s: Sent) => number | undefined, filter: (s: Sent) => boolean = () => true) =>
-        dist(sent.filter(filter).map(pick).filter((x): x is number => x !== undefined));
+        dist(
+          sent
+            .filter(filter)
+            .map(pick)
+            .filter((x): x is number => x !== undefined),
+        );
       const latency: CrowdReport['latency'] = {
-        'ack (telegram: first reply; discord: defer)': lat((s) => (s.ackAt !== undefined ? s.ackAt - s.at : undefined)),
-        'answer, telegram': lat((s) => (s.answerAt !== undefined ? s.answerAt - s.at : undefined), (s) => s.platform === 'telegram'),
-        'answer, discord': lat((s) => (s.answerAt !== undefined ? s.answerAt - s.at : undefined), (s) => s.platform === 'discord'),
+        'ack (telegram: first reply; discord: defer)': lat((s) =>
+          s.ackAt !== undefined ? s.ackAt - s.at : undefined,
+        ),
+        'answer, telegram': lat(
+          (s) => (s.answerAt !== undefined ? s.answerAt - s.at : undefined),
+          (s) => s.platform === 'telegram',
+        ),
+        'answer, discord': lat(
+          (s) => (s.answerAt !== undefined ? s.answerAt - s.at : undefined),
+          (s) => s.platform === 'discord',
+        ),
       };
       for (const action of ['status', 'start', 'photo', 'template', 'cancel'] as const)
         latency[`answer to ${action}`] = lat(
@@ -241,7 +277,10 @@ function send(
   stack: Stack,
   ledger: Ledger,
   p: Planned,
-  tgFiles: Map<FakeTelegram, { photo: ReturnType<FakeTelegram['addFile']>; template: ReturnType<FakeTelegram['addFile']> }>,
+  tgFiles: Map<
+    FakeTelegram,
+    { photo: ReturnType<FakeTelegram['addFile']>; template: ReturnType<FakeTelegram['addFile']> }
+  >,
   photo: Uint8Array,
   template: Uint8Array,
   seq: number,
@@ -263,13 +302,24 @@ function send(
     const update = tg.message(from, chat, extra);
     const messageId = (update.message as { message_id: number }).message_id;
     // Recorded before it is pushed: the answer can arrive within the same tick.
-    const s = { key, action: p.action, platform: 'telegram' as const, bot: p.user.bot, user: p.user.n, at: performance.now(), updateId: '', jobId: '' };
+    const s = {
+      key,
+      action: p.action,
+      platform: 'telegram' as const,
+      bot: p.user.bot,
+      user: p.user.n,
+      at: performance.now(),
+      updateId: '',
+      jobId: '',
+      jobUser: '',
+    };
     ledger.addTelegram(p.user.bot, id, messageId, s);
     const updateId = tg.push(update);
     const rec = ledger.sent.get(key);
     if (rec) {
       rec.updateId = String(updateId);
       rec.jobId = `tg-${tg.botId}-u${updateId}`;
+      rec.jobUser = `tg-${id}`;
     }
     return true;
   }
@@ -283,7 +333,10 @@ function send(
     id = dc.slash(user, 'train', [{ name: 'photo1', type: 11, value: a.id }], { dm: true, attachments: [a] });
   } else if (p.action === 'template') {
     const a = dc.addAttachment('template.jpg', template);
-    id = dc.slash(user, 'template', [{ name: 'photo', type: 11, value: a.id }], { dm: true, attachments: [a] });
+    id = dc.slash(user, 'template', [{ name: 'photo', type: 11, value: a.id }], {
+      dm: true,
+      attachments: [a],
+    });
   } else if (p.action === 'consent') {
     id = dc.slash(user, 'consent', [{ name: 'action', type: 3, value: 'accept' }]);
   } else {
@@ -298,6 +351,7 @@ function send(
     at,
     updateId: id,
     jobId: `dc-${dc.appId}-${id}`,
+    jobUser: `dc-${user.id}`,
   });
   return true;
 }
@@ -312,7 +366,9 @@ async function runChaos(
   say: (l: string) => void,
 ): Promise<void> {
   const r = rng(seed * 7919 + 13);
-  const moments = Array.from({ length: c.kills }, () => 0.1 * seconds + r() * 0.75 * seconds).sort((a, b) => a - b);
+  const moments = Array.from({ length: c.kills }, () => 0.1 * seconds + r() * 0.75 * seconds).sort(
+    (a, b) => a - b,
+  );
   const t0 = performance.now();
   for (const at of moments) {
     const wait = at * 1000 - (performance.now() - t0);
@@ -330,19 +386,21 @@ async function runChaos(
       const i = Math.floor(r() * stack.bots.length);
       await stack.kill(stack.bots[i].proc);
       await new Promise((res) => setTimeout(res, down * 1000));
-      await stack.startBot(i).ready;
+      await (await stack.startBot(i)).ready;
     } else {
       const i = Math.floor(r() * stack.workers.length);
       await stack.kill(stack.workers[i]);
       await new Promise((res) => setTimeout(res, down * 1000));
-      await stack.startWorker(i).ready;
+      await (await stack.startWorker(i)).ready;
     }
   }
 }
 
 /**
  * Wait until every update is answered and every queued request is delivered or was cancelled
- * (its job has a cancel tombstone), or the deadline passes. Returns the cancelled keys.
+ * (its job has a cancel tombstone), or the deadline passes. Returns the cancelled requests and
+ * those delivered as channel messages (Discord, after the bot process holding the token died:
+ * the job layer's delivered marker is set).
  */
 async function drain(
   ledger: Ledger,
@@ -350,30 +408,40 @@ async function drain(
   prefix: string,
   seconds: number,
   say: (l: string) => void,
-): Promise<Set<string>> {
+): Promise<{ cancelled: Set<string>; toChannel: Set<string> }> {
   const end = performance.now() + seconds * 1000;
   const cancelled = new Set<string>();
+  const toChannel = new Set<string>();
   let lastSay = performance.now();
   for (;;) {
     const open = [...ledger.sent.values()].filter(
-      (s) => s.answer === undefined || (ledger.queuedJob(s) && s.later.length === 0 && !cancelled.has(s.key)),
+      (s) =>
+        s.answer === undefined ||
+        (ledger.queuedJob(s) && s.later.length === 0 && !cancelled.has(s.key) && !toChannel.has(s.key)),
     );
     const waiting = open.filter((s) => s.answer !== undefined);
     if (waiting.length) {
       const flags = await redis
-        .pipeline(waiting.map((s) => ['exists', `${prefix}:cancel:${jobIdOf(s)}`]))
+        .pipeline(
+          waiting.flatMap((s) => [
+            ['exists', `${prefix}:cancel:${jobIdOf(s)}`],
+            ['exists', deliveredKey(prefix, s.jobUser, jobIdOf(s))],
+          ]),
+        )
         .exec()
         .catch(() => null);
-      flags?.forEach(([, v], i) => {
-        if (Number(v) === 1) cancelled.add(waiting[i].key);
+      waiting.forEach((s, i) => {
+        if (Number(flags?.[2 * i]?.[1]) === 1) cancelled.add(s.key);
+        else if (s.platform === 'discord' && Number(flags?.[2 * i + 1]?.[1]) === 1) toChannel.add(s.key);
       });
     }
-    const left = open.filter((s) => !cancelled.has(s.key));
+    const left = open.filter((s) => !cancelled.has(s.key) && !toChannel.has(s.key));
     // A job the user cancelled while it ran may still be stopping: done when nothing is left.
     if (left.length === 0 || performance.now() > end) {
-      if (left.length) say(`  drain deadline: ${left.length} update(s) still without their answer or delivery`);
+      if (left.length)
+        say(`  drain deadline: ${left.length} update(s) still without their answer or delivery`);
       // Cancelled requests that were delivered anyway (the cancel came too late) count as delivered.
-      return cancelled;
+      return { cancelled, toChannel };
     }
     if (performance.now() - lastSay > 15_000) {
       lastSay = performance.now();
@@ -384,11 +452,17 @@ async function drain(
 }
 
 /** Queue wait (added → taken by a worker) and processing time of each queued request's job, ms. */
-async function jobTimes(redis: Redis, prefix: string, queued: Sent[]): Promise<{ wait: number[]; run: number[] }> {
+async function jobTimes(
+  redis: Redis,
+  prefix: string,
+  queued: Sent[],
+): Promise<{ wait: number[]; run: number[] }> {
   const wait: number[] = [];
   const run: number[] = [];
   const rows = await redis
-    .pipeline(queued.map((s) => ['hmget', `${prefix}:cpu:${jobIdOf(s)}`, 'timestamp', 'processedOn', 'finishedOn']))
+    .pipeline(
+      queued.map((s) => ['hmget', `${prefix}:cpu:${jobIdOf(s)}`, 'timestamp', 'processedOn', 'finishedOn']),
+    )
     .exec();
   for (const [, v] of rows ?? []) {
     const [added, taken, done] = (v as Array<string | null>).map((x) => (x ? Number(x) : undefined));
@@ -421,5 +495,3 @@ function logCounts(dir: string, stack: Stack): CrowdReport['logs'] {
   }
   return { errors, warnings, lines };
 }
-
-

@@ -1,6 +1,6 @@
 /**
  * What the crowd does: a seeded timeline of updates. Each user opens with /start and (most of
- * them) accepts the privacy text, then sends a random mix of /status, a photo to check, a
+ * them) accepts the privacy text and sends a photo, then sends a random mix of /status, a photo to check, a
  * template request (a photo captioned /template), /help and /cancel, in order, spread over the
  * run. The same seed gives the same timeline.
  */
@@ -84,8 +84,10 @@ export function plan(o: PlanOptions): Planned[] {
     const count = per + (extra-- > 0 ? 1 : 0);
     if (count === 0) continue;
     const consents = r() >= (o.noConsentShare ?? 0.1);
+    // Who accepts the privacy text sends a photo next (a template needs a prepared face).
     const actions: Action[] = ['start'];
     if (consents && count > 1) actions.push('consent');
+    if (consents && count > 3) actions.push('photo');
     while (actions.length < count) actions.push(pick(r));
     // The user's updates at random moments of the run, in their order.
     const times = actions.map(() => r() * o.seconds).sort((a, b) => a - b);

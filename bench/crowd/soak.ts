@@ -10,7 +10,16 @@ export const RSS_TARGET_MB_PER_HOUR = 5;
 
 export interface SoakFigures {
   warmupSeconds: number;
-  processes: Array<{ name: string; rssMbPerHour: number; fdsPerHour: number; rssFirstMb: number; rssLastMb: number }>;
+  processes: Array<{
+    name: string;
+    rssMbPerHour: number;
+    heapMbPerHour: number;
+    /** RSS slope over the second half of the run only. */
+    rssMbPerHourLastHalf: number;
+    fdsPerHour: number;
+    rssFirstMb: number;
+    rssLastMb: number;
+  }>;
   redisMemoryMbPerHour: number;
   redisKeysPerHour: number;
   /** kind → slope per hour of [expiring, never expiring] keys, and the last counts. */
@@ -31,6 +40,10 @@ export function soakFigures(r: CrowdReport): SoakFigures {
     return {
       name,
       rssMbPerHour: perHour(pts.map((s) => [s.t, s.rssMb])),
+      heapMbPerHour: pts.some((s) => s.heapMb !== undefined)
+        ? perHour(pts.filter((s) => s.heapMb !== undefined).map((s) => [s.t, s.heapMb as number]))
+        : Number.NaN,
+      rssMbPerHourLastHalf: perHour(pts.filter((s) => s.t >= end / 2).map((s) => [s.t, s.rssMb])),
       fdsPerHour: perHour(pts.map((s) => [s.t, s.fds])),
       rssFirstMb: pts[0]?.rssMb ?? Number.NaN,
       rssLastMb: pts[pts.length - 1]?.rssMb ?? Number.NaN,
@@ -69,12 +82,15 @@ export function soakSlopes(r: CrowdReport): string[] {
   const out = [`soak, after a warm-up of ${f(s.warmupSeconds, 0)} s (slopes per hour, least squares):`];
   for (const p of s.processes)
     out.push(
-      `  ${p.name.padEnd(8)} rss ${f(p.rssMbPerHour).padStart(6)} MB/h (${f(p.rssFirstMb)} → ${f(p.rssLastMb)} MB; target < ${RSS_TARGET_MB_PER_HOUR}: ${Math.abs(p.rssMbPerHour) < RSS_TARGET_MB_PER_HOUR ? 'met' : 'NOT met'})  open files ${f(p.fdsPerHour)}/h`,
+      `  ${p.name.padEnd(8)} rss ${f(p.rssMbPerHour).padStart(6)} MB/h (${f(p.rssFirstMb)} → ${f(p.rssLastMb)} MB; target < ${RSS_TARGET_MB_PER_HOUR}: ${Math.abs(p.rssMbPerHour) < RSS_TARGET_MB_PER_HOUR ? 'met' : 'NOT met'})  second half ${f(p.rssMbPerHourLastHalf)} MB/h  heap ${f(p.heapMbPerHour)} MB/h  open files ${f(p.fdsPerHour)}/h`,
     );
   out.push(`  redis    memory ${f(s.redisMemoryMbPerHour, 2)} MB/h, keys ${f(s.redisKeysPerHour, 0)}/h`);
   out.push('  keys by kind (expiring/h, never-expiring/h; count at the end expiring+never):');
   for (const k of s.kinds)
-    out.push(`    ${k.kind.padEnd(40)} ${f(k.expiringPerHour, 0).padStart(6)}/h ${f(k.persistentPerHour, 0).padStart(6)}/h   ${k.last[0]}+${k.last[1]}`);
-  for (const st of s.streams) out.push(`  stream ${st.stream}: length ${st.first} → ${st.last} (max ${st.max})`);
+    out.push(
+      `    ${k.kind.padEnd(40)} ${f(k.expiringPerHour, 0).padStart(6)}/h ${f(k.persistentPerHour, 0).padStart(6)}/h   ${k.last[0]}+${k.last[1]}`,
+    );
+  for (const st of s.streams)
+    out.push(`  stream ${st.stream}: length ${st.first} → ${st.last} (max ${st.max})`);
   return out;
 }

@@ -34,6 +34,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Keep every platform call in the stand-ins (tests); long runs read onCall instead. */
   keepCalls?: boolean;
+  /** Serve each process's /metrics on a free port (heap figures for a soak). */
+  metrics?: boolean;
 }
 
 export interface Proc {
@@ -76,6 +78,8 @@ export class Stack {
   readonly bots: BotSlot[];
   readonly workers: Array<Proc | undefined> = [];
   private readonly logs = new Map<string, WriteStream>();
+  /** Health/metrics port of each process by name, when `metrics` is on. */
+  readonly metricsPorts = new Map<string, number>();
   readonly prefix = 'crowd';
 
   constructor(readonly o: StackOptions) {
@@ -128,6 +132,13 @@ export class Stack {
     };
   }
 
+  private async metricsEnv(name: string): Promise<Record<string, string>> {
+    if (!this.o.metrics) return {};
+    const port = this.metricsPorts.get(name) ?? (await freePort());
+    this.metricsPorts.set(name, port);
+    return { FACECHAIN_HEALTH_PORT: String(port) };
+  }
+
   private launch(name: string, args: string[], env: NodeJS.ProcessEnv, readyText: RegExp): Proc {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/facechain.js'), ...args], {
       cwd: this.o.dir,
@@ -170,9 +181,12 @@ export class Stack {
   }
 
   /** The bot process of bot `i`: `facechain start` with no worker queues (front-ends + deliveries). */
-  startBot(i: number): Proc {
+  async startBot(i: number): Promise<Proc> {
     const slot = this.bots[i];
-    const env: Record<string, string> = { FACECHAIN_WORKER_QUEUES: '' };
+    const env: Record<string, string> = {
+      FACECHAIN_WORKER_QUEUES: '',
+      ...(await this.metricsEnv(`bot${i}`)),
+    };
     if (slot.telegram) {
       env.TELEGRAM_BOT_TOKEN = slot.telegram.token;
       env.TELEGRAM_API_ROOT = slot.telegram.url;
@@ -187,8 +201,9 @@ export class Stack {
     return slot.proc;
   }
 
-  startWorker(i: number): Proc {
-    const p = this.launch(`worker${i}`, ['worker', '--queues', 'cpu'], this.env(), /serving cpu/);
+  async startWorker(i: number): Promise<Proc> {
+    const env = this.env(await this.metricsEnv(`worker${i}`));
+    const p = this.launch(`worker${i}`, ['worker', '--queues', 'cpu'], env, /serving cpu/);
     this.workers[i] = p;
     return p;
   }
@@ -196,10 +211,10 @@ export class Stack {
   async startAll(): Promise<void> {
     await this.startRedis();
     await this.startFakes();
-    const procs = [
+    const procs = await Promise.all([
       ...this.bots.map((_, i) => this.startBot(i)),
       ...Array.from({ length: this.o.workers ?? 1 }, (_, i) => this.startWorker(i)),
-    ];
+    ]);
     await Promise.all(procs.map((p) => p.ready));
   }
 

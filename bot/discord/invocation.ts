@@ -67,7 +67,8 @@ export function invocationFrom(
     command,
     options,
     attachments,
-    platformLocale: i.locale,
+    // A string from Discord; anything else (a malformed payload) is no locale.
+    platformLocale: typeof i.locale === 'string' ? i.locale : undefined,
     replyTarget: {
       platform: 'discord',
       chatId: channelId,

@@ -25,6 +25,7 @@ import { Conversation } from '../conversation.ts';
 import { KeyedSerial } from '../serial.ts';
 import type { UpdateLimit } from '../update-limit.ts';
 import { AlbumCollector } from './album.ts';
+import { updateGuard } from './guard.ts';
 import {
   attachmentsOf,
   botIdOf,
@@ -109,7 +110,14 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         options: {},
       };
       const attachments = items.flatMap((i) => attachmentsOf(i.msg, this.files));
-      const inv = invocationFrom(first.ctx, this.botId, `mg${groupId}`, cmd.command, cmd.options, attachments);
+      const inv = invocationFrom(
+        first.ctx,
+        this.botId,
+        `mg${groupId}`,
+        cmd.command,
+        cmd.options,
+        attachments,
+      );
       void this.schedule(first.msg.chat.id, () => this.handle(first.ctx, inv));
     });
     const selfHosted = apiRoot !== DEFAULT_API_ROOT;
@@ -133,11 +141,19 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
 
   private install(): void {
     const bot = this.bot;
+    bot.use(updateGuard());
     bot.on('callback_query:data', async (ctx) => {
       await ctx.answerCallbackQuery().catch(() => {});
       const parsed = parseButtonId(ctx.callbackQuery.data);
       if (!parsed || !ctx.chat) return;
-      const inv = invocationFrom(ctx, this.botId, `cb${ctx.callbackQuery.id}`, parsed.command, parsed.options, []);
+      const inv = invocationFrom(
+        ctx,
+        this.botId,
+        `cb${ctx.callbackQuery.id}`,
+        parsed.command,
+        parsed.options,
+        [],
+      );
       await this.schedule(ctx.chat.id, () => this.handle(ctx, inv));
     });
     bot.on('message:new_chat_members', async (ctx) => {
@@ -165,7 +181,14 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         cmd = { command: lora ? 'mystyle' : msg.voice || msg.audio ? 'talk' : 'train', options: {} };
       }
       if (!cmd) return;
-      const inv = invocationFrom(ctx, this.botId, `u${ctx.update.update_id}`, cmd.command, cmd.options, attachments);
+      const inv = invocationFrom(
+        ctx,
+        this.botId,
+        `u${ctx.update.update_id}`,
+        cmd.command,
+        cmd.options,
+        attachments,
+      );
       await this.schedule(msg.chat.id, () => this.handle(ctx, inv));
     });
     bot.catch((err) => logger.error({ err: err.error }, 'telegram handler failed'));
@@ -184,7 +207,8 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
   /** Until every handled update is answered and no album is still collecting, at most `ms`. */
   private async settled(ms: number): Promise<void> {
     const end = Date.now() + ms;
-    const pause = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, Math.min(t, end - Date.now()))));
+    const pause = (t: number) =>
+      new Promise((r) => setTimeout(r, Math.max(0, Math.min(t, end - Date.now()))));
     while (Date.now() < end) {
       if (this.albums.pending) {
         await pause(50);
@@ -230,7 +254,8 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     const reply = await invitationFor(this.opts.services, chat, user, name, t, this.opts.dispatch?.policy);
     if (!reply) return;
     // A join can arrive twice (service message and chat_member update): invite once a day.
-    if (!(await this.opts.services.firstSeen('telegram', `join_${this.botId}_${ctx.chat.id}_${userId}`))) return;
+    if (!(await this.opts.services.firstSeen('telegram', `join_${this.botId}_${ctx.chat.id}_${userId}`)))
+      return;
     // Privately where the platform allows (only after the user has started the bot); else in the group.
     try {
       await this.bot.api.sendMessage(userId, reply.text);

@@ -90,7 +90,10 @@ const logged: Middleware = async (ctx, next) => {
     logger.info(
       {
         platform: ctx.inv.platform,
-        command: ctx.inv.command,
+        // The command's own name; what a user typed for an unknown one is their text, not logged.
+        command:
+          (ctx.command ?? (typeof ctx.inv.command === 'string' ? findCommand(ctx.inv.command) : undefined))
+            ?.name ?? 'unknown',
         outcome: ctx.outcome,
         ms: Math.round(performance.now() - started),
       },

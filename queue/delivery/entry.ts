@@ -50,7 +50,10 @@ export const DELIVERY_ATTEMPTS = 8;
  * stream, so two bots sharing a Redis (or a Telegram and a Discord bot process) never take each
  * other's replies; the rest (web, command line, older entries) share the main stream.
  */
-export function deliveryLane(target: { platform: string; extra?: Record<string, string | number> }): string | undefined {
+export function deliveryLane(target: {
+  platform: string;
+  extra?: Record<string, string | number>;
+}): string | undefined {
   const bot = target.extra?.bot;
   return bot === undefined || bot === '' ? undefined : `${target.platform}:${bot}`;
 }
