@@ -148,5 +148,5 @@ show('missing deliveries', v.missing);
 show('duplicates', v.duplicates);
 console.log(lines.join('\n'));
 const json = args.string('json');
-if (json) writeFileSync(json, JSON.stringify(report satisfies CrowdReport, null, 1));
+if (json) writeFileSync(json, JSON.stringify({ ...(report satisfies CrowdReport), sent: undefined }, null, 1));
 process.exitCode = v.unanswered.length || v.missing.length || v.duplicates.length || v.badAcks.length ? 1 : 0;

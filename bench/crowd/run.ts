@@ -59,6 +59,8 @@ export interface CrowdReport {
   cores: number;
   wallSeconds: number;
   verdict: Verdict;
+  /** Every update sent, with what came back (the ledger's records). */
+  sent: Sent[];
   /** Discord interactions sent while no bot held the gateway (Discord shows the user "interaction failed"). */
   refusedByPlatform: number;
   kills: Array<{ at: number; target: string; downSeconds: number }>;
@@ -246,6 +248,7 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdReport> {
         cores: os.availableParallelism(),
         wallSeconds: (performance.now() - started) / 1000,
         verdict: v,
+        sent,
         refusedByPlatform,
         kills,
         latency,

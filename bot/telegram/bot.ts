@@ -207,14 +207,16 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
   /** Until every handled update is answered and no album is still collecting, at most `ms`. */
   private async settled(ms: number): Promise<void> {
     const end = Date.now() + ms;
-    const pause = (t: number) =>
-      new Promise((r) => setTimeout(r, Math.max(0, Math.min(t, end - Date.now()))));
     while (Date.now() < end) {
-      if (this.albums.pending) {
-        await pause(50);
-        continue;
-      }
-      await Promise.race([this.serial.idle(), pause(ms)]);
+      let timer: NodeJS.Timeout | undefined;
+      // Unref'd and cleared: a pending wait must not keep a stopping process alive.
+      const pause = new Promise<void>((r) => {
+        timer = setTimeout(r, Math.max(0, Math.min(this.albums.pending ? 50 : ms, end - Date.now())));
+        timer.unref();
+      });
+      if (this.albums.pending) await pause;
+      else await Promise.race([this.serial.idle(), pause]);
+      clearTimeout(timer);
       if (!this.albums.pending) return;
     }
   }
