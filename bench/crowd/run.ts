@@ -63,7 +63,12 @@ export interface CrowdReport {
   sent: Sent[];
   /** Discord interactions sent while no bot held the gateway (Discord shows the user "interaction failed"). */
   refusedByPlatform: number;
-  kills: Array<{ at: number; target: string; downSeconds: number }>;
+  kills: Array<{ at: number; atMs: number; target: string; downSeconds: number }>;
+  /**
+   * Discord interactions a bot process deferred and was killed before answering (within 10 s):
+   * the interaction token lived in that process's memory only, so no one can answer them.
+   */
+  inFlightAtKill: number;
   latency: Record<string, { n: number; p50: number; p99: number; max: number }>;
   queueWait: { n: number; p50: number; p99: number; max: number };
   processing: { n: number; p50: number; p99: number; max: number };
@@ -249,6 +254,15 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdReport> {
         wallSeconds: (performance.now() - started) / 1000,
         verdict: v,
         sent,
+        inFlightAtKill: v.unanswered.filter(
+          (s) =>
+            s.platform === 'discord' &&
+            s.ackAt !== undefined &&
+            kills.some(
+              (k) =>
+                k.target === 'bot' && k.atMs >= (s.ackAt as number) && k.atMs - (s.ackAt as number) < 10_000,
+            ),
+        ).length,
         refusedByPlatform,
         kills,
         latency,
@@ -372,15 +386,20 @@ async function runChaos(
   const moments = Array.from({ length: c.kills }, () => 0.1 * seconds + r() * 0.75 * seconds).sort(
     (a, b) => a - b,
   );
+  // Each target in turn, in a seeded order: every piece gets killed (with 3 or more kills).
+  const order = Array.from({ length: c.kills }, (_, i) => c.targets[i % c.targets.length])
+    .map((t) => ({ t, k: r() }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.t);
   const t0 = performance.now();
-  for (const at of moments) {
+  for (const [n, at] of moments.entries()) {
     const wait = at * 1000 - (performance.now() - t0);
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-    const target = c.targets[Math.floor(r() * c.targets.length)];
+    const target = order[n];
     const down = c.downSeconds[0] + r() * (c.downSeconds[1] - c.downSeconds[0]);
     const when = (performance.now() - t0) / 1000;
     say(`  kill -9 ${target} at ${when.toFixed(1)} s, down ${down.toFixed(1)} s`);
-    kills.push({ at: when, target, downSeconds: down });
+    kills.push({ at: when, atMs: performance.now(), target, downSeconds: down });
     if (target === 'redis') {
       await stack.killRedis();
       await new Promise((res) => setTimeout(res, down * 1000));
