@@ -29,11 +29,6 @@ export class AlbumCollector<T> {
     }, this.quietMs);
   }
 
-  /** Albums still collecting (their updates are not handled yet). */
-  get pending(): number {
-    return this.groups.size;
-  }
-
   stop(): void {
     for (const g of this.groups.values()) clearTimeout(g.timer);
     this.groups.clear();

@@ -204,21 +204,20 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     return this.opts.webhook ? done : Promise.resolve();
   }
 
-  /** Until every handled update is answered and no album is still collecting, at most `ms`. */
+  /**
+   * Until every handled update is answered, at most `ms`. Albums still collecting are not waited
+   * for: their next items may only come with the next batch (an album being collected when the
+   * process is killed is lost; 0.8 s at most).
+   */
   private async settled(ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      let timer: NodeJS.Timeout | undefined;
-      // Unref'd and cleared: a pending wait must not keep a stopping process alive.
-      const pause = new Promise<void>((r) => {
-        timer = setTimeout(r, Math.max(0, Math.min(this.albums.pending ? 50 : ms, end - Date.now())));
-        timer.unref();
-      });
-      if (this.albums.pending) await pause;
-      else await Promise.race([this.serial.idle(), pause]);
-      clearTimeout(timer);
-      if (!this.albums.pending) return;
-    }
+    let timer: NodeJS.Timeout | undefined;
+    // Unref'd and cleared: a pending wait must not keep a stopping process alive.
+    const limit = new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+      timer.unref();
+    });
+    await Promise.race([this.serial.idle(), limit]);
+    clearTimeout(timer);
   }
 
   /** Answer one invocation in its chat: replies to the message, progress edits that message. */
