@@ -10,8 +10,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { privacyVersion } from '../../commands/kit/privacy.ts';
-import { startStack, type Stack } from '../bot/harness.ts';
 import { BOT_ID, FakeTelegram, type TgChat, type TgUser, TOKEN } from '../bot/fake-telegram.ts';
+import { type Stack, startStack } from '../bot/harness.ts';
 
 const person = (id: number): { from: TgUser; chat: TgChat } => ({
   from: { id, is_bot: false, first_name: `U${id}` },
@@ -55,7 +55,12 @@ describe('updates sent while the bot was down', () => {
     await redis.set(seen(push('d2', 7004, { text: '/help' })), 'd', 'EX', 600);
     redis.disconnect();
 
-    tg = new TelegramFrontend({ token: TOKEN, apiRoot: fake.url, services: stack.services, progressPollMs: 50 });
+    tg = new TelegramFrontend({
+      token: TOKEN,
+      apiRoot: fake.url,
+      services: stack.services,
+      progressPollMs: 50,
+    });
     await stack.startWorker({ telegram: tg });
     await tg.start();
     await fake.waitFor(() => answers(fake).size >= sent.size - 1, 30_000);
@@ -109,7 +114,9 @@ describe('updates sent while the bot was down', () => {
           c.method === 'sendMessage' &&
           (c.params.reply_parameters as { message_id?: number } | undefined)?.message_id === s.messageId,
       );
-      const confirmed = calls.findIndex((c) => c.method === 'getUpdates' && Number(c.params.offset) > s.updateId);
+      const confirmed = calls.findIndex(
+        (c) => c.method === 'getUpdates' && Number(c.params.offset) > s.updateId,
+      );
       expect(answered, k).toBeGreaterThan(-1);
       expect(confirmed, k).toBeGreaterThan(answered);
     }

@@ -18,7 +18,13 @@ afterAll(async () => {
 });
 
 const put = (id: string, at: number, over: Partial<Parameters<UserRecords['putIdentity']>[1]> = {}) =>
-  records.putIdentity('tg-1', { id, status: 'prepared', crops: [`tg-1/${'a'.repeat(64)}.png`], updatedAt: at, ...over });
+  records.putIdentity('tg-1', {
+    id,
+    status: 'prepared',
+    crops: [`tg-1/${'a'.repeat(64)}.png`],
+    updatedAt: at,
+    ...over,
+  });
 
 describe('identities per user', () => {
   it('keeps the newest prepared ones, the newest usable one and every trained one', async () => {

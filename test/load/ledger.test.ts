@@ -4,6 +4,7 @@
  * request the user cancelled (no delivery, and none expected).
  */
 import { describe, expect, it } from 'vitest';
+import { translate } from '../../base/i18n/index.ts';
 import { Ledger, verdict } from '../../bench/crowd/ledger.ts';
 import type { ApiCall } from '../../test/bot/fake-telegram.ts';
 
@@ -13,6 +14,9 @@ const tgSend = (chat: number, replyTo: number, text: string): ApiCall => ({
   files: {},
   at: 0,
 });
+// The answers that say a request was queued, as the bot words them (in English).
+const GOT = translate('en', 'train.queued', { count: 1 });
+const TEMPLATE = translate('en', 'template.queued');
 const base = { bot: 0, user: 1, at: 0, updateId: '1', jobId: 'tg-1-u1', jobUser: 'tg-1' };
 
 describe('crowd ledger', () => {
@@ -25,13 +29,13 @@ describe('crowd ledger', () => {
     l.addTelegram(0, 5, 14, { ...base, key: 'e', action: 'template', platform: 'telegram' });
     l.addTelegram(0, 5, 15, { ...base, key: 'f', action: 'help', platform: 'telegram' });
     l.onTelegram(0, tgSend(5, 10, 'You have no jobs.'), 1);
-    l.onTelegram(0, tgSend(5, 11, 'Got 1 photo(s). Checking them now — I will report on each photo.'), 2);
+    l.onTelegram(0, tgSend(5, 11, GOT), 2);
     l.onTelegram(0, tgSend(5, 11, '1 of 1 photo(s) can be used for your portraits.'), 3);
-    l.onTelegram(0, tgSend(5, 12, 'Got 1 photo(s). Checking them now — I will report on each photo.'), 4);
-    l.onTelegram(0, tgSend(5, 13, 'Putting your face into the template.'), 5);
+    l.onTelegram(0, tgSend(5, 12, GOT), 4);
+    l.onTelegram(0, tgSend(5, 13, TEMPLATE), 5);
     l.onTelegram(0, tgSend(5, 13, 'Here is your portrait.'), 6);
     l.onTelegram(0, tgSend(5, 13, 'Here is your portrait.'), 7);
-    l.onTelegram(0, tgSend(5, 14, 'Putting your face into the template.'), 8);
+    l.onTelegram(0, tgSend(5, 14, TEMPLATE), 8);
     // A reply to a message nobody sent is a stray; an edit is progress.
     l.onTelegram(0, tgSend(5, 99, 'huh'), 9);
     l.onTelegram(0, { ...tgSend(5, 11, 'x'), method: 'editMessageText' }, 9);
@@ -60,12 +64,8 @@ describe('crowd ledger', () => {
       at: 0,
     });
     l.onDiscord(0, call('POST', '/interactions/77/itok-77/callback'), 1);
-    l.onDiscord(
-      0,
-      call('PATCH', '/webhooks/9/itok-77/messages/@original', 'Got 1 photo(s). Checking them now'),
-      2,
-    );
-    l.onDiscord(0, call('PATCH', '/webhooks/9/itok-77/messages/@original', 'Got 1 photo(s)… 50%'), 3);
+    l.onDiscord(0, call('PATCH', '/webhooks/9/itok-77/messages/@original', GOT), 2);
+    l.onDiscord(0, call('PATCH', '/webhooks/9/itok-77/messages/@original', `${GOT} 50%`), 3);
     l.onDiscord(0, call('POST', '/webhooks/9/itok-77', 'report'), 4);
     l.onDiscord(0, call('POST', '/interactions/78/itok-78/callback'), 5);
     l.onDiscord(0, call('POST', '/interactions/78/itok-78/callback'), 6);
