@@ -97,6 +97,9 @@ export async function runService(o: ServiceOptions): Promise<RunningService> {
     await worker.start();
     cleanup.push(async () => void (await worker.close()));
     const frontends = o.frontends ? await o.frontends({ producer, deliverers, config: cfg }) : [];
+    // Each chat bot's replies wait on its own lane until its front-end runs here (a restarted bot
+    // process finds them there); read them now.
+    await worker.serveDeliveryLanes();
     const health =
       cfg.FACECHAIN_HEALTH_PORT > 0
         ? await startHealthServer({

@@ -117,6 +117,9 @@ export class Conversation {
         return;
       }
       logger.warn({ err: e, command: inv.command }, 'reply failed');
+    } finally {
+      // Answered (or tried): a copy re-sent after this is a duplicate, not a lost answer.
+      await this.o.services.updateAnswered(inv.platform, inv.id).catch(() => {});
     }
   }
 

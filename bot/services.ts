@@ -2,6 +2,7 @@
  * Binds the commands' `Services` port to the job layer: the Producer (BullMQ), the user records
  * and the artifact store. The only place that maps platform users to job-layer user ids.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InputError, isFacechainError, ServiceError } from '../base/errors.ts';
 import type {
@@ -16,6 +17,7 @@ import type { ChatRef, UserRef } from '../commands/kit/types.ts';
 import { type UserStyle, type UserStyleStore, userStyleStore } from '../core/lora/user-styles.ts';
 import { jobIdFor, userIdFor } from '../queue/ids.ts';
 import { isJobName, type JobInput, type JobName } from '../queue/jobs/index.ts';
+import { runScript, SCRIPTS } from '../queue/lua/scripts.ts';
 import type { Producer } from '../queue/producer.ts';
 import { groupKey as groupRecordKey, userKey } from '../queue/records.ts';
 import { sweptRefs } from '../queue/retention.ts';
@@ -31,6 +33,8 @@ export interface ServiceOptions {
 }
 
 const uid = (u: UserRef) => userIdFor(u.platform, u.id);
+/** This process, in update claims: another process's unanswered claim means it died. */
+const INSTANCE = randomBytes(6).toString('hex');
 const groupKey = (prefix: string, chat: ChatRef) => groupRecordKey(prefix, chat.platform, chat.id);
 
 function toView(v: QueueJobView): JobView {
@@ -99,6 +103,8 @@ export function producerServices(producer: Producer, opts: ServiceOptions = {}):
     voices: guarded(services.voices),
     userStyles: guarded(services.userStyles),
     firstSeen: guarded({ firstSeen: services.firstSeen }).firstSeen,
+    claimUpdate: guarded({ claimUpdate: services.claimUpdate }).claimUpdate,
+    updateAnswered: guarded({ updateAnswered: services.updateAnswered }).updateAnswered,
   };
 }
 
@@ -327,6 +333,14 @@ function rawServices(producer: Producer, opts: ServiceOptions): Services {
     async firstSeen(platform, updateId) {
       const key = `${prefix}:seen:${platform}:${updateId}`;
       return (await redis.set(key, '1', 'EX', opts.seenTtlSeconds ?? 86_400, 'NX')) === 'OK';
+    },
+    async claimUpdate(platform, updateId) {
+      const key = `${prefix}:seen:${platform}:${updateId}`;
+      const ttl = opts.seenTtlSeconds ?? 86_400;
+      return Number(await runScript(redis, SCRIPTS.claimUpdate, 1, key, `p:${INSTANCE}`, ttl)) === 1;
+    },
+    async updateAnswered(platform, updateId) {
+      await redis.set(`${prefix}:seen:${platform}:${updateId}`, 'd', 'KEEPTTL', 'XX');
     },
   };
 }

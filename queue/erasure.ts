@@ -10,7 +10,7 @@ import { log } from '../base/log.ts';
 import { forgetUserModels } from '../core/lora/user-models.ts';
 import { cancelJob } from './cancel.ts';
 import { toEntry } from './delivery/consumer.ts';
-import { DELIVERY_GROUP, deliveryStream } from './delivery/entry.ts';
+import { DELIVERY_GROUP, deliveryStreams } from './delivery/entry.ts';
 import { QUEUES, type QueueName } from './jobs/index.ts';
 import type { Producer } from './producer.ts';
 import { userKey } from './records.ts';
@@ -120,18 +120,19 @@ async function scrubEvents(p: Producer, ids: Set<string>): Promise<number> {
  * scan is short. Returns how many were removed.
  */
 export async function forgetDeliveries(redis: Redis, prefix: string, user: string): Promise<number> {
-  const stream = deliveryStream(prefix);
   let removed = 0;
-  let start = '-';
-  for (;;) {
-    const page = (await redis.xrange(stream, start, '+', 'COUNT', 500)) as [string, string[]][];
-    const drop = page.filter(([, f]) => toEntry('', f).user === user).map(([sid]) => sid);
-    if (drop.length) {
-      removed += await redis.xdel(stream, ...drop);
-      await redis.xack(stream, DELIVERY_GROUP, ...drop).catch(() => 0);
+  for (const stream of await deliveryStreams(redis, prefix)) {
+    let start = '-';
+    for (;;) {
+      const page = (await redis.xrange(stream, start, '+', 'COUNT', 500)) as [string, string[]][];
+      const drop = page.filter(([, f]) => toEntry('', f).user === user).map(([sid]) => sid);
+      if (drop.length) {
+        removed += await redis.xdel(stream, ...drop);
+        await redis.xack(stream, DELIVERY_GROUP, ...drop).catch(() => 0);
+      }
+      if (page.length < 500) break;
+      start = `(${page[page.length - 1][0]}`;
     }
-    if (page.length < 500) break;
-    start = `(${page[page.length - 1][0]}`;
   }
   return removed;
 }

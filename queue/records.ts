@@ -59,6 +59,9 @@ export const identitySchema = z.object({
 });
 export type Identity = z.infer<typeof identitySchema>;
 
+/** Prepared (untrained) identities kept per user, the newest; older ones are removed. */
+export const KEPT_PREPARED = 3;
+
 export interface JobIndexEntry {
   queue: string;
   jobId: string;
@@ -87,11 +90,39 @@ export class UserRecords {
 
   async putIdentity(user: string, identity: Identity): Promise<void> {
     const value = identitySchema.parse(identity);
-    await this.redis
+    const res = await this.redis
       .multi()
       .set(userKey(this.prefix, user, 'identity', value.id), JSON.stringify(value))
       .sadd(userKey(this.prefix, user, 'identities'), value.id)
       .exec();
+    if (Number(res?.[1]?.[1]) === 1) await this.pruneIdentities(user, value.id);
+  }
+
+  /**
+   * Every photo set a user sends becomes an identity, and only the newest is ever used (a trained
+   * one first): without a bound their records, and the crops they keep from the retention sweep,
+   * grew with every photo sent (measured by bench/crowd.ts --mode soak). Of the prepared ones,
+   * the newest usable one and the newest others up to KEPT_PREPARED in all (counting the one
+   * just added) stay; ones being prepared or trained, and trained ones, always stay.
+   */
+  private async pruneIdentities(user: string, added: string): Promise<void> {
+    const prepared = (await this.listIdentities(user))
+      .filter((i) => i.status === 'prepared' || i.status === 'failed')
+      .sort((a, b) => b.updatedAt - a.updatedAt);
+    // The newest one with usable crops is what /portrait would pick: never removed here.
+    const keep = new Set<string>([added]);
+    const usable = prepared.find((i) => i.crops.length > 0);
+    if (usable) keep.add(usable.id);
+    for (const i of prepared) if (keep.size < KEPT_PREPARED) keep.add(i.id);
+    const spare = prepared.filter((i) => !keep.has(i.id));
+    if (!spare.length) return;
+    const tx = this.redis.multi();
+    for (const i of spare)
+      tx.del(userKey(this.prefix, user, 'identity', i.id)).srem(
+        userKey(this.prefix, user, 'identities'),
+        i.id,
+      );
+    await tx.exec();
   }
 
   async getIdentity(user: string, id: string): Promise<Identity | undefined> {

@@ -92,6 +92,12 @@ export interface DeliveryContext {
  */
 export interface Deliverer {
   deliver(target: ReplyTarget, reply: Reply, ctx: DeliveryContext): Promise<void>;
+  /**
+   * The bot this front-end speaks as (Telegram bot id, Discord application id), also put in its
+   * reply targets as `extra.bot`: its replies then travel on that bot's own delivery lane, read
+   * only by the process that runs it (queue/delivery/entry.ts `deliveryLane`).
+   */
+  readonly botId?: string;
 }
 
 /** Deliverers by platform; the job layer picks one per reply target. */

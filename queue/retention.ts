@@ -15,7 +15,7 @@ import type { JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { log } from '../base/log.ts';
 import { ARTIFACT_REF_RE, type ArtifactInfo, parseRef } from '../core/storage/artifacts.ts';
-import { deliveryStream } from './delivery/entry.ts';
+import { deliveryStreams } from './delivery/entry.ts';
 import { QUEUES } from './jobs/index.ts';
 import { runScript, SCRIPTS } from './lua/scripts.ts';
 import type { Producer } from './producer.ts';
@@ -110,21 +110,22 @@ export async function unfinishedJobRefs(producer: Producer, into: Set<string>): 
 
 /** Refs named by replies still waiting on the delivery stream (results not yet sent). */
 export async function pendingDeliveryRefs(redis: Redis, prefix: string, into: Set<string>): Promise<void> {
-  const stream = deliveryStream(prefix);
-  let start = '-';
-  for (;;) {
-    const page = (await redis.xrange(stream, start, '+', 'COUNT', 500)) as [string, string[]][];
-    for (const [, fields] of page)
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        if (fields[i] !== 'data') continue;
-        try {
-          collectRefs(JSON.parse(fields[i + 1]), into);
-        } catch {
-          // An unreadable entry is dropped by the consumer without being sent.
+  for (const stream of await deliveryStreams(redis, prefix)) {
+    let start = '-';
+    for (;;) {
+      const page = (await redis.xrange(stream, start, '+', 'COUNT', 500)) as [string, string[]][];
+      for (const [, fields] of page)
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          if (fields[i] !== 'data') continue;
+          try {
+            collectRefs(JSON.parse(fields[i + 1]), into);
+          } catch {
+            // An unreadable entry is dropped by the consumer without being sent.
+          }
         }
-      }
-    if (page.length < 500) return;
-    start = `(${page[page.length - 1][0]}`;
+      if (page.length < 500) break;
+      start = `(${page[page.length - 1][0]}`;
+    }
   }
 }
 

@@ -197,7 +197,7 @@ export class JobWorker extends EventEmitter {
           queue: q,
           counts:
             q === 'deliver' && this.botSide
-              ? await this.botSide.consumer.depth()
+              ? await this.botSide.depth()
               : await this.queue(q).getJobCounts(
                   'waiting',
                   'prioritized',
@@ -228,6 +228,14 @@ export class JobWorker extends EventEmitter {
       events: this,
     });
     await this.botSide.start();
+  }
+
+  /**
+   * Read the delivery lane of every deliverer that names its bot (Deliverer.botId). The bot
+   * process calls this once its front-ends started: a bot's lane is read only where it runs.
+   */
+  async serveDeliveryLanes(): Promise<void> {
+    if (!this.closing) await this.botSide?.serveLanes();
   }
 
   get runningJobs(): number {

@@ -38,6 +38,7 @@ import { Conversation } from '../conversation.ts';
 import type { UpdateLimit } from '../update-limit.ts';
 import { commandDefinitions } from './definitions.ts';
 import { DEFAULT_UPLOAD_LIMIT } from './fit.ts';
+import { guardInteractions } from './guard.ts';
 import { attachmentsOf, invocationFrom, optionsOf } from './invocation.ts';
 import { type DiscordPayload, toPayloads } from './render.ts';
 
@@ -75,6 +76,10 @@ export interface DiscordOptions {
 
 export class DiscordFrontend implements FrontEnd, Deliverer {
   readonly name = 'discord';
+  /** The application id: names this bot's delivery lane (queue/delivery/entry.ts). */
+  get botId(): string {
+    return this.opts.applicationId;
+  }
   readonly client: Client;
   private readonly conversation: Conversation;
   /** Interaction tokens by interaction id: kept in memory only, never in job payloads. */
@@ -97,6 +102,7 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       followMaxMs: TOKEN_LIFETIME_MS,
       updates: opts.updates,
     });
+    guardInteractions(this.client);
     this.client.on(Events.InteractionCreate, (i) =>
       this.conversation.background(() => this.onInteraction(i)),
     );
@@ -119,6 +125,9 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
   }
 
   private async onInteraction(i: Interaction): Promise<void> {
+    // Only a person can be answered; a payload without a proper user or command name is ignored.
+    if (!/^\d{1,20}$/.test(String(i.user?.id)) || ('commandName' in i && typeof i.commandName !== 'string'))
+      return;
     if (i.isAutocomplete()) return this.autocomplete(i);
     if (!i.isChatInputCommand() && !i.isButton() && !i.isStringSelectMenu() && !i.isModalSubmit()) return;
     const received = performance.now();
@@ -156,7 +165,13 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       limit: i.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
     });
     this.pruneTokens();
-    const inv = invocationFrom(i, command, options, i.isChatInputCommand() ? attachmentsOf(i) : []);
+    const inv = invocationFrom(
+      i,
+      this.opts.applicationId,
+      command,
+      options,
+      i.isChatInputCommand() ? attachmentsOf(i) : [],
+    );
     const entry = this.tokens.get(i.id);
     await this.conversation.handle(inv, {
       duplicate: async () => void (await i.deleteReply()),

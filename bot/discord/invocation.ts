@@ -45,8 +45,14 @@ export function optionsOf(i: ChatInputCommandInteraction): Record<string, unknow
   return out;
 }
 
+/**
+ * `app` is the application id: interaction ids are unique anyway, but everything derived from an
+ * update (the "already seen" key, the job id, the reply's delivery lane) names its bot, as on
+ * Telegram, so bots sharing a Redis stay apart.
+ */
 export function invocationFrom(
   i: Interaction,
+  app: string,
   command: string,
   options: Record<string, unknown>,
   attachments: Attachment[],
@@ -54,19 +60,20 @@ export function invocationFrom(
   const inGuild = i.inGuild();
   const channelId = i.channelId ?? i.user.id;
   return {
-    id: i.id,
+    id: `${app}-${i.id}`,
     platform: 'discord',
     user: { platform: 'discord', id: i.user.id, name: i.user.globalName ?? i.user.username },
     chat: { platform: 'discord', id: inGuild ? i.guildId : channelId, kind: inGuild ? 'group' : 'private' },
     command,
     options,
     attachments,
-    platformLocale: i.locale,
+    // A string from Discord; anything else (a malformed payload) is no locale.
+    platformLocale: typeof i.locale === 'string' ? i.locale : undefined,
     replyTarget: {
       platform: 'discord',
       chatId: channelId,
       userId: i.user.id,
-      extra: { interaction: i.id, ...(inGuild ? { guild: i.guildId } : {}) },
+      extra: { bot: app, interaction: i.id, ...(inGuild ? { guild: i.guildId } : {}) },
     },
     async isChatAdmin() {
       return inGuild && (i.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false);

@@ -25,8 +25,10 @@ import { Conversation } from '../conversation.ts';
 import { KeyedSerial } from '../serial.ts';
 import type { UpdateLimit } from '../update-limit.ts';
 import { AlbumCollector } from './album.ts';
+import { updateGuard } from './guard.ts';
 import {
   attachmentsOf,
+  botIdOf,
   type FileAccess,
   invocationFrom,
   PUBLIC_DOWNLOAD_LIMIT,
@@ -39,6 +41,8 @@ const logger = log('telegram');
 
 export const DEFAULT_API_ROOT = 'https://api.telegram.org';
 const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_member', 'my_chat_member'] as const;
+/** Longest wait for a batch's answers before confirming it (a slow download holds up no more). */
+const CONFIRM_WAIT_MS = 10_000;
 
 export interface TelegramOptions {
   token: string;
@@ -64,6 +68,8 @@ export interface TelegramOptions {
 export class TelegramFrontend implements FrontEnd, Deliverer {
   readonly name = 'telegram';
   readonly bot: Bot;
+  /** This bot's id (its token's prefix): scopes update ids and names its delivery lane. */
+  readonly botId: string;
   private readonly conversation: Conversation;
   private readonly albums: AlbumCollector<{ ctx: Context; msg: Message }>;
   private readonly serial = new KeyedSerial();
@@ -72,6 +78,7 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
 
   constructor(private readonly opts: TelegramOptions) {
     const apiRoot = (opts.apiRoot ?? DEFAULT_API_ROOT).replace(/\/$/, '');
+    this.botId = opts.botInfo ? String(opts.botInfo.id) : botIdOf(opts.token);
     this.bot = new Bot(opts.token, {
       client: { apiRoot },
       ...(opts.botInfo ? { botInfo: opts.botInfo } : {}),
@@ -83,6 +90,12 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         rethrowHttpErrors: false,
       }),
     );
+    // Long polling confirms a batch of updates by asking for the next: ask once this batch is
+    // answered (bounded), so a bot process killed meanwhile gets them re-sent, not lost.
+    this.bot.api.config.use(async (prev, method, payload, signal) => {
+      if (method === 'getUpdates') await this.settled(CONFIRM_WAIT_MS);
+      return prev(method, payload, signal);
+    });
     this.conversation = new Conversation({
       services: opts.services,
       ...(opts.dispatch ? { dispatch: opts.dispatch } : {}),
@@ -97,8 +110,15 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         options: {},
       };
       const attachments = items.flatMap((i) => attachmentsOf(i.msg, this.files));
-      const inv = invocationFrom(first.ctx, `mg${groupId}`, cmd.command, cmd.options, attachments);
-      void this.serial.run(String(first.msg.chat.id), () => this.handle(first.ctx, inv));
+      const inv = invocationFrom(
+        first.ctx,
+        this.botId,
+        `mg${groupId}`,
+        cmd.command,
+        cmd.options,
+        attachments,
+      );
+      void this.schedule(first.msg.chat.id, () => this.handle(first.ctx, inv));
     });
     const selfHosted = apiRoot !== DEFAULT_API_ROOT;
     this.files = {
@@ -121,12 +141,20 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
 
   private install(): void {
     const bot = this.bot;
+    bot.use(updateGuard());
     bot.on('callback_query:data', async (ctx) => {
       await ctx.answerCallbackQuery().catch(() => {});
       const parsed = parseButtonId(ctx.callbackQuery.data);
       if (!parsed || !ctx.chat) return;
-      const inv = invocationFrom(ctx, `cb${ctx.callbackQuery.id}`, parsed.command, parsed.options, []);
-      void this.serial.run(String(ctx.chat.id), () => this.handle(ctx, inv));
+      const inv = invocationFrom(
+        ctx,
+        this.botId,
+        `cb${ctx.callbackQuery.id}`,
+        parsed.command,
+        parsed.options,
+        [],
+      );
+      await this.schedule(ctx.chat.id, () => this.handle(ctx, inv));
     });
     bot.on('message:new_chat_members', async (ctx) => {
       for (const u of ctx.message.new_chat_members) if (!u.is_bot) await this.invite(ctx, u.id, u.first_name);
@@ -153,10 +181,43 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
         cmd = { command: lora ? 'mystyle' : msg.voice || msg.audio ? 'talk' : 'train', options: {} };
       }
       if (!cmd) return;
-      const inv = invocationFrom(ctx, `u${ctx.update.update_id}`, cmd.command, cmd.options, attachments);
-      void this.serial.run(String(msg.chat.id), () => this.handle(ctx, inv));
+      const inv = invocationFrom(
+        ctx,
+        this.botId,
+        `u${ctx.update.update_id}`,
+        cmd.command,
+        cmd.options,
+        attachments,
+      );
+      await this.schedule(msg.chat.id, () => this.handle(ctx, inv));
     });
     bot.catch((err) => logger.error({ err: err.error }, 'telegram handler failed'));
+  }
+
+  /**
+   * Run a chat's task in order after its earlier ones. Polling handlers return at once (a slow
+   * chat holds up no other; getUpdates waits for the batch); a webhook request waits for its
+   * answer, so Telegram re-sends what a killed process never answered.
+   */
+  private schedule(chatId: number, task: () => Promise<void>): Promise<void> {
+    const done = this.serial.run(String(chatId), task);
+    return this.opts.webhook ? done : Promise.resolve();
+  }
+
+  /**
+   * Until every handled update is answered, at most `ms`. Albums still collecting are not waited
+   * for: their next items may only come with the next batch (an album being collected when the
+   * process is killed is lost; 0.8 s at most).
+   */
+  private async settled(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    // Unref'd and cleared: a pending wait must not keep a stopping process alive.
+    const limit = new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+      timer.unref();
+    });
+    await Promise.race([this.serial.idle(), limit]);
+    clearTimeout(timer);
   }
 
   /** Answer one invocation in its chat: replies to the message, progress edits that message. */
@@ -194,7 +255,8 @@ export class TelegramFrontend implements FrontEnd, Deliverer {
     const reply = await invitationFor(this.opts.services, chat, user, name, t, this.opts.dispatch?.policy);
     if (!reply) return;
     // A join can arrive twice (service message and chat_member update): invite once a day.
-    if (!(await this.opts.services.firstSeen('telegram', `join_${ctx.chat.id}_${userId}`))) return;
+    if (!(await this.opts.services.firstSeen('telegram', `join_${this.botId}_${ctx.chat.id}_${userId}`)))
+      return;
     // Privately where the platform allows (only after the user has started the bot); else in the group.
     try {
       await this.bot.api.sendMessage(userId, reply.text);

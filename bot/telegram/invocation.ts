@@ -54,8 +54,18 @@ export function tooBigError(size: number, limit: number): InputError {
   );
 }
 
+/**
+ * The bot's identity: the numeric prefix of its token, which is the id getMe reports. Update ids
+ * are unique per bot only, so everything derived from one (the "already seen" key, the job id,
+ * the reply's delivery lane) carries it: two bots on one Redis never take each other's updates.
+ */
+export function botIdOf(token: string): string {
+  return /^(\d{1,20}):/.exec(token)?.[1] ?? 'bot';
+}
+
 export function invocationFrom(
   ctx: Context,
+  bot: string,
   id: string,
   command: string,
   options: Record<string, unknown>,
@@ -65,7 +75,7 @@ export function invocationFrom(
   const from = ctx.from!;
   const isGroup = chat.type !== 'private';
   return {
-    id,
+    id: `${bot}-${id}`,
     platform: 'telegram',
     user: { platform: 'telegram', id: String(from.id), name: from.first_name },
     chat: { platform: 'telegram', id: String(chat.id), kind: isGroup ? 'group' : 'private' },
@@ -77,7 +87,7 @@ export function invocationFrom(
       platform: 'telegram',
       chatId: String(chat.id),
       userId: String(from.id),
-      ...(ctx.msg?.message_id ? { extra: { replyTo: ctx.msg.message_id } } : {}),
+      extra: { bot, ...(ctx.msg?.message_id ? { replyTo: ctx.msg.message_id } : {}) },
     },
     async isChatAdmin() {
       if (!isGroup) return false;

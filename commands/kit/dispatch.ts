@@ -90,7 +90,10 @@ const logged: Middleware = async (ctx, next) => {
     logger.info(
       {
         platform: ctx.inv.platform,
-        command: ctx.inv.command,
+        // The command's own name; what a user typed for an unknown one is their text, not logged.
+        command:
+          (ctx.command ?? (typeof ctx.inv.command === 'string' ? findCommand(ctx.inv.command) : undefined))
+            ?.name ?? 'unknown',
         outcome: ctx.outcome,
         ms: Math.round(performance.now() - started),
       },
@@ -114,9 +117,13 @@ const banned: Middleware = async (ctx, next) => {
   return { text: ctx.t('error.banned'), ephemeral: true, isError: true };
 };
 
-/** A re-sent update (webhook retry, double click) is answered once. */
+/**
+ * A re-sent update (webhook retry, double click) is answered once. The front-end marks it
+ * answered once its reply is out (Conversation.handle); an update whose bot process died before
+ * that is answered by the next one (the job layer keeps its job from running twice).
+ */
 const dedupe: Middleware = async (ctx, next) => {
-  if (!(await ctx.services.firstSeen(ctx.inv.platform, ctx.inv.id))) {
+  if (!(await ctx.services.claimUpdate(ctx.inv.platform, ctx.inv.id))) {
     ctx.outcome = 'duplicate';
     return undefined;
   }

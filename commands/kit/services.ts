@@ -174,4 +174,12 @@ export interface Services {
   };
   /** First sight of a platform update id → true; a re-sent update → false. */
   firstSeen(platform: string, updateId: string): Promise<boolean>;
+  /**
+   * Claim an update before answering it: true the first time, and again when the bot process
+   * that claimed it died before answering (a restarted bot gets unconfirmed updates re-sent);
+   * false when it was answered, or is being answered by this process.
+   */
+  claimUpdate(platform: string, updateId: string): Promise<boolean>;
+  /** The update was answered: from now on a re-sent copy is a duplicate. */
+  updateAnswered(platform: string, updateId: string): Promise<void>;
 }

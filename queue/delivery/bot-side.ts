@@ -18,7 +18,7 @@ import type { Deliverers } from '../reply.ts';
 import { StallWatch } from '../stall-watch.ts';
 import { keys } from '../system.ts';
 import { DeliveryConsumer } from './consumer.ts';
-import type { DeliveryData } from './entry.ts';
+import { type DeliveryData, deliveryLane } from './entry.ts';
 
 const logger = log('deliver');
 
@@ -38,21 +38,15 @@ export interface BotSideOptions {
 }
 
 export class BotSide {
+  /** The main stream's consumer (web, command line, replies that name no bot). */
   readonly consumer: DeliveryConsumer;
+  /** One consumer per bot lane served here (entry.ts `deliveryLane`). */
+  private readonly lanes = new Map<string, DeliveryConsumer>();
   private readonly stallWatch: StallWatch;
+  private running = false;
 
   constructor(private readonly o: BotSideOptions) {
-    this.consumer = new DeliveryConsumer({
-      redis: o.redis,
-      prefix: o.prefix,
-      deliverers: o.deliverers,
-      artifacts: o.artifacts,
-      concurrency: o.concurrency,
-      leaseMs: o.leaseMs,
-      onDelivered: (id) => o.events.emit('delivered', id),
-      startFollowUp: o.startFollowUp,
-      onFailed: (id, code) => o.events.emit('delivery-failed', id, code),
-    });
+    this.consumer = this.consumerFor(undefined);
     this.stallWatch = new StallWatch(
       o.redis,
       o.prefix,
@@ -61,9 +55,51 @@ export class BotSide {
     );
   }
 
+  private consumerFor(lane: string | undefined): DeliveryConsumer {
+    const o = this.o;
+    return new DeliveryConsumer({
+      redis: o.redis,
+      prefix: o.prefix,
+      ...(lane ? { lane } : {}),
+      deliverers: o.deliverers,
+      artifacts: o.artifacts,
+      concurrency: o.concurrency,
+      leaseMs: o.leaseMs,
+      onDelivered: (id) => o.events.emit('delivered', id),
+      startFollowUp: o.startFollowUp,
+      onFailed: (id, code) => o.events.emit('delivery-failed', id, code),
+    });
+  }
+
   async start(): Promise<void> {
+    this.running = true;
     await this.consumer.start();
+    await this.serveLanes();
     this.stallWatch.start();
+  }
+
+  /**
+   * Read the lane of every deliverer that names its bot (Deliverer.botId), once each. A chat
+   * bot's replies wait on its lane until a process running that bot reads them: never taken (and
+   * dropped) by a process without that bot, nor read before its front-end is up.
+   */
+  async serveLanes(): Promise<void> {
+    for (const [platform, d] of Object.entries(this.o.deliverers)) {
+      const lane = d?.botId ? deliveryLane({ platform, extra: { bot: d.botId } }) : undefined;
+      if (!lane || this.lanes.has(lane) || !this.running) continue;
+      const c = this.consumerFor(lane);
+      this.lanes.set(lane, c);
+      await c.start();
+    }
+  }
+
+  /** Replies not yet sent, over every stream read here. */
+  async depth(): Promise<{ waiting: number; active: number }> {
+    const all = await Promise.all([this.consumer, ...this.lanes.values()].map((c) => c.depth()));
+    return all.reduce((a, d) => ({ waiting: a.waiting + d.waiting, active: a.active + d.active }), {
+      waiting: 0,
+      active: 0,
+    });
   }
 
   /** A job BullMQ failed for stalling: the user hears of it once, and their slot is freed. */
@@ -90,7 +126,8 @@ export class BotSide {
   }
 
   async close(deadlineMs: number): Promise<void> {
+    this.running = false;
     this.stallWatch.stop();
-    await this.consumer.close(deadlineMs);
+    await Promise.all([this.consumer, ...this.lanes.values()].map((c) => c.close(deadlineMs)));
   }
 }

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { errorInfo, isFacechainError, NotAvailableError } from '../../base/errors.ts';
+import { errorInfo, isFacechainError, ServiceError } from '../../base/errors.ts';
 import { log } from '../../base/log.ts';
 import type { ArtifactStore } from '../../core/storage/artifacts.ts';
 import type { FollowUp } from '../jobs/define.ts';
@@ -33,6 +33,7 @@ import {
   type DeliveryData,
   deliveredKey,
   deliveryStream,
+  laneSetKey,
   readDelivery,
 } from './entry.ts';
 
@@ -68,6 +69,8 @@ export interface DeliveryConsumerOptions {
   prefix: string;
   deliverers: Deliverers;
   artifacts: ArtifactStore;
+  /** The bot lane this consumer reads (entry.ts `deliveryLane`); none: the main stream. */
+  lane?: string;
   /** Deliveries sent at once. */
   concurrency: number;
   /** An entry unacknowledged this long by a consumer that no longer refreshes it is taken over. */
@@ -103,7 +106,7 @@ export class DeliveryConsumer {
   private flushing?: Promise<void>;
 
   constructor(private readonly o: DeliveryConsumerOptions) {
-    this.stream = deliveryStream(o.prefix);
+    this.stream = deliveryStream(o.prefix, o.lane);
   }
 
   private async createGroup(): Promise<void> {
@@ -114,6 +117,7 @@ export class DeliveryConsumer {
 
   async start(): Promise<void> {
     await this.createGroup();
+    if (this.o.lane) await this.o.redis.sadd(laneSetKey(this.o.prefix), this.o.lane);
     this.blocking = this.o.redis.duplicate();
     this.blocking.on('error', () => {});
     this.running = true;
@@ -261,10 +265,12 @@ export class DeliveryConsumer {
     this.active.set(e.sid, controller);
     try {
       const deliverer = this.o.deliverers[data.target.platform];
+      // Retried, not dropped: the front-end may still be starting (the consumer starts first), or
+      // another bot process serves it. Entries of a bot lane only reach the process serving it.
       if (!deliverer)
-        throw new NotAvailableError(
-          `Delivery to ${data.target.platform}`,
-          'Start the bot process with that front-end configured.',
+        throw new ServiceError(
+          'no_frontend',
+          `Delivery to ${data.target.platform} waits: no ${data.target.platform} front-end is running in this process yet.`,
         );
       await deliverer.deliver(data.target, data.reply, {
         requestId,

@@ -44,7 +44,30 @@ export const DELIVERED_TTL_SECONDS = 7 * 86_400;
 export const DELIVERY_GROUP = 'bots';
 export const DELIVERY_ATTEMPTS = 8;
 
-export const deliveryStream = (prefix: string): string => `${prefix}:deliveries`;
+/**
+ * The lane of a reply: the bot that must send it. Replies to a chat bot (its invocation named the
+ * bot in `target.extra.bot`: Telegram bot id, Discord application id) go on that bot's own
+ * stream, so two bots sharing a Redis (or a Telegram and a Discord bot process) never take each
+ * other's replies; the rest (web, command line, older entries) share the main stream.
+ */
+export function deliveryLane(target: {
+  platform: string;
+  extra?: Record<string, string | number>;
+}): string | undefined {
+  const bot = target.extra?.bot;
+  return bot === undefined || bot === '' ? undefined : `${target.platform}:${bot}`;
+}
+
+export const deliveryStream = (prefix: string, lane?: string): string =>
+  lane ? `${prefix}:deliveries:${lane}` : `${prefix}:deliveries`;
+/** The lanes bot processes have served (so forget and the retention sweep find their streams). */
+export const laneSetKey = (prefix: string): string => `${prefix}:delivery-lanes`;
+
+/** Every delivery stream: the main one and each bot lane's. */
+export async function deliveryStreams(redis: Redis, prefix: string): Promise<string[]> {
+  const lanes = await redis.smembers(laneSetKey(prefix));
+  return [deliveryStream(prefix), ...lanes.sort().map((l) => deliveryStream(prefix, l))];
+}
 /** Set when a request's delivery is queued (first reply wins). */
 export const queuedKey = (prefix: string, user: string, requestId: string): string =>
   userKey(prefix, user, 'dlvq', requestId);
@@ -92,7 +115,7 @@ export function deliveryArgs(prefix: string, d: DeliveryFields) {
   const requestId = d.data.requestId ?? d.data.source.id;
   return {
     keys: [
-      deliveryStream(prefix),
+      deliveryStream(prefix, deliveryLane(d.data.target)),
       queuedKey(prefix, d.user, requestId),
       keys.tombstone(prefix, d.data.source.id),
       keys.tombstone(prefix, requestId),

@@ -21,6 +21,7 @@ export const SCRIPTS = {
   doneDeliveries: load('done-deliveries'),
   retryDelivery: load('retry-delivery'),
   markSwept: load('mark-swept'),
+  claimUpdate: load('claim-update'),
 } as const;
 
 const shas = new Map<string, string>();

@@ -171,7 +171,7 @@ describe('Discord front-end', () => {
     });
     await new Promise((r) => setTimeout(r, 500));
     expect((await trains()).length).toBe(before + 1);
-    expect((await trains()).filter((j) => j.id === `dc-${id}`)).toHaveLength(1);
+    expect((await trains()).filter((j) => j.id === `dc-${APP_ID}-${id}`)).toHaveLength(1);
     // One acknowledgement text for the request; progress edits extend that same message.
     const heads = fake
       .contents(since(mark))

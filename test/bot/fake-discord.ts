@@ -33,8 +33,19 @@ let increment = 0n;
 export const nextId = (): string =>
   String(((BigInt(Date.now()) - 1420070400000n) << 22n) | (increment++ & 0x3fffffn));
 
+export interface FakeDiscordOptions {
+  /** The application this fake answers for (a second bot on one Redis gets its own fake and id). */
+  appId?: string;
+  /** Keep every call in `calls` and the acknowledgement times (tests); a long load run reads `onCall`. */
+  keepCalls?: boolean;
+}
+
 export class FakeDiscord {
   readonly calls: RestCall[] = [];
+  readonly appId: string;
+  private readonly keepCalls: boolean;
+  /** Sees every REST call as it arrives (load generators, tests). */
+  onCall?: (call: RestCall) => void;
   private server: http.Server;
   private wss: WebSocketServer;
   private sockets = new Set<WebSocket>();
@@ -52,7 +63,9 @@ export class FakeDiscord {
   ready: Promise<void>;
   private markReady!: () => void;
 
-  constructor() {
+  constructor(opts: FakeDiscordOptions = {}) {
+    this.appId = opts.appId ?? APP_ID;
+    this.keepCalls = opts.keepCalls ?? true;
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((e) => res.writeHead(500).end(String(e)));
     });
@@ -67,6 +80,11 @@ export class FakeDiscord {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  /** Whether a client holds a gateway connection (an interaction sent now reaches a bot). */
+  get connected(): boolean {
+    return this.sockets.size > 0;
   }
 
   /** The REST root to give discord.js (`rest.api`). */
@@ -220,7 +238,7 @@ export class FakeDiscord {
 
   private botUser() {
     return {
-      id: APP_ID,
+      id: this.appId,
       username: 'facechain',
       discriminator: '0',
       bot: true,
@@ -264,10 +282,10 @@ export class FakeDiscord {
           guild_locale: 'en-US',
           context: 0,
         };
-    this.dispatchedAt.set(id, performance.now());
+    if (this.keepCalls) this.dispatchedAt.set(id, performance.now());
     this.send('INTERACTION_CREATE', {
       id,
-      application_id: APP_ID,
+      application_id: this.appId,
       type,
       data,
       token: `itok-${id}`,
@@ -339,7 +357,7 @@ export class FakeDiscord {
               guilds: [{ id: GUILD_ID, unavailable: true }],
               session_id: 'fake-session',
               resume_gateway_url: this.url.replace('http', 'ws'),
-              application: { id: APP_ID, flags: 0 },
+              application: { id: this.appId, flags: 0 },
               shard: [0, 1],
             },
           }),
@@ -422,7 +440,9 @@ export class FakeDiscord {
     const { body, files } = parseBody(raw, req.headers['content-type'] ?? '');
     const method = req.method ?? 'GET';
     const key = `${method} ${path}`;
-    this.calls.push({ method, path, body, files, at: Date.now() });
+    const call = { method, path, body, files, at: Date.now() };
+    if (this.keepCalls) this.calls.push(call);
+    this.onCall?.(call);
     for (const [re, list] of this.failures) {
       if (list.length && new RegExp(re).test(key)) {
         const retryAfter = list.shift()!;
@@ -478,14 +498,14 @@ export class FakeDiscord {
         (body as unknown[]).map((c) => ({
           ...(c as object),
           id: nextId(),
-          application_id: APP_ID,
+          application_id: this.appId,
           version: '1',
         })),
       );
     }
     const cb = /^POST \/interactions\/(\d+)\/[^/]+\/callback$/.exec(key);
     if (cb) {
-      if (!this.ackedAt.has(cb[1])) this.ackedAt.set(cb[1], performance.now());
+      if (this.keepCalls && !this.ackedAt.has(cb[1])) this.ackedAt.set(cb[1], performance.now());
       return reply(204);
     }
     if (/^(POST|PATCH) \/webhooks\/\d+\/[^/]+(?:\/messages\/@original)?$/.test(key))

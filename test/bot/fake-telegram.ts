@@ -21,8 +21,21 @@ type Waiter = (updates: unknown[]) => void;
 export const BOT_ID = 777000111;
 export const TOKEN = `${BOT_ID}:AAFakeTokenForTestsOnly_abcdefghijklmn`;
 
+export interface FakeTelegramOptions {
+  /** The bot this fake answers for (a second bot on one Redis gets its own fake and id). */
+  botId?: number;
+  token?: string;
+  /** Keep every call in `calls` (tests); a long load run turns it off and reads `onCall`. */
+  keepCalls?: boolean;
+}
+
 export class FakeTelegram {
   readonly calls: ApiCall[] = [];
+  readonly botId: number;
+  readonly token: string;
+  private readonly keepCalls: boolean;
+  /** Sees every call as it arrives, with what the fake answered (load generators, tests). */
+  onCall?: (call: ApiCall, result: unknown) => void;
   private server: http.Server;
   private updates: Array<Record<string, unknown>> = [];
   private nextUpdateId = 1000;
@@ -38,7 +51,10 @@ export class FakeTelegram {
   private seenOffset = 0;
   url = '';
 
-  constructor() {
+  constructor(opts: FakeTelegramOptions = {}) {
+    this.botId = opts.botId ?? BOT_ID;
+    this.token = opts.token ?? (opts.botId ? `${opts.botId}:AAFakeTokenForTestsOnly_abcdefghijklmn` : TOKEN);
+    this.keepCalls = opts.keepCalls ?? true;
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((e) => {
         res.writeHead(500).end(String(e));
@@ -117,7 +133,7 @@ export class FakeTelegram {
           message_id: messageId,
           date: 0,
           chat,
-          from: { id: BOT_ID, is_bot: true, first_name: 'Bot' },
+          from: { id: this.botId, is_bot: true, first_name: 'Bot' },
           text: 'x',
         },
       },
@@ -183,12 +199,15 @@ export class FakeTelegram {
     }
     const m = /^\/bot([^/]+)\/(\w+)$/.exec(url.pathname);
     if (!m) return void res.writeHead(404).end();
-    if (m[1] !== TOKEN) return this.json(res, { ok: false, error_code: 401, description: 'Unauthorized' });
+    if (m[1] !== this.token)
+      return this.json(res, { ok: false, error_code: 401, description: 'Unauthorized' });
     const method = m[2];
     const { params, files } = await readBody(req);
-    this.calls.push({ method, params, files, at: Date.now() });
+    const call = { method, params, files, at: Date.now() };
+    if (this.keepCalls) this.calls.push(call);
     const fail = this.failures.get(method)?.shift();
     if (fail) {
+      this.onCall?.(call, undefined);
       return this.json(res, {
         ok: false,
         error_code: fail.code,
@@ -197,6 +216,7 @@ export class FakeTelegram {
       });
     }
     const result = await this.answer(method, params);
+    this.onCall?.(call, result instanceof ApiFailure ? undefined : result);
     if (result instanceof ApiFailure)
       return this.json(res, { ok: false, error_code: result.code, description: result.message });
     this.json(res, { ok: true, result });
@@ -215,7 +235,7 @@ export class FakeTelegram {
       message_id: this.nextMessageId++,
       date: Math.floor(Date.now() / 1000),
       chat: { id: chatId, type: chatId < 0 ? 'supergroup' : 'private' },
-      from: { id: BOT_ID, is_bot: true, first_name: 'Bot' },
+      from: { id: this.botId, is_bot: true, first_name: 'Bot' },
       ...extra,
     };
   }
@@ -224,7 +244,7 @@ export class FakeTelegram {
     switch (method) {
       case 'getMe':
         return {
-          id: BOT_ID,
+          id: this.botId,
           is_bot: true,
           first_name: 'FaceChain',
           username: 'facechain_test_bot',

@@ -9,7 +9,7 @@ import { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { renderTelegram } from '../../bot/telegram/render.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { badgeStates } from '../identity/sheet-reader.ts';
-import { FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
+import { BOT_ID, FakeTelegram, type TgChat, type TgUser, TOKEN } from './fake-telegram.ts';
 import { type Stack, startStack, startTelegramRig, stopTelegramRig } from './harness.ts';
 
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
@@ -99,7 +99,7 @@ describe('Telegram front-end', () => {
     mark = fake.calls.length;
     fake.push(fake.message(alice, dm, { text: '/status' }));
     const st = await fake.waitFor(() => sentText(callsSince(mark), /Photo check/));
-    expect(String(st.params.text)).toMatch(/Photo check \(tg-mgalb1\) — done/);
+    expect(String(st.params.text)).toMatch(new RegExp(`Photo check \\(tg-${BOT_ID}-mgalb1\\) — done`));
     mark = fake.calls.length;
     fake.push(fake.message(alice, dm, { text: '/styles' }));
     const page1 = await fake.waitFor(() => sentText(callsSince(mark), /^Styles 1-5 of \d+:/));
@@ -430,7 +430,7 @@ describe('Telegram with a LoRA trainer configured', () => {
       expect(trained).toHaveLength(1);
       const jobs = await stack.services.jobs.list({ platform: 'telegram', id: '3131' });
       expect(jobs.filter((j) => j.name === 'train-lora')).toHaveLength(1);
-      expect(jobs.find((j) => j.name === 'train-lora')!.id).toMatch(/^tg-u\d+-lora$/);
+      expect(jobs.find((j) => j.name === 'train-lora')!.id).toMatch(new RegExp(`^tg-${BOT_ID}-u\\d+-lora$`));
     } finally {
       await tg.stop();
       await stack.close();
