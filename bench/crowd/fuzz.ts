@@ -30,6 +30,7 @@ export class Fuzzer {
 
   /** A string with the marker: short, command-like, unicode, control characters or huge. */
   str(): string {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a fuzz input, on purpose
     const junk = ['', ' ', '\u0000', '\u202e', '🙂', '𝕏', '\n', '"', "'", '\\', '%s', '${x}', '<b>', '../'];
     switch (this.int(7)) {
       case 0:
