@@ -5,6 +5,7 @@
  * in s3-store.ts (refs map 1:1 to object keys), chosen by open-store.ts.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
@@ -127,14 +128,18 @@ export class LocalArtifactStore implements ArtifactStore {
       },
     });
     const source = content instanceof Readable ? content : Readable.from([Buffer.from(content)]);
+    const out = createWriteStream(tmp, { mode: 0o600 });
     try {
-      await pipeline(source, tap, createWriteStream(tmp, { mode: 0o600 }));
+      await pipeline(source, tap, out);
       const ref = `${user}/${hash.digest('hex')}.${ext}`;
       // Renaming the freshly written temp file over an existing copy replaces it, so storing the
       // same bytes again also gives the file a new modification time (see ArtifactStore.put).
       await rename(tmp, this.file(ref));
       return { ref, size };
     } catch (e) {
+      // A source that fails at once can reject the pipeline before the file is even opened: wait
+      // for the stream to close, or the file would be created after it was removed.
+      if (!out.closed) await once(out, 'close').catch(() => {});
       await rm(tmp, { force: true });
       throw e;
     }

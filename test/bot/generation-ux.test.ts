@@ -39,20 +39,29 @@ process.env.FACECHAIN_STYLES_DIR = stylesDir;
 process.env.FACECHAIN_GENERATE_CANDIDATES = '3';
 process.env.FACECHAIN_PREVIEW_INTERVAL_MS = '150';
 
-/** A style pack with few steps, so the fixture generations stay quick. */
-function writeQuickStyle(): void {
-  mkdirSync(path.join(stylesDir, 'quick'), { recursive: true });
-  writeFileSync(
-    path.join(stylesDir, 'quick', 'style.json'),
-    JSON.stringify({
-      id: 'quick',
-      name: { en: 'Quick test', zh: '快速测试' },
-      base: 'sd15-film',
-      prompt: 'studio portrait',
-      sampler: { name: 'euler', steps: 12 },
-      licence: { spdx: 'Apache-2.0', source: 'test' },
-    }),
-  );
+/**
+ * Style packs with few steps, so the fixture generations stay quick; "steady" has enough steps
+ * that a generation outlasts the platforms' edit interval on a fast machine too (a preview can
+ * only be shown by an edit made while the work runs).
+ */
+function writeQuickStyles(): void {
+  for (const [id, steps] of [
+    ['quick', 12],
+    ['steady', 60],
+  ] as const) {
+    mkdirSync(path.join(stylesDir, id), { recursive: true });
+    writeFileSync(
+      path.join(stylesDir, id, 'style.json'),
+      JSON.stringify({
+        id,
+        name: { en: id === 'quick' ? 'Quick test' : 'Steady test', zh: '快速测试' },
+        base: 'sd15-film',
+        prompt: 'studio portrait',
+        sampler: { name: 'euler', steps },
+        licence: { spdx: 'Apache-2.0', source: 'test' },
+      }),
+    );
+  }
 }
 
 describe('generation as users see it', () => {
@@ -84,7 +93,7 @@ describe('generation as users see it', () => {
   beforeAll(async () => {
     mkdirSync(modelDir, { recursive: true });
     await writeFaceModel(modelDir, 'sample2.jpg', 1);
-    writeQuickStyle();
+    writeQuickStyles();
     stack = await startStack({ styles: await installedStyles([BUILTIN_STYLES_DIR, stylesDir]) });
     fake = await new FakeTelegram().start();
     tg = new TelegramFrontend({
@@ -245,7 +254,7 @@ describe('generation as users see it', () => {
       kai,
       'portrait',
       [
-        { name: 'style', type: 3, value: 'quick' },
+        { name: 'style', type: 3, value: 'steady' },
         { name: 'count', type: 4, value: 1 },
       ],
       {
