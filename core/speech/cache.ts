@@ -1,7 +1,8 @@
 /**
  * Online speech kept on disk by a hash of (voice, text, rate, pitch, format): the same request
- * is answered without the service. Entries hold the service's MP3 and word timing, no user id;
- * the folder is bounded (least recently used entries go first).
+ * is answered without the service. Entries hold the service's MP3 and word timing; a user's
+ * requests go in their own folder (scoped), so /forget removes what they had spoken. Each folder
+ * is bounded (least recently used entries go first).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { config } from '../../core/config.ts';
+import { SpeechCache } from '../../core/speech/cache.ts';
 import type { JobProcessor } from '../../queue/jobs/index.ts';
 import { spokenFile, tmpDir } from '../media/helpers.ts';
 import type { ApiCall, FakeTelegram, TgChat, TgUser } from './fake-telegram.ts';
@@ -143,6 +144,13 @@ describe('talking portraits on Telegram', () => {
     const before = await stack.producer.artifacts.listUser(user);
     expect(before.some((a) => a.ref.endsWith('.mp4'))).toBe(true);
     const cache = path.join(config().speechCacheDir, user);
+    // Online speech is off in this file, so write the cache entries the online voice would have
+    // kept: one of this user, one of someone else (which must stay).
+    const speech = new SpeechCache(config().speechCacheDir, 10_000_000);
+    const entry = { mp3: Buffer.alloc(2000, 7), words: [] };
+    await speech.scoped(user).put('a'.repeat(64), entry);
+    await speech.scoped('tg-424242').put('b'.repeat(64), entry);
+    expect(await speech.scoped(user).get('a'.repeat(64))).toBeDefined();
     const mark = fake.calls.length;
     fake.push(fake.message(di, dm, { text: '/forget' }));
     await fake.waitFor(() =>
@@ -152,5 +160,6 @@ describe('talking portraits on Telegram', () => {
     await fake.waitFor(() => fake.calls.slice(mark).find((c) => /deleted|removed/i.test(textOf(c))), 60_000);
     expect(await stack.producer.artifacts.listUser(user)).toEqual([]);
     expect(existsSync(cache)).toBe(false);
+    expect(await speech.scoped('tg-424242').get('b'.repeat(64))).toBeDefined();
   }, 120_000);
 });
