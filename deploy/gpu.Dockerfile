@@ -4,12 +4,13 @@
 # Run with the NVIDIA Container Toolkit (docker run --gpus all ...; compose.yaml reserves a GPU).
 # NOT VERIFIED: no container engine or GPU on the project's development machines (docs/gpu-host.md).
 
-# Node dependencies, with onnxruntime-node's CUDA 12 execution provider (README "GPU install").
+# Node dependencies, with onnxruntime-node's CUDA 12 execution provider (README "GPU install"):
+# its install script is run by name, since .npmrc's ignore-scripts makes npm's rebuild run nothing.
 FROM node:20-bookworm AS node-deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund \
- && ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --foreground-scripts \
+ && ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js \
  && npm cache clean --force
 
 # CUDA 12 and cuDNN 9 runtime libraries, as onnxruntime-node's CUDA provider and torch need them.

@@ -30,7 +30,7 @@ from facechain_gpu.schedule import (  # noqa: E402
     steps_for,
 )
 from facechain_gpu.sd_layout import inspect_base  # noqa: E402
-from facechain_gpu.vram import DEFAULT_MIN_FREE_GB  # noqa: E402
+from facechain_gpu.vram import CHECKPOINTING_MIN_FREE_GB, DEFAULT_MIN_FREE_GB, min_free_gb  # noqa: E402
 
 MAX_RANK = 128  # FACECHAIN_MAX_LORA_RANK's default: the worker refuses higher ranks
 
@@ -69,7 +69,10 @@ def build_parser() -> ArgumentParser:
     h.add_argument("--mixed-precision", default="fp16", choices=("fp16", "bf16", "no"), help="frozen weights and autocast dtype")
     h.add_argument("--gradient-checkpointing", action="store_true", help="less GPU memory, about 20-30%% slower")
     h.add_argument(
-        "--min-free-vram-gb", type=float, default=DEFAULT_MIN_FREE_GB, help=f"refuse to start below this (default {DEFAULT_MIN_FREE_GB:g})"
+        "--min-free-vram-gb",
+        type=float,
+        default=None,
+        help=f"refuse to start below this (default {DEFAULT_MIN_FREE_GB:g}, {CHECKPOINTING_MIN_FREE_GB:g} with --gradient-checkpointing)",
     )
     h.add_argument("--init-lora", help="start from this LoRA (.safetensors or FaceChain's .bin), as FaceChain starts from face_frombase_c4")
     h.add_argument("--device", default="cuda", help="CUDA device (default cuda, i.e. the first visible GPU)")
@@ -96,6 +99,7 @@ def check_options(a) -> None:
         raise UsageError(f"--steps must be 1 to 100000 (got {a.steps})")
     if not 1 <= a.max_steps <= 100_000 or not 1 <= a.epochs <= 10_000:
         raise UsageError("--max-steps must be 1 to 100000 and --epochs 1 to 10000")
+    a.min_free_vram_gb = min_free_gb(a.min_free_vram_gb, a.gradient_checkpointing)
     if not a.min_free_vram_gb >= 0:
         raise UsageError("--min-free-vram-gb must be 0 or more")
     if a.log_every < 0:

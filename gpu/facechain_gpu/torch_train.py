@@ -56,7 +56,9 @@ def _device(a) -> torch.device:
         raise EnvironmentProblem(f"--device {a.device}: only {torch.cuda.device_count()} GPU(s) are visible")
     device = torch.device("cuda", index)
     free, total = torch.cuda.mem_get_info(device)
-    problem = vram_problem(free, total, a.min_free_vram_gb, torch.cuda.get_device_name(device), index)
+    problem = vram_problem(
+        free, total, a.min_free_vram_gb, torch.cuda.get_device_name(device), index, a.gradient_checkpointing
+    )
     if problem:
         raise EnvironmentProblem(problem)
     info(f"GPU {index}: {torch.cuda.get_device_name(device)}, {free / GIB:.1f} GB free of {total / GIB:.1f} GB")

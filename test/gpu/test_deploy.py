@@ -72,7 +72,11 @@ class DockerfilesTest(unittest.TestCase):
     def test_gpu_image(self):
         text = (DEPLOY / "gpu.Dockerfile").read_text(encoding="utf-8")
         self.assertRegex(text, r"FROM nvidia/cuda:12\.[0-9.]+-cudnn-runtime")
-        self.assertIn("ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node", text)
+        # The script by name: .npmrc's ignore-scripts makes `npm rebuild` run no install script.
+        self.assertIn("ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js", text)
+        self.assertNotIn("npm rebuild onnxruntime-node", text)
+        guide = (DEPLOY.parent / "docs" / "gpu-host.md").read_text(encoding="utf-8")
+        self.assertNotIn("npm rebuild onnxruntime-node", guide)
         self.assertIn("pip install --no-cache-dir -r /tmp/requirements.txt", text)
         cpu = (DEPLOY / "cpu.Dockerfile").read_text(encoding="utf-8")
         self.assertIn("ONNXRUNTIME_NODE_INSTALL=skip", cpu)
