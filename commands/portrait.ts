@@ -190,6 +190,7 @@ async function info(ctx: CommandContext, id: string): Promise<CommandReply> {
     lines.push(
       ctx.t('portrait.info_variation', { seed: r.variationSeeds[0], strength: Math.round(r.strength * 100) }),
     );
+  if (r.method === 'style-only') lines.push(ctx.t('portrait.info_style_only'));
   if (r.scores[0] !== undefined)
     lines.push(ctx.t('result.likeness', { n: 1, percent: Math.max(0, Math.round(r.scores[0] * 100)) }));
   return { text: lines.join('\n'), ephemeral: true };

@@ -311,6 +311,9 @@ export const zhCN: Record<MessageKey, string> = {
   'tryon.basic_result': '基础试穿：把你的脸放到你照片中穿着这件衣服的人身上（本服务器没有生成模型）。',
   'tryon.mask_preview': '高亮的部分是会保留下来的衣服。',
   'pose.preview': '从你的照片中提取的姿态。',
+  'reply.style_only':
+    '本次未使用人脸模型：此服务器未安装 FaceChain-FACT，因此先按风格生成图片，再将你的脸融合进去。使用训练好的人脸模型（/train）或 FACT 时，相似度通常更高。',
+  'portrait.info_style_only': '方法：仅风格生成，之后融合你的脸（此服务器没有人脸模型）',
   // ---- 网页接口请求内容（helper/ops：bot/web/body.ts）----
   'web.too_large': '上传的内容超过 {limit} MB。请少发几个文件或发送更小的文件。',
   'web.too_many_files': '文件太多：一次最多 {max} 个。',

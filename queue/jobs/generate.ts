@@ -92,6 +92,8 @@ export const generate = defineJob({
     pictureReply(
       [
         say(r.strength !== undefined ? 'reply.varied' : 'reply.generated', { count: r.images.length }),
+        // A zero-shot request without FACT: the user is told the picture was made without a face model.
+        ...(r.method === 'style-only' ? [say('reply.style_only')] : []),
         ...(r.skeleton ? [say('pose.preview')] : []),
       ],
       r,

@@ -198,6 +198,7 @@ describe('generation as users see it', () => {
     await fake.waitFor(() => since(mark).find((c) => c.method === 'deleteMessage'));
     // The first time, a line says what the number means.
     expect(text(buttons)).toContain('Likeness says how close');
+    expect(since(mark).some((c) => /Made without a face model/.test(text(c)))).toBe(true);
     const markup = JSON.stringify(buttons.params.reply_markup);
     const jobId = /portrait:info:([^"]+)/.exec(markup)?.[1] ?? '';
     expect(markup).toContain(`portrait:vary:${jobId}`);
@@ -208,7 +209,8 @@ describe('generation as users see it', () => {
     press(`portrait:info:${jobId}`);
     const info = await find(mark, /^Seed \d+/);
     expect(text(info)).toMatch(
-      /^Seed \d+ · style quick · sampler euler, 12 steps · 512×512\n#1: likeness \d+%$/,
+      // No face model in the fixture folder (no LoRA, no FACT): info says the method was style only.
+      /^Seed \d+ · style quick · sampler euler, 12 steps · 512×512\nMethod: style only, your face fused in afterwards \(no face model on this server\)\n#1: likeness \d+%$/,
     );
     const seed = Number(/^Seed (\d+)/.exec(text(info))?.[1]);
 
