@@ -40,7 +40,7 @@ export const template = defineCommand({
   groupFeature: true,
   async run(ctx, opts) {
     const { inv, services } = ctx;
-    // queue/jobs.ts defines the template job; a job layer wired without it (fewer jobs) is
+    // queue/jobs/template.ts defines the template job; a job layer wired without it (fewer jobs) is
     // answered "not available" instead of being sent a job nothing would run.
     if (!services.jobs.has('template')) {
       throw new NotAvailableError('Template portraits', 'Use /portrait with a style instead.');

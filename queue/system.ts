@@ -105,7 +105,7 @@ export async function waitReady(r: Redis, ms = 10_000): Promise<void> {
   });
 }
 
-/** Keys outside BullMQ's own, all under the prefix. User keys live in core/storage/records.ts. */
+/** Keys outside BullMQ's own, all under the prefix. User keys live in queue/records.ts. */
 export const CAPABILITY_TTL_SECONDS = 90;
 
 export const keys = {

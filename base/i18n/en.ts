@@ -20,7 +20,7 @@ export const en = {
   'cmd.forget': 'Delete everything the bot stores about you',
   'cmd.group': 'Group theme, group photo, group picture',
 
-  // Option descriptions in menus (commands/options.ts).
+  // Option descriptions in menus (commands/kit/options.ts).
   'opt.settings.language': 'Language',
   'opt.settings.style': 'Default style',
   'opt.settings.private': 'Deliver results by direct message',
@@ -238,7 +238,7 @@ export const en = {
   'mystyle.list': 'Your uploaded styles ({count}):',
   'mystyle.not_yours':
     'You have no uploaded style "{id}". Uploaded styles can be used only by the person who uploaded them; see /mystyle for yours.',
-  // Delivered job results (queue/jobs.ts toReply → bot/delivery.ts renders them per user).
+  // Delivered job results (each job's `reply` in queue/jobs/*.ts → bot/delivery.ts renders them per user).
   'job.group-photo': 'Group photo',
   'job.template': 'Template portrait',
   'reply.report_summary':

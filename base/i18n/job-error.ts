@@ -1,5 +1,5 @@
 /**
- * A failed job's message in the user's language, from its stable error code (core/errors.ts).
+ * A failed job's message in the user's language, from its stable error code (base/errors.ts).
  * Used for delivered errors (bot/delivery.ts) and failed jobs in /status.
  */
 import { isMessageKey, type Locale, translate } from './index.ts';

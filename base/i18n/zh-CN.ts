@@ -17,7 +17,7 @@ export const zhCN: Record<MessageKey, string> = {
   'cmd.forget': '删除机器人保存的你的全部数据',
   'cmd.group': '群组主题、合影、群头像',
 
-  // Option descriptions in menus (commands/options.ts).
+  // Option descriptions in menus (commands/kit/options.ts).
   'opt.settings.language': '语言',
   'opt.settings.style': '默认风格',
   'opt.settings.private': '通过私信发送结果',
@@ -213,7 +213,7 @@ export const zhCN: Record<MessageKey, string> = {
   'mystyle.none': '你还没有上传风格。请用 /mystyle 发送一个 SD 1.5 LoRA（.safetensors）。',
   'mystyle.list': '你上传的风格（{count}）：',
   'mystyle.not_yours': '你没有上传过风格“{id}”。上传的风格只能由上传者本人使用；用 /mystyle 查看你的风格。',
-  // 已完成任务的回复（queue/jobs.ts toReply → bot/delivery.ts 按用户语言渲染）。
+  // 已完成任务的回复（queue/jobs/*.ts toReply → bot/delivery.ts 按用户语言渲染）。
   'job.group-photo': '合影',
   'job.template': '模板写真',
   'reply.report_summary': '{total} 张照片中有 {accepted} 张可用于生成你的写真。',

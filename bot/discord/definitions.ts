@@ -1,6 +1,6 @@
 /**
  * Slash command definitions (Discord's JSON), derived from the command table: each command's
- * option schema and attachments (commands/options.ts) with localized descriptions (en-US, zh-CN).
+ * option schema and attachments (commands/kit/options.ts) with localized descriptions (en-US, zh-CN).
  */
 import { translate } from '../../base/i18n/index.ts';
 import { COMMANDS } from '../../commands/index.ts';

@@ -3,7 +3,7 @@
  * without typed options (Telegram, the web playground's command box). `key=value` sets a named
  * option; bare words fill each command's positional options in order; the last positional may
  * take the rest of the line (talk's text). The positions come from each command's option schema
- * (commands/options.ts).
+ * (commands/kit/options.ts).
  */
 import { findCommand } from '../index.ts';
 import { positions } from './options.ts';

@@ -37,7 +37,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 # The worker reads the last "N/M" of every output line as training progress
-# (queue/processors/trainer.ts parseProgress), so no other line may contain one.
+# (core/identity/trainer.ts parseProgress), so no other line may contain one.
 _FRACTION = re.compile(r"(\d)(\s*)/(\s*)(\d)")
 
 

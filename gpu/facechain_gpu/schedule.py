@@ -78,7 +78,7 @@ def progress_line(step: int, total: int, loss: float, lr: float, its: float | No
     return line
 
 
-# The worker's own reading of a progress line (queue/processors/trainer.ts parseProgress).
+# The worker's own reading of a progress line (core/identity/trainer.ts parseProgress).
 _WORKER_PROGRESS = re.compile(r"(\d+)\s*/\s*(\d+)")
 
 

@@ -174,7 +174,7 @@ describe('uploaded style LoRA via Telegram', () => {
     const job = await producer.findJob(gen!.id);
     expect(job?.data).toMatchObject({ style: 'snow', userStyle: id, identityId: 'idA' });
 
-    // The generate job's plan step (same lookup as queue/processors/generate.ts): owner → the
+    // The generate job's plan step (same lookup as core/portrait/generate.ts): owner → the
     // style's LoRA is merged on top of the pack's; anyone else → "no uploaded style".
     const dir = path.join(root, 'snow');
     await mkdir(dir);

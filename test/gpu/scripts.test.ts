@@ -184,7 +184,7 @@ describe.skipIf(!PYTHON)('GPU-host scripts (gpu/)', () => {
     const r = py(['write_lora.py', file], path.join(ROOT, 'test/gpu'));
     expect(r.status, r.stderr).toBe(0);
     const bytes = readFileSync(file);
-    // The job's own validation (queue/processors/train-lora.ts uses UserStyleStore.validate).
+    // The job's own validation (queue/jobs/train-lora.ts uses UserStyleStore.validate).
     const checked = new UserStyleStore(path.join(tmp, 'styles'), {
       maxBytes: 268435456,
       maxPerUser: 1,

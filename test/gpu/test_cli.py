@@ -17,7 +17,7 @@ from facechain_gpu.cli import run_main
 from facechain_gpu.schedule import worker_progress
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-# What queue/processors/trainer.ts appends (trainerArgs).
+# What core/identity/trainer.ts appends (trainerArgs).
 CONTRACT = ["--steps", "800", "--rank", "4", "--alpha", "32", "--learning-rate", "1.5e-4", "--lr-scheduler", "cosine",
             "--resolution", "512", "--seed", "42", "--trigger", "<fcsks>"]
 

@@ -1,7 +1,7 @@
 /**
  * The body models run converted to ONNX (models/tfjs-convert.ts) with MoveNet decoded in
  * TypeScript (core/pose/movenet-decode.ts): checked against the published graphs running on
- * TensorFlow.js itself (models/tfjs.ts, a dev dependency) on real photos at several input shapes.
+ * TensorFlow.js itself (test/pose/tfjs-reference.ts, a dev dependency) on real photos at several input shapes.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * The delivery stream on its own (queue/delivery.ts): once per request, retries with backoff,
+ * The delivery stream on its own (queue/delivery/): once per request, retries with backoff,
  * takeover of what a dead bot process left, refusal of what cannot be sent, forget. Real Redis;
  * the chat platform is the recording test double.
  */

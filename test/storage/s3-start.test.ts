@@ -1,4 +1,4 @@
-/** A job-layer process on an S3 bucket checks the bucket at start (queue/service.ts runService). */
+/** A job-layer process on an S3 bucket checks the bucket at start (bot/app.ts runService). */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
