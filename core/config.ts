@@ -74,6 +74,11 @@ export const configSchema = z.object({
   FACECHAIN_TTS_TIMEOUT_MS: int(1000, 120_000).default(20_000),
   /** Disk budget of the online speech cache under <data dir>/cache/speech (0 = no cache). */
   FACECHAIN_TTS_CACHE_MB: int(0, 100_000).default(256),
+  /** Run the GFPGAN face enhancer on every frame of GPU talking videos (needs talk-gfpgan installed). */
+  FACECHAIN_TALK_ENHANCE: z
+    .enum(['true', 'false', '1', '0', 'on', 'off'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1' || v === 'on'),
   /** Longest text a talking video may speak (characters, after control characters are removed). */
   FACECHAIN_TALK_MAX_TEXT: int(1, 5000).default(500),
   /** Longest audio accepted from a user (voice message, file), seconds; refused from its header. */

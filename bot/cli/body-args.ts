@@ -1,17 +1,19 @@
 /**
  * Shared by `pose`, `segment` and `tryon`, which answer in JSON lines (issue 12): options are
- * parsed by the one command-line parser (args.ts), and every error, usage mistakes included, is
- * printed as {"error": {"code", "message"}} on stdout, exit 2 for usage mistakes and 1 otherwise.
+ * parsed by the one command-line parser (args.ts); a wrong command line is a UsageError (exit 2,
+ * message and usage on stderr, bot/cli/main.ts), and any other error is printed as
+ * {"error": {"code", "message"}} on stdout with exit 1, as `analyze` does.
  */
 import { errorInfo, InputError } from '../../base/errors.ts';
 import { UsageError } from './args.ts';
 
 export { parseCommandLine, UsageError } from './args.ts';
 
-/** Print an error line and return the exit code for it. */
+/** Print an error line and return the exit code for it; a usage error goes on to bot/cli/main.ts. */
 export function printError(e: unknown, extra: Record<string, unknown> = {}): number {
+  if (e instanceof UsageError) throw e;
   process.stdout.write(`${JSON.stringify({ ...extra, error: errorInfo(e) })}\n`);
-  return e instanceof UsageError ? 2 : 1;
+  return 1;
 }
 
 export const r1 = (v: number) => Math.round(v * 10) / 10;

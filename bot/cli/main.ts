@@ -36,12 +36,15 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   tryon: () => import('./tryon.ts'),
 };
 
+/** The subcommands, for help and for the conventions test. */
+export const COMMAND_NAMES = Object.keys(commands);
+
 function help(): string {
   return [
     'usage: facechain <command> [options]',
     '',
     'commands:',
-    ...Object.keys(commands).map((c) => `  ${c}`),
+    ...COMMAND_NAMES.map((c) => `  ${c}`),
     '',
     'Run "facechain <command> --help" for a command\'s options.',
   ].join('\n');

@@ -2,7 +2,8 @@
  * `facechain talk <portrait> (--text "…" [--voice V] [--offline] | --audio FILE) --out FILE.mp4`:
  * the talking-portrait path of the `talk` job, run on this machine. Prints one JSON line
  * {"out","engine","voice","durationS","frames","bytes"} (plus "fallback" when the offline voice
- * stood in); errors as {"error":{"code","message"}} with exit 2 for usage and 1 otherwise.
+ * stood in); a wrong command line exits 2 with the message on stderr (bot/cli/args.ts), and any
+ * other error is the line {"error":{"code","message"}} with exit 1, as `analyze` does.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,47 +13,12 @@ import { parseEngineChoice } from '../../core/talk/engines.ts';
 import { runTalk, type TalkSpeech } from '../../core/talk/run.ts';
 import { VIDEO_CAPS } from '../../core/video/encode.ts';
 import { ModelStore } from '../../models/store.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 import type { CliCommand } from './main.ts';
 
 const USAGE =
   'facechain talk <portrait> (--text "…" [--voice V] [--offline] | --audio FILE) --out FILE.mp4 ' +
   '[--engine auto|basic|sadtalker] [--enhance] [--no-head-motion] [--seed N] [--platform discord|telegram]';
-
-const VALUED = new Set(['--text', '--voice', '--audio', '--out', '--engine', '--seed', '--platform']);
-const FLAGS = new Set(['--offline', '--enhance', '--no-head-motion']);
-
-class UsageError extends FacechainError {}
-
-interface Parsed {
-  files: string[];
-  values: Map<string, string>;
-  flags: Set<string>;
-}
-
-/** Options anywhere; `--` ends them (so a portrait may be named "--text.jpg"). */
-function parse(argv: string[]): Parsed {
-  const files: string[] = [];
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      files.push(...argv.slice(i + 1));
-      break;
-    }
-    if (VALUED.has(a)) {
-      const v = argv[i + 1];
-      if (v === undefined) throw new UsageError('missing_value', `${a} needs a value. usage: ${USAGE}`);
-      if (values.has(a)) throw new UsageError('repeated_option', `${a} is given twice. usage: ${USAGE}`);
-      values.set(a, v);
-      i++;
-    } else if (FLAGS.has(a)) flags.add(a);
-    else if (a.startsWith('--'))
-      throw new UsageError('unknown_option', `Unknown option ${a}. usage: ${USAGE}`);
-    else files.push(a);
-  }
-  return { files, values, flags };
-}
 
 function print(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -63,49 +29,39 @@ export const command: CliCommand = {
     'Make a talking video of the face in <portrait>, speaking --text (an online voice, or the offline eSpeak NG voice) or your --audio file. Uses the best installed animation engine (--engine basic for the CPU animator). Prints one JSON line.',
   usage: USAGE,
   async run(argv) {
-    let args: Parsed;
-    let speech: TalkSpeech;
-    let out: string;
+    // The command line first (UsageError: exit 2, message and usage on stderr, bot/cli/main.ts);
+    // then anything about the inputs is a JSON error line on stdout, exit 1.
+    const args = parseCommandLine(argv, {
+      strings: ['text', 'voice', 'audio', 'out', 'engine', 'seed', 'platform'],
+      flags: ['offline', 'enhance', 'no-head-motion'],
+      required: ['out'],
+      positionals: { min: 1, max: 1, what: 'portrait' },
+    });
+    const text = args.string('text');
+    const audio = args.string('audio');
+    if ((text === undefined) === (audio === undefined)) throw new UsageError('Give either --text or --audio.');
+    if (audio !== undefined && (args.string('voice') !== undefined || args.flag('offline')))
+      throw new UsageError('--voice and --offline go with --text, not --audio.');
+    const out = args.string('out')!;
+    if (path.extname(out).toLowerCase() !== '.mp4')
+      throw new UsageError(`--out must end in .mp4 (got "${out}").`, 'bad_output');
+    let speech: TalkSpeech =
+      text !== undefined
+        ? {
+            text,
+            ...(args.string('voice') !== undefined ? { voice: args.string('voice')! } : {}),
+            ...(args.flag('offline') ? { offline: true } : {}),
+          }
+        : { audio: audio! };
+    const seed = args.int('seed', { min: 0, max: 999_999_999 });
+    const platform = args.choice('platform', Object.keys(VIDEO_CAPS) as (keyof typeof VIDEO_CAPS)[]);
+    let engine: ReturnType<typeof parseEngineChoice>;
     try {
-      args = parse(argv);
-      const { files, values, flags } = args;
-      if (files.length !== 1)
-        throw new UsageError('usage', `Give exactly one portrait (got ${files.length}). usage: ${USAGE}`);
-      const text = values.get('--text');
-      const audio = values.get('--audio');
-      if ((text === undefined) === (audio === undefined))
-        throw new UsageError('usage', `Give either --text or --audio. usage: ${USAGE}`);
-      if (audio !== undefined && (values.has('--voice') || flags.has('--offline')))
-        throw new UsageError('usage', `--voice and --offline go with --text, not --audio. usage: ${USAGE}`);
-      const o = values.get('--out');
-      if (!o) throw new UsageError('usage', `--out FILE.mp4 is required. usage: ${USAGE}`);
-      if (path.extname(o).toLowerCase() !== '.mp4')
-        throw new UsageError('bad_output', `--out must end in .mp4 (got "${o}").`);
-      out = o;
-      speech =
-        text !== undefined
-          ? {
-              text,
-              ...(values.has('--voice') ? { voice: values.get('--voice')! } : {}),
-              ...(flags.has('--offline') ? { offline: true } : {}),
-            }
-          : { audio: audio! };
-      const seed = values.get('--seed');
-      if (seed !== undefined && !/^\d{1,9}$/.test(seed))
-        throw new UsageError('bad_seed', `--seed must be a whole number, got "${seed}".`);
-      const platform = values.get('--platform');
-      if (platform !== undefined && !(platform in VIDEO_CAPS))
-        throw new UsageError(
-          'bad_platform',
-          `--platform must be one of ${Object.keys(VIDEO_CAPS).join(', ')}, got "${platform}".`,
-        );
-      parseEngineChoice(values.get('--engine'));
+      engine = parseEngineChoice(args.string('engine'));
     } catch (e) {
-      const info = errorInfo(e);
-      print({ error: info });
-      return e instanceof UsageError || (e as { code?: string }).code === 'unknown_engine' ? 2 : 1;
+      throw new UsageError(`--engine: ${(e as Error).message}`, 'unknown_engine');
     }
-    const { files, values, flags } = args;
+    const files = args.positionals;
     try {
       const portrait = await readFile(files[0]!).catch((e: NodeJS.ErrnoException) => {
         throw new FacechainError(
@@ -125,18 +81,16 @@ export const command: CliCommand = {
           }),
         };
       }
-      const platform = values.get('--platform') as keyof typeof VIDEO_CAPS | undefined;
-      const seed = values.get('--seed');
       const r = await runTalk({
         portrait,
         speech,
         out,
-        engine: parseEngineChoice(values.get('--engine')),
+        engine,
         store: new ModelStore(config().modelsDir),
         ...(platform ? { maxBytes: VIDEO_CAPS[platform] } : {}),
-        ...(flags.has('--no-head-motion') ? { headMotion: false } : {}),
-        ...(flags.has('--enhance') ? { enhance: true } : {}),
-        ...(seed !== undefined ? { seed: Number(seed) } : {}),
+        ...(args.flag('no-head-motion') ? { headMotion: false } : {}),
+        ...(args.flag('enhance') ? { enhance: true } : {}),
+        ...(seed !== undefined ? { seed } : {}),
       });
       print({
         out: r.out,

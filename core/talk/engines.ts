@@ -8,7 +8,13 @@
 import { InputError } from '../../base/errors.ts';
 import type { ModelStore } from '../../models/store.ts';
 import { BasicEngine } from './basic.ts';
-import { modelsProblem, SADTALKER_MODELS, SadTalkerEngine, type SadTalkerOptions } from './sadtalker.ts';
+import {
+  ENHANCER_MODEL,
+  modelsProblem,
+  SADTALKER_MODELS,
+  SadTalkerEngine,
+  type SadTalkerOptions,
+} from './sadtalker.ts';
 import type { AnimationEngine, EngineName } from './types.ts';
 
 export type EngineChoice = 'auto' | EngineName;
@@ -31,8 +37,18 @@ export interface EngineStatus {
 }
 
 /** What is installed on this machine (file checks only; nothing is loaded). */
-export async function engineStatus(store: ModelStore): Promise<EngineStatus[]> {
-  const problem = await modelsProblem(store, Object.values(SADTALKER_MODELS));
+export async function engineStatus(
+  store: ModelStore,
+  o: { enhance?: boolean } = {},
+): Promise<EngineStatus[]> {
+  // With the enhancer asked for (FACECHAIN_TALK_ENHANCE), the GPU engine counts only with it.
+  const problem =
+    (await modelsProblem(store, Object.values(SADTALKER_MODELS))) ??
+    (o.enhance
+      ? await modelsProblem(store, [ENHANCER_MODEL]).then((p) =>
+          p ? `FACECHAIN_TALK_ENHANCE is on, but the face enhancer is missing: ${p}` : undefined,
+        )
+      : undefined);
   return [
     { name: 'sadtalker', available: !problem, ...(problem ? { reason: problem } : {}) },
     { name: 'basic', available: true },

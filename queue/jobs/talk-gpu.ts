@@ -21,7 +21,10 @@ export const talkGpu = defineJob({
     const { config } = await import('../../core/config.ts');
     const { ModelStore } = await import('../../models/store.ts');
     const { engineStatus } = await import('../../core/talk/engines.ts');
-    const gpu = (await engineStatus(new ModelStore(config().modelsDir))).find((e) => e.name === 'sadtalker');
+    const enhance = config().FACECHAIN_TALK_ENHANCE;
+    const gpu = (await engineStatus(new ModelStore(config().modelsDir), { enhance })).find(
+      (e) => e.name === 'sadtalker',
+    );
     if (gpu?.available) return inThread(import.meta.url);
     log('queue').info({ problem: gpu?.reason }, 'GPU talking portraits not available on this worker');
     return notInstalled(gpu?.reason);

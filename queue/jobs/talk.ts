@@ -117,6 +117,7 @@ export async function makeTalk(ctx: ProcessorContext<Data>, engine: 'basic' | 's
       speech,
       out,
       engine,
+      ...(engine === 'sadtalker' && config().FACECHAIN_TALK_ENHANCE ? { enhance: true } : {}),
       store: new ModelStore(config().modelsDir),
       analyzer,
       maxBytes,

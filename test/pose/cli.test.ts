@@ -116,35 +116,31 @@ describe('facechain pose / segment / tryon', () => {
     expect((await decodeImage(bytes(out))).width).toBe(512);
   });
 
-  it('usage mistakes print a JSON error and exit 2, before any model loads', async () => {
-    const { command: pose } = await import('../../bot/cli/pose.ts');
-    const { command: segment } = await import('../../bot/cli/segment.ts');
-    const { command: tryon } = await import('../../bot/cli/tryon.ts');
-    const written: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => {
-      written.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    let codes: number[];
-    try {
-      codes = [
-        await pose.run([]),
-        await pose.run(['x.jpg', '--bogus']),
-        await pose.run(['x.jpg', '--out', 'skeleton.jpg']),
-        await segment.run(['x.jpg']),
-        await tryon.run(['a.jpg', '--out', 'r.png']),
-      ];
-    } finally {
-      process.stdout.write = write;
+  it('usage mistakes exit 2 with the message on stderr and nothing on stdout, before any model loads', async () => {
+    const { runCli } = await import('../../bot/cli/main.ts');
+    const cases: [string[], RegExp][] = [
+      [['pose'], /Expected at least 1 photo, got 0/],
+      [['pose', 'x.jpg', '--bogus'], /Unknown option --bogus/],
+      [['pose', 'x.jpg', '--out', 'skeleton.jpg'], /--out must end in \.png/],
+      [['segment', 'x.jpg'], /--out is required/],
+      [['tryon', 'a.jpg', '--out', 'r.png'], /Expected 2/],
+    ];
+    for (const [argv, why] of cases) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const [w, e] = [process.stdout.write, process.stderr.write];
+      process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+      process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
+      let code: number;
+      try {
+        code = await runCli(argv);
+      } finally {
+        [process.stdout.write, process.stderr.write] = [w, e];
+      }
+      expect(code, argv.join(' ')).toBe(2);
+      expect(out).toEqual([]);
+      expect(err.join('')).toMatch(new RegExp(`^facechain ${argv[0]}: `));
+      expect(err.join('')).toMatch(why);
     }
-    expect(codes).toEqual([2, 2, 2, 2, 2]);
-    expect(written.map((line) => JSON.parse(line).error.code)).toEqual([
-      'usage',
-      'usage',
-      'bad_option_value',
-      'missing_option',
-      'usage',
-    ]);
   });
 });

@@ -95,26 +95,41 @@ describe('facechain talk', () => {
     expect((await readdir(tmp)).sort()).toEqual([path.basename(portrait), path.basename(out)].sort());
   });
 
-  it('usage errors are JSON lines with exit 2', async () => {
+  it('usage errors exit 2 with the message and usage on stderr, nothing on stdout', async () => {
     const photo = path.join(FACES, 'astronaut.png');
     // One as a separate process (the exit status a shell sees), the rest in this process.
     const spawned = await cli([photo, '--text', 'hi']);
-    expect(spawned.code).toBe(2);
-    expect(spawned.lines).toEqual([{ error: { code: 'usage', message: expect.stringContaining('--out') } }]);
-    const cases: [string[], string][] = [
-      [[], 'usage'],
-      [[photo, '--text', 'hi', '--audio', 'a.wav', '--out', 'x.mp4'], 'usage'],
-      [[photo, '--text', 'hi'], 'usage'],
-      [[photo, '--text', 'hi', '--out', 'x.avi'], 'bad_output'],
-      [[photo, '--text', 'hi', '--out', 'x.mp4', '--speed', '2'], 'unknown_option'],
-      [[photo, '--text'], 'missing_value'],
-      [[photo, '--text', 'hi', '--out', 'x.mp4', '--engine', 'wav2lip'], 'unknown_engine'],
-      [[photo, '--audio', 'a.wav', '--voice', 'x', '--out', 'x.mp4'], 'usage'],
+    expect([spawned.code, spawned.lines]).toEqual([2, []]);
+    expect(spawned.stderr).toMatch(/^facechain talk: --out is required\.\nusage: facechain talk /);
+    const { runCli } = await import('../../bot/cli/main.ts');
+    const cases: [string[], RegExp][] = [
+      [['--text', 'hi', '--out', 'x.mp4'], /Expected 1 portrait, got 0/],
+      [[], /--out is required/],
+      [[photo, '--text', 'hi', '--audio', 'a.wav', '--out', 'x.mp4'], /either --text or --audio/],
+      [[photo, '--out', 'x.mp4'], /either --text or --audio/],
+      [[photo, '--text', 'hi', '--out', 'x.avi'], /--out must end in \.mp4/],
+      [[photo, '--text', 'hi', '--out', 'x.mp4', '--speed', '2'], /Unknown option --speed/],
+      [[photo, '--out', 'x.mp4', '--text'], /--text needs a value/],
+      [[photo, '--text', 'hi', '--out', 'x.mp4', '--engine', 'wav2lip'], /Unknown animation engine "wav2lip"/],
+      [[photo, '--audio', 'a.wav', '--voice', 'x', '--out', 'x.mp4'], /--voice and --offline go with --text/],
+      [[photo, '--text', 'hi', '--out', 'x.mp4', '--seed', '1.5'], /--seed must be a whole number/],
+      [[photo, '--text', 'hi', '--out', 'x.mp4', '--platform', 'irc'], /--platform must be/],
     ];
-    for (const [args, code] of cases) {
-      const r = await inProcess(args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.lines).toEqual([{ error: { code, message: expect.any(String) } }]);
+    for (const [args, why] of cases) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const [w, e] = [process.stdout.write, process.stderr.write];
+      process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+      process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
+      let code: number;
+      try {
+        code = await runCli(['talk', ...args]);
+      } finally {
+        [process.stdout.write, process.stderr.write] = [w, e];
+      }
+      expect(code, args.join(' ')).toBe(2);
+      expect(out, args.join(' ')).toEqual([]);
+      expect(err.join(''), args.join(' ')).toMatch(why);
     }
   });
 

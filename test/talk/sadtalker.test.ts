@@ -111,6 +111,16 @@ describe('engine choice', () => {
     expect(status[0]!.reason).toMatch(/not verified/);
   });
 
+  it('with the enhancer asked for (FACECHAIN_TALK_ENHANCE), the GPU engine counts only with it installed', async () => {
+    const files = FIXTURES();
+    const without = (await engineStatus(storeWith(files), { enhance: true }))[0]!;
+    expect(without).toMatchObject({ name: 'sadtalker', available: false });
+    expect(without.reason).toMatch(/FACECHAIN_TALK_ENHANCE is on.*talk-gfpgan/);
+    expect((await engineStatus(storeWith(files)))[0]!.available).toBe(true);
+    const withIt = storeWith({ ...files, [ENHANCER_MODEL]: buildEnhancerFixture('invert') });
+    expect((await engineStatus(withIt, { enhance: true }))[0]).toEqual({ name: 'sadtalker', available: true });
+  });
+
   it('with the models installed and verified, auto picks SadTalker', async () => {
     const engine = await pickEngine(storeWith(FIXTURES()), 'auto');
     expect(engine.name).toBe('sadtalker');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, UsageError } from '../../bot/cli/args.ts';
-import { runCli } from '../../bot/cli/main.ts';
+import { COMMAND_NAMES, runCli } from '../../bot/cli/main.ts';
 
 async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -33,21 +33,8 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 const F = 'test/fixtures/faces';
-const COMMANDS = [
-  'models',
-  'styles',
-  'lora',
-  'start',
-  'worker',
-  'jobs',
-  'files',
-  'fuse',
-  'rank',
-  'analyze',
-  'compare',
-  'prepare',
-  'generate',
-];
+// Every subcommand main.ts knows: a new one must add a wrong command line below.
+const COMMANDS = COMMAND_NAMES;
 
 /** Wrong command lines, each with what the message must say. None reaches a model or Redis. */
 const USAGE_ERRORS: [string[], RegExp][] = [
@@ -95,6 +82,11 @@ const USAGE_ERRORS: [string[], RegExp][] = [
   [['worker', '--queues', 'gpu-nope'], /--queues: Unknown queue "gpu-nope"/],
   [['start', '--port', '80'], /Unknown option --port/],
   [['start', 'now'], /Unexpected argument "now"/],
+  [['talk', 'p.png', '--text', 'hi'], /--out is required/],
+  [['talk', 'p.png', '--out', 'x.mp4'], /either --text or --audio/],
+  [['pose'], /Expected at least 1 photo, got 0/],
+  [['segment', 'p.jpg'], /--out is required/],
+  [['tryon', 'a.jpg', '--out', 'r.png'], /Expected 2/],
 ];
 
 describe('usage errors', () => {
