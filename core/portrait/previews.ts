@@ -3,10 +3,13 @@
  * (core/diffusion/preview.ts) of the picture being denoised, at most every `intervalMs`, stored as
  * a small JPEG artifact of the user and named in the job's progress (the job layer carries a ref,
  * never bytes; front-ends read it and edit their message's picture). Each preview replaces the
- * one before; close() removes what is left, also after an error or a cancel.
+ * one before; close() removes what is left, also after an error or a cancel. Previews go through
+ * the same output safety check as results (core/safety): one it flags is not shown, and the
+ * job shows none after it (a preview cannot be blurred the way a result is).
  */
 import { log } from '../../base/log.ts';
 import { encodeJpeg, type RgbImage, resizeRgb } from '../image/codec.ts';
+import { flaggedPictures } from '../safety/classifier.ts';
 import type { ArtifactStore } from '../storage/artifacts.ts';
 
 const logger = log('generate');
@@ -28,17 +31,22 @@ export class PreviewPublisher {
   private readonly stored: string[] = [];
   /** How many were published (tests, logs). */
   published = 0;
+  /** The safety check flagged a preview: no more for this job. */
+  stopped = false;
 
   constructor(
     private readonly task: PreviewTask,
     private readonly user: string,
     private readonly intervalMs: number,
     private readonly now: () => number = Date.now,
+    /** True when the picture must not be shown: the output safety check, where one is installed. */
+    private readonly flags: (image: RgbImage) => Promise<boolean> = async (image) =>
+      (await flaggedPictures([image], 'preview')).length > 0,
   ) {}
 
   /** Offer the picture being made; published when the last one is old enough and none is being stored. */
   offer(image: RgbImage, stage: string, percent: number): void {
-    if (this.closed || this.busy || this.now() - this.last < this.intervalMs) return;
+    if (this.closed || this.stopped || this.busy || this.now() - this.last < this.intervalMs) return;
     this.busy = true;
     this.last = this.now();
     this.chain = this.chain
@@ -56,6 +64,11 @@ export class PreviewPublisher {
       Math.max(1, Math.round(image.width * scale)),
       Math.max(1, Math.round(image.height * scale)),
     );
+    if (await this.flags(small)) {
+      this.stopped = true;
+      logger.info({ published: this.published }, 'preview withheld by the safety check; no more for this job');
+      return;
+    }
     const { ref } = await this.task.artifacts.put(this.user, await encodeJpeg(small, { quality: 80 }), {
       ext: 'jpg',
     });

@@ -22,7 +22,9 @@ import { NotAvailableError } from '../../base/errors.ts';
 import { toPayloads } from '../../bot/discord/render.ts';
 import { config } from '../../core/config.ts';
 import { decodeImage, encodeJpeg, type RgbImage } from '../../core/image/codec.ts';
+import { PreviewPublisher } from '../../core/portrait/previews.ts';
 import { SAFETY_MODEL, SafetyClassifier } from '../../core/safety/classifier.ts';
+import { LocalArtifactStore } from '../../core/storage/artifacts.ts';
 import { buildSafetyFixture } from '../../models/fixtures/safety-fixture.ts';
 import { loadManifests } from '../../models/manifest.ts';
 import { ModelStore } from '../../models/store.ts';
@@ -93,6 +95,33 @@ describe('safety classifier', () => {
     const err = await SafetyClassifier.load(new ModelStore(bare)).catch((e) => e);
     expect(err).toBeInstanceOf(NotAvailableError);
     expect(String(err.message)).toMatch(/safety-nsfw.*docs\/frontends\.md.*not installed/);
+  });
+
+  it('a preview the check flags is not shown, and the job shows no more previews', async () => {
+    const model = await SafetyClassifier.load(new ModelStore(modelsDir));
+    const store = new LocalArtifactStore(mkdtempSync(path.join(tmp, 'previews-')));
+    const shown: Array<string | undefined> = [];
+    let now = 10_000;
+    const previews = new PreviewPublisher(
+      { artifacts: store, progress: (_s, _p, extra) => shown.push(extra?.preview) },
+      'tg-5151',
+      1000,
+      () => now,
+      async (img) => (await model.scores([img]))[0]! >= 0.5,
+    );
+    const offer = async (img: RgbImage) => {
+      previews.offer(img, 'generate', 50);
+      now += 1500;
+      await new Promise((r) => setTimeout(r, 50));
+    };
+    await offer(plain(40, 60, 220));
+    await offer(plain(220, 60, 40)); // flagged
+    await offer(plain(40, 60, 220)); // would be fine, but the job shows no more
+    await previews.close();
+    expect(shown).toHaveLength(1);
+    expect([previews.published, previews.stopped]).toEqual([1, true]);
+    expect(await store.listUser('tg-5151')).toEqual([]);
+    await model.dispose();
   });
 
   it('Discord sends a flagged picture as a SPOILER_ file', async () => {
