@@ -360,7 +360,8 @@ export const en = {
   'pose.preview': 'The pose taken from your photo.',
   'reply.style_only':
     'Made without a face model: this server has no FaceChain-FACT installed, so the picture was drawn in the style and your face fused in afterwards. Likeness is usually higher with a trained face (/train) or FACT.',
-  'portrait.info_style_only': 'Method: style only, your face fused in afterwards (no face model on this server)',
+  'portrait.info_style_only':
+    'Method: style only, your face fused in afterwards (no face model on this server)',
   // ---- web API request bodies (helper/ops: bot/web/body.ts) ----
   'web.too_large': 'The upload is larger than {limit} MB. Send fewer or smaller files.',
   'web.too_many_files': 'Too many files: at most {max} in one request.',

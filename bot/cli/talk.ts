@@ -39,7 +39,8 @@ export const command: CliCommand = {
     });
     const text = args.string('text');
     const audio = args.string('audio');
-    if ((text === undefined) === (audio === undefined)) throw new UsageError('Give either --text or --audio.');
+    if ((text === undefined) === (audio === undefined))
+      throw new UsageError('Give either --text or --audio.');
     if (audio !== undefined && (args.string('voice') !== undefined || args.flag('offline')))
       throw new UsageError('--voice and --offline go with --text, not --audio.');
     const out = args.string('out')!;

@@ -66,7 +66,10 @@ export class PreviewPublisher {
     );
     if (await this.flags(small)) {
       this.stopped = true;
-      logger.info({ published: this.published }, 'preview withheld by the safety check; no more for this job');
+      logger.info(
+        { published: this.published },
+        'preview withheld by the safety check; no more for this job',
+      );
       return;
     }
     const { ref } = await this.task.artifacts.put(this.user, await encodeJpeg(small, { quality: 80 }), {

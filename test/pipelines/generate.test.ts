@@ -62,7 +62,7 @@ describe('generate job (real queue, fixture SD model whose output is a real face
     expect(delivery.reply.images).toEqual(r.images);
     expect(delivery.reply.text).toMatch(/2 portrait/);
     // No FACT in the fixture folder: a zero-shot request is style only, and the reply says so.
-    expect((status?.result as { method?: string }).method).toBe('style-only');
+    expect((status?.result as { method?: string } | undefined)?.method).toBe('style-only');
     expect(delivery.reply.text).toContain('Made without a face model');
   });
 

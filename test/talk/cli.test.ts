@@ -110,7 +110,10 @@ describe('facechain talk', () => {
       [[photo, '--text', 'hi', '--out', 'x.avi'], /--out must end in \.mp4/],
       [[photo, '--text', 'hi', '--out', 'x.mp4', '--speed', '2'], /Unknown option --speed/],
       [[photo, '--out', 'x.mp4', '--text'], /--text needs a value/],
-      [[photo, '--text', 'hi', '--out', 'x.mp4', '--engine', 'wav2lip'], /Unknown animation engine "wav2lip"/],
+      [
+        [photo, '--text', 'hi', '--out', 'x.mp4', '--engine', 'wav2lip'],
+        /Unknown animation engine "wav2lip"/,
+      ],
       [[photo, '--audio', 'a.wav', '--voice', 'x', '--out', 'x.mp4'], /--voice and --offline go with --text/],
       [[photo, '--text', 'hi', '--out', 'x.mp4', '--seed', '1.5'], /--seed must be a whole number/],
       [[photo, '--text', 'hi', '--out', 'x.mp4', '--platform', 'irc'], /--platform must be/],

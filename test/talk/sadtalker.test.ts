@@ -118,7 +118,10 @@ describe('engine choice', () => {
     expect(without.reason).toMatch(/FACECHAIN_TALK_ENHANCE is on.*talk-gfpgan/);
     expect((await engineStatus(storeWith(files)))[0]!.available).toBe(true);
     const withIt = storeWith({ ...files, [ENHANCER_MODEL]: buildEnhancerFixture('invert') });
-    expect((await engineStatus(withIt, { enhance: true }))[0]).toEqual({ name: 'sadtalker', available: true });
+    expect((await engineStatus(withIt, { enhance: true }))[0]).toEqual({
+      name: 'sadtalker',
+      available: true,
+    });
   });
 
   it('with the models installed and verified, auto picks SadTalker', async () => {
