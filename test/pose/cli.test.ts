@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, encodeJpeg, extractRgb } from '../../core/image/codec.ts';
 import { isSkeletonImage } from '../../core/pose/skeleton.ts';
+import { runCliCaptured } from '../unit/run-cli.ts';
 import { BODY, bytes, FACES, photo } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -117,7 +118,6 @@ describe('facechain pose / segment / tryon', () => {
   });
 
   it('usage mistakes exit 2 with the message on stderr and nothing on stdout, before any model loads', async () => {
-    const { runCli } = await import('../../bot/cli/main.ts');
     const cases: [string[], RegExp][] = [
       [['pose'], /Expected at least 1 photo, got 0/],
       [['pose', 'x.jpg', '--bogus'], /Unknown option --bogus/],
@@ -126,21 +126,11 @@ describe('facechain pose / segment / tryon', () => {
       [['tryon', 'a.jpg', '--out', 'r.png'], /Expected 2/],
     ];
     for (const [argv, why] of cases) {
-      const out: string[] = [];
-      const err: string[] = [];
-      const [w, e] = [process.stdout.write, process.stderr.write];
-      process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
-      process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
-      let code: number;
-      try {
-        code = await runCli(argv);
-      } finally {
-        [process.stdout.write, process.stderr.write] = [w, e];
-      }
+      const { code, stdout, stderr } = await runCliCaptured(argv);
       expect(code, argv.join(' ')).toBe(2);
-      expect(out).toEqual([]);
-      expect(err.join('')).toMatch(new RegExp(`^facechain ${argv[0]}: `));
-      expect(err.join('')).toMatch(why);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(new RegExp(`^facechain ${argv[0]}: `));
+      expect(stderr).toMatch(why);
     }
   });
 });

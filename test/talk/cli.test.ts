@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodePng } from '../../core/image/codec.ts';
 import { mp3Claiming } from '../media/helpers.ts';
+import { runCliCaptured } from '../unit/run-cli.ts';
 import { FACES } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -101,7 +102,6 @@ describe('facechain talk', () => {
     const spawned = await cli([photo, '--text', 'hi']);
     expect([spawned.code, spawned.lines]).toEqual([2, []]);
     expect(spawned.stderr).toMatch(/^facechain talk: --out is required\.\nusage: facechain talk /);
-    const { runCli } = await import('../../bot/cli/main.ts');
     const cases: [string[], RegExp][] = [
       [['--text', 'hi', '--out', 'x.mp4'], /Expected 1 portrait, got 0/],
       [[], /--out is required/],
@@ -119,20 +119,10 @@ describe('facechain talk', () => {
       [[photo, '--text', 'hi', '--out', 'x.mp4', '--platform', 'irc'], /--platform must be/],
     ];
     for (const [args, why] of cases) {
-      const out: string[] = [];
-      const err: string[] = [];
-      const [w, e] = [process.stdout.write, process.stderr.write];
-      process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
-      process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
-      let code: number;
-      try {
-        code = await runCli(['talk', ...args]);
-      } finally {
-        [process.stdout.write, process.stderr.write] = [w, e];
-      }
+      const { code, stdout, stderr } = await runCliCaptured(['talk', ...args]);
       expect(code, args.join(' ')).toBe(2);
-      expect(out, args.join(' ')).toEqual([]);
-      expect(err.join(''), args.join(' ')).toMatch(why);
+      expect(stdout, args.join(' ')).toBe('');
+      expect(stderr, args.join(' ')).toMatch(why);
     }
   });
 

@@ -9,28 +9,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, UsageError } from '../../bot/cli/args.ts';
-import { COMMAND_NAMES, runCli } from '../../bot/cli/main.ts';
+import { COMMAND_NAMES } from '../../bot/cli/main.ts';
+import { runCliCaptured } from './run-cli.ts';
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  process.stdout.write = ((s: string) => {
-    stdout += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
-    stderr += s;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+const cli = runCliCaptured;
 
 const F = 'test/fixtures/faces';
 // Every subcommand main.ts knows: a new one must add a wrong command line below.
