@@ -86,6 +86,30 @@ export interface Progress extends StepProgress {
   count: number;
 }
 
+/**
+ * The subset of SdPipeline.generate that inpainting callers use (template inpainting, try-on);
+ * SdPipeline satisfies it, and a test can give a smaller generator.
+ */
+export interface InpaintGenerator {
+  generate(
+    o: {
+      prompt: string;
+      negativePrompt?: string;
+      width: number;
+      height: number;
+      steps?: number;
+      guidanceScale?: number;
+      seed?: number;
+      count?: number;
+      initImage: RgbImage;
+      mask: RgbImage;
+      strength?: number;
+      controls?: { model: string; image: RgbImage; scale?: number; preprocess?: 'canny' | 'none' }[];
+    },
+    hooks?: { signal?: AbortSignal },
+  ): Promise<{ images: { rgb: RgbImage; seed: number }[] }>;
+}
+
 export interface GenerateHooks {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;

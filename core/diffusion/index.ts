@@ -20,6 +20,7 @@ export type {
   GenerateHooks,
   GenerateOptions,
   GenerateResult,
+  InpaintGenerator,
   Progress,
   Timings,
 } from './generate.ts';

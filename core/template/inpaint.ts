@@ -9,7 +9,9 @@
  * Not in this version of the recipe: the OpenPose ControlNet (no pose estimator in the
  * manifests) and the second refinement pass at strength 0.1.
  */
+
 import { throwIfAborted } from '../../base/errors.ts';
+import type { InpaintGenerator } from '../diffusion/generate.ts';
 import { featherBlend } from '../fusion/blend.ts';
 import { GROUPS } from '../fusion/landmarks.ts';
 import { convexHull, erode, fillPolygon, gaussianBlur } from '../fusion/mask.ts';
@@ -17,27 +19,6 @@ import type { Mask, Point, RgbImage } from '../fusion/raster.ts';
 import { cropToFloat, pasteFloat, rgbImage } from '../fusion/raster.ts';
 import { extractRgb, resizeRgb } from '../image/codec.ts';
 import type { TemplateInpainter, TemplateInpaintRequest } from './template.ts';
-
-/** The subset of SdPipeline.generate used here (SdPipeline satisfies it). */
-export interface InpaintGenerator {
-  generate(
-    o: {
-      prompt: string;
-      negativePrompt?: string;
-      width: number;
-      height: number;
-      steps?: number;
-      guidanceScale?: number;
-      seed?: number;
-      count?: number;
-      initImage: RgbImage;
-      mask: RgbImage;
-      strength?: number;
-      controls?: { model: string; image: RgbImage; scale?: number; preprocess?: 'canny' | 'none' }[];
-    },
-    hooks?: { signal?: AbortSignal },
-  ): Promise<{ images: { rgb: RgbImage }[] }>;
-}
 
 export interface SdInpaintOptions {
   prompt: string;

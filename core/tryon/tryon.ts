@@ -11,7 +11,9 @@
  * (core/pose) the repainted body follows their pose through the OpenPose ControlNet at weight
  * 1.0, as in FaceChain's recipe.
  */
+
 import { InputError, NotAvailableError, throwIfAborted } from '../../base/errors.ts';
+import type { InpaintGenerator } from '../diffusion/generate.ts';
 import type { ImageAnalysis } from '../face/index.ts';
 import { fusionInput } from '../fusion/faces.ts';
 import type { FaceFuser, FaceInImage } from '../fusion/fuser.ts';
@@ -21,27 +23,6 @@ import { mask as newMask } from '../fusion/raster.ts';
 import { resizeRgb } from '../image/codec.ts';
 import { likenessAt } from '../rank/likeness.ts';
 import { garmentMaskFromAlpha, inpaintMask, pasteGarment, TRYON_DEFAULTS } from './garment.ts';
-
-/** The subset of SdPipeline.generate that try-on uses (SdPipeline satisfies it). */
-export interface TryOnGenerator {
-  generate(
-    o: {
-      prompt: string;
-      negativePrompt?: string;
-      width: number;
-      height: number;
-      steps?: number;
-      guidanceScale?: number;
-      seed?: number;
-      count?: number;
-      initImage: RgbImage;
-      mask: RgbImage;
-      strength?: number;
-      controls?: { model: string; image: RgbImage; scale?: number; preprocess?: 'canny' | 'none' }[];
-    },
-    hooks?: { signal?: AbortSignal },
-  ): Promise<{ images: { rgb: RgbImage; seed: number }[] }>;
-}
 
 export interface TryOnAnalyzer {
   analyzeRgb(
@@ -118,7 +99,7 @@ export function tryOnSize(
 }
 
 export async function tryOn(
-  deps: { generator?: TryOnGenerator; analyzer?: TryOnAnalyzer; fuser?: FaceFuser },
+  deps: { generator?: InpaintGenerator; analyzer?: TryOnAnalyzer; fuser?: FaceFuser },
   req: TryOnRequest,
 ): Promise<TryOnResult> {
   // The garment is checked before anything else, so a bad upload is reported even where

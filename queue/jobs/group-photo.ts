@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { InputError, throwIfAborted } from '../../base/errors.ts';
 import type { IdentityFace } from '../../core/identity/face-source.ts';
 import { artifactRef } from '../reply.ts';
+import { storeCheckedPicture } from './checked-picture.ts';
 import { baseData, defineJob, inThread, type ProcessorContext, pictureReply, say } from './define.ts';
 
 const data = baseData.extend({
@@ -48,9 +49,9 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   const { analyzerForTask } = await import('../../core/face/shared.ts');
   const { facesLeftToRight, fusionInput, uprightImage } = await import('../../core/fusion/faces.ts');
   const { LandmarkFuser } = await import('../../core/fusion/fuser.ts');
-  const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
+  const { decodeImage } = await import('../../core/image/codec.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
-  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
+  const { assertSafetyReady } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
   await assertSafetyReady();
   const analyzer = await analyzerForTask(ctx);
@@ -106,10 +107,6 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
       'None of the members in this request has a prepared face any more, so there is no group photo.',
     );
   throwIfAborted(signal);
-  ctx.progress('safety', 92);
-  const flagged = await flaggedPictures([image], 'group-photo');
-  ctx.progress('store', 95);
-  const stored = await artifacts.put(data.user, await encodePng(image), { ext: 'png' });
-  ctx.progress('done', 100);
-  return { images: [stored.ref], placed, faceCount: slots.length, ...(flagged.length ? { flagged } : {}) };
+  const { ref, flagged } = await storeCheckedPicture(ctx, image, 'group-photo', 92);
+  return { images: [ref], placed, faceCount: slots.length, ...(flagged ? { flagged } : {}) };
 }

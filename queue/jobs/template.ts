@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { throwIfAborted } from '../../base/errors.ts';
 import { artifactRef } from '../reply.ts';
+import { storeCheckedPicture } from './checked-picture.ts';
 import {
   baseData,
   defineJob,
@@ -52,11 +53,11 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   const { config } = await import('../../core/config.ts');
   const { analyzerForTask } = await import('../../core/face/shared.ts');
   const { LandmarkFuser } = await import('../../core/fusion/fuser.ts');
-  const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
+  const { decodeImage } = await import('../../core/image/codec.ts');
   const { likenessAt } = await import('../../core/rank/likeness.ts');
   const { templatePortrait } = await import('../../core/template/template.ts');
   const { loadIdentityFace } = await import('../../core/identity/face-source.ts');
-  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
+  const { assertSafetyReady } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
   await assertSafetyReady();
   const analyzer = await analyzerForTask(ctx);
@@ -75,14 +76,10 @@ export async function process(ctx: ProcessorContext<z.infer<typeof data>>): Prom
   ctx.progress('score', 75);
   const like = await likenessAt(analyzer, out.image, out.box, user.embedding, signal);
   throwIfAborted(signal);
-  ctx.progress('safety', 85);
-  const flagged = await flaggedPictures([out.image], 'template');
-  ctx.progress('store', 90);
-  const stored = await artifacts.put(data.user, await encodePng(out.image), { ext: 'png' });
-  ctx.progress('done', 100);
+  const { ref, flagged } = await storeCheckedPicture(ctx, out.image, 'template', 85);
   return {
-    ...(flagged.length ? { flagged } : {}),
-    images: [stored.ref],
+    ...(flagged ? { flagged } : {}),
+    images: [ref],
     scores: like.score === undefined ? [] : [Math.round(like.score * 1000) / 1000],
     faceIndex: out.faceIndex,
     faceCount: out.faceCount,

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { throwIfAborted } from '../../base/errors.ts';
 import { artifactRef, type MessagePart } from '../reply.ts';
+import { storeCheckedPicture } from './checked-picture.ts';
 import {
   baseData,
   defineJob,
@@ -89,10 +90,10 @@ export async function userFaceFor(ctx: ProcessorContext<TryOnData>) {
 }
 
 export async function process(ctx: ProcessorContext<TryOnData>): Promise<Result> {
-  const { decodeImage, encodePng } = await import('../../core/image/codec.ts');
+  const { decodeImage } = await import('../../core/image/codec.ts');
   const { sharedBodyModels } = await import('../../core/pose/shared.ts');
   const { tryOnBasic } = await import('../../core/tryon/basic.ts');
-  const { assertSafetyReady, flaggedPictures } = await import('../../core/safety/classifier.ts');
+  const { assertSafetyReady } = await import('../../core/safety/classifier.ts');
   const { data, artifacts, signal } = ctx;
   await assertSafetyReady();
   const { analyzer, who } = await userFaceFor(ctx);
@@ -116,14 +117,10 @@ export async function process(ctx: ProcessorContext<TryOnData>): Promise<Result>
     },
   );
   throwIfAborted(signal);
-  ctx.progress('safety', 85);
-  const flagged = await flaggedPictures([r.image], 'try-on');
-  ctx.progress('store', 90);
-  const stored = await artifacts.put(data.user, await encodePng(r.image), { ext: 'png' });
-  ctx.progress('done', 100);
+  const { ref, flagged } = await storeCheckedPicture(ctx, r.image, 'try-on', 85);
   return {
-    ...(flagged.length ? { flagged } : {}),
-    images: [stored.ref],
+    ...(flagged ? { flagged } : {}),
+    images: [ref],
     scores: r.likeness === undefined ? [] : [Math.round(r.likeness * 1000) / 1000],
     engine: 'basic',
   };
