@@ -10,7 +10,7 @@ import { talkCrop } from './crop.ts';
 import { EyelidPainter } from './eyelids.ts';
 import { checkInput, yieldToEventLoop } from './input.ts';
 import { MeshWarp } from './mesh-warp.ts';
-import { buildMotion, headAt, type MotionTrack } from './motion.ts';
+import { headAt, type MotionTrack, motionForCrop } from './motion.ts';
 import { MouthPainter } from './mouth.ts';
 import { FaceRig, innerGap } from './rig.ts';
 import { type Animation, type AnimationEngine, type AnimationInput, frameCountFor } from './types.ts';
@@ -37,18 +37,13 @@ export class BasicEngine implements AnimationEngine {
     const crop = talkCrop(o.portrait, o.landmarks, size);
     const rig = new FaceRig(crop.landmarks, size);
     const frameCount = frameCountFor(o.durationS, fps);
-    const eyes = Math.hypot(
-      crop.landmarks[45]![0] - crop.landmarks[36]![0],
-      crop.landmarks[45]![1] - crop.landmarks[36]![1],
-    );
-    const motion = buildMotion({
+    const motion = motionForCrop(crop.landmarks, {
       audio: o.audio,
       timing: o.timing,
       fps,
       frames: frameCount,
       seed: o.seed,
       headMotion: o.headMotion,
-      faceSize: eyes,
     });
     const base = crop.image.data;
     this.lastPlan = { rig, motion, base };

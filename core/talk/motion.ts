@@ -24,6 +24,8 @@ export interface MotionTrack {
   scale: Float32Array;
   /** Frame indices at which a blink is fully closed (for tests and figures). */
   blinkFrames: number[];
+  /** The face size the head motion was scaled by (eye distance, px). */
+  faceSize: number;
 }
 
 export interface MotionOptions {
@@ -63,6 +65,15 @@ const HEAD_NOD = 0.04;
 const HEAD_SCALE = 0.008;
 /** Head motion fades in over this long, so the first frame is the portrait as it was. */
 const HEAD_FADE_S = 0.6;
+
+/** The motion of a face crop: faceSize from its 68 landmarks' outer eye corners. */
+export function motionForCrop(
+  landmarks: ReadonlyArray<readonly [number, number] | number[]>,
+  o: Omit<MotionOptions, 'faceSize'>,
+): MotionTrack {
+  const eyes = Math.hypot(landmarks[45]![0]! - landmarks[36]![0]!, landmarks[45]![1]! - landmarks[36]![1]!);
+  return buildMotion({ ...o, faceSize: eyes });
+}
 
 export function buildMotion(o: MotionOptions): MotionTrack {
   const { fps, frames } = o;
@@ -128,7 +139,7 @@ export function buildMotion(o: MotionOptions): MotionTrack {
       scale[i] = k * s(time);
     }
   }
-  return { frames, open, width, blink, angle, dx, dy, scale, blinkFrames };
+  return { frames, open, width, blink, angle, dx, dy, scale, blinkFrames, faceSize: o.faceSize };
 }
 
 /** Lid closure 0..1 at dt seconds after a blink starts. */

@@ -21,7 +21,7 @@ import { Pyramid, warpRgb } from '../image/warp.ts';
 import { FFHQ_CENTRE, talkCrop } from './crop.ts';
 import { checkInput, yieldToEventLoop } from './input.ts';
 import { MEL_STEP, melSpectrogram, melWindows, N_MELS } from './mel.ts';
-import { buildMotion } from './motion.ts';
+import { motionForCrop } from './motion.ts';
 import { RECON_SIZE, reconAffine } from './recon-align.ts';
 import { type Animation, type AnimationEngine, type AnimationInput, frameCountFor } from './types.ts';
 
@@ -135,18 +135,13 @@ export class SadTalkerEngine implements AnimationEngine {
     const semantics0 = await this.sourceSemantics(crop.image, crop.landmarks);
     this.lastSemantics = semantics0;
     throwIfAborted(signal);
-    const eyes = Math.hypot(
-      crop.landmarks[45]![0] - crop.landmarks[36]![0],
-      crop.landmarks[45]![1] - crop.landmarks[36]![1],
-    );
-    const motion = buildMotion({
+    const motion = motionForCrop(crop.landmarks, {
       audio: o.audio,
       timing: o.timing,
       fps,
       frames: frameCount,
       seed: o.seed,
       headMotion: o.headMotion,
-      faceSize: eyes,
     });
     const exp = await this.expressions(o.audio, frameCount, fps, semantics0, motion.blink, signal);
     const scale = this.opts.expressionScale ?? 1;
@@ -156,8 +151,8 @@ export class SadTalkerEngine implements AnimationEngine {
       const row = coeffs.subarray(i * SEMANTICS, (i + 1) * SEMANTICS);
       for (let k = 0; k < 64; k++) row[k] = exp[i * 64 + k]! * scale;
       row.set(semantics0.subarray(64, 70), 64);
-      row[64] += (HEAD_TURN * motion.dy[i]!) / eyes; // pitch
-      row[65] += (HEAD_TURN * motion.dx[i]!) / eyes; // yaw
+      row[64] += (HEAD_TURN * motion.dy[i]!) / motion.faceSize; // pitch
+      row[65] += (HEAD_TURN * motion.dx[i]!) / motion.faceSize; // yaw
       row[66] += motion.angle[i]!; // roll
     }
     const batch = Math.max(1, Math.min(16, this.opts.batch ?? 2));
