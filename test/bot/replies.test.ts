@@ -223,6 +223,23 @@ describe('errors by code', () => {
     );
   });
 
+  it("a waiting job says its place in line and the time left, in the user's language", () => {
+    const waiting = { id: 'tg-6', name: 'generate', state: 'waiting' as const, position: 3, etaSeconds: 150 };
+    expect(describeProgress(enT, 'Portraits', waiting, 'en')).toBe(
+      'Portraits: waiting, number 3 in line, about 3 minutes left',
+    );
+    expect(describeProgress(zh, '写真', waiting, 'zh-CN')).toBe(
+      `${zhCN['progress.waiting'].replace('{label}', '写真').replace('{position}', '3')}，约剩 3 分钟`,
+    );
+    // Without a known place or estimate: no number and no time is made up.
+    const unknown = { id: 'tg-7', name: 'generate', state: 'waiting' as const };
+    expect(describeProgress(enT, 'Portraits', unknown, 'en')).toBe('Portraits: waiting in line');
+    const soon = { ...waiting, position: 1, etaSeconds: 40 };
+    expect(describeProgress(enT, 'Portraits', soon, 'en')).toBe(
+      'Portraits: waiting, number 1 in line, about 40 seconds left',
+    );
+  });
+
   it('template results get the result buttons', () => {
     const out: Outgoing = { text: 'x', images: [{ name: 'a.jpg', ref: 'tg-1/x.jpg' }] };
     expect(
