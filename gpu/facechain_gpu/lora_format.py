@@ -71,6 +71,14 @@ def parse_lora_key(key: str) -> LoraKey | None:
     return None
 
 
+def init_scale(source_alpha: float | None, source_rank: int, alpha: float, rank: int) -> float:
+    """Factor for an --init-lora layer's up matrix so that the new adapter starts with the same
+    weight change: the source merges at source_alpha / source_rank (1 without an alpha, as
+    FaceChain's diffusers-format LoRAs), the adapter trains at alpha / rank."""
+    source = source_alpha / source_rank if source_alpha else 1.0
+    return source / (alpha / rank)
+
+
 def kohya_name(component: str, module: str, part: str) -> str:
     """kohya key of a module path (dots allowed): kohya_name('unet', 'a.b.to_q', 'down')."""
     prefix = {"unet": "lora_unet", "text_encoder": "lora_te", "text_encoder_2": "lora_te2"}[component]

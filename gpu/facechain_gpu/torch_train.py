@@ -33,6 +33,7 @@ from .dataset import Dataset
 from .lora_format import (
     ATTENTION_TARGETS,
     RawTensor,
+    init_scale,
     kohya_from_peft,
     lora_metadata,
     parse_lora_key,
@@ -136,8 +137,9 @@ def _encode_dataset(data: Dataset, tokenizer, text_encoder, vae, device, dtype, 
     return states, stats
 
 
-def _init_from(unet, path: Path) -> None:
-    """Copy an existing LoRA's matrices into the new adapter (layers matched by module path)."""
+def _init_from(unet, path: Path, alpha: float, rank: int) -> None:
+    """Copy an existing LoRA's matrices into the new adapter (layers matched by module path), its
+    up matrices rescaled so the adapter starts with the same weight change (init_scale)."""
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -149,11 +151,18 @@ def _init_from(unet, path: Path) -> None:
         pm = peft_param_module(name)
         if pm:
             params[(pm[0].replace(".", "_"), pm[1])] = (name, p)
+    alphas = {}
+    for key, value in tensors.items():
+        k = parse_lora_key(key)
+        if k and k.part == "alpha" and k.component == "unet":
+            alphas[k.flat] = float(value.reshape(-1)[0])
     copied, skipped = 0, []
     for key, value in tensors.items():
         k = parse_lora_key(key)
         if not k or k.part == "alpha" or k.component != "unet":
             continue
+        if k.part == "up":
+            value = value.float() * init_scale(alphas.get(k.flat), value.shape[1], alpha, rank)
         target = params.get((k.flat, k.part))
         if not target or tuple(target[1].shape) != tuple(value.shape):
             skipped.append(key)
@@ -217,7 +226,7 @@ def train(a, data: Dataset, plan: StepPlan) -> None:
     for p in params:
         p.data = p.data.float()
     if a.init_lora:
-        _init_from(unet, Path(a.init_lora))
+        _init_from(unet, Path(a.init_lora), a.alpha, a.rank)
     if a.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     unet.train()

@@ -11,6 +11,7 @@ import helpers  # noqa: F401
 from facechain_gpu.lora_format import (
     LoraKey,
     RawTensor,
+    init_scale,
     is_attention_projection,
     kohya_from_peft,
     kohya_name,
@@ -68,6 +69,17 @@ class KeysTest(unittest.TestCase):
         self.assertTrue(is_attention_projection("up_blocks.3.attentions.2.transformer_blocks.0.attn2.to_out.0"))
         self.assertFalse(is_attention_projection("down_blocks.0.attentions.0.proj_in"))
         self.assertFalse(is_attention_projection("down_blocks.0.attentions.0.transformer_blocks.0.ff.net.2"))
+
+
+class InitLoraTest(unittest.TestCase):
+    def test_same_weight_change_after_the_copy(self):
+        # FaceChain's face_frombase_c4 has no alpha: it merges at 1. Our adapter trains at 32 / 4.
+        self.assertAlmostEqual(init_scale(None, 4, 32.0, 4), 1 / 8)
+        # A kohya file with alpha 32 at rank 4 already merges at 8: copied as it is.
+        self.assertAlmostEqual(init_scale(32.0, 4, 32.0, 4), 1.0)
+        # alpha = rank in the adapter (scale 1): a scale-1 source is copied as it is.
+        self.assertAlmostEqual(init_scale(None, 4, 4.0, 4), 1.0)
+        self.assertAlmostEqual(init_scale(16.0, 4, 4.0, 4), 4.0)
 
 
 class SafetensorsTest(unittest.TestCase):
