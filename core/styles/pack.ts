@@ -23,6 +23,7 @@
  * attention syntax applies (for packs whose prompts were written with A1111 weights in mind).
  */
 import { z } from 'zod';
+import { LIMITS } from '../diffusion/options.ts';
 
 /** FaceChain's multiplier ranges: style 0.15–0.8 in its packs (we allow 0–2), face 0.8–0.95 (slider to 1.2). */
 export const DEFAULT_STYLE_MULTIPLIER = 0.25;
@@ -45,12 +46,13 @@ export const loraRefSchema = z.union([
   }),
 ]);
 
+// The engine's own limits: a pack that passes the check also runs (core/diffusion/options.ts).
 export const samplerSchema = z.object({
   name: z.string().optional(),
-  steps: z.number().int().min(1).max(200).optional(),
-  cfg: z.number().min(0).max(30).optional(),
-  width: z.number().int().min(64).max(2048).multipleOf(8).optional(),
-  height: z.number().int().min(64).max(2048).multipleOf(8).optional(),
+  steps: z.number().int().min(1).max(LIMITS.maxSteps).optional(),
+  cfg: z.number().min(0).max(LIMITS.maxGuidance).optional(),
+  width: z.number().int().min(LIMITS.minSize).max(LIMITS.maxSize).multipleOf(8).optional(),
+  height: z.number().int().min(LIMITS.minSize).max(LIMITS.maxSize).multipleOf(8).optional(),
 });
 
 export const stylePackSchema = z.object({

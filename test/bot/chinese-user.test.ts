@@ -11,26 +11,9 @@ import { decodeImage } from '../../core/image/codec.ts';
 import { badgeStates } from '../identity/sheet-reader.ts';
 import type { ApiCall, TgChat, TgUser } from './fake-telegram.ts';
 import { startTelegramRig, stopTelegramRig, type TelegramRig } from './harness.ts';
+import { english } from './no-english.ts';
 
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
-
-/** Names that are not English prose: what the user sent or typed, and names of things. */
-const ALLOWED = [
-  /\/[a-z]+/g, // commands
-  /[\w.-]+\.(?:png|jpe?g|webp|safetensors)/gi, // file names
-  /\b[a-z]+(?:-[a-z0-9]+)+\b/g, // style ids, option values like zh-CN
-  /\b(?:FaceChain|LoRA|JPEG|PNG|WebP|UTC|OpenPose|SD|iPhone|MP3|M4A|OGG|WAV|Hz|MB|ID)\b/g,
-  /\((?:count|seed|style|rate|pitch|face|strength|prompt|text|voice|language)\)|（(?:count|seed|style|rate|pitch|face|strength|prompt|text|voice|language)）/g,
-  /\b(?:count|rate)=\w+/g, // what the user typed
-  /\b(?:tg|dc|web)-[\w-]+/g, // job ids the user is shown to use
-];
-
-/** English prose left after removing allowed names: any two Latin words in a row. */
-function english(text: string): string | undefined {
-  let rest = text;
-  for (const re of ALLOWED) rest = rest.replace(re, ' ');
-  return /[A-Za-z]{2,}[ ,.'’:;!?-]+[A-Za-z]{2,}/.exec(rest)?.[0];
-}
 
 describe('a Chinese user sees no English', () => {
   let rig: TelegramRig;

@@ -25,6 +25,7 @@ import { until } from '../queue/helpers.ts';
 import { APP_ID, TOKEN as DC_TOKEN, type DcUser, FakeDiscord, GUILD_ID } from './fake-discord.ts';
 import { type ApiCall, FakeTelegram, TOKEN as TG_TOKEN, type TgChat, type TgUser } from './fake-telegram.ts';
 import { type Stack, startStack } from './harness.ts';
+import { english } from './no-english.ts';
 
 const EDIT_MS = 400;
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
@@ -47,7 +48,7 @@ process.env.FACECHAIN_PREVIEW_INTERVAL_MS = '150';
 function writeQuickStyles(): void {
   for (const [id, steps] of [
     ['quick', 12],
-    ['steady', 60],
+    ['steady', 150],
   ] as const) {
     mkdirSync(path.join(stylesDir, id), { recursive: true });
     writeFileSync(
@@ -243,6 +244,48 @@ describe('generation as users see it', () => {
     const up = await decodeImage(Object.values(big.files)[0]!.bytes);
     expect([up.width, up.height]).toEqual([1024, 1024]);
     expect(text(big)).toMatch(/#1: likeness \d+%/);
+  }, 240_000);
+
+  it('a Chinese user: progress, the pictures, their captions, buttons and info say nothing in English', async () => {
+    const mei: TgUser = { id: 7474, is_bot: false, first_name: '梅', language_code: 'zh-hans' };
+    const meiDm: TgChat = { id: 7474, type: 'private', first_name: '梅' };
+    const inChat = (n: number) => since(n).filter((c) => String(c.params.chat_id) === String(meiDm.id));
+    /** Texts, captions (album items too) and button labels. */
+    const shown = (calls: ApiCall[]) =>
+      calls.flatMap((c) => {
+        const out = [text(c)];
+        const media = typeof c.params.media === 'string' ? JSON.parse(c.params.media) : c.params.media;
+        for (const m of Array.isArray(media) ? media : [media]) if (m?.caption) out.push(String(m.caption));
+        const markup = c.params.reply_markup as
+          | { inline_keyboard?: Array<Array<{ text: string }>> }
+          | undefined;
+        for (const row of markup?.inline_keyboard ?? []) for (const b of row) out.push(b.text);
+        return out.filter(Boolean);
+      });
+    let mark = fake.calls.length;
+    fake.push(fake.callback(mei, meiDm, 'consent:accept'));
+    await fake.waitFor(() => inChat(mark).find((c) => /谢谢/.test(text(c))));
+    // Prepared by a job enqueued directly (without the user's language, unlike the bot's own
+    // photo flow): its report is not part of what is checked here.
+    await prepare('telegram', String(mei.id));
+    await fake.waitFor(() => inChat(mark).find((c) => /can be used/.test(text(c))));
+
+    mark = fake.calls.length;
+    fake.push(fake.message(mei, meiDm, { text: '/portrait quick 2' }));
+    await fake.waitFor(() => inChat(mark).find((c) => c.method === 'sendMediaGroup'), 120_000);
+    const buttons = await fake.waitFor(
+      () => inChat(mark).find((c) => /portrait:info:/.test(JSON.stringify(c.params.reply_markup ?? ''))),
+      120_000,
+    );
+    const jobId = /portrait:info:([^"]+)/.exec(JSON.stringify(buttons.params.reply_markup))?.[1] ?? '';
+    const infoMark = fake.calls.length;
+    fake.push(fake.callback(mei, meiDm, `portrait:info:${jobId}`));
+    await fake.waitFor(() => inChat(infoMark).find((c) => /种子/.test(text(c))));
+    const texts = shown(inChat(mark));
+    // The captions carry the likeness in Chinese, and the result says it was made without a face model.
+    expect(texts.some((t) => /相似度/.test(t))).toBe(true);
+    expect(texts.length).toBeGreaterThan(4);
+    for (const t of texts) expect(english(t), t).toBeUndefined();
   }, 240_000);
 
   it('Discord: the deferred reply shows the preview as its attachment before the result follows', async () => {

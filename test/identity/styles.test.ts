@@ -101,6 +101,8 @@ describe('style packs', () => {
     await pack(root, 'xl', good('xl', { base: 'sdxl' }));
     await pack(root, 'escape', good('escape', { loras: [{ file: '../ok/w.safetensors' }] }));
     await pack(root, 'weighting', good('weighting', { weighting: 'bbcode' }));
+    // Past what the engine runs: refused by the check, not at generation time.
+    await pack(root, 'toolong', good('toolong', { sampler: { name: 'euler', steps: 200 } }));
     await mkdir(path.join(root, 'empty'));
     await pack(other, 'ok', good('ok'));
     const cat = await loadStyleCatalog({
@@ -128,8 +130,10 @@ describe('style packs', () => {
     expect(byPack['a/xl']!.message).toMatch(/base model "sdxl" is not installed/);
     expect(byPack['a/escape']).toMatchObject({ code: 'style_schema' });
     expect(byPack['a/weighting']!.message).toMatch(/weighting/);
+    expect(byPack['a/toolong']).toMatchObject({ code: 'style_schema' });
+    expect(byPack['a/toolong']!.message).toMatch(/steps/);
     expect(byPack['b/ok']).toMatchObject({ code: 'style_duplicate' });
-    expect(cat.problems).toHaveLength(12);
+    expect(cat.problems).toHaveLength(13);
     expect(() => cat.get('xl')).toThrow(/installed but broken: base model/);
     expect(() => cat.get('nope')).toThrow(/There is no style "nope". Available styles: ok/);
   });
