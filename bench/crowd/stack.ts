@@ -118,8 +118,13 @@ export class Stack {
 
   /** The environment every process of this stack shares. */
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const keep = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'NODE_OPTIONS'];
-    const base = Object.fromEntries(keep.filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
+    // glibc's allocator settings pass through too, to compare them (docs/load.md, "Soak").
+    const keep = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'NODE_OPTIONS', 'GLIBC_TUNABLES'];
+    const base = Object.fromEntries(
+      Object.keys(process.env)
+        .filter((k) => keep.includes(k) || k.startsWith('MALLOC_'))
+        .map((k) => [k, process.env[k]]),
+    );
     return {
       ...base,
       ...SPEED_ENV,
