@@ -74,6 +74,9 @@ export interface DiscordOptions {
   updates?: UpdateLimit;
 }
 
+/** How often idle REST rate-limit handlers are dropped (discord.js's default: an hour). */
+export const REST_HANDLER_SWEEP_MS = 10 * 60_000;
+
 export class DiscordFrontend implements FrontEnd, Deliverer {
   readonly name = 'discord';
   /** The application id: names this bot's delivery lane (queue/delivery/entry.ts). */
@@ -92,7 +95,13 @@ export class DiscordFrontend implements FrontEnd, Deliverer {
       // GuildMembers (privileged: enable "Server Members Intent" in the developer portal) drives
       // the member-join invitation; nothing else needs more than Guilds.
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMembers],
-      rest: opts.apiRoot ? { api: opts.apiRoot.replace(/\/$/, '') } : {},
+      rest: {
+        ...(opts.apiRoot ? { api: opts.apiRoot.replace(/\/$/, '') } : {}),
+        // discord.js keeps a rate-limit handler per interaction token (the token is part of the
+        // webhook route) and sweeps idle ones hourly; a token lives 15 minutes, so sweep sooner
+        // (docs/load.md, "Soak": about 900 handlers per 10 minutes of interactions otherwise).
+        handlerSweepInterval: REST_HANDLER_SWEEP_MS,
+      },
     });
     this.conversation = new Conversation({
       services: opts.services,
