@@ -111,6 +111,18 @@ describe('Telegram result actions on a real template result', () => {
     expect(String(delivered.params.caption)).toContain('Likeness says how close');
     const jobId = /portrait:delete:([^"]+)/.exec(markup)?.[1] ?? '';
     expect(jobId).not.toBe('');
+    // Upscaling redraws with the generation model: on this CPU-only deployment the button says
+    // so, and no job is queued.
+    const mUp = fake.calls.length;
+    fake.push(fake.callback(ann, group, `portrait:upscale:${jobId}`));
+    await fake.waitFor(() =>
+      fake.calls
+        .slice(m0)
+        .find((c) => /Upscaling is not available on this deployment/.test(JSON.stringify(c.params))),
+    );
+    expect(
+      (await stack.services.jobs.list({ platform: 'telegram', id: String(ann.id) })).map((j) => j.name),
+    ).not.toContain('upscale');
     const status = await stack.producer.status(jobId);
     expect(status?.name).toBe('template');
     const ref = (status?.result as { images?: string[] } | undefined)?.images?.[0] ?? '';
