@@ -90,6 +90,9 @@ const REASONS: Record<string, FallbackReason> = {
 
 const LOCALES: readonly SpeechLocale[] = ['en', 'zh-CN'];
 
+/** How long autocomplete waits for the online voice list (Discord allows 3 s in all). */
+export const VOICE_LIST_WAIT_MS = 1500;
+
 export class SpeechService {
   constructor(readonly o: SpeechServiceOptions) {}
 
@@ -155,9 +158,22 @@ export class SpeechService {
     }
   }
 
-  /** Voices for autocomplete: the service's list when it answers (else the built-in one), then the offline voices. */
+  /**
+   * Voices for autocomplete: the service's list when it answers (else the built-in one), then the
+   * offline voices. Autocomplete must answer within Discord's 3 s, so a list that takes longer
+   * than VOICE_LIST_WAIT_MS is not waited for: the built-in list answers, and the fetch goes on
+   * and fills the cache for the next time.
+   */
   async listVoices(o: { locale?: string; query?: string } = {}): Promise<VoiceInfo[]> {
-    const online = this.o.online ? ((await this.o.onlineVoice.voices()) ?? BUILTIN_ONLINE_VOICES) : [];
+    let online: VoiceInfo[] = [];
+    if (this.o.online) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(resolve, VOICE_LIST_WAIT_MS, undefined);
+      });
+      online = (await Promise.race([this.o.onlineVoice.voices(), late])) ?? BUILTIN_ONLINE_VOICES;
+      clearTimeout(timer);
+    }
     return filterVoices([...online, ...OFFLINE_VOICES], o);
   }
 

@@ -147,6 +147,8 @@ export class OnlineVoice {
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const voices = parseServiceVoiceList(await res.json());
+      // An empty list is no list: cached, it would hide every online voice for a day.
+      if (voices.length === 0) throw new Error('empty voice list');
       this.voiceList = { at: now, voices };
       return voices;
     } catch (e) {

@@ -42,6 +42,8 @@ export class EdgeStandin {
   rejectDate: Date | undefined;
   voiceListRequests = 0;
   voiceListStatus = 200;
+  /** Answer the voice list only after this long (a slow or unreachable service). */
+  voiceListDelayMs = 0;
   private server: Server;
   private wss = new WebSocketServer({ noServer: true });
 
@@ -53,6 +55,13 @@ export class EdgeStandin {
     this.server = createServer((req, res) => {
       if (req.url?.startsWith('/voices/list')) {
         this.voiceListRequests++;
+        if (this.voiceListDelayMs > 0) {
+          const delay = this.voiceListDelayMs;
+          setTimeout(() => {
+            if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+          }, delay).unref();
+          return;
+        }
         res.writeHead(this.voiceListStatus, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify([

@@ -13,7 +13,7 @@ import { loadConfig } from '../../core/config.ts';
 import { SpeechCache } from '../../core/speech/cache.ts';
 import { CircuitBreaker } from '../../core/speech/circuit-breaker.ts';
 import { secMsGec } from '../../core/speech/edge-protocol.ts';
-import { SpeechService } from '../../core/speech/index.ts';
+import { SpeechService, VOICE_LIST_WAIT_MS } from '../../core/speech/index.ts';
 import { OnlineVoice } from '../../core/speech/online.ts';
 import { ffmpeg, tmpDir } from '../media/helpers.ts';
 import { EdgeStandin } from './edge-standin.ts';
@@ -303,6 +303,21 @@ describe('online voice (stand-in service)', () => {
     expect(zh.map((v) => v.id)).toContain('zh-CN-YunxiNeural'); // built-in list
     expect(zh.map((v) => v.id)).toContain('espeak:cmn-latn-pinyin');
     expect((await fresh.listVoices({ query: 'sonia' })).map((v) => v.id)).toEqual(['en-GB-SoniaNeural']);
+  });
+
+  it('a voice list that is slow to come is not waited for: the built-in list answers, the late one is kept', async () => {
+    standin.voiceListDelayMs = 4000;
+    const svc = service({ timeoutMs: 10_000 });
+    const t0 = Date.now();
+    const first = await svc.listVoices({ locale: 'en' });
+    expect(Date.now() - t0).toBeLessThan(VOICE_LIST_WAIT_MS + 1000);
+    expect(first.map((v) => v.id)).toContain('en-GB-SoniaNeural'); // built-in list
+    expect(first.map((v) => v.id)).toContain('espeak:en-us');
+    // An empty list from the service (here: in time, but empty) is no list either.
+    standin.voiceListDelayMs = 50;
+    const empty = await service().listVoices({ locale: 'en' });
+    expect(empty.map((v) => v.id)).toContain('en-GB-SoniaNeural');
+    standin.voiceListDelayMs = 0;
   });
 
   it('defaults: 20 s deadline, 500 characters, online on', () => {
