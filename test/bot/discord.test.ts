@@ -125,6 +125,21 @@ describe('Discord front-end', () => {
     expect(since(mark).every((c) => c.files.length === 0)).toBe(true);
   }, 150_000);
 
+  it("autocompletes voices and styles within Discord's 3 seconds", async () => {
+    const t0 = Date.now();
+    const id = fake.autocomplete(dan, 'talk', { name: 'voice', value: 'xiao' });
+    const cb = await fake.waitFor(() => callback(id), 10_000);
+    // The voice list of the online service is out of reach here: the built-in list answers in time.
+    expect(cb.at - t0).toBeLessThan(3000);
+    const body = cb.body as { type: number; data: { choices: Array<{ name: string; value: string }> } };
+    expect(body.type).toBe(8);
+    expect(body.data.choices.map((c) => c.value)).toContain('zh-CN-XiaoxiaoNeural');
+    expect(body.data.choices.every((c) => /xiao/i.test(`${c.name} ${c.value}`))).toBe(true);
+    const sid = fake.autocomplete(dan, 'portrait', { name: 'style', value: 'sno' });
+    const styles = (await fake.waitFor(() => callback(sid), 10_000)).body as typeof body;
+    expect(styles.data.choices.map((c) => c.value)).toEqual(['winter-snow']);
+  });
+
   it('a re-delivered interaction (same id) creates no second job', async () => {
     const trains = async () =>
       (await stack.services.jobs.list({ platform: 'discord', id: dan.id })).filter(
