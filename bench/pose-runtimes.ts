@@ -17,6 +17,7 @@ import { OnnxSession } from '../models/onnx.ts';
 import { ModelStore } from '../models/store.ts';
 import { tfjsToOnnx } from '../models/tfjs-convert.ts';
 import { TfjsGraph } from '../test/pose/tfjs-reference.ts';
+import { timeRuns } from './lib/timing.ts';
 
 const rounds = Number(process.argv[2] ?? 10);
 const store = new ModelStore(config().modelsDir);
@@ -29,14 +30,7 @@ function median(ms: number[]): number {
 }
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
-  await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t = performance.now();
-    await fn();
-    ms.push(performance.now() - t);
-  }
-  return median(ms);
+  return median(await timeRuns(fn, rounds));
 }
 
 console.log(

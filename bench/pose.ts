@@ -17,6 +17,7 @@ import { poseFromPhoto } from '../core/pose/pose.ts';
 import { tryOnBasic } from '../core/tryon/basic.ts';
 import { garmentMask } from '../core/tryon/garment-mask.ts';
 import { ModelStore } from '../models/store.ts';
+import { timeRuns } from './lib/timing.ts';
 
 const rounds = Number(process.argv[2] ?? 5);
 const store = new ModelStore(config().modelsDir);
@@ -38,14 +39,7 @@ function stats(ms: number[]): string {
 }
 
 async function time(fn: () => Promise<unknown>): Promise<string> {
-  await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t = performance.now();
-    await fn();
-    ms.push(performance.now() - t);
-  }
-  return stats(ms);
+  return stats(await timeRuns(fn, rounds));
 }
 
 console.log(

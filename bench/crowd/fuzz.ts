@@ -5,6 +5,7 @@
  * never issued, nonsense interaction types and options. Every string the fuzzer makes carries a
  * marker, so a log line holding any of it is caught (logs must not carry the payload's content).
  */
+import { messageObject } from '../../test/bot/fake-discord.ts';
 import { rng } from './script.ts';
 
 /** In every generated string: a log line containing it leaked the payload. */
@@ -329,24 +330,12 @@ export class Fuzzer {
       ...where,
       ...(type === 3
         ? {
-            message: {
-              id: '5',
-              channel_id: '900000000000000003',
-              content: 'x',
-              author: { id: '1', username: 'b', discriminator: '0', avatar: null },
-              attachments: [],
-              embeds: [],
-              components: [],
-              timestamp: new Date().toISOString(),
-              type: 0,
-              flags: 0,
-              edited_timestamp: null,
-              tts: false,
-              mention_everyone: false,
-              mentions: [],
-              mention_roles: [],
-              pinned: false,
-            },
+            message: messageObject('5', '900000000000000003', {
+              id: '1',
+              username: 'b',
+              discriminator: '0',
+              avatar: null,
+            }),
           }
         : {}),
     };

@@ -40,6 +40,28 @@ export interface FakeDiscordOptions {
   keepCalls?: boolean;
 }
 
+/** The message a component interaction comes with (the shape discord.js reads). */
+export function messageObject<A>(id: string, channelId: string, author: A) {
+  return {
+    id,
+    channel_id: channelId,
+    content: 'x',
+    author,
+    attachments: [],
+    embeds: [],
+    components: [],
+    timestamp: new Date().toISOString(),
+    type: 0,
+    flags: 0,
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: [],
+    mention_roles: [],
+    pinned: false,
+  };
+}
+
 export class FakeDiscord {
   readonly calls: RestCall[] = [];
   readonly appId: string;
@@ -165,24 +187,7 @@ export class FakeDiscord {
     extra: { admin?: boolean; locale?: string; dm?: boolean } = {},
   ): string {
     return this.interaction(user, 3, { custom_id: customId, component_type: 2 }, extra, {
-      message: {
-        id: nextId(),
-        channel_id: CHANNEL_ID,
-        content: 'x',
-        author: this.botUser(),
-        attachments: [],
-        embeds: [],
-        components: [],
-        timestamp: new Date().toISOString(),
-        type: 0,
-        flags: 0,
-        edited_timestamp: null,
-        tts: false,
-        mention_everyone: false,
-        mentions: [],
-        mention_roles: [],
-        pinned: false,
-      },
+      message: messageObject(nextId(), CHANNEL_ID, this.botUser()),
     });
   }
 
