@@ -27,18 +27,19 @@ import { type ApiCall, FakeTelegram, TOKEN as TG_TOKEN, type TgChat, type TgUser
 import { type Stack, startStack } from './harness.ts';
 import { english } from './no-english.ts';
 
-const EDIT_MS = 400;
+// Short, so the fixture generation (under a second) outlasts it several times over.
+const EDIT_MS = 250;
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-genux-'));
 const modelDir = path.join(tmp, 'sd');
 const stylesDir = path.join(tmp, 'styles');
 
 // Worker threads read their settings when they start: a quick style, two candidates, previews
-// every 150 ms (the real default is 3 s; the throttle below is what the platforms see).
+// every 100 ms (the real default is 3 s; the throttle below is what the platforms see).
 process.env.FACECHAIN_SD_MODEL_DIR = modelDir;
 process.env.FACECHAIN_STYLES_DIR = stylesDir;
 process.env.FACECHAIN_GENERATE_CANDIDATES = '3';
-process.env.FACECHAIN_PREVIEW_INTERVAL_MS = '150';
+process.env.FACECHAIN_PREVIEW_INTERVAL_MS = '100';
 
 /**
  * Style packs with few steps, so the fixture generations stay quick; "steady" has enough steps
@@ -157,7 +158,8 @@ describe('generation as users see it', () => {
     await find(mark, /Thank you/);
 
     mark = fake.calls.length;
-    fake.push(fake.message(zed, dm, { text: '/portrait quick 2' }));
+    // "steady": a preview can only be shown while the work outlasts the edit interval.
+    fake.push(fake.message(zed, dm, { text: '/portrait steady 2' }));
     const album = await fake.waitFor(() => since(mark).find((c) => c.method === 'sendMediaGroup'), 120_000);
     const buttons = await find(mark, /best likeness first/, 'sendMessage');
     const chat = since(mark).filter((c) => String(c.params.chat_id) === String(dm.id));
@@ -211,7 +213,7 @@ describe('generation as users see it', () => {
     const info = await find(mark, /^Seed \d+/);
     expect(text(info)).toMatch(
       // No face model in the fixture folder (no LoRA, no FACT): info says the method was style only.
-      /^Seed \d+ · style quick · sampler euler, 12 steps · 512×512\nMethod: style only, your face fused in afterwards \(no face model on this server\)\n#1: likeness \d+%$/,
+      /^Seed \d+ · style steady · sampler euler, 150 steps · 512×512\nMethod: style only, your face fused in afterwards \(no face model on this server\)\n#1: likeness \d+%$/,
     );
     const seed = Number(/^Seed (\d+)/.exec(text(info))?.[1]);
 
