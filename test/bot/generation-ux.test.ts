@@ -34,7 +34,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'fc-genux-'));
 const modelDir = path.join(tmp, 'sd');
 const stylesDir = path.join(tmp, 'styles');
 
-// Worker threads read their settings when they start: a quick style, two candidates, previews
+// Worker threads read their settings when they start: quick styles, three candidates, previews
 // every 100 ms (the real default is 3 s; the throttle below is what the platforms see).
 process.env.FACECHAIN_SD_MODEL_DIR = modelDir;
 process.env.FACECHAIN_STYLES_DIR = stylesDir;
