@@ -18,7 +18,7 @@ export interface RestCall {
   method: string;
   path: string;
   body: unknown;
-  files: Array<{ name: string; size: number }>;
+  files: Array<{ name: string; size: number; bytes: Uint8Array }>;
   at: number;
 }
 
@@ -542,13 +542,13 @@ export function contentOf(body: unknown): string | undefined {
 function parseBody(
   raw: Buffer,
   type: string,
-): { body: unknown; files: Array<{ name: string; size: number }> } {
+): { body: unknown; files: RestCall['files'] } {
   if (!raw.length) return { body: undefined, files: [] };
   if (type.includes('application/json')) return { body: JSON.parse(raw.toString()), files: [] };
   if (!type.includes('multipart/form-data')) return { body: raw.toString(), files: [] };
   const boundary = /boundary=("?)([^";]+)\1/.exec(type)?.[2] ?? '';
   const sep = Buffer.from(`--${boundary}`);
-  const files: Array<{ name: string; size: number }> = [];
+  const files: RestCall['files'] = [];
   let body: unknown;
   let pos = raw.indexOf(sep);
   while (pos >= 0) {
@@ -561,7 +561,7 @@ function parseBody(
     const head = part.subarray(0, split).toString();
     const content = part.subarray(split + 4);
     const filename = /filename="?([^";\r\n]*)"?/i.exec(head)?.[1];
-    if (filename !== undefined) files.push({ name: filename, size: content.length });
+    if (filename !== undefined) files.push({ name: filename, size: content.length, bytes: new Uint8Array(content) });
     else if (/name="payload_json"/.test(head)) body = JSON.parse(content.toString());
     pos = next;
   }
