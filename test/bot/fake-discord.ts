@@ -539,10 +539,7 @@ export function contentOf(body: unknown): string | undefined {
   return b.content ?? b.data?.content;
 }
 
-function parseBody(
-  raw: Buffer,
-  type: string,
-): { body: unknown; files: RestCall['files'] } {
+function parseBody(raw: Buffer, type: string): { body: unknown; files: RestCall['files'] } {
   if (!raw.length) return { body: undefined, files: [] };
   if (type.includes('application/json')) return { body: JSON.parse(raw.toString()), files: [] };
   if (!type.includes('multipart/form-data')) return { body: raw.toString(), files: [] };
@@ -561,7 +558,8 @@ function parseBody(
     const head = part.subarray(0, split).toString();
     const content = part.subarray(split + 4);
     const filename = /filename="?([^";\r\n]*)"?/i.exec(head)?.[1];
-    if (filename !== undefined) files.push({ name: filename, size: content.length, bytes: new Uint8Array(content) });
+    if (filename !== undefined)
+      files.push({ name: filename, size: content.length, bytes: new Uint8Array(content) });
     else if (/name="payload_json"/.test(head)) body = JSON.parse(content.toString());
     pos = next;
   }

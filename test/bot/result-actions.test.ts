@@ -117,7 +117,7 @@ describe('Telegram result actions on a real template result', () => {
     fake.push(fake.callback(ann, group, `portrait:upscale:${jobId}`));
     await fake.waitFor(() =>
       fake.calls
-        .slice(m0)
+        .slice(mUp)
         .find((c) => /Upscaling is not available on this deployment/.test(JSON.stringify(c.params))),
     );
     expect(
