@@ -9,6 +9,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebFrontend } from '../../bot/web/server.ts';
 import { type Stack, startStack } from '../bot/harness.ts';
+import { spokenFile, tmpDir } from '../media/helpers.ts';
 import { findChromium } from '../setup/requirements.ts';
 
 /** When run without the global set-up (e.g. from an editor): the same search. */
@@ -145,6 +146,14 @@ describe('web playground', () => {
     await page.fill('#talk-text', 'Hello from the playground.');
     await page.click('#talk-form button');
     await expect.poll(() => page.locator('#results video').count(), { timeout: 90_000 }).toBe(1);
+
+    // Talk with a recording: the upload is decoded and animated; a second video plays.
+    const wav = spokenFile('A recording from the page.', path.join(tmpDir(), 'recording.wav'));
+    await page.fill('#talk-text', '');
+    await page.setInputFiles('#talk-audio', wav);
+    await page.click('#talk-form button');
+    await expect.poll(() => page.locator('#results video').count(), { timeout: 90_000 }).toBe(2);
+    await page.setInputFiles('#talk-audio', []);
 
     // A style upload that is no LoRA is refused with the reason.
     await page.setInputFiles('#mystyle-file', {
