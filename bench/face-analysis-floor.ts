@@ -3,7 +3,7 @@
  * a prebuilt tensor as many times as the pipeline runs it for one photo. No preprocessing, no
  * decoding of outputs: what is left when everything the project adds costs nothing.
  */
-import { FACE_MODEL_IDS } from '../core/face/models.ts';
+import { FACE_MEM_PATTERN, FACE_MODEL_IDS } from '../core/face/models.ts';
 import { decodeImage } from '../core/image/codec.ts';
 import { OnnxSession, type Tensor } from '../models/onnx.ts';
 import type { ModelStore } from '../models/store.ts';
@@ -19,7 +19,11 @@ export class FloorRunner {
       const spec = store.manifest(id).inputs[0]!;
       const dims = spec.shape.map((d) => (typeof d === 'number' ? d : 1));
       const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).map(() => Math.random() * 2 - 1);
-      const session = await OnnxSession.create(await store.path(id), { threads, name: id });
+      const session = await OnnxSession.create(await store.path(id), {
+        threads,
+        name: id,
+        memPattern: FACE_MEM_PATTERN, // as the pipeline's sessions
+      });
       const feed = { [spec.name]: { type: 'float32' as const, data, dims } };
       await session.run(feed);
       models.push({ id, session, feed });
