@@ -12,11 +12,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordFrontend } from '../../bot/discord/bot.ts';
+import type { DiscordFrontend } from '../../bot/discord/bot.ts';
 import { ffprobe, spokenFile, tmpDir } from '../media/helpers.ts';
 import { until } from '../queue/helpers.ts';
-import { APP_ID, type DcUser, FakeDiscord, GUILD_ID, type RestCall, TOKEN } from './fake-discord.ts';
-import { type Stack, startStack } from './harness.ts';
+import type { DcUser, FakeDiscord, RestCall } from './fake-discord.ts';
+import { type Stack, startDiscordRig, stopDiscordRig } from './harness.ts';
 
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
 
@@ -30,19 +30,7 @@ describe('Discord: audio and garment attachments', () => {
   beforeAll(async () => {
     // The offline voice only (no network here).
     process.env.FACECHAIN_TTS_ONLINE = 'false';
-    fake = await new FakeDiscord().start();
-    stack = await startStack();
-    dc = new DiscordFrontend({
-      token: TOKEN,
-      applicationId: APP_ID,
-      guildId: GUILD_ID,
-      apiRoot: fake.api,
-      services: stack.services,
-      editIntervalMs: 300,
-      progressPollMs: 50,
-    });
-    await stack.startWorker({ discord: dc });
-    await dc.start();
+    ({ fake, stack, dc } = await startDiscordRig());
 
     const mark = fake.calls.length;
     fake.button(eve, 'consent:accept', { dm: true });
@@ -68,9 +56,7 @@ describe('Discord: audio and garment attachments', () => {
 
   afterAll(async () => {
     delete process.env.FACECHAIN_TTS_ONLINE;
-    await dc?.stop();
-    await stack?.close();
-    await fake?.stop();
+    await stopDiscordRig({ fake, stack, dc });
   });
 
   const said = (calls: RestCall[], re: RegExp) => calls.find((c) => re.test(fake.contents([c])[0] ?? ''));

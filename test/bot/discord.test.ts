@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordFrontend } from '../../bot/discord/bot.ts';
+import type { DiscordFrontend } from '../../bot/discord/bot.ts';
 import { until } from '../queue/helpers.ts';
-import { APP_ID, type DcUser, FakeDiscord, GUILD_ID, type RestCall, TOKEN } from './fake-discord.ts';
-import { type Stack, startStack } from './harness.ts';
+import { APP_ID, type DcUser, type FakeDiscord, GUILD_ID, type RestCall } from './fake-discord.ts';
+import { type Stack, startDiscordRig, stopDiscordRig } from './harness.ts';
 
 const face = (f: string) => new Uint8Array(readFileSync(new URL(`../fixtures/faces/${f}`, import.meta.url)));
 
@@ -18,25 +18,11 @@ describe('Discord front-end', () => {
   const dan: DcUser = { id: '800000000000000011', username: 'dan' };
 
   beforeAll(async () => {
-    fake = await new FakeDiscord().start();
-    stack = await startStack();
-    dc = new DiscordFrontend({
-      token: TOKEN,
-      applicationId: APP_ID,
-      guildId: GUILD_ID,
-      apiRoot: fake.api,
-      services: stack.services,
-      editIntervalMs: 300,
-      progressPollMs: 50,
-    });
-    await stack.startWorker({ discord: dc });
-    await dc.start();
+    ({ fake, stack, dc } = await startDiscordRig());
   });
 
   afterAll(async () => {
-    await dc?.stop();
-    await stack?.close();
-    await fake?.stop();
+    await stopDiscordRig({ fake, stack, dc });
   });
 
   const since = (n: number) => fake.calls.slice(n);

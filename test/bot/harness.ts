@@ -4,6 +4,7 @@
  * the platform API. Only the platform is faked.
  */
 
+import { DiscordFrontend } from '../../bot/discord/bot.ts';
 import { producerServices } from '../../bot/services.ts';
 import { installedStyles } from '../../bot/styles.ts';
 import { TelegramFrontend } from '../../bot/telegram/bot.ts';
@@ -18,6 +19,7 @@ import type { Deliverers } from '../../queue/reply.ts';
 import type { JobSystemOptions } from '../../queue/system.ts';
 import { JobWorker } from '../../queue/worker.ts';
 import { cleanup, testOptions } from '../queue/helpers.ts';
+import { APP_ID, TOKEN as DC_TOKEN, FakeDiscord, GUILD_ID } from './fake-discord.ts';
 import { FakeTelegram, TOKEN as TG_TOKEN } from './fake-telegram.ts';
 
 export interface Stack {
@@ -90,6 +92,36 @@ export async function startTelegramRig(
 
 export async function stopTelegramRig(rig: Partial<TelegramRig>): Promise<void> {
   await rig.tg?.stop();
+  await rig.stack?.close();
+  await rig.fake?.stop();
+}
+
+/** The Discord front-end on the real stack against a fresh fake REST API and gateway. */
+export interface DiscordRig {
+  fake: FakeDiscord;
+  stack: Stack;
+  dc: DiscordFrontend;
+}
+
+export async function startDiscordRig(processors?: Processors): Promise<DiscordRig> {
+  const fake = await new FakeDiscord().start();
+  const stack = await startStack();
+  const dc = new DiscordFrontend({
+    token: DC_TOKEN,
+    applicationId: APP_ID,
+    guildId: GUILD_ID,
+    apiRoot: fake.api,
+    services: stack.services,
+    editIntervalMs: 300,
+    progressPollMs: 50,
+  });
+  await stack.startWorker({ discord: dc }, processors);
+  await dc.start();
+  return { fake, stack, dc };
+}
+
+export async function stopDiscordRig(rig: Partial<DiscordRig>): Promise<void> {
+  await rig.dc?.stop();
   await rig.stack?.close();
   await rig.fake?.stop();
 }

@@ -8,21 +8,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordFrontend } from '../../bot/discord/bot.ts';
+import type { DiscordFrontend } from '../../bot/discord/bot.ts';
 import type { TelegramFrontend } from '../../bot/telegram/bot.ts';
 import { decodeImage } from '../../core/image/codec.ts';
 import { target, until } from '../queue/helpers.ts';
-import {
-  APP_ID,
-  CHANNEL_ID,
-  TOKEN as DC_TOKEN,
-  type DcUser,
-  FakeDiscord,
-  GUILD_ID,
-  type RestCall,
-} from './fake-discord.ts';
+import { CHANNEL_ID, type DcUser, type FakeDiscord, GUILD_ID, type RestCall } from './fake-discord.ts';
 import type { ApiCall, FakeTelegram, TgChat, TgUser } from './fake-telegram.ts';
-import { type Stack, startStack, startTelegramRig, stopTelegramRig } from './harness.ts';
+import { type Stack, startDiscordRig, startTelegramRig, stopDiscordRig, stopTelegramRig } from './harness.ts';
 
 /** The one file a multipart call uploaded (grammY names the field at random, `attach://…`). */
 const upload = (c: ApiCall) => Object.values(c.files)[0];
@@ -199,25 +191,11 @@ describe('Discord result actions on a real template result', () => {
   const noManage = String(0x400 | 0x800 | 0x8000);
 
   beforeAll(async () => {
-    fake = await new FakeDiscord().start();
-    stack = await startStack();
-    dc = new DiscordFrontend({
-      token: DC_TOKEN,
-      applicationId: APP_ID,
-      guildId: GUILD_ID,
-      apiRoot: fake.api,
-      services: stack.services,
-      editIntervalMs: 300,
-      progressPollMs: 50,
-    });
-    await stack.startWorker({ discord: dc });
-    await dc.start();
+    ({ fake, stack, dc } = await startDiscordRig());
   });
 
   afterAll(async () => {
-    await dc?.stop();
-    await stack?.close();
-    await fake?.stop();
+    await stopDiscordRig({ fake, stack, dc });
   });
 
   const since = (n: number) => fake.calls.slice(n);
