@@ -19,10 +19,11 @@ export type FaceModelId = (typeof FACE_MODEL_IDS)[number];
 /**
  * ONNX Runtime's memory pattern off for the face models: with it, each of the seven sessions
  * keeps a planned block for its largest run, per thread. Off, they allocate from the arena as
- * they run: about 55 MB less peak RSS for the main thread + 2 analyzers, no measurable change in
- * speed (bench/face-analysis.ts, docs/face-analysis.md).
+ * they run: about 45 MB less median peak RSS for the main thread + 2 analyzers, no measurable
+ * change in speed (bench/face-analysis.ts, docs/face-analysis.md).
  */
 export const FACE_MEM_PATTERN = false;
+
 export type FaceSessions = Record<FaceModelId, OnnxSession>;
 
 export async function loadFaceSessions(store: ModelStore, threads?: number): Promise<FaceSessions> {
