@@ -9,7 +9,7 @@
 import { throwIfAborted } from '../../base/errors.ts';
 import type { ModelStore } from '../../models/store.ts';
 import { decodeImage, type RgbImage } from '../image/codec.ts';
-import { type Affine, composeAffine, Pyramid, type PyramidPool, warpAffine } from '../image/warp.ts';
+import { type Affine, composeAffine, Pyramid, PyramidPool, warpAffine } from '../image/warp.ts';
 import { recognitionAffine } from './align.ts';
 import { laplacianVariance, predictAgeGender, predictEyes, predictPose } from './attributes.ts';
 import {
@@ -78,7 +78,7 @@ interface Reused {
 
 export class FaceAnalyzer {
   /** Buffers for analyze()/analyzeRgb(); undefined while an analysis holds them. */
-  private reused: Reused | undefined = { pool: [], scratch: detectorScratch() };
+  private reused: Reused | undefined = { pool: new PyramidPool(), scratch: detectorScratch() };
 
   private constructor(private readonly s: FaceSessions) {}
 

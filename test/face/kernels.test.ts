@@ -1,0 +1,99 @@
+/**
+ * The WebAssembly SIMD kernels (core/image/kernels.wat): the committed binary is what its source
+ * compiles to, and a pyramid built in a kernel arena has exactly the levels of the JS halving,
+ * for every width (the 16-pixel SIMD steps and the one-pixel tail), photo after photo.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { KernelArena, kernelsAvailable } from '../../core/image/kernels.ts';
+import { halve, Pyramid, PyramidPool } from '../../core/image/warp.ts';
+import { compileKernels, KERNELS_WASM, KERNELS_WAT } from '../../scripts/build-kernels.ts';
+
+function image(w: number, h: number, seed = 1) {
+  const data = new Uint8Array(w * h * 3);
+  let x = seed * 2654435761;
+  for (let i = 0; i < data.length; i++) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    data[i] = x & 255;
+  }
+  return { data, width: w, height: h };
+}
+
+/** Every level down to one pixel, by the JS loop alone. */
+function jsLevels(img: ReturnType<typeof image>) {
+  const out = [img];
+  let last = img;
+  while (last.width >= 2 && last.height >= 2) {
+    last = halve(last);
+    out.push(last);
+  }
+  return out;
+}
+
+describe('WebAssembly image kernels', () => {
+  it('kernels.wasm is the compiled kernels.wat (run `npm run build:kernels` after editing it)', async () => {
+    const built = await compileKernels(readFileSync(KERNELS_WAT, 'utf8'));
+    expect(Buffer.from(readFileSync(KERNELS_WASM)).equals(Buffer.from(built))).toBe(true);
+  });
+
+  it('are available on the supported Node versions (the JS loops are only a fallback)', () => {
+    expect(kernelsAvailable()).toBe(true);
+  });
+
+  it('halve exactly as the JS loop: every width class, odd sizes, photo after photo in one pool', () => {
+    const pool = new PyramidPool();
+    expect(pool.arena).toBeDefined();
+    // Widths around the 16-pixel step (8 output pixels), odd widths and heights, 2-pixel images,
+    // and a larger image after smaller ones (the arena grows) and a smaller one after it.
+    const sizes: [number, number][] = [
+      [2, 2],
+      [3, 5],
+      [15, 4],
+      [16, 16],
+      [17, 9],
+      [31, 7],
+      [33, 33],
+      [64, 21],
+      [1920, 1280],
+      [301, 199],
+      [1, 40],
+      [40, 1],
+    ];
+    for (const [i, [w, h]] of sizes.entries()) {
+      const img = image(w, h, i + 1);
+      const expected = jsLevels(img);
+      const pyr = new Pyramid(img, pool);
+      expect(Buffer.from(pyr.base.data).equals(Buffer.from(img.data))).toBe(true);
+      for (let k = 1; k < expected.length + 2; k++) {
+        const want = expected[Math.min(k, expected.length - 1)]!;
+        const got = pyr.level(k);
+        expect([got.width, got.height]).toEqual([want.width, want.height]);
+        expect(Buffer.from(got.data).equals(Buffer.from(want.data)), `${w}x${h} level ${k}`).toBe(true);
+      }
+    }
+  });
+
+  it('a very large photo gets an arena of its own, so the pool does not keep its memory', () => {
+    const pool = new PyramidPool();
+    new Pyramid(image(64, 64), pool).level(3);
+    const kept = pool.arena!.size;
+    // 4200 x 4200: 52.9 MB base + 17.6 MB of levels, over the 64 MiB an analyzer keeps.
+    const big = image(4200, 4200, 7);
+    const pyr = new Pyramid(big, pool);
+    expect(Buffer.from(pyr.level(2).data).equals(Buffer.from(halve(halve(big)).data))).toBe(true);
+    expect(pool.arena!.size).toBe(kept);
+  });
+
+  it('an arena grows on demand and its views read what the kernels wrote', () => {
+    const arena = KernelArena.create()!;
+    const img = image(48, 6, 3);
+    arena.reserve(img.data.length + 24 * 3 * 3);
+    arena.view(0, img.data.length).set(img.data);
+    arena.halve(0, 48, 6, img.data.length);
+    expect(Buffer.from(arena.view(img.data.length, 24 * 3 * 3)).equals(Buffer.from(halve(img).data))).toBe(
+      true,
+    );
+  });
+});
