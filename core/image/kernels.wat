@@ -95,6 +95,88 @@
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rows))))
 
+  ;; Bilinear samples of an RGB image into normalised planar floats, for warps whose source
+  ;; column depends on one output axis and source row on the other (scale-and-shift and its
+  ;; 90-degree turns): warp.ts samplePlanarSeparable, whose per-axis tables this reads. Output
+  ;; rows $v0 .. $v1 - 1 go to $out as three planes of ($v1 - $v0) x $outW floats. Row and column
+  ;; tables: i32 byte offsets into the image ($rowOffs, $colOffs; negative = a tap outside it) and
+  ;; f64 fractions ($rowTs, $colTs). Straight: rows give y, columns x; turned: the reverse. Where
+  ;; an offset is negative the fill ($f0-$f2, already normalised) is written; the caller redoes
+  ;; the one-pixel border ring. $k0 / $k2: byte of output channel 0 / 2 within a pixel (0 and 2,
+  ;; or 2 and 0 for BGR). Same f64 operations in the same order as the JS loop: identical floats.
+  (func (export "planar")
+    (param $src i32) (param $stride i32)
+    (param $rowOffs i32) (param $rowTs i32) (param $colOffs i32) (param $colTs i32)
+    (param $outW i32) (param $v0 i32) (param $v1 i32) (param $out i32) (param $straight i32)
+    (param $k0 i32) (param $k2 i32)
+    (param $m0 f64) (param $n0 f64) (param $m1 f64) (param $n1 f64) (param $m2 f64) (param $n2 f64)
+    (param $f0 f32) (param $f1 f32) (param $f2 f32)
+    (local $v i32) (local $u i32) (local $o i32) (local $plane i32)
+    (local $rowOff i32) (local $rowT f64) (local $colOff i32) (local $colT f64)
+    (local $tx f64) (local $ty f64) (local $i00 i32) (local $i01 i32)
+    (local $w00 f64) (local $w10 f64) (local $w01 f64) (local $w11 f64) (local $p0 i32) (local $q0 i32)
+    (local.set $plane
+      (i32.shl (i32.mul (local.get $outW) (i32.sub (local.get $v1) (local.get $v0))) (i32.const 2)))
+    (local.set $o (local.get $out))
+    (local.set $v (local.get $v0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $v) (local.get $v1)))
+        (local.set $rowOff (i32.load (i32.add (local.get $rowOffs) (i32.shl (local.get $v) (i32.const 2)))))
+        (local.set $rowT (f64.load (i32.add (local.get $rowTs) (i32.shl (local.get $v) (i32.const 3)))))
+        (local.set $u (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $u) (local.get $outW)))
+            (local.set $colOff (i32.load (i32.add (local.get $colOffs) (i32.shl (local.get $u) (i32.const 2)))))
+            (if (i32.or (i32.lt_s (local.get $rowOff) (i32.const 0)) (i32.lt_s (local.get $colOff) (i32.const 0)))
+              (then
+                (f32.store (local.get $o) (local.get $f0))
+                (f32.store (i32.add (local.get $o) (local.get $plane)) (local.get $f1))
+                (f32.store (i32.add (local.get $o) (i32.shl (local.get $plane) (i32.const 1))) (local.get $f2)))
+              (else
+                (local.set $colT (f64.load (i32.add (local.get $colTs) (i32.shl (local.get $u) (i32.const 3)))))
+                (local.set $tx (select (local.get $colT) (local.get $rowT) (local.get $straight)))
+                (local.set $ty (select (local.get $rowT) (local.get $colT) (local.get $straight)))
+                (local.set $i00 (i32.add (local.get $src) (i32.add (local.get $rowOff) (local.get $colOff))))
+                (local.set $i01 (i32.add (local.get $i00) (local.get $stride)))
+                (local.set $w00 (f64.mul (f64.sub (f64.const 1) (local.get $tx)) (f64.sub (f64.const 1) (local.get $ty))))
+                (local.set $w10 (f64.mul (local.get $tx) (f64.sub (f64.const 1) (local.get $ty))))
+                (local.set $w01 (f64.mul (f64.sub (f64.const 1) (local.get $tx)) (local.get $ty)))
+                (local.set $w11 (f64.mul (local.get $tx) (local.get $ty)))
+                ;; Per channel: the four taps weighted and summed in the JS loop's order, then
+                ;; (sum - mean) * (1 / std), rounded to a float.
+                (local.set $p0 (i32.add (local.get $i00) (local.get $k0)))
+                (local.set $q0 (i32.add (local.get $i01) (local.get $k0)))
+                (f32.store (local.get $o)
+                  (f32.demote_f64 (f64.mul (f64.sub (f64.add (f64.add (f64.add
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $p0))) (local.get $w00))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=3 (local.get $p0))) (local.get $w10)))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $q0))) (local.get $w01)))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=3 (local.get $q0))) (local.get $w11)))
+                    (local.get $m0)) (local.get $n0))))
+                (f32.store (i32.add (local.get $o) (local.get $plane))
+                  (f32.demote_f64 (f64.mul (f64.sub (f64.add (f64.add (f64.add
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=1 (local.get $i00))) (local.get $w00))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=4 (local.get $i00))) (local.get $w10)))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=1 (local.get $i01))) (local.get $w01)))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=4 (local.get $i01))) (local.get $w11)))
+                    (local.get $m1)) (local.get $n1))))
+                (local.set $p0 (i32.add (local.get $i00) (local.get $k2)))
+                (local.set $q0 (i32.add (local.get $i01) (local.get $k2)))
+                (f32.store (i32.add (local.get $o) (i32.shl (local.get $plane) (i32.const 1)))
+                  (f32.demote_f64 (f64.mul (f64.sub (f64.add (f64.add (f64.add
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $p0))) (local.get $w00))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=3 (local.get $p0))) (local.get $w10)))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $q0))) (local.get $w01)))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=3 (local.get $q0))) (local.get $w11)))
+                    (local.get $m2)) (local.get $n2))))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $u (i32.add (local.get $u) (i32.const 1)))
+            (br $cols)))
+        (local.set $v (i32.add (local.get $v) (i32.const 1)))
+        (br $rows))))
+
   ;; One channel of one output pixel: the byte at $p and 3 bytes on, in two rows.
   (func $box (param $p i32) (param $q i32) (result i32)
     (i32.shr_u

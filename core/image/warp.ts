@@ -151,15 +151,30 @@ function halveWords(src: Uint8Array, stride: number, w: number, h: number, out: 
   }
 }
 
-/** Pyramids whose base and levels together exceed this get an arena of their own (kept ones hold a 16 MP photo). */
-const KEEP_ARENA_BYTES = 64 * 1024 * 1024;
+/**
+ * Arenas whose levels exceed this are one-off, so an analyzer does not keep their memory (the
+ * levels of a 16 MP photo fit).
+ */
+const KEEP_ARENA_BYTES = 16 * 1024 * 1024;
+/**
+ * The arena's work region after the levels: rows of the base on their way to the first halving,
+ * then sampling tables and one band of output rows.
+ */
+const WORK_BYTES = 1024 * 1024;
+
+/** An image that lies in a kernel arena: where it starts, and the arena's work region. */
+export interface KernelSource {
+  arena: KernelArena;
+  offset: number;
+  work: number;
+}
 
 /**
  * Level buffers kept between images by one owner (an analyzer). A pyramid built on a pool
- * overwrites it, so only one such pyramid may be in use at a time. Where WebAssembly SIMD is
- * available the base is copied into the pool's kernel arena and halved there (about 4x faster
- * than the JS loop; the decoded photo is then garbage at once instead of living through the
- * analysis); otherwise the pool keeps one JS buffer per level.
+ * overwrites it, so only one such pyramid may be in use at a time. Where WebAssembly is
+ * available the levels live in the pool's kernel arena, halved there with SIMD (about 4x faster
+ * than the JS loop) and sampled there for the detector inputs; otherwise the pool keeps one JS
+ * buffer per level.
  */
 export class PyramidPool {
   readonly arena = KernelArena.create();
@@ -169,24 +184,17 @@ export class PyramidPool {
 
 /** An image with lazily built half-size levels, for alias-free reductions. */
 export class Pyramid {
-  readonly base: RgbImage;
   private readonly levels: RgbImage[];
-  /** With an arena: where each level starts in it (the base first). */
+  /** With an arena: where level k starts in it (k >= 1; the base stays where it is), then the work region. */
   private readonly offsets: number[] = [];
   private readonly arena: KernelArena | undefined;
 
   constructor(
-    base: RgbImage,
+    readonly base: RgbImage,
     private readonly pool?: PyramidPool,
   ) {
-    this.arena = pool?.arena ? arenaFor(pool.arena, base, this.offsets) : undefined;
-    if (this.arena) {
-      const data = this.arena.view(0, base.data.length);
-      data.set(base.data);
-      base = { data, width: base.width, height: base.height };
-    }
-    this.base = base;
     this.levels = [base];
+    this.arena = pool?.arena ? arenaFor(pool.arena, base, this.offsets) : undefined;
   }
 
   get width(): number {
@@ -197,6 +205,12 @@ export class Pyramid {
     return this.base.height;
   }
 
+  /** Where one of this pyramid's levels lies in its kernel arena, if it has one (never the base). */
+  kernelSource(img: RgbImage): KernelSource | undefined {
+    const k = this.arena ? this.levels.indexOf(img) : -1;
+    return k < 1 ? undefined : { arena: this.arena!, offset: this.offsets[k]!, work: this.offsets.at(-1)! };
+  }
+
   level(i: number): RgbImage {
     while (this.levels.length <= i) {
       const last = this.levels[this.levels.length - 1]!;
@@ -205,8 +219,10 @@ export class Pyramid {
       let next: RgbImage;
       if (this.arena) {
         const [w, h] = [last.width >> 1, last.height >> 1];
-        this.arena.halve(this.offsets[k]!, last.width, last.height, this.offsets[k + 1]!);
-        next = { data: this.arena.view(this.offsets[k + 1]!, w * h * 3), width: w, height: h };
+        const at = this.offsets[k + 1]!;
+        if (k > 0) this.arena.halve(this.offsets[k]!, last.width, last.height, at);
+        else halveIntoArena(this.arena, last, this.offsets.at(-1)!, at);
+        next = { data: this.arena.view(at, w * h * 3), width: w, height: h };
       } else {
         const buffers = this.pool?.buffers;
         next = halve(last, buffers?.[k]);
@@ -220,23 +236,43 @@ export class Pyramid {
 }
 
 /**
- * Lay out the base and every level in an arena, reserved up front (growing later would detach
- * the views already handed out): the pool's own, or a one-off one for a very large photo so the
- * pool does not hold its memory afterwards. Returns undefined for an empty image.
+ * Lay out every level below the base and the work region in an arena, reserved up front
+ * (growing later would detach the views already handed out): the pool's own, or a one-off one
+ * for a very large photo. offsets[k] is level k's start (offsets[0] unused), then the work
+ * region's. Undefined (the JS loops) for an image too small to halve or with rows too long for
+ * the work region.
  */
 function arenaFor(kept: KernelArena, base: RgbImage, offsets: number[]): KernelArena | undefined {
   let [w, h] = [base.width, base.height];
-  if (w < 1 || h < 1 || base.data.length !== w * h * 3) return undefined;
+  if (w < 2 || h < 2 || base.data.length !== w * h * 3 || 6 * w > WORK_BYTES) return undefined;
+  offsets.push(0);
   let end = 0;
-  for (;;) {
+  while (w >= 2 && h >= 2) {
+    [w, h] = [w >> 1, h >> 1];
     offsets.push(end);
     end += w * h * 3;
-    if (w < 2 || h < 2) break;
-    [w, h] = [w >> 1, h >> 1];
   }
+  const work = Math.ceil(end / 8) * 8;
+  offsets.push(work);
   const arena = end <= KEEP_ARENA_BYTES ? kept : KernelArena.create()!;
-  arena.reserve(end);
+  arena.reserve(work + WORK_BYTES);
   return arena;
+}
+
+/**
+ * The first halving: the base is not in the arena (copying it whole would keep a photo-sized
+ * buffer per analyzer), so its rows go through the work region a band of row pairs at a time.
+ */
+function halveIntoArena(arena: KernelArena, base: RgbImage, work: number, dst: number): void {
+  const stride = base.width * 3;
+  const outStride = (base.width >> 1) * 3;
+  const pairs = base.height >> 1;
+  const perBand = Math.max(1, Math.floor(WORK_BYTES / (2 * stride)));
+  for (let y = 0; y < pairs; y += perBand) {
+    const n = Math.min(perBand, pairs - y);
+    arena.view(work, 2 * n * stride).set(base.data.subarray(2 * y * stride, 2 * (y + n) * stride));
+    arena.halve(work, base.width, 2 * n, dst + y * outStride);
+  }
 }
 
 export type Fill = readonly [number, number, number];
@@ -290,12 +326,15 @@ export function warpToPlanar(
   outH: number,
   opts: PlanarOptions,
 ): Float32Array {
-  const { img, inv } = samplingSource(src, m);
+  const { img, inv, at } = samplingSource(src, m);
   const out = opts.out?.length === outW * outH * 3 ? opts.out : new Float32Array(outW * outH * 3);
   const [m0, m1, m2] = opts.mean;
   const [s0, s1, s2] = opts.std;
   const norm = [m0, 1 / s0, m1, 1 / s1, m2, 1 / s2, opts.bgr ? 1 : 0];
-  sampleBilinear(img, inv, outW, outH, opts.fill ?? [0, 0, 0], PLANAR, EMPTY_U8, out, norm);
+  const fill = opts.fill ?? [0, 0, 0];
+  if (at && img.width > 1 && img.height > 1 && separable(inv))
+    samplePlanarSeparable(img, inv, outW, outH, fill, out, norm, at);
+  else sampleBilinear(img, inv, outW, outH, fill, PLANAR, EMPTY_U8, out, norm);
   return out;
 }
 
@@ -309,7 +348,10 @@ const EMPTY_F32 = new Float32Array(0);
 const NO_NORM: number[] = [0, 1, 0, 1, 0, 1, 0];
 
 /** The pyramid level to read and the output-index -> source-index affine for it. */
-function samplingSource(src: RgbImage | Pyramid, m: Affine): { img: RgbImage; inv: Affine } {
+function samplingSource(
+  src: RgbImage | Pyramid,
+  m: Affine,
+): { img: RgbImage; inv: Affine; at?: KernelSource } {
   const pyr = src instanceof Pyramid ? src : undefined;
   let img = pyr ? pyr.base : (src as RgbImage);
   // Continuous coordinates: pixel (i, j) covers [i, i+1) x [j, j+1); its centre is (i+0.5, j+0.5).
@@ -323,7 +365,7 @@ function samplingSource(src: RgbImage | Pyramid, m: Affine): { img: RgbImage; in
     inv = composeAffine([k, 0, 0, 0, k, 0], inv);
     img = lvl;
   }
-  return { img, inv: composeAffine([1, 0, -0.5, 0, 1, -0.5], inv) };
+  return { img, inv: composeAffine([1, 0, -0.5, 0, 1, -0.5], inv), at: pyr?.kernelSource(img) };
 }
 
 /**
@@ -354,7 +396,7 @@ function sampleBilinear(
     number,
   ];
   const [a, b, c, d, e, f] = inv;
-  if (mode === PLANAR && w > 1 && h > 1 && ((b === 0 && d === 0) || (a === 0 && e === 0))) {
+  if (mode === PLANAR && w > 1 && h > 1 && separable(inv)) {
     samplePlanarSeparable(img, inv, outW, outH, fill, outF, norm);
     return;
   }
@@ -434,11 +476,18 @@ function sampleBilinear(
   }
 }
 
+/** Scale-and-shift warps and their 90-degree turns: one output axis per source axis. */
+function separable(inv: Affine): boolean {
+  return (inv[1] === 0 && inv[3] === 0) || (inv[0] === 0 && inv[4] === 0);
+}
+
 /**
  * Fast path for scale-and-shift warps and their 90-degree turns (every detector input): the
  * source column depends on one output axis and the source row on the other, so taps and
  * weights are computed once per output column and row instead of once per pixel. Pixels whose
- * taps leave the image fall back to the general loop's border rule via a one-pixel call.
+ * taps leave the image fall back to the general loop's border rule via a one-pixel call. With
+ * `at` (the source lies in a kernel arena) the pixels are sampled in WebAssembly, band by band
+ * through the arena's work region, with the same arithmetic.
  */
 function samplePlanarSeparable(
   img: RgbImage,
@@ -448,6 +497,7 @@ function samplePlanarSeparable(
   fill: Fill,
   outF: Float32Array,
   norm: readonly number[],
+  at?: KernelSource,
 ): void {
   const { data, width: w, height: h } = img;
   const [a, b, c, d, e, f] = inv;
@@ -456,10 +506,12 @@ function samplePlanarSeparable(
   // Source x as a function of u (straight) or v (turned); source y of the other axis.
   const nx = straight ? outW : outH;
   const ny = straight ? outH : outW;
-  const xOff = new Int32Array(nx);
-  const xT = new Float64Array(nx);
-  const yOff = new Int32Array(ny);
-  const yT = new Float64Array(ny);
+  // The tables go into the arena's work region when the kernel samples (offsets 8-aligned).
+  const tables = at ? kernelTables(at, nx, ny, outW) : undefined;
+  const xOff = tables ? at!.arena.i32(tables.xOff, nx) : new Int32Array(nx);
+  const xT = tables ? at!.arena.f64(tables.xT, nx) : new Float64Array(nx);
+  const yOff = tables ? at!.arena.i32(tables.yOff, ny) : new Int32Array(ny);
+  const yT = tables ? at!.arena.f64(tables.yT, ny) : new Float64Array(ny);
   for (let i = 0; i < nx; i++) {
     const sx = (straight ? a : b) * i + c;
     const x0 = Math.floor(sx);
@@ -494,6 +546,52 @@ function samplePlanarSeparable(
   const rowTs = straight ? yT : xT;
   const colOffs = straight ? xOff : yOff;
   const colTs = straight ? xT : yT;
+  // The one-pixel border ring: sampled with the general loop (raw RGB, no norm).
+  const ring = (u: number, v: number) => {
+    const o = v * outW + u;
+    const sub: Affine = [a, b, a * u + b * v + c, d, e, d * u + e * v + f];
+    sampleBilinear(img, sub, 1, 1, fill, PLANAR_RAW, EMPTY_U8, one, NO_NORM);
+    outF[o] = ((swap ? one[2]! : one[0]!) - nm0) * nk0;
+    outF[o + plane] = (one[1]! - nm1) * nk1;
+    outF[o + 2 * plane] = ((swap ? one[0]! : one[2]!) - nm2) * nk2;
+  };
+  if (tables) {
+    const { arena, offset } = at!;
+    const rowsPerBand = tables.bandRows;
+    for (let v0 = 0; v0 < outH; v0 += rowsPerBand) {
+      const v1 = Math.min(outH, v0 + rowsPerBand);
+      arena.planar({
+        src: offset,
+        stride,
+        rowOffs: straight ? tables.yOff : tables.xOff,
+        rowTs: straight ? tables.yT : tables.xT,
+        colOffs: straight ? tables.xOff : tables.yOff,
+        colTs: straight ? tables.xT : tables.yT,
+        outW,
+        v0,
+        v1,
+        out: tables.band,
+        straight,
+        k0,
+        k2,
+        norm: [nm0, nk0, nm1, nk1, nm2, nk2],
+        fill: [fc0, fc1, fc2],
+      });
+      const n = (v1 - v0) * outW;
+      const band = arena.f32(tables.band, 3 * n);
+      for (let ch = 0; ch < 3; ch++) outF.set(band.subarray(ch * n, (ch + 1) * n), ch * plane + v0 * outW);
+    }
+    // The kernel wrote the fill wherever a tap is outside; redo the ring, where one is inside.
+    const ringCols: number[] = [];
+    for (let u = 0; u < outW; u++) if (colOffs[u] === -1) ringCols.push(u);
+    for (let v = 0; v < outH; v++) {
+      const rowOff = rowOffs[v]!;
+      if (rowOff === -1) {
+        for (let u = 0; u < outW; u++) if (colOffs[u] !== -2) ring(u, v);
+      } else if (rowOff >= 0) for (const u of ringCols) ring(u, v);
+    }
+    return;
+  }
   let o = 0;
   for (let v = 0; v < outH; v++) {
     // The coordinate that depends on v is fixed for the whole row.
@@ -525,16 +623,24 @@ function samplePlanarSeparable(
         outF[o] = fc0;
         outF[o + plane] = fc1;
         outF[o + 2 * plane] = fc2;
-      } else {
-        // The one-pixel border ring: sample it with the general loop (raw RGB, no norm).
-        const sub: Affine = [a, b, a * u + b * v + c, d, e, d * u + e * v + f];
-        sampleBilinear(img, sub, 1, 1, fill, PLANAR_RAW, EMPTY_U8, one, NO_NORM);
-        outF[o] = ((swap ? one[2]! : one[0]!) - nm0) * nk0;
-        outF[o + plane] = (one[1]! - nm1) * nk1;
-        outF[o + 2 * plane] = ((swap ? one[0]! : one[2]!) - nm2) * nk2;
-      }
+      } else ring(u, v);
     }
   }
+}
+
+/**
+ * Where the kernel's tables and output band go in the arena's work region, or undefined when
+ * the output is too wide for it (the JS loop samples then).
+ */
+function kernelTables(at: KernelSource, nx: number, ny: number, outW: number) {
+  const align = (n: number) => Math.ceil(n / 8) * 8;
+  const xOff = at.work;
+  const yOff = xOff + align(4 * nx);
+  const xT = yOff + align(4 * ny);
+  const yT = xT + 8 * nx;
+  const band = yT + 8 * ny;
+  const bandRows = Math.floor((at.work + WORK_BYTES - band) / (12 * outW));
+  return bandRows >= 1 ? { xOff, yOff, xT, yT, band, bandRows } : undefined;
 }
 
 /** Map an axis-aligned source rectangle onto a w x h output (a crop-and-resize). */
