@@ -76,9 +76,14 @@ interface Reused {
   scratch: DetectorScratch;
 }
 
+/** New buffers, for a pyramid that outlives its call or a second call in flight. */
+function freshBuffers(): Reused {
+  return { pool: new PyramidPool(), scratch: detectorScratch() };
+}
+
 export class FaceAnalyzer {
   /** Buffers for analyze()/analyzeRgb(); undefined while an analysis holds them. */
-  private reused: Reused | undefined = { pool: new PyramidPool(), scratch: detectorScratch() };
+  private reused: Reused | undefined = freshBuffers();
 
   private constructor(private readonly s: FaceSessions) {}
 
@@ -97,7 +102,7 @@ export class FaceAnalyzer {
     const reused = this.reused;
     this.reused = undefined;
     try {
-      return (await this.run(img, opts, reused)).analysis;
+      return (await this.run(img, opts, reused ?? freshBuffers())).analysis;
     } finally {
       if (reused) this.reused = reused;
     }
@@ -105,18 +110,14 @@ export class FaceAnalyzer {
 
   /** The analysis with its pyramid, which the caller keeps: built in fresh buffers. */
   async analyzeDetailed(img: RgbImage, opts: AnalyzeOptions = {}): Promise<DetailedAnalysis> {
-    return this.run(img, opts, undefined);
+    return this.run(img, opts, freshBuffers());
   }
 
-  private async run(
-    img: RgbImage,
-    opts: AnalyzeOptions,
-    reused: Reused | undefined,
-  ): Promise<DetailedAnalysis> {
+  private async run(img: RgbImage, opts: AnalyzeOptions, reused: Reused): Promise<DetailedAnalysis> {
     const { signal } = opts;
     throwIfAborted(signal);
-    const pyramid = new Pyramid(img, reused?.pool);
-    const scratch = reused?.scratch ?? detectorScratch();
+    const pyramid = new Pyramid(img, reused.pool);
+    const scratch = reused.scratch;
     const oriented =
       opts.orientation === false ? undefined : await this.chooseRotation(pyramid, scratch, signal);
     let rotation = oriented?.rotation ?? 0;
