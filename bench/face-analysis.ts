@@ -15,8 +15,11 @@
  * Throughput uses one FaceAnalyzer per worker thread (1 ONNX thread each by default), as the job layer
  * runs them. Other work sharing the machine depresses the figures.
  *
- *   node bin/run-ts.js bench/face-analysis.ts [photos per round = 60] [rounds = 2] [worker threads = cores]
+ *   node bin/run-ts.js bench/face-analysis.ts [photos per round = 60] [rounds = 6] [worker threads = cores]
  *     [ONNX threads per worker = FACECHAIN_ORT_THREADS, default 1]
+ *
+ * Six rounds by default: on a shared 2-core machine one round's rate varies by up to 1.5x, and
+ * two-round runs of the same code gave worker-thread ratios from 1.23x to 1.45x.
  *
  * Without MALLOC_ARENA_MAX in the environment the bench runs itself again with the default
  * (glibc reads it at process start); set it to measure another value.
@@ -30,6 +33,7 @@ import { Worker } from 'node:worker_threads';
 import { config } from '../core/config.ts';
 import { FaceAnalyzer } from '../core/face/analyzer.ts';
 import { decodeImage, encodeJpeg, extractRgb, flipRgb, resizeRgb } from '../core/image/codec.ts';
+import { kernelsAvailable } from '../core/image/kernels.ts';
 import { OnnxSession } from '../models/onnx.ts';
 import { ModelStore } from '../models/store.ts';
 import { FloorRunner } from './face-analysis-floor.ts';
@@ -47,7 +51,7 @@ if (process.env.MALLOC_ARENA_MAX === undefined && process.platform === 'linux') 
 }
 const fixtures = path.join(here, '..', 'test', 'fixtures', 'faces');
 const perRound = Number(process.argv[2] ?? 60);
-const rounds = Number(process.argv[3] ?? 2);
+const rounds = Number(process.argv[3] ?? 6);
 const workerCount = Number(process.argv[4] ?? 0) || os.availableParallelism();
 const ortThreads = Number(process.argv[5] ?? config().FACECHAIN_ORT_THREADS);
 const cores = os.availableParallelism();
@@ -69,7 +73,9 @@ async function makePhotos(): Promise<Uint8Array[]> {
 
 const store = new ModelStore(config().modelsDir);
 const photos = await makePhotos();
-console.log(`face-analysis bench: ${cores} cores (os.availableParallelism), node ${process.version}`);
+console.log(
+  `face-analysis bench: ${cores} cores (os.availableParallelism), node ${process.version}, image kernels ${kernelsAvailable() ? 'WebAssembly' : 'JavaScript (no WebAssembly SIMD here)'}`,
+);
 console.log(
   `photos: ${photos.length} distinct 1920x1280 single-face JPEGs (q90, ${photos.map((p) => (p.length / 1024).toFixed(0)).join('/')} KB); ${rounds} rounds of ${perRound} pipeline + ${perRound} floor analyses`,
 );
