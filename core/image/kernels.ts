@@ -80,17 +80,24 @@ export function kernelsAvailable(): boolean {
 export class KernelArena {
   private constructor(private readonly k: Exports) {}
 
-  /** A new arena, or undefined without WebAssembly SIMD. */
+  /**
+   * A new arena, or undefined without WebAssembly SIMD or when the runtime cannot reserve another
+   * WebAssembly memory (an address-space limit such as `ulimit -v`): callers then use the JS loops.
+   */
   static create(): KernelArena | undefined {
     if (!MODULE) return undefined;
-    return new KernelArena(new WebAssembly.Instance(MODULE).exports as unknown as Exports);
+    try {
+      return new KernelArena(new WebAssembly.Instance(MODULE).exports as unknown as Exports);
+    } catch {
+      return undefined;
+    }
   }
 
   get size(): number {
     return this.k.memory.buffer.byteLength;
   }
 
-  /** Make room for `bytes` from offset 0 (memory never shrinks). */
+  /** Make room for `bytes` from offset 0 (memory never shrinks). Throws RangeError when it cannot grow. */
   reserve(bytes: number): void {
     const missing = bytes - this.size;
     if (missing > 0) this.k.memory.grow(Math.ceil(missing / PAGE));

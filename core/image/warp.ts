@@ -239,8 +239,8 @@ export class Pyramid {
  * Lay out every level below the base and the work region in an arena, reserved up front
  * (growing later would detach the views already handed out): the pool's own, or a one-off one
  * for a very large photo. offsets[k] is level k's start (offsets[0] unused), then the work
- * region's. Undefined (the JS loops) for an image too small to halve or with rows too long for
- * the work region.
+ * region's. Undefined (the JS loops) for an image too small to halve, with rows too long for
+ * the work region, or when the memory cannot be had.
  */
 function arenaFor(kept: KernelArena, base: RgbImage, offsets: number[]): KernelArena | undefined {
   let [w, h] = [base.width, base.height];
@@ -254,9 +254,13 @@ function arenaFor(kept: KernelArena, base: RgbImage, offsets: number[]): KernelA
   }
   const work = Math.ceil(end / 8) * 8;
   offsets.push(work);
-  const arena = end <= KEEP_ARENA_BYTES ? kept : KernelArena.create()!;
-  arena.reserve(work + WORK_BYTES);
-  return arena;
+  const arena = end <= KEEP_ARENA_BYTES ? kept : KernelArena.create();
+  try {
+    arena?.reserve(work + WORK_BYTES);
+    return arena;
+  } catch {
+    return undefined; // memory could not grow: this photo takes the JS loops
+  }
 }
 
 /**

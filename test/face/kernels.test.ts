@@ -127,6 +127,19 @@ describe('WebAssembly image kernels', () => {
     expect(planar.mock.calls.length).toBeGreaterThan(cases.length); // the wide case took several bands
   });
 
+  it('when an arena cannot grow, the photo takes the JS loops with the same results', () => {
+    const pool = new PyramidPool();
+    vi.spyOn(KernelArena.prototype, 'reserve').mockImplementation(() => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    });
+    const halvings = vi.spyOn(KernelArena.prototype, 'halve');
+    const img = image(640, 480, 9);
+    const pyr = new Pyramid(img, pool);
+    expect(Buffer.from(pyr.level(2).data).equals(Buffer.from(halve(halve(img)).data))).toBe(true);
+    expect(pyr.kernelSource(pyr.level(1))).toBeUndefined();
+    expect(halvings).not.toHaveBeenCalled();
+  });
+
   it('an arena grows on demand and its views read what the kernels wrote', () => {
     const arena = KernelArena.create()!;
     const img = image(48, 6, 3);
