@@ -2,8 +2,8 @@
  * Geometry on plain RGB buffers: 2x3 affine matrices, a least-squares similarity fit (Umeyama)
  * for landmark alignment, and warps with bilinear sampling. Large reductions read from a 2x
  * box-filtered pyramid so a 4000 px photo warped to 112 px does not alias.
- * No native image library, so it runs the same in worker threads; the pyramid's halving runs in
- * WebAssembly SIMD where available (kernels.ts).
+ * No native image library, so it runs the same in worker threads; the pyramid's halving and the
+ * detector inputs' sampling run in WebAssembly where available (kernels.ts).
  */
 import type { RgbImage } from './codec.ts';
 import { KernelArena } from './kernels.ts';
